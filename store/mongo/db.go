@@ -1,0 +1,148 @@
+// Package mongo is Tideline's MongoDB storage engine: every feature's store on one MongoDB
+// database, through the official driver go.mongodb.org/mongo-driver/v2.
+//
+// It relies only on what a standalone MongoDB guarantees: single-document atomic updates,
+// unique indexes and conditional writes. It never needs multi-document transactions, change
+// streams, TTL indexes or collations, so it runs on a standalone server, a replica set,
+// Atlas or a sharded cluster, and many Tideline nodes can share one database.
+package mongo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+)
+
+// DefaultDatabase is the database used when neither Options.Database nor the URI names one.
+const DefaultDatabase = "tideline"
+
+// DB is the MongoDB engine connected to one database. It is safe for concurrent use.
+type DB struct {
+	client   *mongo.Client
+	db       *mongo.Database
+	clock    tideline.Clock
+	location string
+}
+
+// Options configure Open.
+type Options struct {
+	// URI is the MongoDB connection string (mongodb:// or mongodb+srv://). Required.
+	URI string
+	// Database overrides the database named in the URI; both empty means DefaultDatabase.
+	Database string
+	// ConnectTimeout bounds how long Open waits for a reachable server; 0 means 10 s.
+	ConnectTimeout time.Duration
+	// Clock stamps creation and migration times; nil means the system clock.
+	Clock tideline.Clock
+}
+
+// Open connects to MongoDB, checks that a server answers within the connect timeout, and
+// migrates the database forward (creating collections and indexes, idempotently). It fails
+// with CodeInvalid for a malformed URI, CodeUnavailable when no server answers in time or
+// the data was written by a newer Tideline. Messages never contain the URI's credentials.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	return open(ctx, opts, migrations)
+}
+
+func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error) {
+	if opts.Clock == nil {
+		opts.Clock = tideline.SystemClock{}
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	cs, err := connstring.ParseAndValidate(opts.URI)
+	if err != nil {
+		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB URI is not valid: "+redactedCause(err, opts.URI))
+	}
+	name := opts.Database
+	if name == "" {
+		name = cs.Database
+	}
+	if name == "" {
+		name = DefaultDatabase
+	}
+	hosts := strings.Join(cs.Hosts, ",")
+	co := options.Client().ApplyURI(opts.URI).
+		SetServerSelectionTimeout(opts.ConnectTimeout).
+		SetConnectTimeout(opts.ConnectTimeout).
+		SetAppName("tideline")
+	client, err := mongo.Connect(co)
+	if err != nil {
+		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB client options are not valid: "+redactedCause(err, opts.URI))
+	}
+	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name}
+	defer func() {
+		if err != nil {
+			_ = db.Close()
+		}
+	}()
+
+	pingCtx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.PrimaryPreferred()); err != nil {
+		return nil, tideline.Wrap(err, tideline.CodeUnavailable, fmt.Sprintf(
+			"No MongoDB server at %s answered within %s. Check the host, port, credentials and network, or unset the MongoDB URI to use the embedded engine.",
+			hosts, opts.ConnectTimeout))
+	}
+	if err := db.migrate(ctx, migs); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// redactedCause is err's text with the URI's password, if any, removed.
+func redactedCause(err error, uri string) string {
+	msg := err.Error()
+	if i := strings.Index(uri, "://"); i >= 0 {
+		rest := uri[i+3:]
+		if at := strings.LastIndex(strings.SplitN(rest, "/", 2)[0], "@"); at >= 0 {
+			if userinfo := rest[:at]; userinfo != "" {
+				msg = strings.ReplaceAll(msg, userinfo, "***")
+			}
+		}
+	}
+	return msg
+}
+
+// Close disconnects from MongoDB.
+func (db *DB) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return db.client.Disconnect(ctx)
+}
+
+// Ping checks that the primary (or, failing that, any member) answers. It fails with
+// CodeUnavailable.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.client.Ping(ctx, readpref.PrimaryPreferred()); err != nil {
+		return tideline.Wrap(err, tideline.CodeUnavailable, "MongoDB does not answer.")
+	}
+	return nil
+}
+
+// Info describes the opened database.
+func (db *DB) Info(ctx context.Context) (tideline.StoreInfo, error) {
+	info := tideline.StoreInfo{Engine: "mongodb", Location: db.location}
+	var inst struct {
+		InstanceID string    `bson:"instanceId"`
+		CreatedAt  time.Time `bson:"createdAt"`
+	}
+	if err := db.db.Collection(metaCollection).FindOne(ctx, bson.D{{Key: "_id", Value: "instance"}}).Decode(&inst); err != nil {
+		return info, mapError(err, "read store info")
+	}
+	v, err := db.schemaVersion(ctx)
+	if err != nil {
+		return info, err
+	}
+	info.InstanceID, info.CreatedAt, info.SchemaVersion = inst.InstanceID, inst.CreatedAt.UTC(), v
+	return info, nil
+}

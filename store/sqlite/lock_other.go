@@ -1,0 +1,13 @@
+//go:build !unix
+
+package sqlite
+
+import "os"
+
+// LockFileName is the lock file in the data directory; on systems without flock it is not
+// used and running two processes on one data directory is the operator's responsibility.
+const LockFileName = "tideline.lock"
+
+func lockDir(string) (*os.File, error) { return nil, nil }
+
+func unlockDir(*os.File) error { return nil }
