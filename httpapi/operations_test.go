@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/tideline-dev/tideline"
+)
+
+func TestHealthz(t *testing.T) {
+	a := newAPI(t, nil)
+	rec := a.get("/healthz")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var body struct{ Status, Version string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Status != "ok" || body.Version != tideline.Version {
+		t.Fatalf("body %s (%v)", rec.Body, err)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		a := newAPI(t, nil)
+		rec := a.get("/readyz")
+		var body struct {
+			Status, Engine string
+			SchemaVersion  int
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		info, _ := a.db.Info(t.Context())
+		if rec.Code != http.StatusOK || body.Status != "ready" || body.Engine != "sqlite" || body.SchemaVersion != info.SchemaVersion || body.SchemaVersion < 1 {
+			t.Fatalf("status %d, body %s", rec.Code, rec.Body)
+		}
+	})
+
+	t.Run("ErrStoreClosed", func(t *testing.T) {
+		a := newAPI(t, nil)
+		if err := a.db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := checkProblem(t, a.get("/readyz"), http.StatusServiceUnavailable, tideline.CodeUnavailable)
+		if !strings.Contains(p.Detail, "sqlite") {
+			t.Fatalf("detail %q does not name the engine", p.Detail)
+		}
+		if len(a.logLines("request failed")) != 1 {
+			t.Fatalf("the cause was not logged: %s", a.logs)
+		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	a := newAPI(t, nil)
+	a.get("/healthz")
+	a.get("/healthz")
+	a.get("/no/such/route")
+	rec := a.get("/metrics")
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`tideline_http_requests_total{method="GET",route="/healthz",status="200"} 2`,
+		`tideline_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`tideline_http_request_duration_seconds_count{method="GET",route="/healthz"} 2`,
+		`tideline_http_requests_in_flight 1`, // the /metrics request itself
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, "/no/such/route") {
+		t.Error("a raw unmatched path became a label")
+	}
+}
+
+func TestOpenAPI(t *testing.T) {
+	rec := newAPI(t, nil).get("/openapi.yaml")
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), tideline.OpenAPI) {
+		t.Fatalf("status %d; body is not openapi.yaml byte for byte", rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/yaml" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+}
+
+func TestDocs(t *testing.T) {
+	rec := newAPI(t, nil).get("/docs")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/html" {
+		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	page := rec.Body.String()
+	doc, err := openapi3.NewLoader().LoadFromData(tideline.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if !strings.Contains(page, `id="op-`+op.OperationID+`"`) || !strings.Contains(page, "<code>"+path+"</code>") {
+				t.Errorf("the page does not document %s %s (%s)", method, path, op.OperationID)
+			}
+		}
+	}
+	for name := range doc.Components.Schemas {
+		if !strings.Contains(page, `id="schema-`+name+`"`) {
+			t.Errorf("the page does not document schema %s", name)
+		}
+	}
+	if !strings.Contains(page, "<table>") || !strings.Contains(page, "<code>unauthenticated</code>") {
+		t.Error("the Markdown error table in the description was not rendered")
+	}
+	if regexp.MustCompile(`(?i)<script|src="http|href="http`).MatchString(page) {
+		t.Error("the page loads scripts or remote assets")
+	}
+	// The CSP admits exactly the page's inline stylesheet.
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(page)
+	if style == nil {
+		t.Fatal("no inline stylesheet")
+	}
+	sum := sha256.Sum256([]byte(style[1]))
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") || !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("CSP %q does not admit the stylesheet by hash", csp)
+	}
+}
+
+func TestRenderDocsEscapes(t *testing.T) {
+	spec := []byte(`openapi: 3.0.3
+info:
+  title: "<script>alert(1)</script>"
+  version: "1"
+  description: "Hi <img src=x onerror=alert(1)> **bold**"
+paths:
+  /x:
+    get:
+      operationId: getX
+      summary: "<b>sum</b>"
+      responses:
+        "200":
+          description: ok
+`)
+	page, err := renderDocs(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(page)
+	if strings.Contains(s, "<script>alert") || strings.Contains(s, "<img") || strings.Contains(s, "<b>sum</b>") {
+		t.Fatalf("markup from the spec reached the page:\n%s", s)
+	}
+	if !strings.Contains(s, "<strong>bold</strong>") || !strings.Contains(s, "&lt;script&gt;") {
+		t.Fatal("Markdown or escaped text missing")
+	}
+	if _, err := renderDocs([]byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
+		t.Fatal("an invalid document rendered")
+	}
+}

@@ -1,0 +1,166 @@
+// Package httpapi is Tideline's HTTP API: the Gin engine, its middleware, the handlers of
+// every route in openapi.yaml, and the one writer of problem+json errors.
+//
+// Routes, request and response types come from openapi.yaml through the code generated in
+// httpapi/oapi (strict server: handlers take a typed request and return a typed response or
+// an error). Handlers decode, call one feature method and encode; the logic lives in the
+// feature packages. Errors are *tideline.Error values turned into problem documents by
+// writeProblem; anything else is a 500 that reveals nothing.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-contrib/cors"
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/httpapi/oapi"
+)
+
+// Store is what the API needs of the storage engine itself (features bring their own
+// stores): a liveness check for /readyz.
+type Store interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures the API. Store and Info are required.
+type Config struct {
+	Store Store
+	// Info describes the opened store; /readyz reports its engine and schema version.
+	Info tideline.StoreInfo
+	// Logger receives access logs and failures; nil discards them.
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is what /metrics serves; nil means a new
+	// registry with the Go runtime and process collectors.
+	Registry *prometheus.Registry
+	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// CORSOrigins are the browser origins allowed to call the API ("*" for any); empty
+	// means no cross-origin access.
+	CORSOrigins []string
+	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For is believed
+	// for the client's IP; empty means the connection's address is the client's.
+	TrustedProxies []string
+	// ReadyTimeout bounds the store ping of /readyz; 0 means 2 s.
+	ReadyTimeout time.Duration
+}
+
+// DefaultMaxBodyBytes is the default request body limit: 1 MiB.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Server is the HTTP API. It is an http.Handler.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	engine *gin.Engine
+	docs   []byte // the rendered /docs page
+}
+
+var _ oapi.StrictServerInterface = (*Server)(nil)
+
+// New builds the API from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("httpapi: Config.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 2 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	var err error
+	if s.docs, err = renderDocs(tideline.OpenAPI); err != nil {
+		return nil, fmt.Errorf("httpapi: render /docs: %w", err)
+	}
+	metrics, err := newHTTPMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.ContextWithFallback = true // handlers' context.Context is the request's: cancellation reaches the stores
+	e.HandleMethodNotAllowed = true
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
+	}
+	e.Use(requestIDs(), recovery(s.log), observe(s.log, metrics), securityHeaders(map[string]string{"/docs": docsCSP}))
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(corsFor(cfg.CORSOrigins))
+	}
+	e.Use(limitBody(cfg.MaxBodyBytes, s.log))
+	e.NoRoute(func(c *gin.Context) {
+		writeProblem(c, s.log, tideline.Errorf(tideline.CodeNotFound, "There is no route %s.", c.Request.URL.Path))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		writeProblem(c, s.log, tideline.Errorf(tideline.CodeMethodNotAllowed, "%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
+	})
+
+	strict := oapi.NewStrictHandlerWithOptions(s, nil, oapi.StrictGinServerOptions{
+		RequestErrorHandlerFunc:  func(c *gin.Context, err error) { writeProblem(c, s.log, requestError(err)) },
+		HandlerErrorFunc:         func(c *gin.Context, err error) { writeProblem(c, s.log, err) },
+		ResponseErrorHandlerFunc: func(c *gin.Context, err error) { writeProblem(c, s.log, fmt.Errorf("write response: %w", err)) },
+	})
+	oapi.RegisterHandlersWithOptions(e, routes{strict, promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})}, oapi.GinServerOptions{
+		ErrorHandler: func(c *gin.Context, err error, _ int) { writeProblem(c, s.log, requestError(err)) },
+	})
+	s.engine = e
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// NewRegistry returns a Prometheus registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return reg
+}
+
+// routes is the generated server interface served by the strict handlers, except /metrics,
+// which promhttp serves itself (it negotiates the exposition format and compression).
+type routes struct {
+	oapi.ServerInterface
+	metrics http.Handler
+}
+
+func (r routes) GetMetrics(c *gin.Context) { r.metrics.ServeHTTP(c.Writer, c.Request) }
+
+// corsFor allows browser calls from origins ("*" for any). Tokens travel in the
+// Authorization header, not cookies, so credentials are not allowed cross-origin.
+func corsFor(origins []string) gin.HandlerFunc {
+	cfg := cors.Config{
+		AllowMethods:  []string{"GET", "POST", "PUT", "PATCH", "DELETE"},
+		AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", headerRequestID},
+		ExposeHeaders: []string{headerRequestID, "Retry-After", "Location"},
+		MaxAge:        12 * time.Hour,
+	}
+	for _, o := range origins {
+		if o == "*" {
+			cfg.AllowAllOrigins = true
+		}
+	}
+	if !cfg.AllowAllOrigins {
+		cfg.AllowOrigins = origins
+	}
+	return cors.New(cfg)
+}
