@@ -66,7 +66,7 @@ func TestProblemFor(t *testing.T) {
 
 type retryErr struct{}
 
-func (retryErr) Error() string { return "slow down" }
+func (retryErr) Error() string             { return "slow down" }
 func (retryErr) RetryAfter() time.Duration { return 1500 * time.Millisecond }
 
 func TestRetryAfterHeader(t *testing.T) {
