@@ -1,0 +1,346 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the validated configuration of the server.
+type Config struct {
+	Addr                  string
+	DataDir               string
+	MongoDBURI            string
+	MongoDBDatabase       string
+	MongoDBConnectTimeout time.Duration
+	LogLevel              slog.Level
+	LogFormat             string
+	MaxBodyBytes          int64
+	CORSOrigins           []string
+	TrustedProxies        []string
+	ShutdownTimeout       time.Duration
+
+	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
+	ConfigFile string
+}
+
+// A setting is one configuration value. Its key is its name in tideline.yaml (dots nest);
+// the flag and the environment variable are derived from it: "mongodb.connectTimeout" is
+// --mongodb-connect-timeout and TIDELINE_MONGODB_CONNECT_TIMEOUT.
+type setting struct {
+	key, def, help string
+	set            func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"addr", "127.0.0.1:8080", "Address (host:port) the HTTP server listens on. Port 0 picks a free port.", func(c *Config, v string) error {
+		_, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return errors.New("want host:port, such as 127.0.0.1:8080 or :8080")
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+		c.Addr = v
+		return nil
+	}},
+	{"dataDir", "./data", "Directory of the embedded engine's data (created if missing). Not used with MongoDB.", func(c *Config, v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New("must not be empty")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{"mongodb.uri", "", "MongoDB connection string (mongodb:// or mongodb+srv://). When set, the MongoDB engine is used instead of the embedded one.", func(c *Config, v string) error {
+		if v != "" && !strings.HasPrefix(v, "mongodb://") && !strings.HasPrefix(v, "mongodb+srv://") {
+			return errors.New("must start with mongodb:// or mongodb+srv://")
+		}
+		c.MongoDBURI = v
+		return nil
+	}},
+	{"mongodb.database", "", "MongoDB database name; empty means the one in the URI, else \"tideline\".", func(c *Config, v string) error {
+		if strings.ContainsAny(v, "/\\. \"$\x00") {
+			return errors.New(`must not contain / \ . space " $ or NUL`)
+		}
+		c.MongoDBDatabase = v
+		return nil
+	}},
+	{"mongodb.connectTimeout", "10s", "How long start-up waits for a MongoDB server to answer before it gives up.", durationSetter(func(c *Config) *time.Duration { return &c.MongoDBConnectTimeout })},
+	{"log.level", "info", "Log level: debug, info, warn or error.", func(c *Config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"log.format", "auto", "Log format: json, text, or auto (text on a terminal, JSON otherwise).", func(c *Config, v string) error {
+		if v != "auto" && v != "json" && v != "text" {
+			return errors.New("want auto, json or text")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB.", func(c *Config, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		if n < 1024 {
+			return errors.New("must be at least 1KiB")
+		}
+		c.MaxBodyBytes = n
+		return nil
+	}},
+	{"http.corsOrigins", "", "Comma-separated browser origins allowed to call the API (such as https://app.example.com), or * for any. Empty: none.", func(c *Config, v string) error {
+		c.CORSOrigins = nil
+		for _, o := range splitList(v) {
+			if o != "*" {
+				u, err := url.Parse(o)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+					return fmt.Errorf("%q is not an origin like https://app.example.com", o)
+				}
+				o = u.Scheme + "://" + u.Host
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+		return nil
+	}},
+	{"http.trustedProxies", "", "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client. Empty: none.", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, p := range splitList(v) {
+			if _, err := netip.ParsePrefix(p); err != nil {
+				if _, err := netip.ParseAddr(p); err != nil {
+					return fmt.Errorf("%q is not an IP address or CIDR", p)
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+		return nil
+	}},
+	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+}
+
+func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 10s or 1m30s", v)
+		}
+		if d <= 0 {
+			return errors.New("must be positive")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// parseSize reads a byte count: a number, optionally followed by KiB or MiB.
+func parseSize(v string) (int64, error) {
+	mult := int64(1)
+	num := v
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20} {
+		if strings.HasSuffix(v, suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(v, suffix)), m
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 1048576, 512KiB or 1MiB", v)
+	}
+	return n * mult, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// envName and flagName derive a setting's environment variable and flag from its key.
+func envName(key string) string {
+	return "TIDELINE_" + strings.ToUpper(strings.Join(words(key), "_"))
+}
+
+func flagName(key string) string { return strings.Join(words(key), "-") }
+
+// words splits "mongodb.connectTimeout" into mongodb, connect, timeout.
+func words(key string) []string {
+	var out []string
+	for _, part := range strings.Split(key, ".") {
+		start := 0
+		for i, r := range part {
+			if i > 0 && unicode.IsUpper(r) {
+				out = append(out, strings.ToLower(part[start:i]))
+				start = i
+			}
+		}
+		out = append(out, strings.ToLower(part[start:]))
+	}
+	return out
+}
+
+const (
+	defaultConfigFile = "tideline.yaml"
+	configFlag        = "config"
+	configEnv         = "TIDELINE_CONFIG"
+)
+
+// errHelp is returned by loadConfig when --help was asked for; the usage has been printed.
+var errHelp = errors.New("help requested")
+
+// loadConfig reads the configuration: defaults, then tideline.yaml, then TIDELINE_*
+// environment variables, then flags, each overriding the one before. The file is the one
+// named by --config or TIDELINE_CONFIG, else ./tideline.yaml when it exists. Errors name
+// the setting and where its bad value came from.
+func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet("api serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flagVals := map[string]string{}
+	configPath, configExplicit := defaultConfigFile, false
+	if v, ok := lookupEnv(configEnv); ok && v != "" {
+		configPath, configExplicit = v, true
+	}
+	fs.Func(configFlag, "", func(v string) error { configPath, configExplicit = v, true; return nil })
+	for _, s := range settings {
+		fs.Func(flagName(s.key), s.help, func(v string) error { flagVals[s.key] = v; return nil })
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(usageOut)
+			return nil, errHelp
+		}
+		return nil, fmt.Errorf("%v (run `api --help` for the settings)", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (run `api --help`)", fs.Arg(0))
+	}
+
+	cfg := &Config{}
+	apply := func(s setting, v, source string) error {
+		if err := s.set(cfg, v); err != nil {
+			return fmt.Errorf("invalid %s %q (from %s): %v", s.key, v, source, err)
+		}
+		return nil
+	}
+	for _, s := range settings {
+		if err := apply(s, s.def, "the default"); err != nil {
+			return nil, err // a bug in the table
+		}
+	}
+	fileVals, err := readConfigFile(configPath, configExplicit)
+	if err != nil {
+		return nil, err
+	}
+	if fileVals != nil {
+		cfg.ConfigFile = configPath
+	}
+	for _, s := range settings {
+		if v, ok := fileVals[s.key]; ok {
+			if err := apply(s, v, configPath); err != nil {
+				return nil, err
+			}
+		}
+		if v, ok := lookupEnv(envName(s.key)); ok {
+			if err := apply(s, v, "environment variable "+envName(s.key)); err != nil {
+				return nil, err
+			}
+		}
+		if v, ok := flagVals[s.key]; ok {
+			if err := apply(s, v, "flag --"+flagName(s.key)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// readConfigFile reads a tideline.yaml into setting key → value. A missing file is an error
+// only when it was named explicitly. Unknown keys are errors, so a typo is not ignored.
+func readConfigFile(path string, explicit bool) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && !explicit {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("config file %s is not valid YAML: %v", path, err)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.key] = true
+	}
+	out := map[string]string{}
+	var walk func(prefix string, m map[string]any) error
+	walk = func(prefix string, m map[string]any) error {
+		for k, v := range m {
+			key := prefix + k
+			switch v := v.(type) {
+			case map[string]any:
+				if known[key] {
+					return fmt.Errorf("config file %s: %s must be a single value, not a map", path, key)
+				}
+				if err := walk(key+".", v); err != nil {
+					return err
+				}
+				continue
+			case []any:
+				parts := make([]string, len(v))
+				for i, p := range v {
+					parts[i] = fmt.Sprint(p)
+				}
+				out[key] = strings.Join(parts, ",")
+			case nil:
+				out[key] = ""
+			default:
+				out[key] = fmt.Sprint(v)
+			}
+			if !known[key] {
+				return fmt.Errorf("config file %s: unknown setting %q (run `api --help` for the settings)", path, key)
+			}
+		}
+		return nil
+	}
+	if err := walk("", doc); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `Tideline: a self-hosted mobile backend (accounts, offline-first sync, push) in one binary.
+
+Usage:
+  api [serve] [flags]   run the server (the default command)
+  api version           print the version
+  api help              print this help
+
+Every setting can be given as a flag, an environment variable or a key in tideline.yaml;
+flags override the environment, which overrides the file, which overrides the default.
+The file is the one named by --config or TIDELINE_CONFIG, else ./tideline.yaml if present.
+
+Settings:
+`)
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  --%s  (env %s, file key %s; default %s)\n      %s\n", flagName(s.key), envName(s.key), s.key, def, s.help)
+	}
+	fmt.Fprintf(w, "  --%s  (env %s)\n      Configuration file to read (default ./%s when it exists).\n", configFlag, configEnv, defaultConfigFile)
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tideline.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Chdir(t.TempDir()) // no ./tideline.yaml here
+	cfg, err := loadConfig(nil, env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Addr:                  "127.0.0.1:8080",
+		DataDir:               "./data",
+		MongoDBConnectTimeout: 10 * time.Second,
+		LogLevel:              slog.LevelInfo,
+		LogFormat:             "auto",
+		MaxBodyBytes:          1 << 20,
+		ShutdownTimeout:       30 * time.Second,
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Fatalf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadConfigPrecedence(t *testing.T) {
+	file := writeFile(t, `
+addr: 127.0.0.1:9000
+dataDir: /from/file
+mongodb:
+  database: filedb
+  connectTimeout: 3s
+http:
+  corsOrigins: [https://a.example, "https://b.example/"]
+  maxBodyBytes: 512KiB
+log:
+  level: debug
+`)
+	cfg, err := loadConfig(
+		[]string{"--config", file, "--addr", "127.0.0.1:9002", "--log-level=warn"},
+		env(map[string]string{"TIDELINE_ADDR": "127.0.0.1:9001", "TIDELINE_DATA_DIR": "/from/env", "TIDELINE_MONGODB_DATABASE": "envdb"}),
+		nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{
+		"addr (flag over env over file)": cfg.Addr,
+		"dataDir (env over file)":        cfg.DataDir,
+		"database (env over file)":       cfg.MongoDBDatabase,
+		"timeout (file)":                 cfg.MongoDBConnectTimeout,
+		"cors (file list, normalised)":   cfg.CORSOrigins,
+		"body (file, KiB)":               cfg.MaxBodyBytes,
+		"level (flag over file)":         cfg.LogLevel,
+		"file":                           cfg.ConfigFile,
+	}
+	want := map[string]any{
+		"addr (flag over env over file)": "127.0.0.1:9002",
+		"dataDir (env over file)":        "/from/env",
+		"database (env over file)":       "envdb",
+		"timeout (file)":                 3 * time.Second,
+		"cors (file list, normalised)":   []string{"https://a.example", "https://b.example"},
+		"body (file, KiB)":               int64(512 << 10),
+		"level (flag over file)":         slog.LevelWarn,
+		"file":                           file,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadConfigFileFromEnvAndDefault(t *testing.T) {
+	file := writeFile(t, "addr: 127.0.0.1:7000\n")
+	cfg, err := loadConfig(nil, env(map[string]string{"TIDELINE_CONFIG": file}), nil)
+	if err != nil || cfg.Addr != "127.0.0.1:7000" {
+		t.Fatalf("TIDELINE_CONFIG: %v, %+v", err, cfg)
+	}
+	t.Chdir(filepath.Dir(file)) // ./tideline.yaml is read when present
+	cfg, err = loadConfig(nil, env(nil), nil)
+	if err != nil || cfg.Addr != "127.0.0.1:7000" || cfg.ConfigFile != "tideline.yaml" {
+		t.Fatalf("./tideline.yaml: %v, %+v", err, cfg)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		file string
+		want []string // every piece must be in the error
+	}{
+		{"BadPortFlag", []string{"--addr", "localhost:99999"}, nil, "", []string{"invalid addr", "flag --addr", "65535"}},
+		{"NoPort", []string{"--addr", "localhost"}, nil, "", []string{"invalid addr", "host:port"}},
+		{"BadDurationEnv", nil, map[string]string{"TIDELINE_SHUTDOWN_TIMEOUT": "soon"}, "", []string{"invalid shutdownTimeout", "TIDELINE_SHUTDOWN_TIMEOUT", "duration"}},
+		{"NegativeDuration", []string{"--mongodb-connect-timeout=-1s"}, nil, "", []string{"mongodb.connectTimeout", "positive"}},
+		{"BadURI", nil, map[string]string{"TIDELINE_MONGODB_URI": "postgres://x"}, "", []string{"invalid mongodb.uri", "mongodb://"}},
+		{"BadDatabase", []string{"--mongodb-database", "a.b"}, nil, "", []string{"mongodb.database"}},
+		{"BadLevel", []string{"--log-level", "loud"}, nil, "", []string{"invalid log.level"}},
+		{"BadFormat", []string{"--log-format", "xml"}, nil, "", []string{"invalid log.format"}},
+		{"TinyBody", []string{"--http-max-body-bytes", "10"}, nil, "", []string{"http.maxBodyBytes", "1KiB"}},
+		{"BadSize", []string{"--http-max-body-bytes", "1GB"}, nil, "", []string{"http.maxBodyBytes", "size"}},
+		{"BadOrigin", []string{"--http-cors-origins", "https://a.example/path"}, nil, "", []string{"http.corsOrigins", "origin"}},
+		{"BadOriginScheme", []string{"--http-cors-origins", "javascript:alert(1)"}, nil, "", []string{"http.corsOrigins"}},
+		{"BadProxy", []string{"--http-trusted-proxies", "10.0.0.0/33"}, nil, "", []string{"http.trustedProxies"}},
+		{"EmptyDataDir", []string{"--data-dir="}, nil, "", []string{"dataDir", "empty"}},
+		{"UnknownFlag", []string{"--adr", ":80"}, nil, "", []string{"adr", "api --help"}},
+		{"StrayArgument", []string{"extra"}, nil, "", []string{`unexpected argument "extra"`}},
+		{"UnknownFileKey", nil, nil, "adr: :80\n", []string{`unknown setting "adr"`}},
+		{"UnknownNestedFileKey", nil, nil, "mongodb:\n  url: x\n", []string{`unknown setting "mongodb.url"`}},
+		{"MapForValue", nil, nil, "addr:\n  host: x\n", []string{"addr must be a single value"}},
+		{"BadYAML", nil, nil, "addr: [\n", []string{"not valid YAML"}},
+		{"BadValueInFile", nil, nil, "log:\n  format: xml\n", []string{"invalid log.format", "tideline.yaml"}},
+		{"MissingExplicitFile", []string{"--config", "/no/such/tideline.yaml"}, nil, "", []string{"read config file", "no such file"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				args = append([]string{"--config", writeFile(t, tt.file)}, args...)
+			}
+			_, err := loadConfig(args, env(tt.env), nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := loadConfig([]string{"--help"}, env(nil), &out); err != errHelp {
+		t.Fatalf("err = %v, want errHelp", err)
+	}
+	help := out.String()
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		for _, want := range []string{"--" + flagName(s.key) + " ", envName(s.key), "file key " + s.key, "default " + def, s.help} {
+			if !strings.Contains(help, want) {
+				t.Errorf("help lacks %q", want)
+			}
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	for key, want := range map[string][2]string{
+		"addr":                   {"addr", "TIDELINE_ADDR"},
+		"dataDir":                {"data-dir", "TIDELINE_DATA_DIR"},
+		"mongodb.uri":            {"mongodb-uri", "TIDELINE_MONGODB_URI"},
+		"mongodb.connectTimeout": {"mongodb-connect-timeout", "TIDELINE_MONGODB_CONNECT_TIMEOUT"},
+		"http.maxBodyBytes":      {"http-max-body-bytes", "TIDELINE_HTTP_MAX_BODY_BYTES"},
+	} {
+		if f, e := flagName(key), envName(key); f != want[0] || e != want[1] {
+			t.Errorf("%s: flag %q env %q, want %q %q", key, f, e, want[0], want[1])
+		}
+	}
+}
+
+func TestRunCommands(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"version"}, env(nil), &out, &errOut); code != exitOK || !strings.HasPrefix(out.String(), "tideline ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"help"}, env(nil), &out, &errOut); code != exitOK || !strings.Contains(out.String(), "--mongodb-uri") {
+		t.Fatalf("help: %d", code)
+	}
+	if code := run(t.Context(), []string{"frobnicate"}, env(nil), &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: %d %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"serve", "--addr", "nope"}, env(nil), &out, &errOut); code != exitUsage || !strings.Contains(errOut.String(), "invalid addr") {
+		t.Fatalf("bad flag: %d %q", code, errOut.String())
+	}
+}
+
+// TestConfigurationDocIsComplete keeps docs/configuration.md in step with the settings.
+func TestConfigurationDocIsComplete(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		def := "`" + s.def + "`"
+		if s.def == "" {
+			def = "(empty)"
+		}
+		row := fmt.Sprintf("| `%s` | `--%s` | `%s` | %s |", s.key, flagName(s.key), envName(s.key), def)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/configuration.md lacks the row starting %q", row)
+		}
+	}
+}

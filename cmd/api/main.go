@@ -1,0 +1,97 @@
+// Command api is the Tideline server: `go run ./cmd/api` starts it on the embedded engine
+// with data in ./data; `api --help` lists every setting. See docs/configuration.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/tideline-dev/tideline"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+// Exit codes of run.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the server could not start or failed while running
+	exitUsage  = 2 // bad command line or configuration
+)
+
+// run runs the command in args and returns the process's exit code. ctx is canceled by
+// SIGINT or SIGTERM; the serve command then shuts down gracefully.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := loadConfig(args, lookupEnv, stdout)
+		if errors.Is(err, errHelp) {
+			return exitOK
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "api: %v\n", err)
+			return exitUsage
+		}
+		log := newLogger(cfg, stderr)
+		if err := serve(ctx, cfg, log, openEngine); err != nil {
+			msg, cause := explain(err)
+			log.Error("cannot serve: "+msg, "cause", cause)
+			return exitFailed
+		}
+		return exitOK
+	case "version":
+		fmt.Fprintf(stdout, "tideline %s (%s, %s/%s)\n", tideline.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	case "help":
+		printUsage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "api: unknown command %q (run `api help`)\n", cmd)
+		return exitUsage
+	}
+}
+
+// explain splits a failure into what the operator should read first (a *tideline.Error's
+// message) and the underlying cause.
+func explain(err error) (msg, cause string) {
+	if e, ok := errors.AsType[*tideline.Error](err); ok && e.Message != "" {
+		if e.Err != nil {
+			cause = e.Err.Error()
+		}
+		return e.Message, cause
+	}
+	return err.Error(), ""
+}
+
+// newLogger returns the process's logger: JSON lines unless the format is text, or auto
+// and stderr is a terminal.
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	text := cfg.LogFormat == "text"
+	if cfg.LogFormat == "auto" {
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				text = true
+			}
+		}
+	}
+	if text {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

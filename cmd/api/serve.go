@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/httpapi"
+	"github.com/tideline-dev/tideline/store/mongo"
+	"github.com/tideline-dev/tideline/store/sqlite"
+)
+
+// engine is what serve needs of either storage engine.
+type engine interface {
+	Ping(ctx context.Context) error
+	Info(ctx context.Context) (tideline.StoreInfo, error)
+	Close() error
+}
+
+// openEngine opens the MongoDB engine when a URI is configured, else the embedded engine.
+func openEngine(ctx context.Context, cfg *Config) (engine, error) {
+	if cfg.MongoDBURI != "" {
+		return mongo.Open(ctx, mongo.Options{URI: cfg.MongoDBURI, Database: cfg.MongoDBDatabase, ConnectTimeout: cfg.MongoDBConnectTimeout})
+	}
+	return sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
+}
+
+// serve runs the server on the engine that open returns until ctx is canceled, then shuts
+// down gracefully: it stops accepting connections, lets in-flight requests finish (up to
+// the shutdown timeout) and closes the store.
+func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context.Context, *Config) (engine, error)) (err error) {
+	store, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+	info, err := store.Info(ctx)
+	if err != nil {
+		return err
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Store:          store,
+		Info:           info,
+		Logger:         log,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return tideline.Wrap(err, tideline.CodeUnavailable, fmt.Sprintf("Cannot listen on %s: is another server using the port? Set --addr to another one.", cfg.Addr))
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + ln.Addr().String()
+	attrs := []any{"addr", base, "engine", info.Engine, "data", info.Location, "docs", base + "/docs",
+		"instance", info.InstanceID, "schema", info.SchemaVersion, "version", tideline.Version}
+	if cfg.ConfigFile != "" {
+		attrs = append(attrs, "config", cfg.ConfigFile)
+	}
+	log.Info("tideline listening", attrs...)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: in-flight requests did not finish within %s: %w", cfg.ShutdownTimeout, err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
