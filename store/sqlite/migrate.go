@@ -20,6 +20,7 @@ type migration struct {
 // migrations is the embedded engine's schema history. Features append theirs.
 var migrations = []migration{
 	{1, "instance", migrateInstance},
+	{2, "auth", execAll(authSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.

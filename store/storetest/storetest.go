@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 )
 
 // Engine is what the conformance suite asks of every engine. Each feature's cases ask for
@@ -20,6 +21,8 @@ type Engine interface {
 	Ping(ctx context.Context) error
 	Info(ctx context.Context) (tideline.StoreInfo, error)
 	Close() error
+	// Auth returns the engine's auth store.
+	Auth() auth.Store
 }
 
 // Harness opens one engine for the suite.
@@ -44,6 +47,7 @@ var Epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // Run runs every conformance case against the harness's engine.
 func Run(t *testing.T, h Harness) {
 	t.Run("Foundation", func(t *testing.T) { runFoundation(t, h) })
+	t.Run("Auth", func(t *testing.T) { runAuth(t, h) })
 }
 
 // open opens the engine at loc and closes it when the test ends.
