@@ -27,6 +27,15 @@ const (
 	CodeUnavailable          Code = "unavailable"            // a dependency is not reachable
 )
 
+// Specific codes, for cases a client handles on their own.
+const (
+	CodeInvalidCredentials Code = "invalid_credentials"  // login: wrong email or password (never says which)
+	CodeRefreshTokenReused Code = "refresh_token_reused" // a spent refresh token came back: the session is revoked
+	CodeWeakPassword       Code = "weak_password"        // the password fails the policy (see Fields)
+	CodeEmailTaken         Code = "email_taken"          // another account has this email
+	CodeAccountDisabled    Code = "account_disabled"     // an admin disabled the account
+)
+
 // Error is the one error type of Tideline. Message is safe to show to clients; Err is the
 // internal cause, which is logged and never sent. Fields maps an input field to the reason it
 // is invalid.

@@ -83,15 +83,8 @@ type (
 	}
 )
 
-// renderDocs renders the reference page of the OpenAPI document spec.
-func renderDocs(spec []byte) ([]byte, error) {
-	doc, err := openapi3.NewLoader().LoadFromData(spec)
-	if err != nil {
-		return nil, fmt.Errorf("load OpenAPI document: %w", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		return nil, fmt.Errorf("invalid OpenAPI document: %w", err)
-	}
+// renderDocs renders the reference page of the OpenAPI document.
+func renderDocs(doc *openapi3.T) ([]byte, error) {
 	page := docsPage{Title: doc.Info.Title, Version: doc.Info.Version, Description: md(doc.Info.Description), CSS: template.CSS(docsCSS)}
 
 	groups := map[string]*docsGroup{}

@@ -196,7 +196,7 @@ func TestTrustedProxies(t *testing.T) {
 	if l["ip"] != "198.51.100.1" {
 		t.Fatalf("behind a trusted proxy, ip = %v", l["ip"])
 	}
-	if _, err := New(Config{Store: a.db, TrustedProxies: []string{"not a cidr"}}); err == nil {
+	if _, err := New(Config{Store: a.db, Auth: a.auth, TrustedProxies: []string{"not a cidr"}}); err == nil {
 		t.Fatal("an invalid proxy CIDR was accepted")
 	}
 }

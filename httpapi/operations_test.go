@@ -149,7 +149,11 @@ paths:
         "200":
           description: ok
 `)
-	page, err := renderDocs(spec)
+	doc, err := loadSpec(t.Context(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := renderDocs(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +164,7 @@ paths:
 	if !strings.Contains(s, "<strong>bold</strong>") || !strings.Contains(s, "&lt;script&gt;") {
 		t.Fatal("Markdown or escaped text missing")
 	}
-	if _, err := renderDocs([]byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
+	if _, err := loadSpec(t.Context(), []byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
 		t.Fatal("an invalid document rendered")
 	}
 }

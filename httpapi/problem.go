@@ -28,6 +28,11 @@ var statusOf = map[tideline.Code]int{
 	tideline.CodeRateLimited:          http.StatusTooManyRequests,
 	tideline.CodeInternal:             http.StatusInternalServerError,
 	tideline.CodeUnavailable:          http.StatusServiceUnavailable,
+	tideline.CodeInvalidCredentials:   http.StatusUnauthorized,
+	tideline.CodeRefreshTokenReused:   http.StatusUnauthorized,
+	tideline.CodeWeakPassword:         http.StatusBadRequest,
+	tideline.CodeEmailTaken:           http.StatusConflict,
+	tideline.CodeAccountDisabled:      http.StatusForbidden,
 }
 
 // RetryAfter is an error that tells the client when to try again (rate limits, a store

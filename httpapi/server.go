@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/httpapi/oapi"
 )
 
@@ -31,9 +32,11 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Config configures the API. Store and Info are required.
+// Config configures the API. Store, Info and Auth are required.
 type Config struct {
 	Store Store
+	// Auth is the auth capability behind the auth, account and admin routes.
+	Auth *auth.Service
 	// Info describes the opened store; /readyz reports its engine and schema version.
 	Info tideline.StoreInfo
 	// Logger receives access logs and failures; nil discards them.
@@ -61,15 +64,16 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	engine *gin.Engine
-	docs   []byte // the rendered /docs page
+	docs   []byte               // the rendered /docs page
+	routes map[string]specRoute // by "METHOD /gin/:path"
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // New builds the API from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("httpapi: Config.Store is required")
+	if cfg.Store == nil || cfg.Auth == nil {
+		return nil, errors.New("httpapi: Config.Store and Config.Auth are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -84,9 +88,15 @@ func New(cfg Config) (*Server, error) {
 		cfg.ReadyTimeout = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	var err error
-	if s.docs, err = renderDocs(tideline.OpenAPI); err != nil {
+	doc, err := loadSpec(context.Background(), tideline.OpenAPI)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
+	if s.docs, err = renderDocs(doc); err != nil {
 		return nil, fmt.Errorf("httpapi: render /docs: %w", err)
+	}
+	if s.routes, err = specRoutes(doc); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	metrics, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {
@@ -121,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 	})
 	oapi.RegisterHandlersWithOptions(e, routes{strict, promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})}, oapi.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, _ int) { writeProblem(c, s.log, requestError(err)) },
+		// Authentication before validation: a caller without credentials learns nothing
+		// about what a valid request looks like.
+		Middlewares: []oapi.MiddlewareFunc{s.authenticate, s.validateRequests},
 	})
 	s.engine = e
 	return s, nil

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,12 +11,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/store/sqlite"
 )
 
@@ -51,15 +54,35 @@ func router(t *testing.T) routers.Router {
 // apiTest is a Server under test whose every response to a route of the spec is validated
 // against openapi.yaml, and whose logs are kept for inspection.
 type apiTest struct {
-	t    *testing.T
-	srv  *Server
-	db   *sqlite.DB
-	logs *bytes.Buffer
+	t     *testing.T
+	srv   *Server
+	db    *sqlite.DB
+	auth  *auth.Service
+	clock *tideline.ManualClock
+	mail  *mailbox
+	logs  *bytes.Buffer
 }
+
+// authConfig is the auth configuration of tests: cheap hashing, no rate limits, a manual
+// clock; tests change it through newAPI's authChange.
+func authConfig(clock tideline.Clock, m auth.Mailer) auth.Config {
+	return auth.Config{Argon2: auth.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, Limits: &auth.Limits{}, Clock: clock, Mailer: m}
+}
+
+// mailbox keeps the emails the auth service sends.
+type mailbox struct{ ch chan auth.Email }
+
+func (m *mailbox) Send(_ context.Context, e auth.Email) error { m.ch <- e; return nil }
 
 // newAPI starts a Server on a real embedded store in a temporary directory. change, when
 // not nil, adjusts the configuration first.
 func newAPI(t *testing.T, change func(*Config)) *apiTest {
+	t.Helper()
+	return newAPIWithAuth(t, change, nil)
+}
+
+// newAPIWithAuth is newAPI with a change to the auth configuration too.
+func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Config)) *apiTest {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
 	if err != nil {
@@ -71,7 +94,18 @@ func newAPI(t *testing.T, change func(*Config)) *apiTest {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
-	cfg := Config{Store: db, Info: info, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
+	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+	mail := &mailbox{ch: make(chan auth.Email, 100)}
+	acfg := authConfig(clock, mail)
+	if authChange != nil {
+		authChange(&acfg)
+	}
+	svc, err := auth.New(t.Context(), db.Auth(), acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	cfg := Config{Store: db, Info: info, Auth: svc, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
 	if change != nil {
 		change(&cfg)
 	}
@@ -79,7 +113,7 @@ func newAPI(t *testing.T, change func(*Config)) *apiTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apiTest{t: t, srv: srv, db: db, logs: logs}
+	return &apiTest{t: t, srv: srv, db: db, auth: svc, clock: clock, mail: mail, logs: logs}
 }
 
 type syncWriter struct {

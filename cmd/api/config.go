@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tideline-dev/tideline/auth"
 	"gopkg.in/yaml.v3"
 )
 
@@ -31,6 +32,11 @@ type Config struct {
 	CORSOrigins           []string
 	TrustedProxies        []string
 	ShutdownTimeout       time.Duration
+
+	Auth          auth.Config // everything but Clock, Logger and Mailer, which serve sets
+	SMTP          auth.SMTPMailer
+	AdminEmail    string
+	AdminPassword string
 
 	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
 	ConfigFile string
@@ -125,6 +131,55 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"auth.issuer", "tideline", "The iss claim of access tokens (and what verifiers expect).", func(c *Config, v string) error { c.Auth.Issuer = v; return nonEmpty(v) }},
+	{"auth.audience", "tideline", "The aud claim of access tokens.", func(c *Config, v string) error { c.Auth.Audience = v; return nonEmpty(v) }},
+	{"auth.accessTokenTTL", "15m", "Lifetime of access tokens.", durationSetter(func(c *Config) *time.Duration { return &c.Auth.AccessTokenTTL })},
+	{"auth.refreshTokenTTL", "720h", "How long a session lasts without a refresh.", durationSetter(func(c *Config) *time.Duration { return &c.Auth.RefreshTokenTTL })},
+	{"auth.refreshReuseGrace", "10s", "How long after a refresh the spent refresh token still gets the same successor (for a client that lost the response).", durationSetter(func(c *Config) *time.Duration { return &c.Auth.RefreshReuseGrace })},
+	{"auth.sessionCheckTTL", "30s", "How long a node trusts a checked session: revoked sessions and disabled users are refused on other nodes within this time.", durationSetter(func(c *Config) *time.Duration { return &c.Auth.SessionCheckTTL })},
+	{"auth.minPasswordLength", "8", "Shortest password accepted, in characters.", intSetter(6, 128, func(c *Config) *int { return &c.Auth.MinPasswordLength })},
+	{"auth.argon2.memory", "46MiB", "argon2id memory per password hash, with KiB or MiB (see docs/benchmarks.md for the time a hash takes).", func(c *Config, v string) error {
+		n, err := parseSize(v)
+		if err != nil || n < 8<<10 || n > 4<<30 {
+			return errors.New("want a size from 8KiB to 4096MiB, such as 46MiB")
+		}
+		c.Auth.Argon2.MemoryKiB = uint32(n >> 10)
+		return nil
+	}},
+	{"auth.argon2.iterations", "1", "argon2id passes over the memory.", func(c *Config, v string) error {
+		n, err := boundedInt(v, 1, 100)
+		c.Auth.Argon2.Iterations = uint32(n)
+		return err
+	}},
+	{"auth.argon2.parallelism", "1", "argon2id lanes.", func(c *Config, v string) error {
+		n, err := boundedInt(v, 1, 64)
+		c.Auth.Argon2.Parallelism = uint8(n)
+		return err
+	}},
+	{"auth.limits.signup", "10/1h", "Sign-ups and anonymous sign-ins per IP, as N/duration (N at once, refilled N per duration), or off.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Signup })},
+	{"auth.limits.login", "30/1m", "Sign-in attempts per IP.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Login })},
+	{"auth.limits.loginFailures", "10/15m", "Failed sign-ins per account (refills: never a permanent lockout).", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.LoginFailures })},
+	{"auth.limits.refresh", "60/1m", "Token refreshes per IP.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Refresh })},
+	{"auth.limits.email", "5/1h", "Emails (password reset, verification) per IP and per address.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Email })},
+	{"auth.appName", "Tideline", "The product name in emails.", func(c *Config, v string) error { c.Auth.AppName = v; return nonEmpty(v) }},
+	{"auth.verifyEmailURL", "", "Link in verification emails, with {token} where the token goes (your app's page or deep link, which calls POST /v1/auth/email/verify). Empty: the email shows the token to paste.", linkSetter(func(c *Config) *string { return &c.Auth.VerifyEmailURL })},
+	{"auth.resetPasswordURL", "", "Link in password reset emails, with {token} (your app's page, which calls POST /v1/auth/password/reset). Empty: the email shows the token.", linkSetter(func(c *Config) *string { return &c.Auth.ResetPasswordURL })},
+	{"smtp.addr", "", "SMTP server host:port for emails. Empty: emails are written to the log instead (development).", func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return errors.New("want host:port, such as smtp.example.com:587")
+			}
+		}
+		c.SMTP.Addr = v
+		return nil
+	}},
+	{"smtp.from", "", "Sender address of emails (required with smtp.addr).", func(c *Config, v string) error { c.SMTP.From = v; return nil }},
+	{"smtp.username", "", "SMTP user name (PLAIN auth, only over TLS).", func(c *Config, v string) error { c.SMTP.Username = v; return nil }},
+	{"smtp.password", "", "SMTP password. Prefer the environment variable to the flag.", func(c *Config, v string) error { c.SMTP.Password = v; return nil }},
+	{"smtp.implicitTLS", "false", "Connect with TLS from the start (port 465) instead of STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.ImplicitTLS })},
+	{"smtp.requireTLS", "true", "Refuse to send when the server does not offer STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.RequireTLS })},
+	{"admin.email", "", "At start, create this admin account if no account has the email (with admin.password). Existing accounts are left alone.", func(c *Config, v string) error { c.AdminEmail = v; return nil }},
+	{"admin.password", "", "Password of the admin.email account created at start. Prefer the environment variable.", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 
@@ -138,6 +193,67 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 			return errors.New("must be positive")
 		}
 		*field(c) = d
+		return nil
+	}
+}
+
+func nonEmpty(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func boundedInt(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
+	}
+	return n, nil
+}
+
+func intSetter(lo, hi int, field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := boundedInt(v, lo, hi)
+		*field(c) = n
+		return err
+	}
+}
+
+func boolSetter(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func rateSetter(field func(*auth.Limits) *auth.Rate) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		r, err := auth.ParseRate(v)
+		if err != nil {
+			return err
+		}
+		if c.Auth.Limits == nil {
+			c.Auth.Limits = &auth.Limits{}
+		}
+		*field(c.Auth.Limits) = r
+		return nil
+	}
+}
+
+func linkSetter(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" {
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme == "" || !strings.Contains(v, "{token}") {
+				return errors.New("want an absolute URL containing {token}, such as https://app.example.com/verify?token={token}")
+			}
+		}
+		*field(c) = v
 		return nil
 	}
 }
@@ -175,18 +291,22 @@ func envName(key string) string {
 
 func flagName(key string) string { return strings.Join(words(key), "-") }
 
-// words splits "mongodb.connectTimeout" into mongodb, connect, timeout.
+// words splits "mongodb.connectTimeout" into mongodb, connect, timeout, keeping acronyms
+// whole: "auth.accessTokenTTL" is auth, access, token, ttl.
 func words(key string) []string {
 	var out []string
 	for _, part := range strings.Split(key, ".") {
+		r := []rune(part)
 		start := 0
-		for i, r := range part {
-			if i > 0 && unicode.IsUpper(r) {
-				out = append(out, strings.ToLower(part[start:i]))
+		for i := 1; i < len(r); i++ {
+			lowerBefore := unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1])
+			acronymEnds := unicode.IsUpper(r[i-1]) && i+1 < len(r) && unicode.IsLower(r[i+1])
+			if unicode.IsUpper(r[i]) && (lowerBefore || acronymEnds) {
+				out = append(out, strings.ToLower(string(r[start:i])))
 				start = i
 			}
 		}
-		out = append(out, strings.ToLower(part[start:]))
+		out = append(out, strings.ToLower(string(r[start:])))
 	}
 	return out
 }
@@ -204,8 +324,13 @@ var errHelp = errors.New("help requested")
 // environment variables, then flags, each overriding the one before. The file is the one
 // named by --config or TIDELINE_CONFIG, else ./tideline.yaml when it exists. Errors name
 // the setting and where its bad value came from.
-func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer) (*Config, error) {
-	fs := flag.NewFlagSet("api serve", flag.ContinueOnError)
+//
+// extra, when not nil, adds a command's own flags (such as `admin create --email`).
+func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer, extra func(*flag.FlagSet)) (*Config, error) {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.SetOutput(io.Discard)
 	flagVals := map[string]string{}
 	configPath, configExplicit := defaultConfigFile, false
@@ -262,6 +387,12 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 				return nil, err
 			}
 		}
+	}
+	if cfg.SMTP.Addr != "" && cfg.SMTP.From == "" {
+		return nil, errors.New("smtp.from is required when smtp.addr is set (the sender address of emails)")
+	}
+	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
+		return nil, errors.New("admin.email and admin.password go together: set both (or neither)")
 	}
 	return cfg, nil
 }
@@ -326,8 +457,16 @@ func printUsage(w io.Writer) {
 
 Usage:
   api [serve] [flags]   run the server (the default command)
+  api admin create --email EMAIL --password PASSWORD [flags]
+                        create an admin account, or give an existing account the admin role
+  api keys rotate [flags]
+                        make a new access-token signing key active (nobody is signed out)
   api version           print the version
   api help              print this help
+
+admin and keys open the store with the same settings as serve. The embedded engine allows
+one process per data directory: stop the server first, or use the admin API
+(POST /v1/admin/signing-keys/rotate) while it runs.
 
 Every setting can be given as a flag, an environment variable or a key in tideline.yaml;
 flags override the environment, which overrides the file, which overrides the default.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tideline-dev/tideline/auth"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -28,7 +29,7 @@ func writeFile(t *testing.T, body string) string {
 
 func TestLoadConfigDefaults(t *testing.T) {
 	t.Chdir(t.TempDir()) // no ./tideline.yaml here
-	cfg, err := loadConfig(nil, env(nil), nil)
+	cfg, err := loadConfig(nil, env(nil), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +41,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogFormat:             "auto",
 		MaxBodyBytes:          1 << 20,
 		ShutdownTimeout:       30 * time.Second,
+		Auth: auth.Config{
+			Issuer: "tideline", Audience: "tideline", AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
+			RefreshReuseGrace: 10 * time.Second, SessionCheckTTL: 30 * time.Second, MinPasswordLength: 8,
+			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
+		},
+		SMTP: auth.SMTPMailer{RequireTLS: true},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)
@@ -62,7 +69,7 @@ log:
 	cfg, err := loadConfig(
 		[]string{"--config", file, "--addr", "127.0.0.1:9002", "--log-level=warn"},
 		env(map[string]string{"TIDELINE_ADDR": "127.0.0.1:9001", "TIDELINE_DATA_DIR": "/from/env", "TIDELINE_MONGODB_DATABASE": "envdb"}),
-		nil)
+		nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +100,12 @@ log:
 
 func TestLoadConfigFileFromEnvAndDefault(t *testing.T) {
 	file := writeFile(t, "addr: 127.0.0.1:7000\n")
-	cfg, err := loadConfig(nil, env(map[string]string{"TIDELINE_CONFIG": file}), nil)
+	cfg, err := loadConfig(nil, env(map[string]string{"TIDELINE_CONFIG": file}), nil, nil)
 	if err != nil || cfg.Addr != "127.0.0.1:7000" {
 		t.Fatalf("TIDELINE_CONFIG: %v, %+v", err, cfg)
 	}
 	t.Chdir(filepath.Dir(file)) // ./tideline.yaml is read when present
-	cfg, err = loadConfig(nil, env(nil), nil)
+	cfg, err = loadConfig(nil, env(nil), nil, nil)
 	if err != nil || cfg.Addr != "127.0.0.1:7000" || cfg.ConfigFile != "tideline.yaml" {
 		t.Fatalf("./tideline.yaml: %v, %+v", err, cfg)
 	}
@@ -134,6 +141,13 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"MapForValue", nil, nil, "addr:\n  host: x\n", []string{"addr must be a single value"}},
 		{"BadYAML", nil, nil, "addr: [\n", []string{"not valid YAML"}},
 		{"BadValueInFile", nil, nil, "log:\n  format: xml\n", []string{"invalid log.format", "tideline.yaml"}},
+		{"BadRate", []string{"--auth-limits-login", "lots"}, nil, "", []string{"auth.limits.login", "20/1m"}},
+		{"BadArgonMemory", []string{"--auth-argon2-memory", "1KiB"}, nil, "", []string{"auth.argon2.memory"}},
+		{"BadBool", []string{"--smtp-require-tls", "maybe"}, nil, "", []string{"smtp.requireTLS", "true or false"}},
+		{"ShortMinPassword", []string{"--auth-min-password-length", "3"}, nil, "", []string{"auth.minPasswordLength"}},
+		{"LinkWithoutToken", []string{"--auth-verify-email-url", "https://app.example.com/verify"}, nil, "", []string{"auth.verifyEmailURL", "{token}"}},
+		{"SMTPWithoutFrom", []string{"--smtp-addr", "smtp.example.com:587"}, nil, "", []string{"smtp.from is required"}},
+		{"AdminEmailWithoutPassword", nil, map[string]string{"TIDELINE_ADMIN_EMAIL": "root@example.com"}, "", []string{"admin.password"}},
 		{"MissingExplicitFile", []string{"--config", "/no/such/tideline.yaml"}, nil, "", []string{"read config file", "no such file"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +155,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			if tt.file != "" {
 				args = append([]string{"--config", writeFile(t, tt.file)}, args...)
 			}
-			_, err := loadConfig(args, env(tt.env), nil)
+			_, err := loadConfig(args, env(tt.env), nil, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -156,7 +170,7 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestHelpListsEverySetting(t *testing.T) {
 	var out bytes.Buffer
-	if _, err := loadConfig([]string{"--help"}, env(nil), &out); err != errHelp {
+	if _, err := loadConfig([]string{"--help"}, env(nil), &out, nil); err != errHelp {
 		t.Fatalf("err = %v, want errHelp", err)
 	}
 	help := out.String()
@@ -180,6 +194,11 @@ func TestNames(t *testing.T) {
 		"mongodb.uri":            {"mongodb-uri", "TIDELINE_MONGODB_URI"},
 		"mongodb.connectTimeout": {"mongodb-connect-timeout", "TIDELINE_MONGODB_CONNECT_TIMEOUT"},
 		"http.maxBodyBytes":      {"http-max-body-bytes", "TIDELINE_HTTP_MAX_BODY_BYTES"},
+		"auth.accessTokenTTL":    {"auth-access-token-ttl", "TIDELINE_AUTH_ACCESS_TOKEN_TTL"},
+		"auth.verifyEmailURL":    {"auth-verify-email-url", "TIDELINE_AUTH_VERIFY_EMAIL_URL"},
+		"smtp.implicitTLS":       {"smtp-implicit-tls", "TIDELINE_SMTP_IMPLICIT_TLS"},
+		"auth.argon2.memory":     {"auth-argon2-memory", "TIDELINE_AUTH_ARGON2_MEMORY"},
+		"auth.limits.login":      {"auth-limits-login", "TIDELINE_AUTH_LIMITS_LOGIN"},
 	} {
 		if f, e := flagName(key), envName(key); f != want[0] || e != want[1] {
 			t.Errorf("%s: flag %q env %q, want %q %q", key, f, e, want[0], want[1])

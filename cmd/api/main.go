@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	switch cmd {
 	case "serve":
-		cfg, err := loadConfig(args, lookupEnv, stdout)
+		cfg, err := loadConfig(args, lookupEnv, stdout, nil)
 		if errors.Is(err, errHelp) {
 			return exitOK
 		}
@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return exitFailed
 		}
 		return exitOK
+	case "admin", "keys":
+		return runTool(ctx, cmd, args, lookupEnv, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "tideline %s (%s, %s/%s)\n", tideline.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return exitOK

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/httpapi"
 	"github.com/tideline-dev/tideline/store/mongo"
 	"github.com/tideline-dev/tideline/store/sqlite"
@@ -20,6 +21,7 @@ type engine interface {
 	Ping(ctx context.Context) error
 	Info(ctx context.Context) (tideline.StoreInfo, error)
 	Close() error
+	Auth() auth.Store
 }
 
 // openEngine opens the MongoDB engine when a URI is configured, else the embedded engine.
@@ -28,6 +30,50 @@ func openEngine(ctx context.Context, cfg *Config) (engine, error) {
 		return mongo.Open(ctx, mongo.Options{URI: cfg.MongoDBURI, Database: cfg.MongoDBDatabase, ConnectTimeout: cfg.MongoDBConnectTimeout})
 	}
 	return sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
+}
+
+// newAuth starts the auth capability on store, with the SMTP mailer when one is configured
+// and the log mailer otherwise.
+func newAuth(ctx context.Context, cfg *Config, store engine, log *slog.Logger) (*auth.Service, error) {
+	acfg := cfg.Auth
+	acfg.Logger = log
+	if cfg.SMTP.Addr != "" {
+		acfg.Mailer = cfg.SMTP
+	} else {
+		acfg.Mailer = auth.LogMailer{Logger: log}
+	}
+	return auth.New(ctx, store.Auth(), acfg)
+}
+
+// bootstrapAdmin creates the admin.email account when it is configured and no account has
+// that email yet.
+func bootstrapAdmin(ctx context.Context, cfg *Config, svc *auth.Service, log *slog.Logger) error {
+	if cfg.AdminEmail == "" {
+		return nil
+	}
+	u, created, err := svc.CreateAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword, "config", false)
+	if err != nil {
+		return fmt.Errorf("create the admin.email account: %w", err)
+	}
+	if created {
+		log.Info("created the admin account", "email", u.Email, "user_id", u.ID)
+	}
+	return nil
+}
+
+// withAuth opens the store and the auth capability, runs fn and closes them.
+func withAuth(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*auth.Service) error) error {
+	store, err := openEngine(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	svc, err := newAuth(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	return fn(svc)
 }
 
 // serve runs the server on the engine that open returns until ctx is canceled, then shuts
@@ -47,8 +93,17 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	if err != nil {
 		return err
 	}
+	authSvc, err := newAuth(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	defer authSvc.Close()
+	if err := bootstrapAdmin(ctx, cfg, authSvc, log); err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Store:          store,
+		Auth:           authSvc,
 		Info:           info,
 		Logger:         log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
@@ -75,6 +130,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 		attrs = append(attrs, "config", cfg.ConfigFile)
 	}
 	log.Info("tideline listening", attrs...)
+	if cfg.SMTP.Addr == "" {
+		log.Warn("emails are written to this log, not sent: set smtp.addr to send them")
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -27,7 +27,7 @@ func (g gatedEngine) Ping(ctx context.Context) error {
 // and returns the gate, the log and serve's result.
 func startServe(t *testing.T, shutdownTimeout time.Duration) (gatedEngine, *logSink, string, <-chan error, context.CancelFunc) {
 	t.Helper()
-	cfg, err := loadConfig([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-timeout", shutdownTimeout.String()}, env(nil), nil)
+	cfg, err := loadConfig([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--shutdown-timeout", shutdownTimeout.String()}, env(nil), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

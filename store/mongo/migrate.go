@@ -32,6 +32,7 @@ type migration struct {
 // migrations is the MongoDB engine's schema history. Features append theirs.
 var migrations = []migration{
 	{1, "instance", migrateInstance},
+	{2, "auth", migrateAuth},
 }
 
 // migrateInstance records who this data is, once: concurrent first starts agree on one

@@ -1,0 +1,66 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/tideline-dev/tideline"
+)
+
+// Login signs in with email and password. A wrong password and an unknown email give the
+// same invalid_credentials error after the same work (one argon2id verification), so
+// neither the answer nor its timing tells whether the email has an account. Failed logins
+// are limited per account (Limits.LoginFailures; the bucket refills, so nobody is locked
+// out for good) and all attempts per IP (Limits.Login). A disabled account is reported as
+// such only to someone who knows its password.
+func (s *Service) Login(ctx context.Context, email, password string, c Client) (Result, error) {
+	if err := s.limits.login.take("ip:"+c.IP, "sign-in attempts from this address"); err != nil {
+		return Result{}, err
+	}
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return Result{}, err
+	}
+	account := "email:" + email
+	if err := s.limits.loginFailures.blocked(account, "failed sign-ins for this account"); err != nil {
+		return Result{}, err
+	}
+	u, err := s.store.FindUserByEmail(ctx, email)
+	if err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
+		return Result{}, err
+	}
+	ok, rehash, verr := s.hasher.Verify(ctx, password, u.PasswordHash) // u is zero when not found: the dummy hash runs
+	if verr != nil {
+		return Result{}, verr
+	}
+	if !ok {
+		_ = s.limits.loginFailures.take(account, "failed sign-ins for this account")
+		s.audit(ctx, "login_failed", u.ID, "", "", c, map[string]string{"email": email})
+		return Result{}, errInvalidCredentials
+	}
+	if u.Disabled {
+		s.audit(ctx, "login_failed", u.ID, "", "", c, map[string]string{"reason": "disabled"})
+		return Result{}, tideline.Errorf(tideline.CodeAccountDisabled, "The account is disabled.")
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+	}
+	res, err := s.startSession(ctx, u, c)
+	if err != nil {
+		return Result{}, err
+	}
+	s.audit(ctx, "login", u.ID, res.Tokens.SessionID, "", c, nil)
+	return res, nil
+}
+
+// upgradeHash rehashes the password with the current parameters; failing is harmless (it
+// is tried again at the next login).
+func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return
+	}
+	u.PasswordHash, u.UpdatedAt = hash, s.clock.Now()
+	if _, err := s.store.UpdateUser(ctx, u); err != nil {
+		s.log.Warn("password hash not upgraded", "user_id", u.ID, "err", err.Error())
+	}
+}

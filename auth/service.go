@@ -1,0 +1,229 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+)
+
+// Config configures the Service. Zero fields take the defaults given.
+type Config struct {
+	// Issuer and Audience are the iss and aud of access tokens ("tideline").
+	Issuer, Audience string
+	// AccessTokenTTL is the lifetime of access tokens (15 min). A revoked session's or a
+	// disabled user's access token is refused within SessionCheckTTL at most.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is how long a session lasts without being refreshed (30 days).
+	RefreshTokenTTL time.Duration
+	// RefreshReuseGrace is how long after a refresh the same spent token still gets the
+	// same successor, for a client that lost the response (10 s). Later, a spent token
+	// revokes its session.
+	RefreshReuseGrace time.Duration
+	// SessionCheckTTL is how long a node trusts a session it has checked (30 s): access
+	// tokens are checked against the store (session revoked? user disabled?) at most this
+	// often per session.
+	SessionCheckTTL time.Duration
+	// MinPasswordLength is the shortest password accepted (8).
+	MinPasswordLength int
+	// Argon2 are the password hashing costs (DefaultArgon2).
+	Argon2 Argon2Params
+	// HashConcurrency bounds password hashes running at once (2 x GOMAXPROCS).
+	HashConcurrency int
+	// VerifyEmailTTL and ResetPasswordTTL are the lifetimes of emailed tokens (24 h, 1 h).
+	VerifyEmailTTL, ResetPasswordTTL time.Duration
+	// VerifyEmailURL and ResetPasswordURL are the links in emails, with {token} where the
+	// token goes (the app's deep link or web page, which then calls the API). Empty: the
+	// email gives the token itself for the user to paste.
+	VerifyEmailURL, ResetPasswordURL string
+	// AppName names the product in emails ("Tideline").
+	AppName string
+	// Limits are the rate limits (DefaultLimits).
+	Limits *Limits
+	// Mailer sends emails; nil logs them (LogMailer).
+	Mailer Mailer
+	// Clock is the time (the system clock).
+	Clock tideline.Clock
+	// Logger receives failures that do not fail a request (nil discards).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Issuer == "" {
+		c.Issuer = "tideline"
+	}
+	if c.Audience == "" {
+		c.Audience = "tideline"
+	}
+	def(&c.AccessTokenTTL, 15*time.Minute)
+	def(&c.RefreshTokenTTL, 30*24*time.Hour)
+	def(&c.RefreshReuseGrace, 10*time.Second)
+	def(&c.SessionCheckTTL, 30*time.Second)
+	def(&c.VerifyEmailTTL, 24*time.Hour)
+	def(&c.ResetPasswordTTL, time.Hour)
+	if c.MinPasswordLength <= 0 {
+		c.MinPasswordLength = 8
+	}
+	if c.Argon2 == (Argon2Params{}) {
+		c.Argon2 = DefaultArgon2
+	}
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+	if c.AppName == "" {
+		c.AppName = "Tideline"
+	}
+	if c.Limits == nil {
+		l := DefaultLimits
+		c.Limits = &l
+	}
+	if c.Clock == nil {
+		c.Clock = tideline.SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Mailer == nil {
+		c.Mailer = LogMailer{Logger: c.Logger}
+	}
+}
+
+// Service is the auth capability. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	store    Store
+	clock    tideline.Clock
+	log      *slog.Logger
+	keys     *keyring
+	hasher   *hasher
+	rotation []byte // the server secret that derives a refresh token's successor
+	sessions *sessionCache
+	outbox   *outbox
+	limits   struct{ signup, login, loginFailures, refresh, email *limiter }
+	deleted  []func(ctx context.Context, userID string) error
+}
+
+// New returns the Service on store: it loads the signing keys (creating the first one) and
+// the server secrets. Close it to send queued emails.
+func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	s := &Service{cfg: cfg, store: store, clock: cfg.Clock, log: cfg.Logger}
+	var err error
+	if s.hasher, err = newHasher(cfg.Argon2, cfg.HashConcurrency); err != nil {
+		return nil, err
+	}
+	s.keys = &keyring{store: store, clock: cfg.Clock, accessTTL: cfg.AccessTokenTTL}
+	if err := s.keys.load(ctx); err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	candidate := make([]byte, 32)
+	_, _ = rand.Read(candidate)
+	if s.rotation, err = store.Secret(ctx, "refresh-rotation", candidate); err != nil {
+		return nil, fmt.Errorf("load refresh rotation secret: %w", err)
+	}
+	s.sessions = newSessionCache(cfg.SessionCheckTTL, cfg.Clock)
+	l := cfg.Limits
+	s.limits.signup, s.limits.login, s.limits.loginFailures = newLimiter(l.Signup, s.clock), newLimiter(l.Login, s.clock), newLimiter(l.LoginFailures, s.clock)
+	s.limits.refresh, s.limits.email = newLimiter(l.Refresh, s.clock), newLimiter(l.Email, s.clock)
+	s.outbox = newOutbox(cfg.Mailer, cfg.Logger)
+	return s, nil
+}
+
+// Close sends the queued emails and stops.
+func (s *Service) Close() { s.outbox.close() }
+
+// OnUserDeleted registers fn to be called when a user is deleted, so that other features
+// remove the user's data (devices, owned documents). A failing fn fails the deletion,
+// which can be retried: fn must be idempotent.
+func (s *Service) OnUserDeleted(fn func(ctx context.Context, userID string) error) {
+	s.deleted = append(s.deleted, fn)
+}
+
+// Client describes where a request comes from; sessions and the audit log record it.
+type Client struct {
+	IP         string
+	UserAgent  string
+	DeviceName string
+	Platform   string
+}
+
+// Tokens are what a successful sign-in returns.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	// ExpiresIn is the access token's lifetime.
+	ExpiresIn time.Duration
+	SessionID string
+}
+
+// Result is a user with fresh tokens.
+type Result struct {
+	User   User
+	Tokens Tokens
+}
+
+// startSession creates a session for u with its first refresh token and signs an access
+// token.
+func (s *Service) startSession(ctx context.Context, u User, c Client) (Result, error) {
+	now := s.clock.Now()
+	sess := Session{
+		ID: tideline.NewID(), UserID: u.ID, DeviceName: clip(c.DeviceName, 100), Platform: clip(c.Platform, 20),
+		UserAgent: clip(c.UserAgent, 300), IP: c.IP, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
+	}
+	raw := newRefreshToken()
+	first := RefreshToken{Hash: hashToken(raw), SessionID: sess.ID, UserID: u.ID, CreatedAt: now, ExpiresAt: sess.ExpiresAt}
+	if err := s.store.CreateSession(ctx, sess, first); err != nil {
+		return Result{}, err
+	}
+	access, err := s.issueAccessToken(ctx, u, sess.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{User: u, Tokens: Tokens{AccessToken: access, RefreshToken: raw, ExpiresIn: s.cfg.AccessTokenTTL, SessionID: sess.ID}}, nil
+}
+
+// audit records an event; a failure to record is logged, never fails the request.
+func (s *Service) audit(ctx context.Context, typ string, userID, sessionID, actor string, c Client, detail map[string]string) {
+	e := AuditEvent{ID: tideline.NewID(), At: s.clock.Now(), Type: typ, UserID: userID, SessionID: sessionID, Actor: actor, IP: c.IP, Detail: detail}
+	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit event not recorded", "type", typ, "user_id", userID, "err", err.Error())
+	}
+}
+
+// clip shortens s to at most n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// activeUser loads the user of a session, refusing deleted and disabled users.
+func (s *Service) activeUser(ctx context.Context, id string) (User, error) {
+	u, err := s.store.FindUserByID(ctx, id)
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return u, tideline.Wrap(err, tideline.CodeUnauthenticated, "The account no longer exists.")
+	}
+	if err != nil {
+		return u, err
+	}
+	if u.Disabled {
+		return u, tideline.Errorf(tideline.CodeAccountDisabled, "The account is disabled.")
+	}
+	return u, nil
+}
+
+var errInvalidCredentials = tideline.Errorf(tideline.CodeInvalidCredentials, "The email or password is wrong.")

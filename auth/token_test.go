@@ -1,0 +1,184 @@
+package auth_test
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
+)
+
+// forge signs claims like the real token's, changed by change, with method and key.
+func forge(t *testing.T, e *env, real string, change func(*auth.AccessClaims, *jwt.Token), method jwt.SigningMethod, key any) string {
+	t.Helper()
+	parsed, _, err := jwt.NewParser().ParseUnverified(real, &auth.AccessClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := *parsed.Claims.(*auth.AccessClaims)
+	tok := jwt.NewWithClaims(method, &claims)
+	tok.Header["kid"] = parsed.Header["kid"]
+	if change != nil {
+		change(&claims, tok)
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAccessTokenVerification(t *testing.T) {
+	e := newEnv(t, nil)
+	up := e.signUp("ada@example.com")
+	real := up.Tokens.AccessToken
+	keys, _ := e.svc.JWKS(t.Context())
+	pub, _ := base64.RawURLEncoding.DecodeString(keys[0].X)
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"Empty", ""},
+		{"Garbage", "not.a.token"},
+		{"AlgNone", forge(t, e, real, nil, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType)},
+		{"HS256WithPublicKey", forge(t, e, real, nil, jwt.SigningMethodHS256, pub)},
+		{"HS256WithPublicKeyBase64", forge(t, e, real, nil, jwt.SigningMethodHS256, []byte(keys[0].X))},
+		{"OtherEd25519Key", forge(t, e, real, nil, jwt.SigningMethodEdDSA, otherKey)},
+		{"UnknownKid", forge(t, e, real, func(_ *auth.AccessClaims, tok *jwt.Token) { tok.Header["kid"] = "nope" }, jwt.SigningMethodEdDSA, otherKey)},
+		{"TamperedPayload", tamper(real)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.Authenticate(t.Context(), tt.token)
+			wantCode(t, err, tideline.CodeUnauthenticated)
+		})
+	}
+
+	// Claims checks need a token signed with the real key: mint one through a second
+	// service whose issuer or audience differs (same store, same keys).
+	t.Run("WrongIssuer", func(t *testing.T) {
+		e2 := *e
+		e2.cfg.Issuer = "someone-else"
+		other := e2.service()
+		res, err := other.Login(t.Context(), "ada@example.com", goodPassword, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+	})
+	t.Run("WrongAudience", func(t *testing.T) {
+		e2 := *e
+		e2.cfg.Audience = "another-app"
+		other := e2.service()
+		res, err := other.Login(t.Context(), "ada@example.com", goodPassword, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+	})
+	t.Run("Expired", func(t *testing.T) {
+		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+		e.clock.Advance(15*time.Minute + 11*time.Second)
+		defer e.clock.Advance(-15*time.Minute - 11*time.Second)
+		_, err := e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+		if !strings.Contains(tideline.ErrorMessage(err), "expired") {
+			t.Fatalf("message %q does not say expired", tideline.ErrorMessage(err))
+		}
+	})
+	t.Run("NotYetValid", func(t *testing.T) {
+		e.clock.Advance(time.Hour)
+		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+		e.clock.Advance(-time.Hour)
+		_, err := e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+	})
+	t.Run("RevokedSessionOnThisNodeAtOnce", func(t *testing.T) {
+		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+		p := e.principal(res.Tokens.AccessToken)
+		if err := e.svc.Logout(t.Context(), p, client); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+	})
+	t.Run("RevokedSessionOnOtherNodeWithinCheckTTL", func(t *testing.T) {
+		other := e.service()
+		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+		if _, err := other.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
+			t.Fatal(err) // other caches the session as active
+		}
+		if err := e.svc.Logout(t.Context(), e.principal(res.Tokens.AccessToken), client); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
+			t.Fatalf("within the check TTL the other node still trusts its cache, as documented: %v", err)
+		}
+		e.clock.Advance(31 * time.Second)
+		defer e.clock.Advance(-31 * time.Second)
+		_, err := other.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+	})
+}
+
+// tamper changes one character of the token's payload.
+func tamper(token string) string {
+	parts := strings.Split(token, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	payload = []byte(strings.Replace(string(payload), `"roles":[]`, `"roles":["admin"]`, 1))
+	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+	return strings.Join(parts, ".")
+}
+
+func TestKeyRotation(t *testing.T) {
+	e := newEnv(t, nil)
+	nodeB := e.service()
+	up := e.signUp("ada@example.com")
+	before, _ := e.svc.JWKS(t.Context())
+	if len(before) != 1 || before[0].Kty != "OKP" || before[0].Crv != "Ed25519" || before[0].Alg != "EdDSA" || before[0].Use != "sig" {
+		t.Fatalf("JWKS %+v", before)
+	}
+	kid, err := e.svc.RotateSigningKey(t.Context(), "cli", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := e.svc.JWKS(t.Context())
+	if len(after) != 2 || after[0].Kid != before[0].Kid || after[1].Kid != kid {
+		t.Fatalf("JWKS after rotation %+v", after)
+	}
+	// Nobody is logged out: the old token still verifies, on both nodes.
+	e.principal(up.Tokens.AccessToken)
+	if _, err := nodeB.Authenticate(t.Context(), up.Tokens.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	// New tokens use the new key; node B learns it on first sight of the unknown kid.
+	res, err := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := jwt.NewParser().ParseUnverified(res.Tokens.AccessToken, &auth.AccessClaims{})
+	if tok.Header["kid"] != kid {
+		t.Fatalf("new token signed by %v, want %s", tok.Header["kid"], kid)
+	}
+	if _, err := nodeB.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
+		t.Fatalf("node B refused a token of the new key: %v", err)
+	}
+	// Once every token of the old key has expired, the old key leaves the JWKS.
+	e.clock.Advance(17 * time.Minute)
+	later, _ := e.svc.JWKS(t.Context())
+	if len(later) != 1 || later[0].Kid != kid {
+		t.Fatalf("JWKS after the old tokens expired %+v", later)
+	}
+	events, _ := e.svc.ListAudit(t.Context(), auth.AuditQuery{Type: "signing_key_rotated"})
+	if len(events) != 1 || events[0].Detail["kid"] != kid {
+		t.Fatalf("audit %+v", events)
+	}
+}

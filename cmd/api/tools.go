@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/tideline-dev/tideline/auth"
+)
+
+// runTool runs the administrative commands `admin create` and `keys rotate`: each opens
+// the store with the serve settings, does one thing and exits.
+func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	sub := ""
+	if len(args) > 0 {
+		sub, args = args[0], args[1:]
+	}
+	var email, password string
+	var extra func(*flag.FlagSet)
+	switch cmd + " " + sub {
+	case "admin create":
+		extra = func(fs *flag.FlagSet) {
+			fs.StringVar(&email, "email", "", "the admin's email")
+			fs.StringVar(&password, "password", "", "the admin's password (for a new account)")
+		}
+	case "keys rotate":
+	default:
+		fmt.Fprintf(stderr, "api: unknown command %q (run `api help`)\n", cmd+" "+sub)
+		return exitUsage
+	}
+	cfg, err := loadConfig(args, lookupEnv, stdout, extra)
+	if errors.Is(err, errHelp) {
+		return exitOK
+	}
+	if err == nil && cmd == "admin" && email == "" {
+		err = errors.New("admin create needs --email")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "api: %v\n", err)
+		return exitUsage
+	}
+	log := newLogger(cfg, stderr)
+	err = withAuth(ctx, cfg, log, func(svc *auth.Service) error {
+		if cmd == "keys" {
+			kid, err := svc.RotateSigningKey(ctx, "cli", auth.Client{})
+			if err == nil {
+				fmt.Fprintf(stdout, "new signing key %s is active; tokens of the old keys work until they expire\n", kid)
+			}
+			return err
+		}
+		u, created, err := svc.CreateAdmin(ctx, email, password, "cli", true)
+		switch {
+		case err != nil:
+		case created:
+			fmt.Fprintf(stdout, "created admin %s (%s)\n", u.Email, u.ID)
+		default:
+			fmt.Fprintf(stdout, "%s (%s) has the admin role\n", u.Email, u.ID)
+		}
+		return err
+	})
+	if err != nil {
+		msg, cause := explain(err)
+		log.Error(cmd+" "+sub+" failed: "+msg, "cause", cause)
+		return exitFailed
+	}
+	return exitOK
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runBinary runs the binary to completion and returns its exit code and output.
+func runBinary(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Dir = t.TempDir()
+	out, _ := cmd.CombinedOutput()
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+func postJSON(t *testing.T, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestAdminTools(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	cheap := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + dataDir}
+
+	code, out := runBinary(t, cheap, "admin", "create", "--email", "Root@Example.com", "--password", "a long admin passphrase")
+	if code != 0 || !strings.Contains(out, "created admin root@example.com") {
+		t.Fatalf("admin create: %d %s", code, out)
+	}
+	code, out = runBinary(t, cheap, "admin", "create", "--email", "root@example.com")
+	if code != 0 || !strings.Contains(out, "has the admin role") {
+		t.Fatalf("admin create again: %d %s", code, out)
+	}
+	code, out = runBinary(t, cheap, "admin", "create", "--email", "x@example.com", "--password", "123")
+	if code != exitFailed || !strings.Contains(out, "password") {
+		t.Fatalf("weak password: %d %s", code, out)
+	}
+	code, out = runBinary(t, cheap, "admin", "create")
+	if code != exitUsage || !strings.Contains(out, "--email") {
+		t.Fatalf("no email: %d %s", code, out)
+	}
+	code, out = runBinary(t, cheap, "keys", "rotate")
+	if code != 0 || !strings.Contains(out, "new signing key") {
+		t.Fatalf("keys rotate: %d %s", code, out)
+	}
+	code, out = runBinary(t, cheap, "keys", "forget")
+	if code != exitUsage || !strings.Contains(out, `unknown command "keys forget"`) {
+		t.Fatalf("keys forget: %d %s", code, out)
+	}
+
+	p := startAPI(t, append(cheap, "TIDELINE_ADMIN_EMAIL=ops@example.com", "TIDELINE_ADMIN_PASSWORD=another admin passphrase"), "--addr", "127.0.0.1:0")
+	created := p.waitFor("created the admin account")
+	if created["email"] != "ops@example.com" {
+		t.Fatalf("bootstrap log %v", created)
+	}
+	base := p.waitFor("tideline listening")["addr"].(string)
+	p.waitFor("emails are written to this log, not sent: set smtp.addr to send them")
+
+	status, login := postJSON(t, base+"/v1/auth/login", "", map[string]string{"email": "root@example.com", "password": "a long admin passphrase"})
+	if status != 200 {
+		t.Fatalf("login: %d %v", status, login)
+	}
+	req, _ := http.NewRequest("GET", base+"/v1/admin/users", nil)
+	req.Header.Set("Authorization", "Bearer "+login["accessToken"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct{ Users []struct{ Email string } }
+	_ = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(page.Users) != 2 {
+		t.Fatalf("admin users: %d %+v", resp.StatusCode, page)
+	}
+	// The JWKS holds the key the CLI rotated to and the first one.
+	code, jwks := getJSON(t, base+"/.well-known/jwks.json")
+	if code != 200 || len(jwks["keys"].([]any)) != 2 {
+		t.Fatalf("jwks %d %v", code, jwks)
+	}
+	// While the server runs, the CLI cannot open the embedded data directory.
+	code, out = runBinary(t, cheap, "keys", "rotate")
+	if code != exitFailed || !strings.Contains(out, "in use by another Tideline process") {
+		t.Fatalf("keys rotate while serving: %d %s", code, out)
+	}
+}
