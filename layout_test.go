@@ -17,6 +17,8 @@ var layout = map[string]struct {
 }{
 	"":                {forbidden: []string{"*"}}, // the standard library only
 	"auth":            {mayImport: []string{""}, forbidden: driversAndFrameworks},
+	"auth/authtest":   {mayImport: []string{""}, forbidden: driversAndFrameworks},
+	"auth/firebase":   {mayImport: []string{"", "auth"}, forbidden: without(driversAndFrameworks, firebase)},
 	"sync":            {mayImport: []string{""}, forbidden: driversAndFrameworks},
 	"push":            {mayImport: []string{""}, forbidden: driversAndFrameworks},
 	"push/fcm":        {mayImport: []string{"", "push"}, forbidden: without(driversAndFrameworks, firebase)},

@@ -47,6 +47,8 @@ type Config struct {
 	Limits *Limits
 	// Mailer sends emails; nil logs them (LogMailer).
 	Mailer Mailer
+	// Providers verify external ID tokens, by provider name ("oidc:<name>", "firebase").
+	Providers map[string]ExternalVerifier
 	// Clock is the time (the system clock).
 	Clock tideline.Clock
 	// Logger receives failures that do not fail a request (nil discards).
@@ -139,8 +141,11 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Close sends the queued emails and stops.
-func (s *Service) Close() { s.outbox.close() }
+// Close sends the queued emails, closes the external verifiers and stops.
+func (s *Service) Close() {
+	s.outbox.close()
+	s.closeVerifiers()
+}
 
 // OnUserDeleted registers fn to be called when a user is deleted, so that other features
 // remove the user's data (devices, owned documents). A failing fn fails the deletion,

@@ -120,3 +120,26 @@ func (s *Server) GetJWKS(ctx context.Context, _ oapi.GetJWKSRequestObject) (oapi
 	cc := jwksCacheControl
 	return oapi.GetJWKS200JSONResponse{Body: out, Headers: oapi.GetJWKS200ResponseHeaders{CacheControl: &cc}}, nil
 }
+
+func (s *Server) ExchangeToken(ctx context.Context, r oapi.ExchangeTokenRequestObject) (oapi.ExchangeTokenResponseObject, error) {
+	res, created, err := s.cfg.Auth.ExchangeToken(ctx, r.Body.Provider, r.Body.Token, clientOf(ctx, r.Body.Device))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		return oapi.ExchangeToken201JSONResponse(tokensOut(res)), nil
+	}
+	return oapi.ExchangeToken200JSONResponse{SessionTokensJSONResponse: tokensOut(res)}, nil
+}
+
+func (s *Server) LinkIdentity(ctx context.Context, r oapi.LinkIdentityRequestObject) (oapi.LinkIdentityResponseObject, error) {
+	id, err := s.cfg.Auth.LinkIdentity(ctx, principal(ctx), r.Body.Provider, r.Body.Token, clientOf(ctx, nil))
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.LinkIdentity200JSONResponse{Provider: id.Provider, Subject: id.Subject, CreatedAt: id.CreatedAt.UTC()}
+	if id.Email != "" {
+		out.Email = &id.Email
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,10 @@ type Config struct {
 	SMTP          auth.SMTPMailer
 	AdminEmail    string
 	AdminPassword string
+
+	OIDC                  []auth.OIDCProvider
+	FirebaseProjectID     string
+	FirebaseAllowEmulator bool
 
 	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
 	ConfigFile string
@@ -164,6 +169,35 @@ var settings = []setting{
 	{"auth.appName", "Tideline", "The product name in emails.", func(c *Config, v string) error { c.Auth.AppName = v; return nonEmpty(v) }},
 	{"auth.verifyEmailURL", "", "Link in verification emails, with {token} where the token goes (your app's page or deep link, which calls POST /v1/auth/email/verify). Empty: the email shows the token to paste.", linkSetter(func(c *Config) *string { return &c.Auth.VerifyEmailURL })},
 	{"auth.resetPasswordURL", "", "Link in password reset emails, with {token} (your app's page, which calls POST /v1/auth/password/reset). Empty: the email shows the token.", linkSetter(func(c *Config) *string { return &c.Auth.ResetPasswordURL })},
+	{"auth.oidc", "", `External OpenID Connect issuers whose ID tokens sign users in (POST /v1/auth/token, provider "oidc:<name>"): a JSON list of {"name", "issuer", "jwksURL", "audience"} (a YAML list in the file).`, func(c *Config, v string) error {
+		c.OIDC = nil
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c.OIDC); err != nil {
+			return fmt.Errorf(`want a JSON list like [{"name":"google","issuer":"https://accounts.google.com","jwksURL":"https://www.googleapis.com/oauth2/v3/certs","audience":"<client id>"}]: %v`, err)
+		}
+		seen := map[string]bool{}
+		for _, p := range c.OIDC {
+			if !auth.ProviderName.MatchString("oidc:"+p.Name) || seen[p.Name] {
+				return fmt.Errorf("provider name %q must be unique, lower-case letters, digits and dashes", p.Name)
+			}
+			seen[p.Name] = true
+			for field, u := range map[string]string{"issuer": p.Issuer, "jwksURL": p.JWKSURL} {
+				if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+					return fmt.Errorf("provider %q: %s %q is not an http(s) URL", p.Name, field, u)
+				}
+			}
+			if p.Audience == "" {
+				return fmt.Errorf("provider %q: audience is required (your app's client id at the issuer)", p.Name)
+			}
+		}
+		return nil
+	}},
+	{"auth.firebase.projectId", "", `Firebase project whose ID tokens sign users in (POST /v1/auth/token, provider "firebase"), for apps moving from Firebase. Empty: off.`, func(c *Config, v string) error { c.FirebaseProjectID = v; return nil }},
+	{"auth.firebase.allowEmulator", "false", "Allow FIREBASE_AUTH_EMULATOR_HOST, which makes the Firebase SDK accept unsigned tokens: development only.", boolSetter(func(c *Config) *bool { return &c.FirebaseAllowEmulator })},
 	{"smtp.addr", "", "SMTP server host:port for emails. Empty: emails are written to the log instead (development).", func(c *Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {
@@ -397,6 +431,10 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 	return cfg, nil
 }
 
+// structuredSettings take a list or map in the file; the environment variable and the flag
+// carry the same value as JSON.
+var structuredSettings = map[string]bool{"auth.oidc": true}
+
 // readConfigFile reads a tideline.yaml into setting key → value. A missing file is an error
 // only when it was named explicitly. Unknown keys are errors, so a typo is not ignored.
 func readConfigFile(path string, explicit bool) (map[string]string, error) {
@@ -420,6 +458,14 @@ func readConfigFile(path string, explicit bool) (map[string]string, error) {
 	walk = func(prefix string, m map[string]any) error {
 		for k, v := range m {
 			key := prefix + k
+			if structuredSettings[key] {
+				b, err := json.Marshal(v)
+				if err != nil {
+					return fmt.Errorf("config file %s: %s: %v", path, key, err)
+				}
+				out[key] = string(b)
+				continue
+			}
 			switch v := v.(type) {
 			case map[string]any:
 				if known[key] {

@@ -148,6 +148,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"LinkWithoutToken", []string{"--auth-verify-email-url", "https://app.example.com/verify"}, nil, "", []string{"auth.verifyEmailURL", "{token}"}},
 		{"SMTPWithoutFrom", []string{"--smtp-addr", "smtp.example.com:587"}, nil, "", []string{"smtp.from is required"}},
 		{"AdminEmailWithoutPassword", nil, map[string]string{"TIDELINE_ADMIN_EMAIL": "root@example.com"}, "", []string{"admin.password"}},
+		{"OIDCNotJSON", nil, map[string]string{"TIDELINE_AUTH_OIDC": "google"}, "", []string{"auth.oidc", "JSON list"}},
+		{"OIDCUnknownField", nil, map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"g","issuer":"https://i.example","jwksURL":"https://i.example/k","audience":"a","secret":"x"}]`}, "", []string{"auth.oidc", "secret"}},
+		{"OIDCBadName", nil, map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"Google!","issuer":"https://i.example","jwksURL":"https://i.example/k","audience":"a"}]`}, "", []string{"auth.oidc", "Google!"}},
+		{"OIDCDuplicate", nil, nil, "auth:\n  oidc:\n    - {name: g, issuer: https://i.example, jwksURL: https://i.example/k, audience: a}\n    - {name: g, issuer: https://i.example, jwksURL: https://i.example/k, audience: a}\n", []string{"auth.oidc", "unique"}},
+		{"OIDCBadURL", nil, map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"g","issuer":"https://i.example","jwksURL":"file:///etc/passwd","audience":"a"}]`}, "", []string{"jwksURL"}},
+		{"OIDCNoAudience", nil, map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"g","issuer":"https://i.example","jwksURL":"https://i.example/k"}]`}, "", []string{"audience is required"}},
 		{"MissingExplicitFile", []string{"--config", "/no/such/tideline.yaml"}, nil, "", []string{"read config file", "no such file"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +171,38 @@ func TestLoadConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadConfigOIDC(t *testing.T) {
+	file := writeFile(t, `
+auth:
+  oidc:
+    - name: google
+      issuer: https://accounts.google.com
+      jwksURL: https://www.googleapis.com/oauth2/v3/certs
+      audience: 1234.apps.googleusercontent.com
+    - name: corp
+      issuer: https://sso.example.com/realms/staff
+      jwksURL: https://sso.example.com/realms/staff/protocol/openid-connect/certs
+      audience: tideline
+  firebase:
+    projectId: my-app
+`)
+	cfg, err := loadConfig([]string{"--config", file}, env(nil), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []auth.OIDCProvider{
+		{Name: "google", Issuer: "https://accounts.google.com", JWKSURL: "https://www.googleapis.com/oauth2/v3/certs", Audience: "1234.apps.googleusercontent.com"},
+		{Name: "corp", Issuer: "https://sso.example.com/realms/staff", JWKSURL: "https://sso.example.com/realms/staff/protocol/openid-connect/certs", Audience: "tideline"},
+	}
+	if diff := cmp.Diff(want, cfg.OIDC); diff != "" || cfg.FirebaseProjectID != "my-app" {
+		t.Fatalf("from the file (-want +got):\n%s (firebase %q)", diff, cfg.FirebaseProjectID)
+	}
+	cfg, err = loadConfig(nil, env(map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"x","issuer":"https://x.example","jwksURL":"https://x.example/k","audience":"a"}]`}), nil, nil)
+	if err != nil || len(cfg.OIDC) != 1 || cfg.OIDC[0].Name != "x" {
+		t.Fatalf("from the environment: %v %+v", err, cfg)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/auth/firebase"
 	"github.com/tideline-dev/tideline/httpapi"
 	"github.com/tideline-dev/tideline/store/mongo"
 	"github.com/tideline-dev/tideline/store/sqlite"
@@ -42,7 +43,31 @@ func newAuth(ctx context.Context, cfg *Config, store engine, log *slog.Logger) (
 	} else {
 		acfg.Mailer = auth.LogMailer{Logger: log}
 	}
+	var err error
+	if acfg.Providers, err = externalProviders(ctx, cfg); err != nil {
+		return nil, err
+	}
 	return auth.New(ctx, store.Auth(), acfg)
+}
+
+// externalProviders builds the verifiers of the configured identity providers.
+func externalProviders(ctx context.Context, cfg *Config) (map[string]auth.ExternalVerifier, error) {
+	providers := map[string]auth.ExternalVerifier{}
+	for _, p := range cfg.OIDC {
+		v, err := auth.NewOIDCVerifier(p, auth.OIDCOptions{})
+		if err != nil {
+			return nil, err
+		}
+		providers["oidc:"+p.Name] = v
+	}
+	if cfg.FirebaseProjectID != "" {
+		v, err := firebase.NewVerifier(ctx, cfg.FirebaseProjectID, cfg.FirebaseAllowEmulator)
+		if err != nil {
+			return nil, err
+		}
+		providers["firebase"] = v
+	}
+	return providers, nil
 }
 
 // bootstrapAdmin creates the admin.email account when it is configured and no account has

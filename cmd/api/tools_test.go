@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tideline-dev/tideline/auth/authtest"
 )
 
 // runBinary runs the binary to completion and returns its exit code and output.
@@ -102,4 +105,22 @@ func TestAdminTools(t *testing.T) {
 	if code != exitFailed || !strings.Contains(out, "in use by another Tideline process") {
 		t.Fatalf("keys rotate while serving: %d %s", code, out)
 	}
+}
+
+func TestServeExternalProviders(t *testing.T) {
+	is := authtest.NewIssuer(t, "tideline-app")
+	oidc := fmt.Sprintf(`[{"name":"acme","issuer":%q,"jwksURL":%q,"audience":"tideline-app"}]`, is.URL, is.JWKSURL)
+	p := startAPI(t, []string{"TIDELINE_AUTH_OIDC=" + oidc, "TIDELINE_DATA_DIR=" + t.TempDir()}, "--addr", "127.0.0.1:0")
+	base := p.waitFor("tideline listening")["addr"].(string)
+	status, body := postJSON(t, base+"/v1/auth/token", "", map[string]string{"provider": "oidc:acme", "token": is.Token("rsa-1", nil)})
+	if status != 201 || body["user"].(map[string]any)["email"] != "ada@example.com" {
+		t.Fatalf("exchange: %d %v", status, body)
+	}
+
+	t.Run("ErrFirebaseEmulatorNotAllowed", func(t *testing.T) {
+		code, out := runBinary(t, []string{"FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:9099", "TIDELINE_AUTH_FIREBASE_PROJECT_ID=demo", "TIDELINE_DATA_DIR=" + t.TempDir()}, "--addr", "127.0.0.1:0")
+		if code != exitFailed || !strings.Contains(out, "accept unsigned ID tokens") {
+			t.Fatalf("%d %s", code, out)
+		}
+	})
 }

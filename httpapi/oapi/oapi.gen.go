@@ -231,6 +231,18 @@ type EmailRequest struct {
 	Email string `json:"email"`
 }
 
+// ExchangeRequest defines model for ExchangeRequest.
+type ExchangeRequest struct {
+	// Device Describes the device signing in; shown in the session list.
+	Device *Device `json:"device,omitempty"`
+
+	// Provider Example: oidc:google
+	Provider string `json:"provider"`
+
+	// Token The provider's ID token (a JWT).
+	Token string `json:"token"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -241,6 +253,16 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// Identity defines model for Identity.
+type Identity struct {
+	CreatedAt time.Time `json:"createdAt"`
+	Email     *string   `json:"email,omitempty"`
+	Provider  string    `json:"provider"`
+
+	// Subject The provider's id of the account.
+	Subject string `json:"subject"`
+}
 
 // JWK defines model for JWK.
 type JWK struct {
@@ -458,6 +480,9 @@ type SignInAnonymouslyJSONRequestBody = AnonymousRequest
 // VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
 type VerifyEmailJSONRequestBody = TokenRequest
 
+// LinkIdentityJSONRequestBody defines body for LinkIdentity for application/json ContentType.
+type LinkIdentityJSONRequestBody = ExchangeRequest
+
 // LinkAccountJSONRequestBody defines body for LinkAccount for application/json ContentType.
 type LinkAccountJSONRequestBody = LinkRequest
 
@@ -475,6 +500,9 @@ type RefreshSessionJSONRequestBody = RefreshRequest
 
 // SignUpJSONRequestBody defines body for SignUp for application/json ContentType.
 type SignUpJSONRequestBody = Credentials
+
+// ExchangeTokenJSONRequestBody defines body for ExchangeToken for application/json ContentType.
+type ExchangeTokenJSONRequestBody = ExchangeRequest
 
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = MeUpdate
@@ -538,6 +566,9 @@ type ServerInterface interface {
 	// VerifyEmail Confirm an email address with a verification token
 	// (POST /v1/auth/email/verify)
 	VerifyEmail(c *gin.Context)
+	// LinkIdentity Link an external identity to your account
+	// (POST /v1/auth/identities)
+	LinkIdentity(c *gin.Context)
 	// LinkAccount Give an anonymous user an email and password
 	// (POST /v1/auth/link)
 	LinkAccount(c *gin.Context)
@@ -565,6 +596,9 @@ type ServerInterface interface {
 	// SignUp Create an account with email and password
 	// (POST /v1/auth/signup)
 	SignUp(c *gin.Context)
+	// ExchangeToken Sign in with an external ID token
+	// (POST /v1/auth/token)
+	ExchangeToken(c *gin.Context)
 	// DeleteMe Delete your account
 	// (DELETE /v1/me)
 	DeleteMe(c *gin.Context)
@@ -960,6 +994,19 @@ func (siw *ServerInterfaceWrapper) VerifyEmail(c *gin.Context) {
 	siw.Handler.VerifyEmail(c)
 }
 
+// LinkIdentity operation middleware
+func (siw *ServerInterfaceWrapper) LinkIdentity(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.LinkIdentity(c)
+}
+
 // LinkAccount operation middleware
 func (siw *ServerInterfaceWrapper) LinkAccount(c *gin.Context) {
 
@@ -1089,6 +1136,19 @@ func (siw *ServerInterfaceWrapper) SignUp(c *gin.Context) {
 	siw.Handler.SignUp(c)
 }
 
+// ExchangeToken operation middleware
+func (siw *ServerInterfaceWrapper) ExchangeToken(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ExchangeToken(c)
+}
+
 // DeleteMe operation middleware
 func (siw *ServerInterfaceWrapper) DeleteMe(c *gin.Context) {
 
@@ -1163,6 +1223,8 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.POST(options.BaseURL+"/v1/auth/logout", wrapper.Logout)
 	router.GET(options.BaseURL+"/v1/auth/sessions", wrapper.ListSessions)
 	router.DELETE(options.BaseURL+"/v1/auth/sessions/:sessionId", wrapper.RevokeSession)
+	router.POST(options.BaseURL+"/v1/auth/token", wrapper.ExchangeToken)
+	router.POST(options.BaseURL+"/v1/auth/identities", wrapper.LinkIdentity)
 	router.POST(options.BaseURL+"/v1/auth/password/forgot", wrapper.ForgotPassword)
 	router.POST(options.BaseURL+"/v1/auth/password/reset", wrapper.ResetPassword)
 	router.POST(options.BaseURL+"/v1/auth/email/verify", wrapper.VerifyEmail)
@@ -2199,6 +2261,89 @@ func (response VerifyEmaildefaultApplicationProblemPlusJSONResponse) VisitVerify
 	return err
 }
 
+type LinkIdentityRequestObject struct {
+	Body *LinkIdentityJSONRequestBody
+}
+
+type LinkIdentityResponseObject interface {
+	VisitLinkIdentityResponse(w http.ResponseWriter) error
+}
+
+type LinkIdentity200JSONResponse Identity
+
+func (response LinkIdentity200JSONResponse) VisitLinkIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkIdentity400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response LinkIdentity400ApplicationProblemPlusJSONResponse) VisitLinkIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkIdentity401ApplicationProblemPlusJSONResponse Problem
+
+func (response LinkIdentity401ApplicationProblemPlusJSONResponse) VisitLinkIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkIdentity409ApplicationProblemPlusJSONResponse Problem
+
+func (response LinkIdentity409ApplicationProblemPlusJSONResponse) VisitLinkIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkIdentitydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response LinkIdentitydefaultApplicationProblemPlusJSONResponse) VisitLinkIdentityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LinkAccountRequestObject struct {
 	Body *LinkAccountJSONRequestBody
 }
@@ -2840,6 +2985,108 @@ func (response SignUpdefaultApplicationProblemPlusJSONResponse) VisitSignUpRespo
 	return err
 }
 
+type ExchangeTokenRequestObject struct {
+	Body *ExchangeTokenJSONRequestBody
+}
+
+type ExchangeTokenResponseObject interface {
+	VisitExchangeTokenResponse(w http.ResponseWriter) error
+}
+
+type ExchangeToken200JSONResponse struct{ SessionTokensJSONResponse }
+
+func (response ExchangeToken200JSONResponse) VisitExchangeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeToken201JSONResponse AuthResponse
+
+func (response ExchangeToken201JSONResponse) VisitExchangeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeToken400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ExchangeToken400ApplicationProblemPlusJSONResponse) VisitExchangeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeToken401ApplicationProblemPlusJSONResponse Problem
+
+func (response ExchangeToken401ApplicationProblemPlusJSONResponse) VisitExchangeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ExchangeToken429ApplicationProblemPlusJSONResponse) VisitExchangeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ExchangeTokendefaultApplicationProblemPlusJSONResponse) VisitExchangeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMeRequestObject struct {
 }
 
@@ -3070,6 +3317,9 @@ type StrictServerInterface interface {
 	// VerifyEmail Confirm an email address with a verification token
 	// (POST /v1/auth/email/verify)
 	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
+	// LinkIdentity Link an external identity to your account
+	// (POST /v1/auth/identities)
+	LinkIdentity(ctx context.Context, request LinkIdentityRequestObject) (LinkIdentityResponseObject, error)
 	// LinkAccount Give an anonymous user an email and password
 	// (POST /v1/auth/link)
 	LinkAccount(ctx context.Context, request LinkAccountRequestObject) (LinkAccountResponseObject, error)
@@ -3097,6 +3347,9 @@ type StrictServerInterface interface {
 	// SignUp Create an account with email and password
 	// (POST /v1/auth/signup)
 	SignUp(ctx context.Context, request SignUpRequestObject) (SignUpResponseObject, error)
+	// ExchangeToken Sign in with an external ID token
+	// (POST /v1/auth/token)
+	ExchangeToken(ctx context.Context, request ExchangeTokenRequestObject) (ExchangeTokenResponseObject, error)
 	// DeleteMe Delete your account
 	// (DELETE /v1/me)
 	DeleteMe(ctx context.Context, request DeleteMeRequestObject) (DeleteMeResponseObject, error)
@@ -3710,6 +3963,48 @@ func (sh *strictHandler) VerifyEmail(ctx *gin.Context) {
 	}
 }
 
+// LinkIdentity operation middleware
+func (sh *strictHandler) LinkIdentity(ctx *gin.Context) {
+	var request LinkIdentityRequestObject
+
+	var body LinkIdentityJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LinkIdentity(ctx, request.(LinkIdentityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LinkIdentity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(LinkIdentityResponseObject); ok {
+		if err := validResponse.VisitLinkIdentityResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // LinkAccount operation middleware
 func (sh *strictHandler) LinkAccount(ctx *gin.Context) {
 	var request LinkAccountRequestObject
@@ -4029,6 +4324,48 @@ func (sh *strictHandler) SignUp(ctx *gin.Context) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(SignUpResponseObject); ok {
 		if err := validResponse.VisitSignUpResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExchangeToken operation middleware
+func (sh *strictHandler) ExchangeToken(ctx *gin.Context) {
+	var request ExchangeTokenRequestObject
+
+	var body ExchangeTokenJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExchangeToken(ctx, request.(ExchangeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExchangeToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ExchangeTokenResponseObject); ok {
+		if err := validResponse.VisitExchangeTokenResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
