@@ -12,8 +12,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestSessions(t *testing.T) {
-	e := newEnv(t, nil)
+func TestSessions(t *testing.T) { eachEngine(t, testSessions) }
+
+func testSessions(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	a := e.signUp("ada@example.com")
 	phone2 := client
 	phone2.DeviceName, phone2.Platform = "Tablet", "android"
@@ -57,8 +59,10 @@ func TestSessions(t *testing.T) {
 	}
 }
 
-func TestPasswordReset(t *testing.T) {
-	e := newEnv(t, nil)
+func TestPasswordReset(t *testing.T) { eachEngine(t, testPasswordReset) }
+
+func testPasswordReset(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	up := e.signUp("ada@example.com")
 	e.mail.next(t) // the verification email
 
@@ -108,7 +112,7 @@ func TestPasswordReset(t *testing.T) {
 		}
 	})
 	t.Run("ErrRateLimitedPerAccount", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.Limits = &auth.Limits{Email: auth.Rate{Burst: 2, Per: time.Hour}} })
+		e := newEnv(t, engine, func(c *auth.Config) { c.Limits = &auth.Limits{Email: auth.Rate{Burst: 2, Per: time.Hour}} })
 		for i := range 2 {
 			ip := client
 			ip.IP = "198.51.100." + string(rune('1'+i))
@@ -122,8 +126,10 @@ func TestPasswordReset(t *testing.T) {
 	})
 }
 
-func TestVerifyEmail(t *testing.T) {
-	e := newEnv(t, func(c *auth.Config) { c.VerifyEmailURL = "https://app.example.com/verify?token={token}" })
+func TestVerifyEmail(t *testing.T) { eachEngine(t, testVerifyEmail) }
+
+func testVerifyEmail(t *testing.T, engine string) {
+	e := newEnv(t, engine, func(c *auth.Config) { c.VerifyEmailURL = "https://app.example.com/verify?token={token}" })
 	up := e.signUp("ada@example.com")
 	mail := e.mail.next(t)
 	if !strings.Contains(mail.Text, "https://app.example.com/verify?token=tlact_") {
@@ -142,8 +148,10 @@ func TestVerifyEmail(t *testing.T) {
 	wantCode(t, e.svc.SendVerification(t.Context(), e.principal(up.Tokens.AccessToken)), tideline.CodeConflict)
 }
 
-func TestMe(t *testing.T) {
-	e := newEnv(t, nil)
+func TestMe(t *testing.T) { eachEngine(t, testMe) }
+
+func testMe(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	up := e.signUp("ada@example.com")
 	other, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
 	p := e.principal(up.Tokens.AccessToken)
@@ -183,7 +191,11 @@ func TestMe(t *testing.T) {
 }
 
 func TestDeleteRetriesAfterHookFailure(t *testing.T) {
-	e := newEnv(t, nil)
+	eachEngine(t, testDeleteRetriesAfterHookFailure)
+}
+
+func testDeleteRetriesAfterHookFailure(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	up := e.signUp("ada@example.com")
 	p := e.principal(up.Tokens.AccessToken)
 	fail := true

@@ -9,8 +9,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestAdmin(t *testing.T) {
-	e := newEnv(t, nil)
+func TestAdmin(t *testing.T) { eachEngine(t, testAdmin) }
+
+func testAdmin(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	admin, created, err := e.svc.CreateAdmin(t.Context(), "root@example.com", goodPassword, "cli", true)
 	if err != nil || !created || !admin.HasRole(auth.RoleAdmin) || !admin.EmailVerified {
 		t.Fatalf("CreateAdmin: %+v %v %v", admin, created, err)

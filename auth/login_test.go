@@ -11,9 +11,11 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestLogin(t *testing.T) {
+func TestLogin(t *testing.T) { eachEngine(t, testLogin) }
+
+func testLogin(t *testing.T, engine string) {
 	t.Run("OK", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		res, err := e.svc.Login(t.Context(), "ADA@example.com", goodPassword, client)
 		if err != nil {
@@ -28,7 +30,7 @@ func TestLogin(t *testing.T) {
 	})
 
 	t.Run("ErrSameAnswerForWrongPasswordAndUnknownEmail", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		e.signUp("ada@example.com")
 		_, wrong := e.svc.Login(t.Context(), "ada@example.com", "not the password", client)
 		_, unknown := e.svc.Login(t.Context(), "nobody@example.com", goodPassword, client)
@@ -44,7 +46,7 @@ func TestLogin(t *testing.T) {
 	})
 
 	t.Run("ErrDisabledOnlyWithRightPassword", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		disabled := true
 		if _, err := e.svc.UpdateUser(t.Context(), auth.Principal{AdminKeyID: "k"}, up.User.ID, auth.AdminUserUpdate{Disabled: &disabled}, client); err != nil {
@@ -57,7 +59,7 @@ func TestLogin(t *testing.T) {
 	})
 
 	t.Run("FailuresPerAccountRefill", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) {
+		e := newEnv(t, engine, func(c *auth.Config) {
 			c.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 3, Per: 15 * time.Minute}}
 		})
 		e.signUp("ada@example.com")
@@ -88,7 +90,7 @@ func TestLogin(t *testing.T) {
 	})
 
 	t.Run("ErrPerIP", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.Limits = &auth.Limits{Login: auth.Rate{Burst: 2, Per: time.Minute}} })
+		e := newEnv(t, engine, func(c *auth.Config) { c.Limits = &auth.Limits{Login: auth.Rate{Burst: 2, Per: time.Minute}} })
 		e.signUp("ada@example.com")
 		for range 2 {
 			if _, err := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client); err != nil {
@@ -100,7 +102,7 @@ func TestLogin(t *testing.T) {
 	})
 
 	t.Run("RehashOnNewParameters", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		e.cfg.Argon2 = auth.Argon2Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1}
 		node := e.service()
@@ -139,7 +141,7 @@ func TestLoginTimingHidesAccounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs 30 real password verifications")
 	}
-	e := newEnv(t, func(c *auth.Config) { c.Argon2 = auth.Argon2Params{MemoryKiB: 8 * 1024, Iterations: 2, Parallelism: 1} })
+	e := newEnv(t, "sqlite", func(c *auth.Config) { c.Argon2 = auth.Argon2Params{MemoryKiB: 8 * 1024, Iterations: 2, Parallelism: 1} })
 	e.signUp("ada@example.com")
 	median := func(email string) time.Duration {
 		var d []time.Duration

@@ -100,9 +100,11 @@ func TestOIDCVerifier(t *testing.T) {
 	}
 }
 
-func TestExchangeToken(t *testing.T) {
+func TestExchangeToken(t *testing.T) { eachEngine(t, testExchangeToken) }
+
+func testExchangeToken(t *testing.T, engine string) {
 	is := newIssuer(t)
-	e := newEnv(t, func(c *auth.Config) { c.Providers = map[string]auth.ExternalVerifier{"oidc:acme": oidcVerifier(t, is)} })
+	e := newEnv(t, engine, func(c *auth.Config) { c.Providers = map[string]auth.ExternalVerifier{"oidc:acme": oidcVerifier(t, is)} })
 
 	first, created, err := e.svc.ExchangeToken(t.Context(), "oidc:acme", is.Token("rsa-1", nil), client)
 	if err != nil || !created {

@@ -15,9 +15,11 @@ func hash(raw string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestRefresh(t *testing.T) {
+func TestRefresh(t *testing.T) { eachEngine(t, testRefresh) }
+
+func testRefresh(t *testing.T, engine string) {
 	t.Run("RotatesEveryTime", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		first, err := e.svc.Refresh(t.Context(), up.Tokens.RefreshToken, client)
 		if err != nil {
@@ -43,7 +45,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("GraceReturnsSameSuccessor", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		a, err := e.svc.Refresh(t.Context(), up.Tokens.RefreshToken, client)
 		if err != nil {
@@ -63,7 +65,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("ErrReuseRevokesSession", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		next, err := e.svc.Refresh(t.Context(), up.Tokens.RefreshToken, client)
 		if err != nil {
@@ -95,7 +97,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("CrashAfterSpendingHealsOnRetry", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		// A node spent the token and died before storing the successor.
 		if _, spent, err := e.store.SpendRefreshToken(t.Context(), hash(up.Tokens.RefreshToken), e.clock.Now()); err != nil || !spent {
@@ -112,7 +114,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		e.signUp("ada@example.com")
 		for _, raw := range []string{"", "tlrt_", "tlrt_" + "A", "nonsense", "tlrt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", `{"$ne":""}`} {
 			_, err := e.svc.Refresh(t.Context(), raw, client)
@@ -121,7 +123,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("ErrSessionEnded", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		e.clock.Advance(31 * 24 * time.Hour)
 		_, err := e.svc.Refresh(t.Context(), up.Tokens.RefreshToken, client)
@@ -136,7 +138,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("ErrDisabledUser", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		u, _ := e.store.FindUserByID(t.Context(), up.User.ID)
 		u.Disabled = true
@@ -148,7 +150,7 @@ func TestRefresh(t *testing.T) {
 	})
 
 	t.Run("ConcurrentRefreshesGetOneSuccessor", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		up := e.signUp("ada@example.com")
 		results := make(chan string, 4)
 		for range 4 {

@@ -11,9 +11,11 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestSignUp(t *testing.T) {
+func TestSignUp(t *testing.T) { eachEngine(t, testSignUp) }
+
+func testSignUp(t *testing.T, engine string) {
 	t.Run("OK", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		res, err := e.svc.SignUp(t.Context(), "  Ada@Example.COM ", goodPassword, client)
 		if err != nil {
 			t.Fatal(err)
@@ -41,7 +43,7 @@ func TestSignUp(t *testing.T) {
 	})
 
 	t.Run("AccessTokenClaims", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		res := e.signUp("ada@example.com")
 		tok, _, err := jwt.NewParser().ParseUnverified(res.Tokens.AccessToken, &auth.AccessClaims{})
 		if err != nil {
@@ -60,14 +62,14 @@ func TestSignUp(t *testing.T) {
 	})
 
 	t.Run("ErrEmailTaken", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		e.signUp("ada@example.com")
 		_, err := e.svc.SignUp(t.Context(), "ADA@example.com", goodPassword, client)
 		wantCode(t, err, tideline.CodeEmailTaken)
 	})
 
 	t.Run("ErrBadInput", func(t *testing.T) {
-		e := newEnv(t, nil)
+		e := newEnv(t, engine, nil)
 		for _, tt := range []struct {
 			email, password string
 			code            tideline.Code
@@ -97,7 +99,7 @@ func TestSignUp(t *testing.T) {
 	})
 
 	t.Run("ErrRateLimited", func(t *testing.T) {
-		e := newEnv(t, func(c *auth.Config) { c.Limits = &auth.Limits{Signup: auth.Rate{Burst: 2, Per: time.Hour}} })
+		e := newEnv(t, engine, func(c *auth.Config) { c.Limits = &auth.Limits{Signup: auth.Rate{Burst: 2, Per: time.Hour}} })
 		e.signUp("a@example.com")
 		e.signUp("b@example.com")
 		_, err := e.svc.SignUp(t.Context(), "c@example.com", goodPassword, client)
@@ -114,8 +116,10 @@ func TestSignUp(t *testing.T) {
 	})
 }
 
-func TestAnonymousAndLink(t *testing.T) {
-	e := newEnv(t, nil)
+func TestAnonymousAndLink(t *testing.T) { eachEngine(t, testAnonymousAndLink) }
+
+func testAnonymousAndLink(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	anon, err := e.svc.SignInAnonymously(t.Context(), client)
 	if err != nil {
 		t.Fatal(err)

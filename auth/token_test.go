@@ -32,8 +32,10 @@ func forge(t *testing.T, e *env, real string, change func(*auth.AccessClaims, *j
 	return s
 }
 
-func TestAccessTokenVerification(t *testing.T) {
-	e := newEnv(t, nil)
+func TestAccessTokenVerification(t *testing.T) { eachEngine(t, testAccessTokenVerification) }
+
+func testAccessTokenVerification(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	up := e.signUp("ada@example.com")
 	real := up.Tokens.AccessToken
 	keys, _ := e.svc.JWKS(t.Context())
@@ -138,8 +140,10 @@ func tamper(token string) string {
 	return strings.Join(parts, ".")
 }
 
-func TestKeyRotation(t *testing.T) {
-	e := newEnv(t, nil)
+func TestKeyRotation(t *testing.T) { eachEngine(t, testKeyRotation) }
+
+func testKeyRotation(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
 	nodeB := e.service()
 	up := e.signUp("ada@example.com")
 	before, _ := e.svc.JWKS(t.Context())
