@@ -102,13 +102,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 	if err := checkPassword(password, "", s.cfg.MinPasswordLength); err != nil {
 		return err // before spending the token, so a weak password does not waste it
 	}
-	if !wellFormed(token, actionPrefix) {
-		return errBadActionToken
-	}
-	t, err := s.store.UseActionToken(ctx, hashToken(token), ActionResetPassword, s.clock.Now())
-	if tideline.ErrorCode(err) == tideline.CodeNotFound {
-		return errBadActionToken
-	}
+	t, err := s.useActionToken(ctx, token, ActionResetPassword)
 	if err != nil {
 		return err
 	}
@@ -140,13 +134,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 // VerifyEmail marks the email of a verification token as verified. The token works once;
 // if the account's email changed since it was sent, nothing is verified.
 func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) error {
-	if !wellFormed(token, actionPrefix) {
-		return errBadActionToken
-	}
-	t, err := s.store.UseActionToken(ctx, hashToken(token), ActionVerifyEmail, s.clock.Now())
-	if tideline.ErrorCode(err) == tideline.CodeNotFound {
-		return errBadActionToken
-	}
+	t, err := s.useActionToken(ctx, token, ActionVerifyEmail)
 	if err != nil {
 		return err
 	}
@@ -162,6 +150,19 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, c Client) error
 	}
 	s.audit(ctx, "email_verified", u.ID, "", "", c, nil)
 	return nil
+}
+
+// useActionToken spends the emailed token raw of kind; a malformed, unknown, used or
+// expired token is errBadActionToken.
+func (s *Service) useActionToken(ctx context.Context, raw, kind string) (ActionToken, error) {
+	if !wellFormed(raw, actionPrefix) {
+		return ActionToken{}, errBadActionToken
+	}
+	t, err := s.store.UseActionToken(ctx, hashToken(raw), kind, s.clock.Now())
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return t, errBadActionToken
+	}
+	return t, err
 }
 
 // updateUser applies change to the stored user and writes it, retrying when another

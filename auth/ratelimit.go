@@ -98,9 +98,14 @@ func (l *limiter) take(key, what string) error {
 	r := lim.ReserveN(now, 1)
 	if delay := r.DelayFrom(now); delay > 0 {
 		r.CancelAt(now)
-		return &tideline.Error{Code: tideline.CodeRateLimited, Message: "Too many " + what + "; try again later.", Err: retryAfter(delay)}
+		return limited(what, delay)
 	}
 	return nil
+}
+
+// limited is the rate_limited error for too many what, retryable after delay.
+func limited(what string, delay time.Duration) error {
+	return &tideline.Error{Code: tideline.CodeRateLimited, Message: "Too many " + what + "; try again later.", Err: retryAfter(delay)}
 }
 
 // blocked reports, without taking a token, whether key's bucket is empty now; the error
@@ -120,7 +125,7 @@ func (l *limiter) blocked(key, what string) error {
 	r := lim.ReserveN(now, 1)
 	delay := r.DelayFrom(now)
 	r.CancelAt(now)
-	return &tideline.Error{Code: tideline.CodeRateLimited, Message: "Too many " + what + "; try again later.", Err: retryAfter(delay)}
+	return limited(what, delay)
 }
 
 // prune drops full buckets; if none is full, it starts over (clients get a fresh bucket,

@@ -64,28 +64,21 @@ func testAccessTokenVerification(t *testing.T, engine string) {
 
 	// Claims checks need a token signed with the real key: mint one through a second
 	// service whose issuer or audience differs (same store, same keys).
-	t.Run("WrongIssuer", func(t *testing.T) {
-		e2 := *e
-		e2.cfg.Issuer = "someone-else"
-		other := e2.service()
-		res, err := other.Login(t.Context(), "ada@example.com", goodPassword, client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
-		wantCode(t, err, tideline.CodeUnauthenticated)
-	})
-	t.Run("WrongAudience", func(t *testing.T) {
-		e2 := *e
-		e2.cfg.Audience = "another-app"
-		other := e2.service()
-		res, err := other.Login(t.Context(), "ada@example.com", goodPassword, client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
-		wantCode(t, err, tideline.CodeUnauthenticated)
-	})
+	for name, change := range map[string]func(*auth.Config){
+		"WrongIssuer":   func(c *auth.Config) { c.Issuer = "someone-else" },
+		"WrongAudience": func(c *auth.Config) { c.Audience = "another-app" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e2 := *e
+			change(&e2.cfg)
+			res, err := e2.service().Login(t.Context(), "ada@example.com", goodPassword, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+			wantCode(t, err, tideline.CodeUnauthenticated)
+		})
+	}
 	t.Run("Expired", func(t *testing.T) {
 		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
 		e.clock.Advance(15*time.Minute + 11*time.Second)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -107,16 +109,41 @@ func (p *proc) wait() int {
 	}
 }
 
-func getJSON(t *testing.T, url string) (int, map[string]any) {
+// callJSON sends a request (with a JSON body unless body is nil, and a bearer token unless
+// token is empty) and decodes the JSON answer.
+func callJSON(t *testing.T, method, url, token string, body any) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	return callJSON(t, "GET", url, "", nil)
 }
 
 // serveAndStop starts the server, checks that it is ready on engine, stops it with SIGTERM

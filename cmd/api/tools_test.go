@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,24 +19,6 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string) {
 	cmd.Dir = t.TempDir()
 	out, _ := cmd.CombinedOutput()
 	return cmd.ProcessState.ExitCode(), string(out)
-}
-
-func postJSON(t *testing.T, url, token string, body any) (int, map[string]any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
 }
 
 func TestAdminTools(t *testing.T) {
@@ -79,21 +58,13 @@ func TestAdminTools(t *testing.T) {
 	base := p.waitFor("tideline listening")["addr"].(string)
 	p.waitFor("emails are written to this log, not sent: set smtp.addr to send them")
 
-	status, login := postJSON(t, base+"/v1/auth/login", "", map[string]string{"email": "root@example.com", "password": "a long admin passphrase"})
+	status, login := callJSON(t, "POST", base+"/v1/auth/login", "", map[string]string{"email": "root@example.com", "password": "a long admin passphrase"})
 	if status != 200 {
 		t.Fatalf("login: %d %v", status, login)
 	}
-	req, _ := http.NewRequest("GET", base+"/v1/admin/users", nil)
-	req.Header.Set("Authorization", "Bearer "+login["accessToken"].(string))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page struct{ Users []struct{ Email string } }
-	_ = json.NewDecoder(resp.Body).Decode(&page)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || len(page.Users) != 2 {
-		t.Fatalf("admin users: %d %+v", resp.StatusCode, page)
+	status, page := callJSON(t, "GET", base+"/v1/admin/users", login["accessToken"].(string), nil)
+	if status != 200 || len(page["users"].([]any)) != 2 {
+		t.Fatalf("admin users: %d %+v", status, page)
 	}
 	// The JWKS holds the key the CLI rotated to and the first one.
 	code, jwks := getJSON(t, base+"/.well-known/jwks.json")
@@ -112,7 +83,7 @@ func TestServeExternalProviders(t *testing.T) {
 	oidc := fmt.Sprintf(`[{"name":"acme","issuer":%q,"jwksURL":%q,"audience":"tideline-app"}]`, is.URL, is.JWKSURL)
 	p := startAPI(t, []string{"TIDELINE_AUTH_OIDC=" + oidc, "TIDELINE_DATA_DIR=" + t.TempDir()}, "--addr", "127.0.0.1:0")
 	base := p.waitFor("tideline listening")["addr"].(string)
-	status, body := postJSON(t, base+"/v1/auth/token", "", map[string]string{"provider": "oidc:acme", "token": is.Token("rsa-1", nil)})
+	status, body := callJSON(t, "POST", base+"/v1/auth/token", "", map[string]string{"provider": "oidc:acme", "token": is.Token("rsa-1", nil)})
 	if status != 201 || body["user"].(map[string]any)["email"] != "ada@example.com" {
 		t.Fatalf("exchange: %d %v", status, body)
 	}
