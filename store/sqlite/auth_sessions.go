@@ -143,12 +143,18 @@ func (s authStore) DeleteSigningKey(ctx context.Context, id string) error {
 }
 
 func (s authStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	return secret(ctx, s.db, "auth_secrets", name, candidate)
+}
+
+// secret returns the secret called name in table, storing candidate first when there is
+// none, in one write transaction: concurrent callers all get the same bytes.
+func secret(ctx context.Context, db *DB, table, name string, candidate []byte) ([]byte, error) {
 	var value []byte
-	err := s.db.inTx(ctx, "secret", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO auth_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, candidate); err != nil {
+	err := db.inTx(ctx, "secret", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, candidate); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM auth_secrets WHERE name = ?`, name).Scan(&value)
+		return tx.QueryRowContext(ctx, `SELECT value FROM `+table+` WHERE name = ?`, name).Scan(&value)
 	})
 	return value, err
 }

@@ -21,6 +21,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "instance", migrateInstance},
 	{2, "auth", execAll(authSchema...)},
+	{3, "sync", execAll(syncSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.

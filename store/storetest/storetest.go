@@ -13,6 +13,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/sync"
 )
 
 // Engine is what the conformance suite asks of every engine. Each feature's cases ask for
@@ -23,6 +24,8 @@ type Engine interface {
 	Close() error
 	// Auth returns the engine's auth store.
 	Auth() auth.Store
+	// Sync returns the engine's sync store.
+	Sync() sync.Store
 }
 
 // Harness opens one engine for the suite.
@@ -48,6 +51,7 @@ var Epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func Run(t *testing.T, h Harness) {
 	t.Run("Foundation", func(t *testing.T) { runFoundation(t, h) })
 	t.Run("Auth", func(t *testing.T) { runAuth(t, h) })
+	t.Run("Sync", func(t *testing.T) { runSync(t, h) })
 }
 
 // open opens the engine at loc and closes it when the test ends.

@@ -1,0 +1,228 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/tideline-dev/tideline/sync"
+)
+
+// Sync returns the embedded engine's sync.Store.
+func (db *DB) Sync() sync.Store { return syncStore{db} }
+
+type syncStore struct{ db *DB }
+
+var _ sync.Store = syncStore{}
+
+const docColumns = `collection, scope, doc_id, owner, version, seq, deleted, fields, meta, buckets, updated_at`
+
+func scanDoc(row scanner) (sync.Document, error) {
+	var d sync.Document
+	var fields, meta, buckets string
+	var updated int64
+	err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Owner, &d.Version, &d.Seq, &d.Deleted, &fields, &meta, &buckets, &updated)
+	if err != nil {
+		return d, err
+	}
+	d.UpdatedAt = fromMillis(updated)
+	if err := decodeJSON(fields, &d.Fields); err != nil {
+		return d, err
+	}
+	if err := decodeJSON(meta, &d.Meta); err != nil {
+		return d, err
+	}
+	return d, json.Unmarshal([]byte(buckets), &d.Buckets)
+}
+
+// decodeJSON decodes keeping numbers exact (json.Number); sync normalises them.
+func decodeJSON(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]sync.Document, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + docColumns + ` FROM sync_docs WHERE (collection, scope, doc_id) IN (VALUES `)
+	args := make([]any, 0, 3*len(refs))
+	for i, r := range refs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?)")
+		args = append(args, r.Collection, r.Scope, r.ID)
+	}
+	q.WriteString(")")
+	rows, err := s.db.read.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, mapError(err, "find documents")
+	}
+	return collect(rows, scanDoc, "find documents")
+}
+
+func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
+	results := make([]sync.CommitResult, len(c.Writes))
+	err := s.db.inTx(ctx, "commit documents", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		conflict := false
+		for i, w := range c.Writes {
+			d := w.Doc
+			var stored int64
+			err := tx.QueryRowContext(ctx, `SELECT version FROM sync_docs WHERE collection = ? AND scope = ? AND doc_id = ?`,
+				d.Ref.Collection, d.Ref.Scope, d.Ref.ID).Scan(&stored)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if stored != w.BaseVersion {
+				results[i].Conflict, conflict = true, true
+				continue
+			}
+			if err := tx.QueryRowContext(ctx, `UPDATE sync_sequence SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&results[i].Seq); err != nil {
+				return err
+			}
+			if err := writeDoc(ctx, tx, d, results[i].Seq); err != nil {
+				return err
+			}
+		}
+		if c.Client != nil && !conflict {
+			_, err := tx.ExecContext(ctx, `INSERT INTO sync_clients (client_id, user_id, high) VALUES (?, ?, ?)
+				ON CONFLICT (client_id) DO UPDATE SET high = max(high, excluded.high)`, c.Client.ClientID, c.Client.UserID, c.Client.High)
+			return err
+		}
+		return nil
+	})
+	return results, err
+}
+
+// writeDoc stores a document's new state under seq and moves its bucket entries to seq.
+func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error {
+	fields, err := json.Marshal(orEmpty(d.Fields))
+	if err != nil {
+		return err
+	}
+	meta, err := json.Marshal(d.Meta)
+	if err != nil {
+		return err
+	}
+	buckets, _ := json.Marshal(d.Buckets) // a []string always marshals
+	if d.Buckets == nil {
+		buckets = []byte("[]")
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (collection, scope, doc_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
+			seq = excluded.seq, deleted = excluded.deleted, fields = excluded.fields, meta = excluded.meta,
+			buckets = excluded.buckets, updated_at = excluded.updated_at`,
+		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), string(buckets), millis(d.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sync_doc_buckets WHERE collection = ? AND scope = ? AND doc_id = ?`,
+		d.Ref.Collection, d.Ref.Scope, d.Ref.ID); err != nil {
+		return err
+	}
+	for _, b := range d.Buckets {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted) VALUES (?, ?, ?, ?, ?, ?)`,
+			b, seq, d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Deleted); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func (s syncStore) Watermark(ctx context.Context) (int64, error) {
+	var w int64
+	err := s.db.read.QueryRowContext(ctx, `SELECT value FROM sync_sequence WHERE id = 1`).Scan(&w)
+	return w, mapError(err, "read the watermark")
+}
+
+func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
+	var sqlq bytes.Buffer
+	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.owner, d.version, d.seq, d.deleted, d.fields, d.meta, d.buckets, d.updated_at
+		FROM sync_doc_buckets b JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
+		WHERE b.bucket = ? AND b.seq > ? AND b.seq <= ?`)
+	args := []any{q.Bucket, q.After, q.Through}
+	if q.SkipDeleted {
+		sqlq.WriteString(` AND b.deleted = 0`)
+	}
+	if len(q.Collections) > 0 {
+		sqlq.WriteString(` AND b.collection IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(q.Collections)), ", ") + `)`)
+		for _, c := range q.Collections {
+			args = append(args, c)
+		}
+	}
+	sqlq.WriteString(` ORDER BY b.seq LIMIT ?`)
+	args = append(args, max(1, q.Limit))
+	rows, err := s.db.read.QueryContext(ctx, sqlq.String(), args...)
+	if err != nil {
+		return nil, mapError(err, "scan bucket")
+	}
+	return collect(rows, scanDoc, "scan bucket")
+}
+
+func (s syncStore) FindClient(ctx context.Context, id string) (sync.ClientMark, error) {
+	m := sync.ClientMark{ClientID: id}
+	err := s.db.read.QueryRowContext(ctx, `SELECT user_id, high FROM sync_clients WHERE client_id = ?`, id).Scan(&m.UserID, &m.High)
+	return m, mapError(err, "find client")
+}
+
+// collectionRecord is a collection's stored configuration.
+type collectionRecord struct {
+	Policy      sync.Policy     `json:"policy"`
+	Read        sync.ReadRule   `json:"read"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	MaxDocBytes int             `json:"maxDocBytes"`
+	Notify      bool            `json:"notify"`
+}
+
+func (s syncStore) ListCollections(ctx context.Context) ([]sync.Collection, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT name, config, updated_at FROM sync_collections ORDER BY name`)
+	if err != nil {
+		return nil, mapError(err, "list collections")
+	}
+	return collect(rows, func(row scanner) (sync.Collection, error) {
+		var c sync.Collection
+		var config string
+		var updated int64
+		if err := row.Scan(&c.Name, &config, &updated); err != nil {
+			return c, err
+		}
+		var r collectionRecord
+		if err := json.Unmarshal([]byte(config), &r); err != nil {
+			return c, err
+		}
+		c.Policy, c.Read, c.Schema, c.MaxDocBytes, c.Notify, c.UpdatedAt = r.Policy, r.Read, r.Schema, r.MaxDocBytes, r.Notify, fromMillis(updated)
+		return c, nil
+	}, "list collections")
+}
+
+func (s syncStore) PutCollection(ctx context.Context, c sync.Collection) error {
+	config, err := json.Marshal(collectionRecord{Policy: c.Policy, Read: c.Read, Schema: c.Schema, MaxDocBytes: c.MaxDocBytes, Notify: c.Notify})
+	if err != nil {
+		return mapError(err, "put collection")
+	}
+	_, err = s.db.write.ExecContext(ctx, `INSERT INTO sync_collections (name, config, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`, c.Name, string(config), millis(c.UpdatedAt))
+	return mapError(err, "put collection")
+}
+
+func (s syncStore) DeleteCollection(ctx context.Context, name string) error {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sync_collections WHERE name = ?`, name)
+	return rowsOr(res, err, "delete collection")
+}
+
+func (s syncStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	return secret(ctx, s.db, "sync_secrets", name, candidate)
+}

@@ -1,0 +1,54 @@
+package sqlite
+
+// syncSchema is migration 3: the tables of sync.Store.
+//
+// sync_docs holds each document's current state, its sequence number the number of its
+// last write. sync_doc_buckets lists, per bucket, the documents in it by sequence number:
+// scanning a bucket's changes is a range of its primary key. The sequence is one counter,
+// incremented inside the single write transaction, so commit order is sequence order and
+// every number up to the counter is committed.
+var syncSchema = []string{
+	`CREATE TABLE sync_docs (
+		collection TEXT    NOT NULL,
+		scope      TEXT    NOT NULL,
+		doc_id     TEXT    NOT NULL,
+		owner      TEXT    NOT NULL,
+		version    INTEGER NOT NULL,
+		seq        INTEGER NOT NULL UNIQUE,
+		deleted    INTEGER NOT NULL,
+		fields     TEXT    NOT NULL, -- JSON object
+		meta       TEXT    NOT NULL, -- JSON of sync.Meta
+		buckets    TEXT    NOT NULL, -- JSON array
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (collection, scope, doc_id)
+	) STRICT`,
+	`CREATE TABLE sync_doc_buckets (
+		bucket     TEXT    NOT NULL,
+		seq        INTEGER NOT NULL,
+		collection TEXT    NOT NULL,
+		scope      TEXT    NOT NULL,
+		doc_id     TEXT    NOT NULL,
+		deleted    INTEGER NOT NULL,
+		PRIMARY KEY (bucket, seq)
+	) STRICT, WITHOUT ROWID`,
+	`CREATE INDEX sync_doc_buckets_doc ON sync_doc_buckets (collection, scope, doc_id)`,
+	`CREATE TABLE sync_sequence (
+		id    INTEGER PRIMARY KEY CHECK (id = 1),
+		value INTEGER NOT NULL
+	) STRICT`,
+	`INSERT INTO sync_sequence (id, value) VALUES (1, 0)`,
+	`CREATE TABLE sync_clients (
+		client_id TEXT    PRIMARY KEY,
+		user_id   TEXT    NOT NULL,
+		high      INTEGER NOT NULL
+	) STRICT`,
+	`CREATE TABLE sync_collections (
+		name       TEXT    PRIMARY KEY,
+		config     TEXT    NOT NULL, -- JSON
+		updated_at INTEGER NOT NULL
+	) STRICT`,
+	`CREATE TABLE sync_secrets (
+		name  TEXT PRIMARY KEY,
+		value BLOB NOT NULL
+	) STRICT`,
+}

@@ -1,0 +1,117 @@
+package sync
+
+import (
+	"context"
+	"time"
+)
+
+// DocRef names a document: its collection, its scope, and the id the client chose. In
+// collections with the owner rule every user has a namespace of their own (Scope is the
+// owner's user id), so two users' "settings" are two documents and a user can never touch,
+// or learn of, another's. Elsewhere Scope is "".
+type DocRef struct {
+	Collection string
+	Scope      string
+	ID         string
+}
+
+// Document is a document's stored state.
+type Document struct {
+	Ref     DocRef
+	Owner   string // the user who created it
+	Version int64  // 1 when created, one more for every write that changed it
+	Seq     int64  // the sequence number of its last write (set by Store.Commit)
+	Deleted bool   // a tombstone: kept so that clients learn of the delete
+	// Fields are the visible user fields: JSON values, numbers int64 or float64.
+	Fields map[string]any
+	// Buckets are the principals that may read it: "user:<id>", "authenticated", "public".
+	Buckets   []string
+	Meta      Meta
+	UpdatedAt time.Time
+}
+
+// Write is one document in a Commit: its new state, to be written only if the stored
+// version is still BaseVersion (0: the document must not exist).
+type Write struct {
+	Doc         Document // Doc.Version is BaseVersion + 1; Doc.Seq is ignored
+	BaseVersion int64
+}
+
+// ClientMark is the highest mutation id a client has had processed, and its user.
+type ClientMark struct {
+	ClientID string
+	UserID   string
+	High     int64
+}
+
+// Commit is a batch of document writes and the pushing client's new mark.
+type Commit struct {
+	Writes []Write
+	// Client, when not nil, is raised to Client.High after the writes (never lowered),
+	// and only when no write was a Conflict: the mark says every mutation up to High is
+	// settled, which a conflicting write (to be retried) is not.
+	Client *ClientMark
+}
+
+// CommitResult is the outcome of one Write.
+type CommitResult struct {
+	// Seq is the sequence number the write got; 0 when it was not written.
+	Seq int64
+	// Conflict is set when the stored version was not BaseVersion: nothing was written.
+	Conflict bool
+}
+
+// BucketScan asks for a bucket's changes.
+type BucketScan struct {
+	Bucket string
+	// After and Through bound the sequence numbers: After < Seq <= Through.
+	After, Through int64
+	Limit          int
+	// SkipDeleted leaves tombstones out (an initial sync needs none).
+	SkipDeleted bool
+	// Collections keeps only these collections; empty means all.
+	Collections []string
+}
+
+// Store keeps synced documents. Each storage engine implements it, and store/storetest
+// checks every promise below against each, including under concurrent writers and
+// writers stopped between any two of their steps.
+//
+// The sequence: every write Commit makes gets a number from one global sequence, strictly
+// increasing and without gaps (a number that no write can use any more is void, and counts
+// as done).
+type Store interface {
+	// FindDocuments returns the documents among refs that exist (tombstones included), in
+	// any order.
+	FindDocuments(ctx context.Context, refs []DocRef) ([]Document, error)
+
+	// Commit applies the writes in order. Each is written only if the document's stored
+	// version (0 when absent) is still its BaseVersion, atomically with that check, and
+	// then gets the next sequence number; a write that finds another version is a
+	// Conflict and changes nothing. The results are in the order of the writes.
+	Commit(ctx context.Context, c Commit) ([]CommitResult, error)
+
+	// Watermark returns W such that every write with a sequence number <= W is visible to
+	// ScanBucket, and no write with a number <= W can become visible later. It never goes
+	// back. A reader that has seen everything up to W and scans from W on misses nothing.
+	Watermark(ctx context.Context) (int64, error)
+
+	// ScanBucket returns the current state of the documents whose Buckets hold s.Bucket and
+	// whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit.
+	ScanBucket(ctx context.Context, s BucketScan) ([]Document, error)
+
+	// FindClient returns a client's mark. Not found when the client has pushed nothing.
+	FindClient(ctx context.Context, clientID string) (ClientMark, error)
+
+	// ListCollections returns the collections configured through the API, by name.
+	ListCollections(ctx context.Context) ([]Collection, error)
+	// PutCollection creates or replaces a collection's configuration.
+	PutCollection(ctx context.Context, c Collection) error
+	// DeleteCollection removes a collection's configuration (not its documents). Not
+	// found when absent.
+	DeleteCollection(ctx context.Context, name string) error
+
+	// Secret returns the server secret called name, storing candidate first when there is
+	// none: every caller, on every node, gets the same bytes.
+	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
+}
