@@ -201,17 +201,17 @@ func runSyncScan(t *testing.T, h Harness) {
 		}
 		seqs = append(seqs, r[0].Seq)
 	}
-	put(newDoc("a", 1, map[string]any{"x": int64(1)}), 0)                                        // seqs[0]
-	put(newDoc("b", 1, map[string]any{"x": int64(1)}, "user:u1", "public"), 0)                   // seqs[1]
+	put(newDoc("a", 1, map[string]any{"x": int64(1)}), 0)                      // seqs[0]
+	put(newDoc("b", 1, map[string]any{"x": int64(1)}, "user:u1", "public"), 0) // seqs[1]
 	c := newDoc("c", 1, map[string]any{"x": int64(1)})
 	c.Ref.Collection = "tasks"
-	put(c, 0)                                                                                     // seqs[2]
-	put(newDoc("a", 2, map[string]any{"x": int64(2)}), 1)                                        // seqs[3]: a moves to the end
+	put(c, 0)                                             // seqs[2]
+	put(newDoc("a", 2, map[string]any{"x": int64(2)}), 1) // seqs[3]: a moves to the end
 	gone := newDoc("b", 2, nil, "user:u1", "public")
 	gone.Deleted, gone.Fields = true, nil
-	put(gone, 1)                                                                                  // seqs[4]: b is a tombstone
+	put(gone, 1) // seqs[4]: b is a tombstone
 	moved := newDoc("d", 1, map[string]any{"x": int64(1)}, "group:g1")
-	put(moved, 0)                                                                                 // seqs[5]
+	put(moved, 0) // seqs[5]
 	w, err := s.Watermark(t.Context())
 	must(t, err, "Watermark")
 	if w < seqs[5] {
