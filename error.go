@@ -34,7 +34,15 @@ const (
 	CodeWeakPassword       Code = "weak_password"        // the password fails the policy (see Fields)
 	CodeEmailTaken         Code = "email_taken"          // another account has this email
 	CodeAccountDisabled    Code = "account_disabled"     // an admin disabled the account
+	CodeInvalidCursor      Code = "invalid_cursor"       // sync: the cursor is malformed, forged, another user's, or for other collections
 )
+
+// Codes lists every code above; httpapi has a status for each.
+var Codes = []Code{
+	CodeInvalid, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeGone,
+	CodeTooLarge, CodeUnsupportedMediaType, CodeRateLimited, CodeInternal, CodeUnavailable,
+	CodeInvalidCredentials, CodeRefreshTokenReused, CodeWeakPassword, CodeEmailTaken, CodeAccountDisabled, CodeInvalidCursor,
+}
 
 // Error is the one error type of Tideline. Message is safe to show to clients; Err is the
 // internal cause, which is logged and never sent. Fields maps an input field to the reason it

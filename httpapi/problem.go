@@ -33,6 +33,7 @@ var statusOf = map[tideline.Code]int{
 	tideline.CodeWeakPassword:         http.StatusBadRequest,
 	tideline.CodeEmailTaken:           http.StatusConflict,
 	tideline.CodeAccountDisabled:      http.StatusForbidden,
+	tideline.CodeInvalidCursor:        http.StatusBadRequest,
 }
 
 // RetryAfter is an error that tells the client when to try again (rate limits, a store

@@ -19,11 +19,13 @@ import (
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/httpapi/oapi"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // Store is what the API needs of the storage engine itself (features bring their own
@@ -37,6 +39,8 @@ type Config struct {
 	Store Store
 	// Auth is the auth capability behind the auth, account and admin routes.
 	Auth *auth.Service
+	// Sync is the sync capability behind /v1/sync and the collection admin routes.
+	Sync *datasync.Service
 	// Info describes the opened store; /readyz reports its engine and schema version.
 	Info tideline.StoreInfo
 	// Logger receives access logs and failures; nil discards them.
@@ -72,8 +76,8 @@ var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // New builds the API from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Auth == nil {
-		return nil, errors.New("httpapi: Config.Store and Config.Auth are required")
+	if cfg.Store == nil || cfg.Auth == nil || cfg.Sync == nil {
+		return nil, errors.New("httpapi: Config.Store, Config.Auth and Config.Sync are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	gin.SetMode(gin.ReleaseMode)
+	// Numbers in free-form JSON (synced documents) keep their exact value: an int64
+	// counter must not pass through float64.
+	binding.EnableDecoderUseNumber = true
 	e := gin.New()
 	e.ContextWithFallback = true // handlers' context.Context is the request's: cancellation reaches the stores
 	e.HandleMethodNotAllowed = true

@@ -1,15 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"mime"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -68,6 +71,16 @@ func (s *Server) validateRequests(c *gin.Context) {
 			writeProblem(c, s.log, tideline.Errorf(tideline.CodeUnsupportedMediaType, "The request body must be JSON (Content-Type: application/json)."))
 			return
 		}
+		body, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			writeProblem(c, s.log, requestError(err))
+			return
+		}
+		if err := checkJSONText(body); err != nil {
+			writeProblem(c, s.log, err)
+			return
+		}
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	params := map[string]string{}
 	for _, p := range c.Params {
@@ -80,6 +93,35 @@ func (s *Server) validateRequests(c *gin.Context) {
 	if err := openapi3filter.ValidateRequest(c, in); err != nil {
 		writeProblem(c, s.log, invalidRequest(err))
 	}
+}
+
+// maxJSONDepth bounds the nesting of request bodies, before any decoder sees them.
+const maxJSONDepth = 64
+
+// checkJSONText refuses a body that is not valid UTF-8 (Go's decoder would silently
+// replace the bad bytes, changing the client's data) or nests deeper than maxJSONDepth.
+func checkJSONText(body []byte) error {
+	if !utf8.Valid(body) {
+		return &tideline.Error{Code: tideline.CodeInvalid, Message: "The request body is not valid UTF-8.", Fields: map[string]string{"body": "is not valid UTF-8"}}
+	}
+	depth, inString, escaped := 0, false, false
+	for _, b := range body {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped, inString = b == '\\', b != '"'
+		case b == '"':
+			inString = true
+		case b == '{' || b == '[':
+			if depth++; depth > maxJSONDepth {
+				return &tideline.Error{Code: tideline.CodeInvalid, Message: fmt.Sprintf("The request body nests deeper than %d levels.", maxJSONDepth), Fields: map[string]string{"body": "nests too deep"}}
+			}
+		case b == '}' || b == ']':
+			depth--
+		}
+	}
+	return nil
 }
 
 func hasBody(r *http.Request) bool {

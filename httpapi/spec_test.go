@@ -20,6 +20,7 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/store/sqlite"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 var (
@@ -105,7 +106,11 @@ func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Co
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	cfg := Config{Store: db, Info: info, Auth: svc, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
+	syncSvc, err := datasync.New(t.Context(), db.Sync(), datasync.Config{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Store: db, Info: info, Auth: svc, Sync: syncSvc, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
 	if change != nil {
 		change(&cfg)
 	}

@@ -13,7 +13,7 @@ import (
 
 // CodeInvalidCursor is the error of a cursor that is malformed, tampered with, made for
 // another user, or made for another set of collections.
-const CodeInvalidCursor tideline.Code = "invalid_cursor"
+const CodeInvalidCursor = tideline.CodeInvalidCursor
 
 // cursor is a client's position: per bucket, the highest sequence number it has received.
 // On the wire it is opaque: base64url JSON and an HMAC under a server secret, so a client

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"sort"
 
@@ -67,7 +66,7 @@ func (s *Service) Pull(ctx context.Context, user, rawCursor string, collections 
 	// Each bucket's first limit+1 changes after its position: the lowest limit changes
 	// overall are among them, so every bucket is complete up to the page's last change.
 	var merged []Document
-	more := false
+	more, sources := false, 0
 	for _, b := range mine {
 		after := cur.Positions[b]
 		if after >= through {
@@ -80,9 +79,14 @@ func (s *Service) Pull(ctx context.Context, user, rawCursor string, collections 
 		if len(docs) > limit {
 			more = true
 		}
+		if len(docs) > 0 {
+			sources++
+		}
 		merged = append(merged, docs...)
 	}
-	sort.SliceStable(merged, func(i, j int) bool { return merged[i].Seq < merged[j].Seq })
+	if sources > 1 { // each scan is in order already
+		sort.SliceStable(merged, func(i, j int) bool { return merged[i].Seq < merged[j].Seq })
+	}
 
 	page := Page{Changes: []Change{}}
 	seen := map[DocRef]bool{}
@@ -98,9 +102,8 @@ func (s *Service) Pull(ctx context.Context, user, rawCursor string, collections 
 		seen[d.Ref] = true
 		c := Change{Collection: d.Ref.Collection, DocID: d.Ref.ID, Deleted: d.Deleted, Version: d.Version, Seq: d.Seq, Buckets: intersect(d.Buckets, mine)}
 		if !d.Deleted {
-			c.Fields = d.Fields
-			b, _ := json.Marshal(d.Fields)
-			bytes += len(b)
+			c.Fields = normalizeInPlace(d.Fields).(map[string]any)
+			bytes += jsonSize(c.Fields)
 		}
 		page.Changes = append(page.Changes, c)
 	}

@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"math/rand/v2"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/tideline-dev/tideline"
 )
 
 // maxCommitAttempts bounds how often a push re-reads documents that other writers
-// changed between its read and its commit.
-const maxCommitAttempts = 8
+// changed between its read and its commit; between attempts it waits a random time that
+// doubles each time (from 1 ms, at most 100 ms), so writers contending on one document
+// spread out instead of colliding again.
+const maxCommitAttempts = 16
 
 // Push applies a client's batch of mutations for user and returns one receipt per
 // mutation, in order. A rejected mutation never blocks the ones after it. Pushing the same
@@ -74,6 +78,11 @@ func (s *Service) Push(ctx context.Context, user, clientID string, muts []Mutati
 		if attempt == maxCommitAttempts {
 			return nil, tideline.Errorf(tideline.CodeUnavailable, "The documents of this push are changing too fast; retry the push (it is safe: nothing is applied twice).")
 		}
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
 		docs, err := s.load(ctx, pending)
 		if err != nil {
 			return nil, err
@@ -104,6 +113,19 @@ func (s *Service) Push(ctx context.Context, user, clientID string, muts []Mutati
 		}
 	}
 	return receipts, nil
+}
+
+// backoff waits before commit attempt n (n >= 1): a random time up to min(2^n ms, 100 ms).
+func backoff(ctx context.Context, n int) error {
+	ceiling := min(time.Duration(1<<min(n, 10))*time.Millisecond, 100*time.Millisecond)
+	t := time.NewTimer(rand.N(ceiling) + time.Millisecond/10)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // load reads the documents of refs, normalised, by ref (absent ones are missing).

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
@@ -21,9 +22,13 @@ func schemaProblem(err error) (field, msg string) {
 	for len(leaf.Causes) > 0 {
 		leaf = leaf.Causes[0]
 	}
+	path := leaf.InstanceLocation
+	if req, ok := leaf.ErrorKind.(*kind.Required); ok && len(req.Missing) > 0 {
+		path = append(append([]string(nil), path...), req.Missing[0]) // name the missing property
+	}
 	field = "fields"
-	if len(leaf.InstanceLocation) > 0 {
-		field = "fields." + strings.Join(leaf.InstanceLocation, ".")
+	if len(path) > 0 {
+		field = "fields." + strings.Join(path, ".")
 	}
 	msg = leaf.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "at ") {

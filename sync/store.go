@@ -97,7 +97,9 @@ type Store interface {
 	Watermark(ctx context.Context) (int64, error)
 
 	// ScanBucket returns the current state of the documents whose Buckets hold s.Bucket and
-	// whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit.
+	// whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit. Pulls need only
+	// Ref, Version, Seq, Deleted, Fields and Buckets, so an engine may leave Owner, Meta and
+	// UpdatedAt empty.
 	ScanBucket(ctx context.Context, s BucketScan) ([]Document, error)
 
 	// FindClient returns a client's mark. Not found when the client has pushed nothing.

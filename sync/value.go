@@ -166,3 +166,59 @@ func normalizeStored(v any) (any, error) {
 	}
 	return normalize(v, "stored value", 0)
 }
+
+// normalizeInPlace converts the numbers of a value read back from a store (json.Number,
+// int32, integral float64) to int64 or float64, changing maps and slices in place. The
+// value was validated when it was written, so nothing else is checked.
+func normalizeInPlace(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case int32:
+		return int64(x)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x)
+		}
+		return x
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalizeInPlace(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalizeInPlace(e)
+		}
+	}
+	return v
+}
+
+// jsonSize estimates the size of v's JSON encoding without encoding it (strings count
+// their bytes plus quotes; escaping is ignored), for page byte budgets.
+func jsonSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x) + 2
+	case map[string]any:
+		n := 2
+		for k, e := range x {
+			n += len(k) + 4 + jsonSize(e)
+		}
+		return n
+	case []any:
+		n := 2
+		for _, e := range x {
+			n += jsonSize(e) + 1
+		}
+		return n
+	case bool:
+		return 5
+	case nil:
+		return 4
+	}
+	return 12 // a number
+}

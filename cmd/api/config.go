@@ -16,7 +16,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	datasync "github.com/tideline-dev/tideline/sync"
 	"gopkg.in/yaml.v3"
 )
 
@@ -38,6 +40,8 @@ type Config struct {
 	SMTP          auth.SMTPMailer
 	AdminEmail    string
 	AdminPassword string
+
+	Sync datasync.Config // Collections, StrictCollections, MaxClockSkew; serve sets the rest
 
 	OIDC                  []auth.OIDCProvider
 	FirebaseProjectID     string
@@ -214,6 +218,40 @@ var settings = []setting{
 	{"smtp.requireTLS", "true", "Refuse to send when the server does not offer STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.RequireTLS })},
 	{"admin.email", "", "At start, create this admin account if no account has the email (with admin.password). Existing accounts are left alone.", func(c *Config, v string) error { c.AdminEmail = v; return nil }},
 	{"admin.password", "", "Password of the admin.email account created at start. Prefer the environment variable.", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+	{"sync.collections", "", `Synced collections: a list of {"name", "policy" (lww, server-wins, optimistic), "read" (owner, authenticated-read, public-read), "schema" (a JSON Schema), "maxDocBytes", "notify"} (YAML in the file, JSON in the variable or flag). Unlisted collections are owner-private lww, unless sync.strictCollections.`, func(c *Config, v string) error {
+		c.Sync.Collections = nil
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		var list []struct {
+			Name        string            `json:"name"`
+			Policy      datasync.Policy   `json:"policy"`
+			Read        datasync.ReadRule `json:"read"`
+			Schema      json.RawMessage   `json:"schema"`
+			MaxDocBytes int               `json:"maxDocBytes"`
+			Notify      *bool             `json:"notify"`
+		}
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&list); err != nil {
+			return fmt.Errorf(`want a list like [{"name":"todos","policy":"lww","read":"owner"}]: %v`, err)
+		}
+		seen := map[string]bool{}
+		for _, l := range list {
+			col := datasync.Collection{Name: l.Name, Policy: l.Policy, Read: l.Read, Schema: l.Schema, MaxDocBytes: l.MaxDocBytes, Notify: l.Notify == nil || *l.Notify}
+			if err := col.Validate(); err != nil {
+				return fmt.Errorf("collection %q: %s", l.Name, tideline.ErrorMessage(err))
+			}
+			if seen[l.Name] {
+				return fmt.Errorf("collection %q is listed twice", l.Name)
+			}
+			seen[l.Name] = true
+			c.Sync.Collections = append(c.Sync.Collections, col)
+		}
+		return nil
+	}},
+	{"sync.strictCollections", "false", "Refuse pushes to collections not listed in sync.collections or configured through the admin API.", boolSetter(func(c *Config) *bool { return &c.Sync.StrictCollections })},
+	{"sync.maxClockSkew", "60s", "How far ahead of the server's clock a client's HLC may be before the server clamps it (so a wrong clock cannot make writes win forever).", durationSetter(func(c *Config) *time.Duration { return &c.Sync.MaxClockSkew })},
 	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 
@@ -433,7 +471,7 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 
 // structuredSettings take a list or map in the file; the environment variable and the flag
 // carry the same value as JSON.
-var structuredSettings = map[string]bool{"auth.oidc": true}
+var structuredSettings = map[string]bool{"auth.oidc": true, "sync.collections": true}
 
 // readConfigFile reads a tideline.yaml into setting key → value. A missing file is an error
 // only when it was named explicitly. Unknown keys are errors, so a typo is not ignored.

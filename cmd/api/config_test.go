@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tideline-dev/tideline/auth"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -47,6 +48,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
 		},
 		SMTP: auth.SMTPMailer{RequireTLS: true},
+		Sync: datasync.Config{MaxClockSkew: time.Minute},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)
@@ -154,6 +156,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"OIDCDuplicate", nil, nil, "auth:\n  oidc:\n    - {name: g, issuer: https://i.example, jwksURL: https://i.example/k, audience: a}\n    - {name: g, issuer: https://i.example, jwksURL: https://i.example/k, audience: a}\n", []string{"auth.oidc", "unique"}},
 		{"OIDCBadURL", nil, map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"g","issuer":"https://i.example","jwksURL":"file:///etc/passwd","audience":"a"}]`}, "", []string{"jwksURL"}},
 		{"OIDCNoAudience", nil, map[string]string{"TIDELINE_AUTH_OIDC": `[{"name":"g","issuer":"https://i.example","jwksURL":"https://i.example/k"}]`}, "", []string{"audience is required"}},
+		{"CollectionsNotJSON", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": "todos"}, "", []string{"sync.collections", "list"}},
+		{"CollectionBadPolicy", nil, nil, "sync:\n  collections:\n    - {name: todos, policy: yolo}\n", []string{"sync.collections", `collection "todos"`, "policy"}},
+		{"CollectionBadName", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"system.users"}]`}, "", []string{"sync.collections", "name"}},
+		{"CollectionBadSchema", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"a","schema":{"type":7}}]`}, "", []string{"schema"}},
+		{"CollectionTwice", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"a"},{"name":"a"}]`}, "", []string{"twice"}},
+		{"CollectionUnknownKey", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"a","rule":"owner"}]`}, "", []string{"rule"}},
 		{"MissingExplicitFile", []string{"--config", "/no/such/tideline.yaml"}, nil, "", []string{"read config file", "no such file"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/tideline-dev/tideline/httpapi"
 	"github.com/tideline-dev/tideline/store/mongo"
 	"github.com/tideline-dev/tideline/store/sqlite"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // engine is what serve needs of either storage engine.
@@ -23,6 +24,7 @@ type engine interface {
 	Info(ctx context.Context) (tideline.StoreInfo, error)
 	Close() error
 	Auth() auth.Store
+	Sync() datasync.Store
 }
 
 // openEngine opens the MongoDB engine when a URI is configured, else the embedded engine.
@@ -126,9 +128,16 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	if err := bootstrapAdmin(ctx, cfg, authSvc, log); err != nil {
 		return err
 	}
+	scfg := cfg.Sync
+	scfg.Logger = log
+	syncSvc, err := datasync.New(ctx, store.Sync(), scfg)
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Store:          store,
 		Auth:           authSvc,
+		Sync:           syncSvc,
 		Info:           info,
 		Logger:         log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,

@@ -6,9 +6,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tideline-dev/tideline/auth/authtest"
+	"github.com/tideline-dev/tideline/store/storetest"
 )
 
 // runBinary runs the binary to completion and returns its exit code and output.
@@ -94,4 +96,51 @@ func TestServeExternalProviders(t *testing.T) {
 			t.Fatalf("%d %s", code, out)
 		}
 	})
+}
+
+// TestServeSync pushes and pulls through the binary on both engines, and checks that a
+// restarted server continues the client's cursor.
+func TestServeSync(t *testing.T) {
+	for _, engine := range []string{"sqlite", "mongodb"} {
+		t.Run(engine, func(t *testing.T) {
+			env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + t.TempDir()}
+			if engine == "mongodb" {
+				env = append(env, "TIDELINE_MONGODB_URI="+storetest.MongoURI(t), "TIDELINE_MONGODB_DATABASE=e2e_sync")
+			}
+			start := func() (*proc, string) {
+				p := startAPI(t, env, "--addr", "127.0.0.1:0")
+				return p, p.waitFor("tideline listening")["addr"].(string)
+			}
+			p, base := start()
+			status, up := callJSON(t, "POST", base+"/v1/auth/signup", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple"})
+			if status != 201 {
+				t.Fatalf("signup %d %v", status, up)
+			}
+			token := up["accessToken"].(string)
+			status, pushed := callJSON(t, "POST", base+"/v1/sync/push", token, map[string]any{"clientId": "phone", "mutations": []map[string]any{
+				{"id": 1, "collection": "todos", "docId": "t1", "op": "put", "fields": map[string]any{"title": "Buy milk"}},
+				{"id": 2, "collection": "todos", "docId": "t1", "op": "patch", "ops": map[string]any{"count": map[string]any{"inc": 2}}},
+			}})
+			if status != 200 || pushed["receipts"].([]any)[1].(map[string]any)["status"] != "applied" {
+				t.Fatalf("push %d %v", status, pushed)
+			}
+			status, pulled := callJSON(t, "POST", base+"/v1/sync/pull", token, map[string]any{})
+			changes := pulled["changes"].([]any)
+			if status != 200 || len(changes) != 1 || changes[0].(map[string]any)["doc"].(map[string]any)["count"] != float64(2) {
+				t.Fatalf("pull %d %v", status, pulled)
+			}
+			cursor := pulled["cursor"].(string)
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.wait(); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			_, base = start()
+			status, again := callJSON(t, "POST", base+"/v1/sync/pull", token, map[string]any{"cursor": cursor})
+			if status != 200 || len(again["changes"].([]any)) != 0 {
+				t.Fatalf("pull after restart %d %v", status, again)
+			}
+		})
+	}
 }

@@ -18,6 +18,126 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for ChangeOp.
+const (
+	ChangeOpDelete ChangeOp = "delete"
+	ChangeOpUpsert ChangeOp = "upsert"
+)
+
+// Valid indicates whether the value is a known member of the ChangeOp enum.
+func (e ChangeOp) Valid() bool {
+	switch e {
+	case ChangeOpDelete:
+		return true
+	case ChangeOpUpsert:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CollectionConfigPolicy.
+const (
+	CollectionConfigPolicyLww        CollectionConfigPolicy = "lww"
+	CollectionConfigPolicyOptimistic CollectionConfigPolicy = "optimistic"
+	CollectionConfigPolicyServerWins CollectionConfigPolicy = "server-wins"
+)
+
+// Valid indicates whether the value is a known member of the CollectionConfigPolicy enum.
+func (e CollectionConfigPolicy) Valid() bool {
+	switch e {
+	case CollectionConfigPolicyLww:
+		return true
+	case CollectionConfigPolicyOptimistic:
+		return true
+	case CollectionConfigPolicyServerWins:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CollectionConfigRead.
+const (
+	CollectionConfigReadAuthenticatedRead CollectionConfigRead = "authenticated-read"
+	CollectionConfigReadOwner             CollectionConfigRead = "owner"
+	CollectionConfigReadPublicRead        CollectionConfigRead = "public-read"
+)
+
+// Valid indicates whether the value is a known member of the CollectionConfigRead enum.
+func (e CollectionConfigRead) Valid() bool {
+	switch e {
+	case CollectionConfigReadAuthenticatedRead:
+		return true
+	case CollectionConfigReadOwner:
+		return true
+	case CollectionConfigReadPublicRead:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CollectionConfigSource.
+const (
+	Api    CollectionConfigSource = "api"
+	Config CollectionConfigSource = "config"
+)
+
+// Valid indicates whether the value is a known member of the CollectionConfigSource enum.
+func (e CollectionConfigSource) Valid() bool {
+	switch e {
+	case Api:
+		return true
+	case Config:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CollectionSettingsPolicy.
+const (
+	CollectionSettingsPolicyLww        CollectionSettingsPolicy = "lww"
+	CollectionSettingsPolicyOptimistic CollectionSettingsPolicy = "optimistic"
+	CollectionSettingsPolicyServerWins CollectionSettingsPolicy = "server-wins"
+)
+
+// Valid indicates whether the value is a known member of the CollectionSettingsPolicy enum.
+func (e CollectionSettingsPolicy) Valid() bool {
+	switch e {
+	case CollectionSettingsPolicyLww:
+		return true
+	case CollectionSettingsPolicyOptimistic:
+		return true
+	case CollectionSettingsPolicyServerWins:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CollectionSettingsRead.
+const (
+	CollectionSettingsReadAuthenticatedRead CollectionSettingsRead = "authenticated-read"
+	CollectionSettingsReadOwner             CollectionSettingsRead = "owner"
+	CollectionSettingsReadPublicRead        CollectionSettingsRead = "public-read"
+)
+
+// Valid indicates whether the value is a known member of the CollectionSettingsRead enum.
+func (e CollectionSettingsRead) Valid() bool {
+	switch e {
+	case CollectionSettingsReadAuthenticatedRead:
+		return true
+	case CollectionSettingsReadOwner:
+		return true
+	case CollectionSettingsReadPublicRead:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok HealthStatus = "ok"
@@ -93,6 +213,27 @@ func (e JWKUse) Valid() bool {
 	}
 }
 
+// Defines values for MutationOp.
+const (
+	MutationOpDelete MutationOp = "delete"
+	MutationOpPatch  MutationOp = "patch"
+	MutationOpPut    MutationOp = "put"
+)
+
+// Valid indicates whether the value is a known member of the MutationOp enum.
+func (e MutationOp) Valid() bool {
+	switch e {
+	case MutationOpDelete:
+		return true
+	case MutationOpPatch:
+		return true
+	case MutationOpPut:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessEngine.
 const (
 	Mongodb ReadinessEngine = "mongodb"
@@ -120,6 +261,30 @@ const (
 func (e ReadinessStatus) Valid() bool {
 	switch e {
 	case Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReceiptStatus.
+const (
+	Applied  ReceiptStatus = "applied"
+	Conflict ReceiptStatus = "conflict"
+	Merged   ReceiptStatus = "merged"
+	Rejected ReceiptStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ReceiptStatus enum.
+func (e ReceiptStatus) Valid() bool {
+	switch e {
+	case Applied:
+		return true
+	case Conflict:
+		return true
+	case Merged:
+		return true
+	case Rejected:
 		return true
 	default:
 		return false
@@ -197,6 +362,70 @@ type AuthResponse struct {
 	User         User   `json:"user"`
 }
 
+// Change defines model for Change.
+type Change struct {
+	// Buckets The document's buckets that the caller is in.
+	Buckets    []string `json:"buckets"`
+	Collection string   `json:"collection"`
+
+	// Doc The document, for upserts.
+	Doc     *map[string]interface{} `json:"doc,omitempty"`
+	DocId   string                  `json:"docId"`
+	Op      ChangeOp                `json:"op"`
+	Seq     int64                   `json:"seq"`
+	Version int64                   `json:"version"`
+}
+
+// ChangeOp defines model for Change.Op.
+type ChangeOp string
+
+// CollectionConfig defines model for CollectionConfig.
+type CollectionConfig struct {
+	MaxDocBytes int                     `json:"maxDocBytes"`
+	Name        string                  `json:"name"`
+	Notify      bool                    `json:"notify"`
+	Policy      CollectionConfigPolicy  `json:"policy"`
+	Read        CollectionConfigRead    `json:"read"`
+	Schema      *map[string]interface{} `json:"schema,omitempty"`
+
+	// Source config: defined in tideline.yaml (read-only here); api: defined through this API.
+	Source    CollectionConfigSource `json:"source"`
+	UpdatedAt *time.Time             `json:"updatedAt,omitempty"`
+}
+
+// CollectionConfigPolicy defines model for CollectionConfig.Policy.
+type CollectionConfigPolicy string
+
+// CollectionConfigRead defines model for CollectionConfig.Read.
+type CollectionConfigRead string
+
+// CollectionConfigSource config: defined in tideline.yaml (read-only here); api: defined through this API.
+type CollectionConfigSource string
+
+// CollectionList defines model for CollectionList.
+type CollectionList struct {
+	Collections []CollectionConfig `json:"collections"`
+}
+
+// CollectionSettings defines model for CollectionSettings.
+type CollectionSettings struct {
+	MaxDocBytes *int `json:"maxDocBytes,omitempty"`
+
+	// Notify Wake users' offline devices when their documents change (default true).
+	Notify *bool                     `json:"notify,omitempty"`
+	Policy *CollectionSettingsPolicy `json:"policy,omitempty"`
+	Read   *CollectionSettingsRead   `json:"read,omitempty"`
+
+	// Schema A JSON Schema every document must match.
+	Schema *map[string]interface{} `json:"schema,omitempty"`
+}
+
+// CollectionSettingsPolicy defines model for CollectionSettings.Policy.
+type CollectionSettingsPolicy string
+
+// CollectionSettingsRead defines model for CollectionSettings.Read.
+type CollectionSettingsRead string
+
 // CreatedAdminKey defines model for CreatedAdminKey.
 type CreatedAdminKey struct {
 	Key AdminKey `json:"key"`
@@ -241,6 +470,15 @@ type ExchangeRequest struct {
 
 	// Token The provider's ID token (a JWT).
 	Token string `json:"token"`
+}
+
+// FieldOp Exactly one operation.
+type FieldOp struct {
+	Add    *[]interface{} `json:"add,omitempty"`
+	Inc    *json.Number   `json:"inc,omitempty"`
+	Max    *json.Number   `json:"max,omitempty"`
+	Min    *json.Number   `json:"min,omitempty"`
+	Remove *[]interface{} `json:"remove,omitempty"`
 }
 
 // Health defines model for Health.
@@ -313,6 +551,30 @@ type MeUpdate struct {
 	Password *string `json:"password,omitempty"`
 }
 
+// Mutation defines model for Mutation.
+type Mutation struct {
+	// BaseVersion The document version the client last saw.
+	BaseVersion *int64 `json:"baseVersion,omitempty"`
+	Collection  string `json:"collection"`
+	DocId       string `json:"docId"`
+
+	// Fields put: the whole document; patch: the top-level fields to set (null unsets).
+	Fields *map[string]interface{} `json:"fields,omitempty"`
+
+	// Hlc Hybrid logical clock stamp `<13-digit ms>-<5-digit counter>-<node>`; absent: the server stamps the mutation.
+	Hlc *string `json:"hlc,omitempty"`
+
+	// Id The client's mutation id, strictly increasing per client.
+	Id int64      `json:"id"`
+	Op MutationOp `json:"op"`
+
+	// Ops Commutative operations on top-level fields (patch only).
+	Ops *map[string]FieldOp `json:"ops,omitempty"`
+}
+
+// MutationOp defines model for Mutation.Op.
+type MutationOp string
+
 // Problem An RFC 9457 problem document with Tideline's stable error code.
 type Problem struct {
 	// Code The stable error code (see the table above). Never renamed.
@@ -347,6 +609,40 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// PullRequest defines model for PullRequest.
+type PullRequest struct {
+	// Collections Pull only these collections; a cursor continues only with the same ones.
+	Collections *[]string `json:"collections,omitempty"`
+
+	// Cursor The cursor of the previous pull; absent for an initial sync.
+	Cursor *string `json:"cursor,omitempty"`
+
+	// Limit The most changes in the page (default 500).
+	Limit *int `json:"limit,omitempty"`
+}
+
+// PullResponse defines model for PullResponse.
+type PullResponse struct {
+	Changes  []Change `json:"changes"`
+	Cursor   string   `json:"cursor"`
+	HasMore  bool     `json:"hasMore"`
+	Protocol int      `json:"protocol"`
+}
+
+// PushRequest defines model for PushRequest.
+type PushRequest struct {
+	// ClientId The install's id, chosen by the client once and kept; bound to the first user who pushes with it.
+	ClientId  string     `json:"clientId"`
+	Mutations []Mutation `json:"mutations"`
+}
+
+// PushResponse defines model for PushResponse.
+type PushResponse struct {
+	// Protocol The sync protocol version (1).
+	Protocol int       `json:"protocol"`
+	Receipts []Receipt `json:"receipts"`
+}
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	// Engine The storage engine this node runs on.
@@ -362,6 +658,33 @@ type ReadinessEngine string
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
+
+// Receipt defines model for Receipt.
+type Receipt struct {
+	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+	Code    *string `json:"code,omitempty"`
+	Deleted *bool   `json:"deleted,omitempty"`
+
+	// Doc The document after the push, for merged and conflict receipts.
+	Doc *map[string]interface{} `json:"doc,omitempty"`
+
+	// Duplicate The server had processed this mutation before; nothing was applied again.
+	Duplicate *bool `json:"duplicate,omitempty"`
+
+	// Field The offending field of a rejection, such as `fields.title`.
+	Field *string `json:"field,omitempty"`
+
+	// HlcClamped The mutation's HLC was too far ahead of the server's clock; the server's was used.
+	HlcClamped *bool         `json:"hlcClamped,omitempty"`
+	Id         int64         `json:"id"`
+	Message    *string       `json:"message,omitempty"`
+	Seq        *int64        `json:"seq,omitempty"`
+	Status     ReceiptStatus `json:"status"`
+	Version    *int64        `json:"version,omitempty"`
+}
+
+// ReceiptStatus defines model for Receipt.Status.
+type ReceiptStatus string
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -468,6 +791,9 @@ type AdminListUsersParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// AdminPutCollectionJSONRequestBody defines body for AdminPutCollection for application/json ContentType.
+type AdminPutCollectionJSONRequestBody = CollectionSettings
+
 // AdminCreateKeyJSONRequestBody defines body for AdminCreateKey for application/json ContentType.
 type AdminCreateKeyJSONRequestBody = AdminKeyRequest
 
@@ -507,6 +833,12 @@ type ExchangeTokenJSONRequestBody = ExchangeRequest
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = MeUpdate
 
+// SyncPullJSONRequestBody defines body for SyncPull for application/json ContentType.
+type SyncPullJSONRequestBody = PullRequest
+
+// SyncPushJSONRequestBody defines body for SyncPush for application/json ContentType.
+type SyncPushJSONRequestBody = PushRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetJWKS The public keys that verify access tokens
@@ -530,6 +862,18 @@ type ServerInterface interface {
 	// AdminListAudit Read the audit log
 	// (GET /v1/admin/audit)
 	AdminListAudit(c *gin.Context, params AdminListAuditParams)
+	// AdminListCollections List configured collections
+	// (GET /v1/admin/collections)
+	AdminListCollections(c *gin.Context)
+	// AdminDeleteCollection Remove a collection's configuration
+	// (DELETE /v1/admin/collections/{name})
+	AdminDeleteCollection(c *gin.Context, name string)
+	// AdminGetCollection Get a collection's configuration
+	// (GET /v1/admin/collections/{name})
+	AdminGetCollection(c *gin.Context, name string)
+	// AdminPutCollection Create or replace a collection's configuration
+	// (PUT /v1/admin/collections/{name})
+	AdminPutCollection(c *gin.Context, name string)
 	// AdminListKeys List admin API keys
 	// (GET /v1/admin/keys)
 	AdminListKeys(c *gin.Context)
@@ -608,6 +952,12 @@ type ServerInterface interface {
 	// UpdateMe Change your display name or password
 	// (PATCH /v1/me)
 	UpdateMe(c *gin.Context)
+	// SyncPull Pull changes since a cursor
+	// (POST /v1/sync/pull)
+	SyncPull(c *gin.Context)
+	// SyncPush Push a batch of mutations
+	// (POST /v1/sync/push)
+	SyncPush(c *gin.Context)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -746,6 +1096,94 @@ func (siw *ServerInterfaceWrapper) AdminListAudit(c *gin.Context) {
 	}
 
 	siw.Handler.AdminListAudit(c, params)
+}
+
+// AdminListCollections operation middleware
+func (siw *ServerInterfaceWrapper) AdminListCollections(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminListCollections(c)
+}
+
+// AdminDeleteCollection operation middleware
+func (siw *ServerInterfaceWrapper) AdminDeleteCollection(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", c.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter name: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminDeleteCollection(c, name)
+}
+
+// AdminGetCollection operation middleware
+func (siw *ServerInterfaceWrapper) AdminGetCollection(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", c.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter name: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminGetCollection(c, name)
+}
+
+// AdminPutCollection operation middleware
+func (siw *ServerInterfaceWrapper) AdminPutCollection(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", c.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter name: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminPutCollection(c, name)
 }
 
 // AdminListKeys operation middleware
@@ -1188,6 +1626,32 @@ func (siw *ServerInterfaceWrapper) UpdateMe(c *gin.Context) {
 	siw.Handler.UpdateMe(c)
 }
 
+// SyncPull operation middleware
+func (siw *ServerInterfaceWrapper) SyncPull(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SyncPull(c)
+}
+
+// SyncPush operation middleware
+func (siw *ServerInterfaceWrapper) SyncPush(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SyncPush(c)
+}
+
 // GinServerOptions provides options for the Gin server.
 type GinServerOptions struct {
 	BaseURL      string
@@ -1243,6 +1707,12 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.DELETE(options.BaseURL+"/v1/admin/keys/:keyId", wrapper.AdminDeleteKey)
 	router.GET(options.BaseURL+"/v1/admin/audit", wrapper.AdminListAudit)
 	router.POST(options.BaseURL+"/v1/admin/signing-keys/rotate", wrapper.AdminRotateSigningKey)
+	router.POST(options.BaseURL+"/v1/sync/push", wrapper.SyncPush)
+	router.POST(options.BaseURL+"/v1/sync/pull", wrapper.SyncPull)
+	router.GET(options.BaseURL+"/v1/admin/collections", wrapper.AdminListCollections)
+	router.DELETE(options.BaseURL+"/v1/admin/collections/:name", wrapper.AdminDeleteCollection)
+	router.GET(options.BaseURL+"/v1/admin/collections/:name", wrapper.AdminGetCollection)
+	router.PUT(options.BaseURL+"/v1/admin/collections/:name", wrapper.AdminPutCollection)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealthz)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics)
@@ -1554,6 +2024,232 @@ type AdminListAuditdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response AdminListAuditdefaultApplicationProblemPlusJSONResponse) VisitAdminListAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListCollectionsRequestObject struct {
+}
+
+type AdminListCollectionsResponseObject interface {
+	VisitAdminListCollectionsResponse(w http.ResponseWriter) error
+}
+
+type AdminListCollections200JSONResponse CollectionList
+
+func (response AdminListCollections200JSONResponse) VisitAdminListCollectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListCollectionsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminListCollectionsdefaultApplicationProblemPlusJSONResponse) VisitAdminListCollectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminDeleteCollectionRequestObject struct {
+	Name string `json:"name"`
+}
+
+type AdminDeleteCollectionResponseObject interface {
+	VisitAdminDeleteCollectionResponse(w http.ResponseWriter) error
+}
+
+type AdminDeleteCollection204Response struct {
+}
+
+func (response AdminDeleteCollection204Response) VisitAdminDeleteCollectionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AdminDeleteCollection404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response AdminDeleteCollection404ApplicationProblemPlusJSONResponse) VisitAdminDeleteCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminDeleteCollection409ApplicationProblemPlusJSONResponse Problem
+
+func (response AdminDeleteCollection409ApplicationProblemPlusJSONResponse) VisitAdminDeleteCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminDeleteCollectiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminDeleteCollectiondefaultApplicationProblemPlusJSONResponse) VisitAdminDeleteCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminGetCollectionRequestObject struct {
+	Name string `json:"name"`
+}
+
+type AdminGetCollectionResponseObject interface {
+	VisitAdminGetCollectionResponse(w http.ResponseWriter) error
+}
+
+type AdminGetCollection200JSONResponse CollectionConfig
+
+func (response AdminGetCollection200JSONResponse) VisitAdminGetCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminGetCollection404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response AdminGetCollection404ApplicationProblemPlusJSONResponse) VisitAdminGetCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminGetCollectiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminGetCollectiondefaultApplicationProblemPlusJSONResponse) VisitAdminGetCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminPutCollectionRequestObject struct {
+	Name string `json:"name"`
+	Body *AdminPutCollectionJSONRequestBody
+}
+
+type AdminPutCollectionResponseObject interface {
+	VisitAdminPutCollectionResponse(w http.ResponseWriter) error
+}
+
+type AdminPutCollection200JSONResponse CollectionConfig
+
+func (response AdminPutCollection200JSONResponse) VisitAdminPutCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminPutCollection400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response AdminPutCollection400ApplicationProblemPlusJSONResponse) VisitAdminPutCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminPutCollection409ApplicationProblemPlusJSONResponse Problem
+
+func (response AdminPutCollection409ApplicationProblemPlusJSONResponse) VisitAdminPutCollectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminPutCollectiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminPutCollectiondefaultApplicationProblemPlusJSONResponse) VisitAdminPutCollectionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3258,6 +3954,172 @@ func (response UpdateMedefaultApplicationProblemPlusJSONResponse) VisitUpdateMeR
 	return err
 }
 
+type SyncPullRequestObject struct {
+	Body *SyncPullJSONRequestBody
+}
+
+type SyncPullResponseObject interface {
+	VisitSyncPullResponse(w http.ResponseWriter) error
+}
+
+type SyncPull200JSONResponse PullResponse
+
+func (response SyncPull200JSONResponse) VisitSyncPullResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPull400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response SyncPull400ApplicationProblemPlusJSONResponse) VisitSyncPullResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPull401ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncPull401ApplicationProblemPlusJSONResponse) VisitSyncPullResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPulldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SyncPulldefaultApplicationProblemPlusJSONResponse) VisitSyncPullResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPushRequestObject struct {
+	Body *SyncPushJSONRequestBody
+}
+
+type SyncPushResponseObject interface {
+	VisitSyncPushResponse(w http.ResponseWriter) error
+}
+
+type SyncPush200JSONResponse PushResponse
+
+func (response SyncPush200JSONResponse) VisitSyncPushResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPush400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response SyncPush400ApplicationProblemPlusJSONResponse) VisitSyncPushResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPush401ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncPush401ApplicationProblemPlusJSONResponse) VisitSyncPushResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPush403ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncPush403ApplicationProblemPlusJSONResponse) VisitSyncPushResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPush413ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncPush413ApplicationProblemPlusJSONResponse) VisitSyncPushResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPushdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SyncPushdefaultApplicationProblemPlusJSONResponse) VisitSyncPushResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetJWKS The public keys that verify access tokens
@@ -3281,6 +4143,18 @@ type StrictServerInterface interface {
 	// AdminListAudit Read the audit log
 	// (GET /v1/admin/audit)
 	AdminListAudit(ctx context.Context, request AdminListAuditRequestObject) (AdminListAuditResponseObject, error)
+	// AdminListCollections List configured collections
+	// (GET /v1/admin/collections)
+	AdminListCollections(ctx context.Context, request AdminListCollectionsRequestObject) (AdminListCollectionsResponseObject, error)
+	// AdminDeleteCollection Remove a collection's configuration
+	// (DELETE /v1/admin/collections/{name})
+	AdminDeleteCollection(ctx context.Context, request AdminDeleteCollectionRequestObject) (AdminDeleteCollectionResponseObject, error)
+	// AdminGetCollection Get a collection's configuration
+	// (GET /v1/admin/collections/{name})
+	AdminGetCollection(ctx context.Context, request AdminGetCollectionRequestObject) (AdminGetCollectionResponseObject, error)
+	// AdminPutCollection Create or replace a collection's configuration
+	// (PUT /v1/admin/collections/{name})
+	AdminPutCollection(ctx context.Context, request AdminPutCollectionRequestObject) (AdminPutCollectionResponseObject, error)
 	// AdminListKeys List admin API keys
 	// (GET /v1/admin/keys)
 	AdminListKeys(ctx context.Context, request AdminListKeysRequestObject) (AdminListKeysResponseObject, error)
@@ -3359,6 +4233,12 @@ type StrictServerInterface interface {
 	// UpdateMe Change your display name or password
 	// (PATCH /v1/me)
 	UpdateMe(ctx context.Context, request UpdateMeRequestObject) (UpdateMeResponseObject, error)
+	// SyncPull Pull changes since a cursor
+	// (POST /v1/sync/pull)
+	SyncPull(ctx context.Context, request SyncPullRequestObject) (SyncPullResponseObject, error)
+	// SyncPush Push a batch of mutations
+	// (POST /v1/sync/push)
+	SyncPush(ctx context.Context, request SyncPushRequestObject) (SyncPushResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx *gin.Context, request any) (any, error)
@@ -3581,6 +4461,126 @@ func (sh *strictHandler) AdminListAudit(ctx *gin.Context, params AdminListAuditP
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(AdminListAuditResponseObject); ok {
 		if err := validResponse.VisitAdminListAuditResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminListCollections operation middleware
+func (sh *strictHandler) AdminListCollections(ctx *gin.Context) {
+	var request AdminListCollectionsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminListCollections(ctx, request.(AdminListCollectionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminListCollections")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminListCollectionsResponseObject); ok {
+		if err := validResponse.VisitAdminListCollectionsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminDeleteCollection operation middleware
+func (sh *strictHandler) AdminDeleteCollection(ctx *gin.Context, name string) {
+	var request AdminDeleteCollectionRequestObject
+
+	request.Name = name
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminDeleteCollection(ctx, request.(AdminDeleteCollectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminDeleteCollection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminDeleteCollectionResponseObject); ok {
+		if err := validResponse.VisitAdminDeleteCollectionResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminGetCollection operation middleware
+func (sh *strictHandler) AdminGetCollection(ctx *gin.Context, name string) {
+	var request AdminGetCollectionRequestObject
+
+	request.Name = name
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminGetCollection(ctx, request.(AdminGetCollectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminGetCollection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminGetCollectionResponseObject); ok {
+		if err := validResponse.VisitAdminGetCollectionResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminPutCollection operation middleware
+func (sh *strictHandler) AdminPutCollection(ctx *gin.Context, name string) {
+	var request AdminPutCollectionRequestObject
+
+	request.Name = name
+
+	var body AdminPutCollectionJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminPutCollection(ctx, request.(AdminPutCollectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminPutCollection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminPutCollectionResponseObject); ok {
+		if err := validResponse.VisitAdminPutCollectionResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
@@ -4456,6 +5456,93 @@ func (sh *strictHandler) UpdateMe(ctx *gin.Context) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(UpdateMeResponseObject); ok {
 		if err := validResponse.VisitUpdateMeResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SyncPull operation middleware
+func (sh *strictHandler) SyncPull(ctx *gin.Context) {
+	var request SyncPullRequestObject
+
+	var body SyncPullJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(ctx, err)
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncPull(ctx, request.(SyncPullRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncPull")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(SyncPullResponseObject); ok {
+		if err := validResponse.VisitSyncPullResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SyncPush operation middleware
+func (sh *strictHandler) SyncPush(ctx *gin.Context) {
+	var request SyncPushRequestObject
+
+	var body SyncPushJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncPush(ctx, request.(SyncPushRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncPush")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(SyncPushResponseObject); ok {
+		if err := validResponse.VisitSyncPushResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {

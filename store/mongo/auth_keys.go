@@ -51,17 +51,22 @@ func (s authStore) DeleteSigningKey(ctx context.Context, id string) error {
 	return matched(res.DeletedCount, nil, "delete signing key")
 }
 
-// Secret inserts the candidate only if no secret has the name ($setOnInsert in an upsert)
-// and returns what is stored, in one command: every caller gets the first writer's bytes.
-// Two upserts that both find nothing race to insert; the loser's duplicate key means the
-// secret exists now, so it asks again and matches it.
+// Secret: see secret.
 func (s authStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	return secret(ctx, s.coll(secretsCollection), name, candidate)
+}
+
+// secret inserts the candidate only if coll has no secret called name ($setOnInsert in an
+// upsert) and returns what is stored, in one command: every caller gets the first writer's
+// bytes. Two upserts that both find nothing race to insert; the loser's duplicate key means
+// the secret exists now, so it asks again and matches it.
+func secret(ctx context.Context, coll *mongo.Collection, name string, candidate []byte) ([]byte, error) {
 	var d struct {
 		Value []byte `bson:"value"`
 	}
 	var err error
 	for range 2 {
-		err = s.coll(secretsCollection).FindOneAndUpdate(ctx, bson.M{"_id": name},
+		err = coll.FindOneAndUpdate(ctx, bson.M{"_id": name},
 			bson.M{"$setOnInsert": bson.M{"value": candidate}},
 			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
 		if !mongo.IsDuplicateKeyError(err) {

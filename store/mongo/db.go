@@ -30,6 +30,7 @@ type DB struct {
 	db       *mongo.Database
 	clock    tideline.Clock
 	location string
+	syncer   *syncer // the sync store's per-process state
 }
 
 // Options configure Open.
@@ -40,8 +41,14 @@ type Options struct {
 	Database string
 	// ConnectTimeout bounds how long Open waits for a reachable server; 0 means 10 s.
 	ConnectTimeout time.Duration
-	// Clock stamps creation and migration times; nil means the system clock.
+	// Clock stamps creation and migration times and the sync ledger, and times the
+	// fencing of stalled sync writes; nil means the system clock.
 	Clock tideline.Clock
+	// SyncFenceAfter is how long a sync sequence number may stay unsettled (its writer
+	// stalled or died) before the watermark moves past it, fencing the late write off so
+	// that it retries with a new number; 0 means DefaultSyncFenceAfter. Too short, and slow
+	// writers retry needlessly; too long, and readers wait that long after a crash.
+	SyncFenceAfter time.Duration
 }
 
 // Open connects to MongoDB, checks that a server answers within the connect timeout, and
@@ -79,7 +86,8 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 	if err != nil {
 		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB client options are not valid: "+redactedCause(err, opts.URI))
 	}
-	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name}
+	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name,
+		syncer: newSyncer(opts.SyncFenceAfter)}
 	defer func() {
 		if err != nil {
 			_ = db.Close()

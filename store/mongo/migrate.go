@@ -33,6 +33,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "instance", migrateInstance},
 	{2, "auth", migrateAuth},
+	{3, "sync", migrateSync},
 }
 
 // migrateInstance records who this data is, once: concurrent first starts agree on one

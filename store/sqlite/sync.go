@@ -35,7 +35,26 @@ func scanDoc(row scanner) (sync.Document, error) {
 	if err := decodeJSON(meta, &d.Meta); err != nil {
 		return d, err
 	}
-	return d, json.Unmarshal([]byte(buckets), &d.Buckets)
+	d.Buckets = splitBuckets(buckets)
+	return d, nil
+}
+
+// scanChange reads a ScanBucket row: what a pull needs and nothing more.
+func scanChange(row scanner) (sync.Document, error) {
+	var d sync.Document
+	var fields, buckets string
+	if err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Version, &d.Seq, &d.Deleted, &fields, &buckets); err != nil {
+		return d, err
+	}
+	d.Buckets = splitBuckets(buckets)
+	return d, decodeJSON(fields, &d.Fields)
+}
+
+func splitBuckets(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, " ")
 }
 
 // decodeJSON decodes keeping numbers exact (json.Number); sync normalises them.
@@ -110,15 +129,12 @@ func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error
 	if err != nil {
 		return err
 	}
-	buckets, _ := json.Marshal(d.Buckets) // a []string always marshals
-	if d.Buckets == nil {
-		buckets = []byte("[]")
-	}
+	buckets := strings.Join(d.Buckets, " ")
 	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (collection, scope, doc_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
 			seq = excluded.seq, deleted = excluded.deleted, fields = excluded.fields, meta = excluded.meta,
 			buckets = excluded.buckets, updated_at = excluded.updated_at`,
-		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), string(buckets), millis(d.UpdatedAt))
+		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), buckets, millis(d.UpdatedAt))
 	if err != nil {
 		return err
 	}
@@ -150,7 +166,7 @@ func (s syncStore) Watermark(ctx context.Context) (int64, error) {
 
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
 	var sqlq bytes.Buffer
-	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.owner, d.version, d.seq, d.deleted, d.fields, d.meta, d.buckets, d.updated_at
+	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.version, d.seq, d.deleted, d.fields, d.buckets
 		FROM sync_doc_buckets b JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
 		WHERE b.bucket = ? AND b.seq > ? AND b.seq <= ?`)
 	args := []any{q.Bucket, q.After, q.Through}
@@ -169,7 +185,7 @@ func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Do
 	if err != nil {
 		return nil, mapError(err, "scan bucket")
 	}
-	return collect(rows, scanDoc, "scan bucket")
+	return collect(rows, scanChange, "scan bucket")
 }
 
 func (s syncStore) FindClient(ctx context.Context, id string) (sync.ClientMark, error) {

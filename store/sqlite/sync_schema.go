@@ -18,7 +18,7 @@ var syncSchema = []string{
 		deleted    INTEGER NOT NULL,
 		fields     TEXT    NOT NULL, -- JSON object
 		meta       TEXT    NOT NULL, -- JSON of sync.Meta
-		buckets    TEXT    NOT NULL, -- JSON array
+		buckets    TEXT    NOT NULL, -- bucket names, space-separated (names never contain spaces)
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (collection, scope, doc_id)
 	) STRICT`,

@@ -288,13 +288,17 @@ func runSyncCollections(t *testing.T, h Harness) {
 
 // RunOrdering is the ordering invariant, against a store: writers commit documents
 // concurrently (conflicts and retries included) while readers follow the change feed the
-// way clients do (read the watermark, scan up to it, continue from it). When the writers
-// are done, every reader's copy must equal the store's final state: a reader that missed a
-// write, or moved past a number that became visible later, ends with an older version.
-// writers x rounds commits are made over a few documents, so they contend.
+// way clients do (read the watermark, scan up to it, continue from it). Two checks:
+//   - on every pull, each reader rescans everything up to the position it has reached:
+//     every document there must carry a (document, seq) it received. A write that became
+//     visible behind a reader's position, which the reader would never fetch, fails here
+//     at once, even if a later write would have hidden the loss;
+//   - when the writers are done, every reader's copy equals the store's final state.
+//
+// writers x rounds commits are made over a dozen documents, so they contend.
 func RunOrdering(t *testing.T, s sync.Store, writers, readers, rounds int) {
 	t.Helper()
-	ids := []string{"a", "b", "c", "d", "e", "f"}
+	ids := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
 	stop := make(chan struct{})
 	var wr, rd stdsync.WaitGroup
 	copies := make([]map[string]int64, readers)
@@ -355,9 +359,25 @@ func refs(ids []string) []sync.DocRef {
 }
 
 // follow reads the change feed of bucket user:u1 into copy (id -> version) until stop is
-// closed, then catches up one last time.
+// closed, then catches up one last time. After every catch-up it checks that nothing has
+// appeared behind its position.
 func follow(t *testing.T, s sync.Store, copy map[string]int64, stop <-chan struct{}) {
 	var pos int64
+	received := map[string]bool{} // "<id>@<seq>"
+	behind := func() bool {
+		docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "user:u1", Through: pos, Limit: 1000})
+		if err != nil {
+			t.Errorf("ScanBucket: %v", err)
+			return false
+		}
+		for _, d := range docs {
+			if !received[fmt.Sprint(d.Ref.ID, "@", d.Seq)] {
+				t.Errorf("%s version %d appeared at seq %d, behind a reader already at %d: the reader would never fetch it", d.Ref.ID, d.Version, d.Seq, pos)
+				return false
+			}
+		}
+		return true
+	}
 	pull := func() bool {
 		w, err := s.Watermark(t.Context())
 		if err != nil {
@@ -375,6 +395,7 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, stop <-chan struc
 					t.Errorf("reader went back: %s version %d after %d", d.Ref.ID, d.Version, copy[d.Ref.ID])
 				}
 				copy[d.Ref.ID] = d.Version
+				received[fmt.Sprint(d.Ref.ID, "@", d.Seq)] = true
 			}
 			if len(docs) < 50 {
 				pos = w
@@ -382,7 +403,7 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, stop <-chan struc
 				pos = docs[len(docs)-1].Seq
 			}
 		}
-		return true
+		return behind()
 	}
 	for {
 		select {

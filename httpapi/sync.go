@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/tideline-dev/tideline/httpapi/oapi"
+	datasync "github.com/tideline-dev/tideline/sync"
+)
+
+// ProtocolVersion is the sync protocol version the routes speak (docs/sync-protocol.md).
+const ProtocolVersion = 1
+
+func (s *Server) SyncPush(ctx context.Context, r oapi.SyncPushRequestObject) (oapi.SyncPushResponseObject, error) {
+	muts := make([]datasync.Mutation, len(r.Body.Mutations))
+	for i, m := range r.Body.Mutations {
+		muts[i] = datasync.Mutation{ID: m.Id, Collection: m.Collection, DocID: m.DocId, Op: string(m.Op), HLC: deref(m.Hlc), BaseVersion: m.BaseVersion}
+		if m.Fields != nil {
+			muts[i].Fields = *m.Fields
+		}
+		if m.Ops != nil {
+			muts[i].Ops = map[string]datasync.FieldOp{}
+			for name, op := range *m.Ops {
+				muts[i].Ops[name] = datasync.FieldOp{Inc: number(op.Inc), Max: number(op.Max), Min: number(op.Min), Add: deref(op.Add), Remove: deref(op.Remove)}
+			}
+		}
+	}
+	receipts, err := s.cfg.Sync.Push(ctx, principal(ctx).UserID, r.Body.ClientId, muts)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.PushResponse{Protocol: ProtocolVersion, Receipts: make([]oapi.Receipt, len(receipts))}
+	for i, rc := range receipts {
+		o := oapi.Receipt{Id: rc.ID, Status: oapi.ReceiptStatus(rc.Status)}
+		if rc.Status != datasync.Rejected {
+			o.Seq, o.Version = &rc.Seq, &rc.Version
+		}
+		o.Code, o.Message, o.Field = optional(rc.Code), optional(rc.Message), optional(rc.Field)
+		if rc.Status == datasync.Merged || rc.Status == datasync.Conflict {
+			doc := orEmpty(rc.Doc)
+			o.Doc, o.Deleted = &doc, &rc.Deleted
+		}
+		if rc.Duplicate {
+			o.Duplicate = &rc.Duplicate
+		}
+		if rc.Clamped {
+			o.HlcClamped = &rc.Clamped
+		}
+		out.Receipts[i] = o
+	}
+	return oapi.SyncPush200JSONResponse(out), nil
+}
+
+// number is an operand, or nil (an untyped nil, so the service sees "not set").
+func number(n *json.Number) any {
+	if n == nil {
+		return nil
+	}
+	return *n
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func (s *Server) SyncPull(ctx context.Context, r oapi.SyncPullRequestObject) (oapi.SyncPullResponseObject, error) {
+	var cursor string
+	var collections []string
+	var limit int
+	if r.Body != nil {
+		cursor, collections, limit = deref(r.Body.Cursor), deref(r.Body.Collections), deref(r.Body.Limit)
+	}
+	page, err := s.cfg.Sync.Pull(ctx, principal(ctx).UserID, cursor, collections, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.PullResponse{Protocol: ProtocolVersion, Changes: make([]oapi.Change, len(page.Changes)), Cursor: page.Cursor, HasMore: page.HasMore}
+	for i, c := range page.Changes {
+		o := oapi.Change{Collection: c.Collection, DocId: c.DocID, Op: oapi.ChangeOpUpsert, Version: c.Version, Seq: c.Seq, Buckets: c.Buckets}
+		if o.Buckets == nil {
+			o.Buckets = []string{}
+		}
+		if c.Deleted {
+			o.Op = oapi.ChangeOpDelete
+		} else {
+			doc := orEmpty(c.Fields)
+			o.Doc = &doc
+		}
+		out.Changes[i] = o
+	}
+	return oapi.SyncPull200JSONResponse(out), nil
+}
+
+func collectionOut(c datasync.Collection) oapi.CollectionConfig {
+	out := oapi.CollectionConfig{Name: c.Name, Policy: oapi.CollectionConfigPolicy(c.Policy), Read: oapi.CollectionConfigRead(c.Read),
+		MaxDocBytes: c.MaxDocBytes, Notify: c.Notify, Source: oapi.Api}
+	if c.FromConfig {
+		out.Source = oapi.Config
+	}
+	if len(c.Schema) > 0 {
+		var schema map[string]any
+		if json.Unmarshal(c.Schema, &schema) == nil {
+			out.Schema = &schema
+		}
+	}
+	if !c.UpdatedAt.IsZero() {
+		t := c.UpdatedAt.UTC()
+		out.UpdatedAt = &t
+	}
+	return out
+}
+
+func (s *Server) AdminListCollections(ctx context.Context, _ oapi.AdminListCollectionsRequestObject) (oapi.AdminListCollectionsResponseObject, error) {
+	list, err := s.cfg.Sync.ListCollections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := oapi.CollectionList{Collections: []oapi.CollectionConfig{}}
+	for _, c := range list {
+		out.Collections = append(out.Collections, collectionOut(c))
+	}
+	return oapi.AdminListCollections200JSONResponse(out), nil
+}
+
+func (s *Server) AdminGetCollection(ctx context.Context, r oapi.AdminGetCollectionRequestObject) (oapi.AdminGetCollectionResponseObject, error) {
+	c, err := s.cfg.Sync.GetCollection(ctx, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.AdminGetCollection200JSONResponse(collectionOut(c)), nil
+}
+
+func (s *Server) AdminPutCollection(ctx context.Context, r oapi.AdminPutCollectionRequestObject) (oapi.AdminPutCollectionResponseObject, error) {
+	c := datasync.Collection{Name: r.Name, Policy: datasync.Policy(deref(r.Body.Policy)), Read: datasync.ReadRule(deref(r.Body.Read)),
+		MaxDocBytes: deref(r.Body.MaxDocBytes), Notify: true}
+	if r.Body.Notify != nil {
+		c.Notify = *r.Body.Notify
+	}
+	if r.Body.Schema != nil {
+		c.Schema, _ = json.Marshal(*r.Body.Schema) // a decoded JSON object always marshals
+	}
+	stored, err := s.cfg.Sync.PutCollection(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.AdminPutCollection200JSONResponse(collectionOut(stored)), nil
+}
+
+func (s *Server) AdminDeleteCollection(ctx context.Context, r oapi.AdminDeleteCollectionRequestObject) (oapi.AdminDeleteCollectionResponseObject, error) {
+	if err := s.cfg.Sync.DeleteCollection(ctx, r.Name); err != nil {
+		return nil, err
+	}
+	return oapi.AdminDeleteCollection204Response{}, nil
+}
