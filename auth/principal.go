@@ -18,6 +18,9 @@ type Principal struct {
 	Anonymous bool
 	// AdminKeyID is set when the caller authenticated with an admin API key.
 	AdminKeyID string
+	// ExpiresAt is when the access token expires (zero for an admin key): a long-lived
+	// stream asks for a new one then.
+	ExpiresAt time.Time
 }
 
 // Admin reports whether the caller may use the admin API.
@@ -44,7 +47,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{UserID: claims.Subject, SessionID: claims.SessionID}
+	p := Principal{UserID: claims.Subject, SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt.Time}
 	if entry, ok := s.sessions.get(p.SessionID); ok && entry.userID == p.UserID {
 		p.Roles, p.Anonymous = entry.roles, entry.anonymous
 		return p, nil

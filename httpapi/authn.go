@@ -10,7 +10,10 @@ import (
 	"github.com/tideline-dev/tideline/httpapi/oapi"
 )
 
-const ctxPrincipal = "tideline.principal"
+const (
+	ctxPrincipal = "tideline.principal"
+	ctxToken     = "tideline.token" // the credential, for streams that check it again
+)
 
 // authenticate enforces the security the spec gives the route: bearerAuth needs a user's
 // access token, adminAuth an admin API key or an admin user's access token. The caller is
@@ -21,6 +24,9 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok && streamRoutes[c.FullPath()] {
+		raw, ok = c.Query("access_token"), true // browsers cannot set headers on a WebSocket or an EventSource
+	}
 	if !ok || strings.TrimSpace(raw) == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="tideline"`)
 		writeProblem(c, s.log, tideline.Errorf(tideline.CodeUnauthenticated, "This needs an access token: send Authorization: Bearer <token>."))
@@ -43,7 +49,11 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(ctxPrincipal, p)
+	c.Set(ctxToken, strings.TrimSpace(raw))
 }
+
+// streamRoutes take the access token in the query string too.
+var streamRoutes = map[string]bool{"/v1/sync/stream": true, "/v1/sync/events": true}
 
 // principal returns the authenticated caller of a request that passed authenticate.
 func principal(ctx context.Context) auth.Principal {

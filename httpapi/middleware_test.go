@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/tideline-dev/tideline"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 func TestProblems(t *testing.T) {
@@ -196,7 +197,7 @@ func TestTrustedProxies(t *testing.T) {
 	if l["ip"] != "198.51.100.1" {
 		t.Fatalf("behind a trusted proxy, ip = %v", l["ip"])
 	}
-	if _, err := New(Config{Store: a.db, Auth: a.auth, Sync: a.srv.cfg.Sync, TrustedProxies: []string{"not a cidr"}}); err == nil {
+	if _, err := New(Config{Store: a.db, Auth: a.auth, Sync: a.srv.cfg.Sync, Hub: datasync.NewHub(a.srv.cfg.Sync, datasync.HubConfig{}), TrustedProxies: []string{"not a cidr"}}); err == nil {
 		t.Fatal("an invalid proxy CIDR was accepted")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-contrib/cors"
@@ -41,6 +42,8 @@ type Config struct {
 	Auth *auth.Service
 	// Sync is the sync capability behind /v1/sync and the collection admin routes.
 	Sync *datasync.Service
+	// Hub pokes the realtime streams; it must be running (Hub.Run).
+	Hub *datasync.Hub
 	// Info describes the opened store; /readyz reports its engine and schema version.
 	Info tideline.StoreInfo
 	// Logger receives access logs and failures; nil discards them.
@@ -58,6 +61,9 @@ type Config struct {
 	TrustedProxies []string
 	// ReadyTimeout bounds the store ping of /readyz; 0 means 2 s.
 	ReadyTimeout time.Duration
+	// Clock is the auth service's clock: a stream's access token expires by it. nil: the
+	// system clock.
+	Clock tideline.Clock
 }
 
 // DefaultMaxBodyBytes is the default request body limit: 1 MiB.
@@ -70,14 +76,17 @@ type Server struct {
 	engine *gin.Engine
 	docs   []byte               // the rendered /docs page
 	routes map[string]specRoute // by "METHOD /gin/:path"
+
+	draining  chan struct{} // closed by Drain: streams end
+	drainOnce sync.Once
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // New builds the API from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Auth == nil || cfg.Sync == nil {
-		return nil, errors.New("httpapi: Config.Store, Config.Auth and Config.Sync are required")
+	if cfg.Store == nil || cfg.Auth == nil || cfg.Sync == nil || cfg.Hub == nil {
+		return nil, errors.New("httpapi: Config.Store, Config.Auth, Config.Sync and Config.Hub are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -91,7 +100,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 2 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.Clock == nil {
+		cfg.Clock = tideline.SystemClock{}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, draining: make(chan struct{})}
 	doc, err := loadSpec(context.Background(), tideline.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
@@ -104,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	metrics, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {
+		return nil, err
+	}
+	if err := registerHubMetrics(cfg.Registry, cfg.Hub); err != nil {
 		return nil, err
 	}
 
@@ -136,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 		HandlerErrorFunc:         func(c *gin.Context, err error) { writeProblem(c, s.log, err) },
 		ResponseErrorHandlerFunc: func(c *gin.Context, err error) { writeProblem(c, s.log, fmt.Errorf("write response: %w", err)) },
 	})
-	oapi.RegisterHandlersWithOptions(e, routes{strict, promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})}, oapi.GinServerOptions{
+	oapi.RegisterHandlersWithOptions(e, routes{strict, promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}), s}, oapi.GinServerOptions{
 		ErrorHandler: func(c *gin.Context, err error, _ int) { writeProblem(c, s.log, requestError(err)) },
 		// Authentication before validation: a caller without credentials learns nothing
 		// about what a valid request looks like.
@@ -156,14 +171,22 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// routes is the generated server interface served by the strict handlers, except /metrics,
-// which promhttp serves itself (it negotiates the exposition format and compression).
+// routes is the generated server interface served by the strict handlers, except the
+// routes that own their connection: /metrics, which promhttp serves itself (it negotiates
+// the exposition format and compression), and the realtime streams.
 type routes struct {
 	oapi.ServerInterface
 	metrics http.Handler
+	srv     *Server
 }
 
-func (r routes) GetMetrics(c *gin.Context) { r.metrics.ServeHTTP(c.Writer, c.Request) }
+func (r routes) GetMetrics(c *gin.Context)                          { r.metrics.ServeHTTP(c.Writer, c.Request) }
+func (r routes) SyncStream(c *gin.Context, _ oapi.SyncStreamParams) { r.srv.stream(c) }
+func (r routes) SyncEvents(c *gin.Context, _ oapi.SyncEventsParams) { r.srv.events(c) }
+
+// Drain ends every realtime stream (WebSocket clients are told to reconnect), so that a
+// graceful shutdown does not wait for them: call it before http.Server.Shutdown.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 // corsFor allows browser calls from origins ("*" for any). Tokens travel in the
 // Authorization header, not cookies, so credentials are not allowed cross-origin.

@@ -59,6 +59,7 @@ type apiTest struct {
 	srv   *Server
 	db    *sqlite.DB
 	auth  *auth.Service
+	hub   *datasync.Hub
 	clock *tideline.ManualClock
 	mail  *mailbox
 	logs  *bytes.Buffer
@@ -110,7 +111,8 @@ func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Store: db, Info: info, Auth: svc, Sync: syncSvc, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
+	hub := datasync.NewHub(syncSvc, datasync.HubConfig{})
+	cfg := Config{Store: db, Info: info, Auth: svc, Sync: syncSvc, Hub: hub, Clock: clock, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
 	if change != nil {
 		change(&cfg)
 	}
@@ -118,7 +120,7 @@ func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apiTest{t: t, srv: srv, db: db, auth: svc, clock: clock, mail: mail, logs: logs}
+	return &apiTest{t: t, srv: srv, db: db, auth: svc, hub: hub, clock: clock, mail: mail, logs: logs}
 }
 
 type syncWriter struct {

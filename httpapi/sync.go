@@ -25,7 +25,7 @@ func (s *Server) SyncPush(ctx context.Context, r oapi.SyncPushRequestObject) (oa
 			}
 		}
 	}
-	receipts, err := s.cfg.Sync.Push(ctx, principal(ctx).UserID, r.Body.ClientId, muts)
+	receipts, err := s.cfg.Sync.Push(ctx, callerOf(ctx), r.Body.ClientId, muts)
 	if err != nil {
 		return nil, err
 	}
@@ -80,25 +80,38 @@ func (s *Server) SyncPull(ctx context.Context, r oapi.SyncPullRequestObject) (oa
 	if r.Body != nil {
 		cursor, collections, limit = deref(r.Body.Cursor), deref(r.Body.Collections), deref(r.Body.Limit)
 	}
-	page, err := s.cfg.Sync.Pull(ctx, principal(ctx).UserID, cursor, collections, limit)
+	page, err := s.cfg.Sync.Pull(ctx, callerOf(ctx), cursor, collections, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.PullResponse{Protocol: ProtocolVersion, Changes: make([]oapi.Change, len(page.Changes)), Cursor: page.Cursor, HasMore: page.HasMore}
+	out := oapi.PullResponse{Protocol: ProtocolVersion, Changes: make([]oapi.Change, len(page.Changes)), Cursor: page.Cursor, HasMore: page.HasMore,
+		Collections: nonEmpty(page.Collections), RemovedBuckets: nonEmpty(page.RemovedBuckets),
+		ResetBuckets: nonEmpty(page.ResetBuckets), ResetComplete: nonEmpty(page.ResetComplete)}
 	for i, c := range page.Changes {
-		o := oapi.Change{Collection: c.Collection, DocId: c.DocID, Op: oapi.ChangeOpUpsert, Version: c.Version, Seq: c.Seq, Buckets: c.Buckets}
+		o := oapi.Change{Collection: c.Collection, DocId: c.DocID, Op: oapi.ChangeOp(c.Op), Version: c.Version, Seq: c.Seq, Buckets: c.Buckets}
 		if o.Buckets == nil {
 			o.Buckets = []string{}
 		}
-		if c.Deleted {
-			o.Op = oapi.ChangeOpDelete
-		} else {
+		if c.Op == datasync.OpUpsert {
 			doc := orEmpty(c.Fields)
 			o.Doc = &doc
 		}
 		out.Changes[i] = o
 	}
 	return oapi.SyncPull200JSONResponse(out), nil
+}
+
+// callerOf is the sync caller of an authenticated request.
+func callerOf(ctx context.Context) datasync.Caller {
+	p := principal(ctx)
+	return datasync.Caller{UserID: p.UserID, Roles: p.Roles}
+}
+
+func nonEmpty(xs []string) *[]string {
+	if len(xs) == 0 {
+		return nil
+	}
+	return &xs
 }
 
 func collectionOut(c datasync.Collection) oapi.CollectionConfig {

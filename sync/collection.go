@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,11 @@ const (
 	AuthenticatedRead ReadRule = "authenticated-read"
 	// PublicRead lets everyone read every document.
 	PublicRead ReadRule = "public-read"
+	// OwnerShared keeps documents private to their owner unless the owner shares them
+	// through the _acl field: {"read": [principals], "write": [principals]}, principals
+	// being user:<id>, group:<id> or role:<name>. Writers may put and patch; only the owner
+	// sets _acl and deletes.
+	OwnerShared ReadRule = "owner-shared"
 )
 
 // Collection is a collection's configuration.
@@ -101,9 +107,9 @@ func (c *Collection) Validate() error {
 	switch c.Read {
 	case "":
 		c.Read = OwnerOnly
-	case OwnerOnly, AuthenticatedRead, PublicRead:
+	case OwnerOnly, AuthenticatedRead, PublicRead, OwnerShared:
 	default:
-		return invalid("read", "must be owner, authenticated-read or public-read")
+		return invalid("read", "must be owner, owner-shared, authenticated-read or public-read")
 	}
 	if c.MaxDocBytes == 0 {
 		c.MaxDocBytes = DefaultMaxDocBytes
@@ -148,13 +154,23 @@ func (c Collection) scope(user string) string {
 	return ""
 }
 
-// buckets returns who may read a document of this collection owned by owner.
-func (c Collection) buckets(owner string) []string {
+// buckets returns who may read a document of this collection owned by owner, with these
+// fields (an owner-shared document's _acl adds its readers and writers).
+func (c Collection) buckets(owner string, fields map[string]any) []string {
 	switch c.Read {
 	case AuthenticatedRead:
 		return []string{BucketAuthenticated}
 	case PublicRead:
 		return []string{BucketPublic}
+	case OwnerShared:
+		acl := aclOf(fields)
+		out := []string{UserBucket(owner)}
+		for _, p := range append(acl.Read, acl.Write...) {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+		return out
 	}
 	return []string{UserBucket(owner)}
 }

@@ -46,7 +46,7 @@ func TestServiceConverges(t *testing.T) {
 		order := rapid.Permutation(muts).Draw(rt, "order")
 		final := func(e *env, ms []datasync.Mutation) (map[string]any, bool) {
 			for i, m := range ms {
-				if _, err := e.svc.Push(rt.Context(), "alice", fmt.Sprint(docID, "-", hlcNode(m.HLC), "-", i), []datasync.Mutation{m}); err != nil {
+				if _, err := e.svc.Push(rt.Context(), datasync.Caller{UserID: "alice"}, fmt.Sprint(docID, "-", hlcNode(m.HLC), "-", i), []datasync.Mutation{m}); err != nil {
 					rt.Fatalf("push: %v", err)
 				}
 			}

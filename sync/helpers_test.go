@@ -79,7 +79,7 @@ func hlc(ms int, node string) string {
 
 func (e *env) push(user, client string, muts ...datasync.Mutation) []datasync.Receipt {
 	e.t.Helper()
-	r, err := e.svc.Push(e.t.Context(), user, client, muts)
+	r, err := e.svc.Push(e.t.Context(), datasync.Caller{UserID: user}, client, muts)
 	if err != nil {
 		e.t.Fatalf("Push: %v", err)
 	}
@@ -91,7 +91,7 @@ func (e *env) pullAll(user, cursor string, limit int) ([]datasync.Change, string
 	e.t.Helper()
 	var all []datasync.Change
 	for i := 0; ; i++ {
-		p, err := e.svc.Pull(e.t.Context(), user, cursor, nil, limit)
+		p, err := e.svc.Pull(e.t.Context(), datasync.Caller{UserID: user}, cursor, nil, limit)
 		if err != nil {
 			e.t.Fatalf("Pull: %v", err)
 		}
@@ -134,7 +134,7 @@ func docOf(changes []datasync.Change, coll, doc string) (map[string]any, bool, b
 	found, deleted := false, false
 	for _, c := range changes {
 		if c.Collection == coll && c.DocID == doc {
-			found, deleted, fields = true, c.Deleted, c.Fields
+			found, deleted, fields = true, c.Op == datasync.OpDelete, c.Fields
 		}
 	}
 	return fields, deleted, found

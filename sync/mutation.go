@@ -84,6 +84,7 @@ type prepared struct {
 	hlc     HLC
 	clamped bool
 	dup     bool // the client's mark says it was processed before
+	setsACL bool // it changes an owner-shared document's _acl
 }
 
 // rejection is why a mutation was refused.
@@ -95,6 +96,17 @@ func reject(code, field, format string, args ...any) *rejection {
 
 // prepare checks a mutation and normalises its values.
 func (s *Service) prepare(i int, m Mutation, user, client string, all map[string]Collection) (prepared, *rejection) {
+	p, r := s.prepareChecks(i, m, user, client, all)
+	if r == nil {
+		_, p.setsACL = p.fields[ACLField]
+		if m.Op == "put" && p.col.Read == OwnerShared {
+			p.setsACL = true // a put replaces the whole document, _acl included
+		}
+	}
+	return p, r
+}
+
+func (s *Service) prepareChecks(i int, m Mutation, user, client string, all map[string]Collection) (prepared, *rejection) {
 	p := prepared{index: i, m: m}
 	if err := checkCollectionName(m.Collection); err != nil {
 		return p, reject(RejectInvalid, "collection", "%v", err)
@@ -127,7 +139,14 @@ func (s *Service) prepare(i int, m Mutation, user, client string, all map[string
 	}
 	p.fields = map[string]any{}
 	for name, v := range m.Fields {
-		if err := checkFieldName(name, true); err != nil {
+		if name == ACLField && col.Read == OwnerShared {
+			if err := checkACL(v); err != nil {
+				return p, reject(RejectInvalid, "fields."+ACLField, "%v", err)
+			}
+		} else if err := checkFieldName(name, true); err != nil {
+			if name == ACLField {
+				err = fmt.Errorf("_acl shares documents of owner-shared collections only")
+			}
 			return p, reject(RejectInvalid, "fields", "%v", err)
 		}
 		n, err := normalize(v, name, 1)

@@ -8,17 +8,26 @@ import (
 	"github.com/tideline-dev/tideline"
 )
 
-// Change is one document in a pull page: its current state (or its deletion).
+// Change is one document in a pull page.
 type Change struct {
 	Collection string
 	DocID      string
-	Deleted    bool
-	Fields     map[string]any // nil when Deleted
-	Version    int64
-	Seq        int64
-	// Buckets are the document's buckets that the caller is in.
+	// Op is "upsert" (Fields is the document), "delete" (a tombstone), or "evict": the
+	// caller may no longer read the document (it was unshared, or left a bucket); drop it.
+	Op      string
+	Fields  map[string]any
+	Version int64
+	Seq     int64
+	// Buckets are the document's buckets that the caller is in (none for an evict).
 	Buckets []string
 }
+
+// Change ops.
+const (
+	OpUpsert = "upsert"
+	OpDelete = "delete"
+	OpEvict  = "evict"
+)
 
 // Page is a pull's answer.
 type Page struct {
@@ -26,22 +35,27 @@ type Page struct {
 	Cursor  string
 	// HasMore is set when more changes are waiting: pull again at once with Cursor.
 	HasMore bool
+	// Collections are the collections the cursor now covers (nil: all); a client drops its
+	// local documents of collections no longer covered.
+	Collections []string
+	// RemovedBuckets are buckets the caller no longer reads (left a group, lost a role): the
+	// client drops the local documents left in none of its buckets.
+	RemovedBuckets []string
+	// ResetBuckets are buckets synced again from the start, because the cursor is older
+	// than what the server keeps of their deletions: the client marks its local documents
+	// of these buckets, keeps those re-sent, and at ResetComplete drops the others.
+	ResetBuckets []string
+	// ResetComplete are reset buckets whose new sync is complete.
+	ResetComplete []string
 }
 
-// userBuckets are the buckets user may read.
-func userBuckets(user string) []string {
-	return []string{UserBucket(user), BucketAuthenticated, BucketPublic}
-}
-
-// Pull returns the changes in user's buckets after cursor ("" for an initial sync), in
+// Pull returns the changes in caller's buckets after cursor ("" for an initial sync), in
 // sequence order, each document once in its latest state, at most limit of them (0: the
-// default) and about MaxPageBytes. An initial sync (and a bucket new to the cursor) sends
-// no tombstones. collections, when not empty, keeps only those collections; a cursor only
-// continues with the same collections it was made for.
-func (s *Service) Pull(ctx context.Context, user, rawCursor string, collections []string, limit int) (Page, error) {
-	collections = slices.Clone(collections)
-	slices.Sort(collections)
-	collections = slices.Compact(collections)
+// default) and about MaxPageBytes. A bucket new to the cursor starts from 0: an initial
+// sync of that bucket, which (like any initial sync) sends no tombstones and no evictions.
+// collections, when not empty, is the subscription: a collection added to it gets its own
+// initial sync while the others continue; one removed from it is dropped from the cursor.
+func (s *Service) Pull(ctx context.Context, caller Caller, rawCursor string, collections []string, limit int) (Page, error) {
 	for _, c := range collections {
 		if err := checkCollectionName(c); err != nil {
 			return Page{}, &tideline.Error{Code: tideline.CodeInvalid, Message: err.Error(), Fields: map[string]string{"collections": err.Error()}}
@@ -53,69 +67,204 @@ func (s *Service) Pull(ctx context.Context, user, rawCursor string, collections 
 	case limit > s.cfg.MaxPage:
 		limit = s.cfg.MaxPage
 	}
-	cur, err := s.decodeCursor(rawCursor, user, collections)
+	cur, err := s.decodeCursor(rawCursor, caller.UserID)
 	if err != nil {
 		return Page{}, err
 	}
-	mine := userBuckets(user)
-	through, err := s.store.Watermark(ctx)
+	want := setOf(collections)
+	cur.subscribe(want)
+	mine, err := s.bucketsOf(ctx, caller)
 	if err != nil {
 		return Page{}, err
 	}
-
-	// Each bucket's first limit+1 changes after its position: the lowest limit changes
-	// overall are among them, so every bucket is complete up to the page's last change.
-	var merged []Document
-	more, sources := false, 0
-	for _, b := range mine {
-		after := cur.Positions[b]
-		if after >= through {
-			continue
+	var page Page
+	var streams []stream
+	var through int64
+	start := cur
+	for attempt := 0; ; attempt++ {
+		// A purge between reading the horizon and scanning could remove a change this
+		// pull then moves past: when the horizon moved meanwhile, the pull starts again.
+		cur = start.clone()
+		page = Page{Changes: []Change{}}
+		if !want.all {
+			page.Collections = want.names
 		}
-		docs, err := s.store.ScanBucket(ctx, BucketScan{Bucket: b, After: after, Through: through, Limit: limit + 1, SkipDeleted: after == 0, Collections: collections})
+		horizon, err := s.store.PurgeHorizon(ctx)
 		if err != nil {
 			return Page{}, err
 		}
-		if len(docs) > limit {
-			more = true
+		page.RemovedBuckets, page.ResetBuckets = reconcileBuckets(&cur, mine, horizon)
+		if through, err = s.store.Watermark(ctx); err != nil {
+			return Page{}, err
 		}
-		if len(docs) > 0 {
-			sources++
+		if streams, err = s.scanStreams(ctx, cur, mine, through, limit); err != nil {
+			return Page{}, err
 		}
-		merged = append(merged, docs...)
+		again, err := s.store.PurgeHorizon(ctx)
+		if err != nil {
+			return Page{}, err
+		}
+		if again == horizon {
+			break
+		}
+		if attempt == 3 {
+			return Page{}, tideline.Errorf(tideline.CodeUnavailable, "The server is purging old changes; pull again.")
+		}
 	}
-	if sources > 1 { // each scan is in order already
-		sort.SliceStable(merged, func(i, j int) bool { return merged[i].Seq < merged[j].Seq })
+	cut, more := s.fillPage(&page, streams, mine, through, limit)
+	for _, st := range streams {
+		pos := max(st.track.Positions[st.bucket], cut)
+		if st.exhausted(cut) {
+			pos = through // nothing more in this stream up to the watermark
+		}
+		st.track.Positions[st.bucket] = pos
 	}
+	for _, b := range slices.Clone(cur.Resetting) {
+		if allAt(cur, b, through) {
+			page.ResetComplete = append(page.ResetComplete, b)
+			cur.Resetting = slices.DeleteFunc(cur.Resetting, func(x string) bool { return x == b })
+		}
+	}
+	cur.merge()
+	page.Cursor, page.HasMore = s.encodeCursor(cur), more
+	return page, nil
+}
 
-	page := Page{Changes: []Change{}}
+// reconcileBuckets fits the cursor's positions to the caller's buckets: lost buckets are
+// removed, new ones start at 0, and buckets whose position is behind the purge horizon are
+// reset (every track syncs them again from 0).
+func reconcileBuckets(cur *cursor, mine []string, horizon int64) (removed, reset []string) {
+	for _, t := range cur.Tracks {
+		for b, pos := range t.Positions {
+			if !slices.Contains(mine, b) {
+				delete(t.Positions, b)
+				if !slices.Contains(removed, b) {
+					removed = append(removed, b)
+				}
+			} else if pos > 0 && pos < horizon && !slices.Contains(reset, b) && !slices.Contains(cur.Resetting, b) {
+				// (A bucket already resetting is past the horizon it reset for: its
+				// documents from before the horizon are re-sent whole.)
+				reset = append(reset, b)
+			}
+		}
+	}
+	for _, b := range reset {
+		for _, t := range cur.Tracks {
+			t.Positions[b] = 0
+		}
+		if !slices.Contains(cur.Resetting, b) {
+			cur.Resetting = append(cur.Resetting, b)
+		}
+	}
+	cur.Resetting = slices.DeleteFunc(cur.Resetting, func(b string) bool { return slices.Contains(removed, b) })
+	sort.Strings(removed)
+	sort.Strings(reset)
+	return removed, reset
+}
+
+// stream is one track's scan of one bucket.
+type stream struct {
+	track  *track
+	bucket string
+	docs   []Document // the scanned documents of the track's collections
+	last   int64      // the Seq of the last document scanned (0: none)
+	more   bool       // the scan stopped at its limit: there may be more after last
+}
+
+// exhausted reports whether the stream has nothing beyond cut up to the watermark.
+func (st stream) exhausted(cut int64) bool { return !st.more && st.last <= cut }
+
+// scanStreams scans every (track, bucket) after its position, limit+1 documents each. A
+// track covering "all collections except some" scans all and leaves those out here.
+func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, through int64, limit int) ([]stream, error) {
+	var out []stream
+	for i := range cur.Tracks {
+		t := &cur.Tracks[i]
+		var only []string
+		if !t.All {
+			only = t.Names
+		}
+		for _, b := range mine {
+			after := t.Positions[b]
+			if _, ok := t.Positions[b]; !ok {
+				t.Positions[b] = 0
+			}
+			if after >= through {
+				continue
+			}
+			docs, err := s.store.ScanBucket(ctx, BucketScan{Bucket: b, After: after, Through: through, Limit: limit + 1, SkipDeleted: after == 0, Collections: only})
+			if err != nil {
+				return nil, err
+			}
+			st := stream{track: t, bucket: b, more: len(docs) > limit}
+			if len(docs) > 0 {
+				st.last = docs[len(docs)-1].Seq
+			}
+			for _, d := range docs {
+				if t.set().has(d.Ref.Collection) {
+					st.docs = append(st.docs, d)
+				}
+			}
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// fillPage merges the streams' documents by sequence number and fills the page. The page
+// stops at the lowest last document of the streams that have more (past it, such a stream
+// was not read), at limit changes and at about MaxPageBytes. It returns the position every
+// stream is complete to, and whether more is waiting.
+func (s *Service) fillPage(page *Page, streams []stream, mine []string, through int64, limit int) (int64, bool) {
+	bound := through
+	var merged []Document
+	for _, st := range streams {
+		if st.more {
+			bound = min(bound, st.last)
+		}
+		merged = append(merged, st.docs...)
+	}
+	sort.SliceStable(merged, func(i, j int) bool { return merged[i].Seq < merged[j].Seq })
 	seen := map[DocRef]bool{}
-	bytes, cut := 0, through
+	bytes, cut, truncated := 0, bound, false
 	for _, d := range merged {
+		if d.Seq > bound {
+			break
+		}
 		if seen[d.Ref] {
-			continue // the same write, reached through another bucket
+			continue
 		}
 		if len(page.Changes) == limit || (len(page.Changes) > 0 && bytes >= s.cfg.MaxPageBytes) {
-			more = true
+			truncated = true
 			break
 		}
 		seen[d.Ref] = true
-		c := Change{Collection: d.Ref.Collection, DocID: d.Ref.ID, Deleted: d.Deleted, Version: d.Version, Seq: d.Seq, Buckets: intersect(d.Buckets, mine)}
-		if !d.Deleted {
-			c.Fields = normalizeInPlace(d.Fields).(map[string]any)
+		c := Change{Collection: d.Ref.Collection, DocID: d.Ref.ID, Version: d.Version, Seq: d.Seq, Buckets: intersect(d.Buckets, mine)}
+		switch {
+		case len(c.Buckets) == 0:
+			c.Op = OpEvict
+		case d.Deleted:
+			c.Op = OpDelete
+		default:
+			c.Op, c.Fields = OpUpsert, normalizeInPlace(d.Fields).(map[string]any)
 			bytes += jsonSize(c.Fields)
 		}
 		page.Changes = append(page.Changes, c)
 	}
-	if more && len(page.Changes) > 0 {
+	if truncated {
 		cut = page.Changes[len(page.Changes)-1].Seq
 	}
-	next := cursor{User: user, Collections: collections, Positions: map[string]int64{}}
-	for _, b := range mine {
-		next.Positions[b] = max(cur.Positions[b], cut)
+	return cut, truncated || bound < through
+}
+
+// allAt reports whether every track has bucket b at position through.
+func allAt(c cursor, b string, through int64) bool {
+	for _, t := range c.Tracks {
+		if t.Positions[b] < through {
+			return false
+		}
 	}
-	page.Cursor, page.HasMore = s.encodeCursor(next), more
-	return page, nil
+	return true
 }
 
 func intersect(a, b []string) []string {

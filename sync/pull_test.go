@@ -22,7 +22,7 @@ func testPullPages(t *testing.T, engine string) {
 	cursor, pages := "", 0
 	var last int64
 	for {
-		p, err := e.svc.Pull(t.Context(), "alice", cursor, nil, 100)
+		p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, cursor, nil, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func testPullByteBound(t *testing.T, engine string) {
 	for i := range 10 {
 		e.push("alice", "phone", put(int64(i+1), "blobs", fmt.Sprint("b", i), map[string]any{"data": strings.Repeat("x", 400)}))
 	}
-	p, err := e.svc.Pull(t.Context(), "alice", "", nil, 0)
+	p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, "", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,32 +78,12 @@ func testPullByteBound(t *testing.T, engine string) {
 	}
 }
 
-func TestPullCollections(t *testing.T) { eachEngine(t, testPullCollections) }
-
-func testPullCollections(t *testing.T, engine string) {
-	e := newEnv(t, engine, nil)
-	e.push("alice", "phone", put(1, "todos", "t", map[string]any{"v": 1}), put(2, "notes", "n", map[string]any{"v": 1}))
-	p, err := e.svc.Pull(t.Context(), "alice", "", []string{"todos", "todos"}, 0)
-	if err != nil || len(p.Changes) != 1 || p.Changes[0].Collection != "todos" {
-		t.Fatalf("%v %+v", err, p.Changes)
-	}
-	_, err = e.svc.Pull(t.Context(), "alice", p.Cursor, []string{"todos", "notes"}, 0)
-	wantCode(t, err, datasync.CodeInvalidCursor)
-	_, err = e.svc.Pull(t.Context(), "alice", p.Cursor, nil, 0)
-	wantCode(t, err, datasync.CodeInvalidCursor)
-	if _, err := e.svc.Pull(t.Context(), "alice", p.Cursor, []string{"todos"}, 0); err != nil {
-		t.Fatalf("the same subset: %v", err)
-	}
-	_, err = e.svc.Pull(t.Context(), "alice", "", []string{"Bad Name"}, 0)
-	wantCode(t, err, tideline.CodeInvalid)
-}
-
 func TestPullCursorErrors(t *testing.T) { eachEngine(t, testPullCursorErrors) }
 
 func testPullCursorErrors(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
 	e.push("alice", "phone", put(1, "todos", "t", map[string]any{"v": 1}))
-	p, err := e.svc.Pull(t.Context(), "alice", "", nil, 0)
+	p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, "", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +92,7 @@ func testPullCursorErrors(t *testing.T, engine string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreignServer, _ := other.Pull(t.Context(), "alice", "", nil, 0)
+	foreignServer, _ := other.Pull(t.Context(), datasync.Caller{UserID: "alice"}, "", nil, 0)
 	for name, c := range map[string]string{
 		"Garbage":       "not a cursor",
 		"NoMAC":         body,
@@ -122,12 +102,12 @@ func testPullCursorErrors(t *testing.T, engine string) {
 		"HugeGarbage":   strings.Repeat("A", 70000) + ".x",
 		"OperatorJSONy": `{"$gt":""}`,
 	} {
-		_, err := e.svc.Pull(t.Context(), "alice", c, nil, 0)
+		_, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, c, nil, 0)
 		if tideline.ErrorCode(err) != datasync.CodeInvalidCursor {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	_, err = e.svc.Pull(t.Context(), "bob", p.Cursor, nil, 0)
+	_, err = e.svc.Pull(t.Context(), datasync.Caller{UserID: "bob"}, p.Cursor, nil, 0)
 	wantCode(t, err, datasync.CodeInvalidCursor)
 	if !strings.Contains(tideline.ErrorMessage(err), "another user") {
 		t.Fatalf("message %q", tideline.ErrorMessage(err))

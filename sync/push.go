@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -23,7 +24,8 @@ const maxCommitAttempts = 16
 // before is answered with Duplicate. The batch itself is refused (an error, nothing
 // applied) when it is empty, too large, its ids are not strictly increasing, or the client
 // id belongs to another user.
-func (s *Service) Push(ctx context.Context, user, clientID string, muts []Mutation) ([]Receipt, error) {
+func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts []Mutation) ([]Receipt, error) {
+	user := caller.UserID
 	if !clientIDForm.MatchString(clientID) {
 		return nil, errBatch(tideline.CodeInvalid, "clientId", "The client id must be 1 to 64 letters, digits, _ or -.")
 	}
@@ -73,6 +75,7 @@ func (s *Service) Push(ctx context.Context, user, clientID string, muts []Mutati
 	}
 
 	// At least one commit, even with no writes, so that the client's mark is stored.
+	who := &principals{caller: caller}
 	pending := order
 	for attempt := 0; attempt == 0 || len(pending) > 0; attempt++ {
 		if attempt == maxCommitAttempts {
@@ -90,7 +93,7 @@ func (s *Service) Push(ctx context.Context, user, clientID string, muts []Mutati
 		var writes []Write
 		var refs []DocRef
 		for _, ref := range pending {
-			w, err := s.applyGroup(docs[ref], groups[ref], user, clientID, receipts)
+			w, err := s.applyGroup(ctx, docs[ref], groups[ref], who, clientID, receipts)
 			if err != nil {
 				return nil, err
 			}
@@ -162,8 +165,9 @@ func Normalize(d *Document) error {
 
 // applyGroup applies one document's mutations, in order, to its stored state (nil: absent)
 // and fills their receipts. It returns the write to commit, or nil when nothing changed.
-func (s *Service) applyGroup(doc *Document, muts []prepared, user, client string, receipts []Receipt) (*Write, error) {
+func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared, who *principals, client string, receipts []Receipt) (*Write, error) {
 	var base int64
+	user := who.caller.UserID
 	fields, meta, owner := map[string]any{}, Meta{}, user
 	exists := doc != nil
 	if exists {
@@ -183,8 +187,14 @@ func (s *Service) applyGroup(doc *Document, muts []prepared, user, client string
 			continue
 		}
 		if (exists || changed) && owner != user {
-			*r = Receipt{ID: p.m.ID, Status: Rejected, Code: RejectForbidden, Message: "Only the document's owner may write it."}
-			continue
+			ok, err := s.mayWrite(ctx, col, fields, p, who)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				*r = Receipt{ID: p.m.ID, Status: Rejected, Code: RejectForbidden, Message: "Only the document's owner, or someone its _acl lets write, may write it; only the owner shares or deletes it."}
+				continue
+			}
 		}
 		stale := p.m.BaseVersion != nil && *p.m.BaseVersion != base
 		if stale && col.Policy == Optimistic {
@@ -213,10 +223,33 @@ func (s *Service) applyGroup(doc *Document, muts []prepared, user, client string
 		}
 		return nil, nil
 	}
+	buckets := col.buckets(owner, fields)
+	var evicted []string
+	if exists {
+		for _, b := range append(slices.Clone(doc.Evicted), doc.Buckets...) {
+			if !slices.Contains(buckets, b) && !slices.Contains(evicted, b) {
+				evicted = append(evicted, b)
+			}
+		}
+	}
 	return &Write{BaseVersion: base, Doc: Document{
 		Ref: muts[0].ref, Owner: owner, Version: base + 1, Deleted: deleted, Fields: fields,
-		Buckets: col.buckets(owner), Meta: meta, UpdatedAt: s.clock.Now(),
+		Buckets: buckets, Evicted: evicted, Meta: meta, UpdatedAt: s.clock.Now(),
 	}}, nil
+}
+
+// mayWrite reports whether a user who does not own an owner-shared document may apply p
+// to it: its _acl names them (or a group or role of theirs) as a writer, and p neither
+// shares (sets _acl) nor deletes. Under other rules only the owner writes.
+func (s *Service) mayWrite(ctx context.Context, col Collection, fields map[string]any, p prepared, who *principals) (bool, error) {
+	if col.Read != OwnerShared || p.m.Op == "delete" || p.setsACL {
+		return false, nil
+	}
+	mine, err := s.principals(ctx, who)
+	if err != nil {
+		return false, err
+	}
+	return intersects(aclOf(fields).Write, mine), nil
 }
 
 // settle fills the receipts of a committed document's mutations.

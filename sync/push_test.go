@@ -35,7 +35,7 @@ func testPushAndPull(t *testing.T, engine string) {
 	}
 	e.push("alice", "phone", patch(3, "todos", "t1", map[string]any{"done": true}), datasync.Mutation{ID: 4, Collection: "todos", DocID: "t2", Op: "delete"})
 	delta, _ := e.pullAll("alice", cursor, 0)
-	if len(delta) != 2 || delta[0].Fields["done"] != true || delta[0].Fields["title"] != "Buy milk" || !delta[1].Deleted || delta[1].Version != 2 {
+	if len(delta) != 2 || delta[0].Fields["done"] != true || delta[0].Fields["title"] != "Buy milk" || delta[1].Op != datasync.OpDelete || delta[1].Version != 2 {
 		t.Fatalf("delta %+v", delta)
 	}
 	// An initial sync sends no tombstones.
@@ -103,7 +103,7 @@ func testCrashBeforeClientMark(t *testing.T, engine string) {
 		t.Fatal(err)
 	}
 	batch := []datasync.Mutation{inc(1, "c", "x", "n", 5), put(2, "c", "y", map[string]any{"v": "a"}), inc(3, "c", "x", "n", 7)}
-	if _, err := crashing.Push(t.Context(), "alice", "phone", batch); err != nil {
+	if _, err := crashing.Push(t.Context(), datasync.Caller{UserID: "alice"}, "phone", batch); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.FindClient(t.Context(), "phone"); tideline.ErrorCode(err) != tideline.CodeNotFound {
@@ -136,7 +136,7 @@ func testConcurrentIncrementsSumExactly(t *testing.T, engine string) {
 				// As a client does: resend on 503 (the document changed too fast to commit);
 				// a resend applies nothing twice, so the sum below stays exact.
 				for attempt := 0; ; attempt++ {
-					_, err := e.svc.Push(t.Context(), "alice", fmt.Sprint("client", c), []datasync.Mutation{inc(int64(i+1), "c", "shared", "n", int64(c+1))})
+					_, err := e.svc.Push(t.Context(), datasync.Caller{UserID: "alice"}, fmt.Sprint("client", c), []datasync.Mutation{inc(int64(i+1), "c", "shared", "n", int64(c+1))})
 					if tideline.ErrorCode(err) == tideline.CodeUnavailable && attempt < 10 {
 						resends.Add(1)
 						continue
@@ -356,13 +356,13 @@ func testBatchErrors(t *testing.T, engine string) {
 		{"IDZero", "phone", []datasync.Mutation{put(0, "notes", "a", nil)}, tideline.CodeInvalid},
 		{"BadClientID", "phone one", []datasync.Mutation{m}, tideline.CodeInvalid},
 	} {
-		_, err := e.svc.Push(t.Context(), "alice", tt.client, tt.muts)
+		_, err := e.svc.Push(t.Context(), datasync.Caller{UserID: "alice"}, tt.client, tt.muts)
 		if tideline.ErrorCode(err) != tt.code {
 			t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
 		}
 	}
 	e.push("alice", "phone", m)
-	_, err := e.svc.Push(t.Context(), "mallory", "phone", []datasync.Mutation{put(9, "notes", "n", map[string]any{"v": 2})})
+	_, err := e.svc.Push(t.Context(), datasync.Caller{UserID: "mallory"}, "phone", []datasync.Mutation{put(9, "notes", "n", map[string]any{"v": 2})})
 	if tideline.ErrorCode(err) != tideline.CodeForbidden {
 		t.Fatalf("another user's client id: %v", err)
 	}

@@ -35,8 +35,11 @@ type Config struct {
 	// CollectionsTTL is how long a node trusts its copy of the API-defined collections
 	// (5 s): changes made on another node apply within it.
 	CollectionsTTL time.Duration
-	Clock          tideline.Clock
-	Logger         *slog.Logger
+	// Retention is how long tombstones and eviction markers are kept (30 days); clients
+	// offline for longer sync the affected buckets again, keeping their pending writes.
+	Retention time.Duration
+	Clock     tideline.Clock
+	Logger    *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -58,6 +61,9 @@ func (c *Config) setDefaults() {
 	if c.CollectionsTTL <= 0 {
 		c.CollectionsTTL = 5 * time.Second
 	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
 	if c.Clock == nil {
 		c.Clock = tideline.SystemClock{}
 	}
@@ -74,6 +80,8 @@ type Service struct {
 	hlc       *hlcClock
 	cursorKey []byte
 	fixed     map[string]Collection // from configuration
+
+	hub *Hub // set by NewHub: membership changes refresh streams
 
 	mu       stdsync.Mutex
 	stored   map[string]Collection // from the API, cached

@@ -24,8 +24,13 @@ type Document struct {
 	Deleted bool   // a tombstone: kept so that clients learn of the delete
 	// Fields are the visible user fields: JSON values, numbers int64 or float64.
 	Fields map[string]any
-	// Buckets are the principals that may read it: "user:<id>", "authenticated", "public".
-	Buckets   []string
+	// Buckets are the principals that may read it: "user:<id>", "group:<id>",
+	// "role:<name>", "authenticated", "public".
+	Buckets []string
+	// Evicted are buckets the document has left and not rejoined: a scan of one of them
+	// still returns the document (at its current Seq), so that the bucket's readers learn
+	// that they may no longer read it. The service computes it; engines store and index it.
+	Evicted   []string
 	Meta      Meta
 	UpdatedAt time.Time
 }
@@ -67,10 +72,59 @@ type BucketScan struct {
 	// After and Through bound the sequence numbers: After < Seq <= Through.
 	After, Through int64
 	Limit          int
-	// SkipDeleted leaves tombstones out (an initial sync needs none).
+	// SkipDeleted leaves out tombstones and documents that only left the bucket (an
+	// initial sync needs neither).
 	SkipDeleted bool
 	// Collections keeps only these collections; empty means all.
 	Collections []string
+}
+
+// Touched is a bucket in which a document of collection changed.
+type Touched struct {
+	Bucket     string
+	Collection string
+}
+
+// Group is a set of users sharing documents through the bucket "group:<id>".
+type Group struct {
+	ID        string
+	Name      string
+	OwnerID   string
+	CreatedAt time.Time
+}
+
+// Member is a user's membership in a group.
+type Member struct {
+	GroupID string
+	UserID  string
+	// Role is "owner" or "member".
+	Role    string
+	AddedAt time.Time
+}
+
+// Membership is a group with the caller's role in it.
+type Membership struct {
+	Group Group
+	Role  string
+}
+
+// GroupStore keeps groups and their members.
+type GroupStore interface {
+	// CreateGroup stores a group and its owner as its first member. Conflict when the id
+	// exists.
+	CreateGroup(ctx context.Context, g Group) error
+	// FindGroup returns a group. Not found when absent.
+	FindGroup(ctx context.Context, id string) (Group, error)
+	// ListGroups returns the groups userID is a member of, by name then id.
+	ListGroups(ctx context.Context, userID string) ([]Membership, error)
+	// ListMembers returns a group's members, owner first, then by when they were added.
+	ListMembers(ctx context.Context, groupID string) ([]Member, error)
+	// AddMember adds (or keeps) a member with role. Not found when the group is absent.
+	AddMember(ctx context.Context, m Member) error
+	// RemoveMember removes a member. Not found when they are not a member.
+	RemoveMember(ctx context.Context, groupID, userID string) error
+	// DeleteMemberships removes userID from every group (the user is deleted).
+	DeleteMemberships(ctx context.Context, userID string) error
 }
 
 // Store keeps synced documents. Each storage engine implements it, and store/storetest
@@ -96,11 +150,31 @@ type Store interface {
 	// back. A reader that has seen everything up to W and scans from W on misses nothing.
 	Watermark(ctx context.Context) (int64, error)
 
-	// ScanBucket returns the current state of the documents whose Buckets hold s.Bucket and
-	// whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit. Pulls need only
-	// Ref, Version, Seq, Deleted, Fields and Buckets, so an engine may leave Owner, Meta and
-	// UpdatedAt empty.
+	// ScanBucket returns the current state of the documents whose Buckets or Evicted hold
+	// s.Bucket and whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit.
+	// Pulls need only Ref, Version, Seq, Deleted, Fields, Buckets and Evicted, so an engine
+	// may leave Owner, Meta and UpdatedAt empty.
 	ScanBucket(ctx context.Context, s BucketScan) ([]Document, error)
+
+	// TouchedBuckets returns, without duplicates, the buckets (from Buckets and Evicted) of
+	// the documents whose Seq is in (after, through], with their collections: who to tell
+	// of new changes. At most limit entries; more is true when there were more.
+	TouchedBuckets(ctx context.Context, after, through int64, limit int) (touched []Touched, more bool, err error)
+
+	// PurgeDocuments removes the tombstones last written before before, and clears the
+	// Evicted of documents last written before before, at most limit documents at a time,
+	// and raises the purge horizon to the highest Seq it purged. It returns how many
+	// documents it changed. A reader whose position in a bucket is below the horizon may
+	// have missed a purged change: it must sync that bucket again.
+	PurgeDocuments(ctx context.Context, before time.Time, limit int) (int, error)
+	// PurgeHorizon returns the highest Seq purged so far (0: none).
+	PurgeHorizon(ctx context.Context) (int64, error)
+	// AcquireLease takes or renews the lease called name for holder until until: it
+	// succeeds when the lease is free, expired (its until is not after now), or already
+	// holder's. Of concurrent callers, at most one holds it at a time.
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
+
+	GroupStore
 
 	// FindClient returns a client's mark. Not found when the client has pushed nothing.
 	FindClient(ctx context.Context, clientID string) (ClientMark, error)

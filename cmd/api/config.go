@@ -41,7 +41,9 @@ type Config struct {
 	AdminEmail    string
 	AdminPassword string
 
-	Sync datasync.Config // Collections, StrictCollections, MaxClockSkew; serve sets the rest
+	Sync       datasync.Config // Collections, StrictCollections, MaxClockSkew, Retention; serve sets the rest
+	SweepEvery time.Duration
+	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery
 
 	OIDC                  []auth.OIDCProvider
 	FirebaseProjectID     string
@@ -218,7 +220,7 @@ var settings = []setting{
 	{"smtp.requireTLS", "true", "Refuse to send when the server does not offer STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.RequireTLS })},
 	{"admin.email", "", "At start, create this admin account if no account has the email (with admin.password). Existing accounts are left alone.", func(c *Config, v string) error { c.AdminEmail = v; return nil }},
 	{"admin.password", "", "Password of the admin.email account created at start. Prefer the environment variable.", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
-	{"sync.collections", "", `Synced collections: a list of {"name", "policy" (lww, server-wins, optimistic), "read" (owner, authenticated-read, public-read), "schema" (a JSON Schema), "maxDocBytes", "notify"} (YAML in the file, JSON in the variable or flag). Unlisted collections are owner-private lww, unless sync.strictCollections.`, func(c *Config, v string) error {
+	{"sync.collections", "", `Synced collections: a list of {"name", "policy" (lww, server-wins, optimistic), "read" (owner, owner-shared, authenticated-read, public-read), "schema" (a JSON Schema), "maxDocBytes", "notify"} (YAML in the file, JSON in the variable or flag). Unlisted collections are owner-private lww, unless sync.strictCollections.`, func(c *Config, v string) error {
 		c.Sync.Collections = nil
 		if strings.TrimSpace(v) == "" {
 			return nil
@@ -252,6 +254,11 @@ var settings = []setting{
 	}},
 	{"sync.strictCollections", "false", "Refuse pushes to collections not listed in sync.collections or configured through the admin API.", boolSetter(func(c *Config) *bool { return &c.Sync.StrictCollections })},
 	{"sync.maxClockSkew", "60s", "How far ahead of the server's clock a client's HLC may be before the server clamps it (so a wrong clock cannot make writes win forever).", durationSetter(func(c *Config) *time.Duration { return &c.Sync.MaxClockSkew })},
+	{"sync.retention", "720h", "How long tombstones and eviction markers are kept. A device offline for longer syncs the affected buckets again (keeping its pending writes).", durationSetter(func(c *Config) *time.Duration { return &c.Sync.Retention })},
+	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease).", durationSetter(func(c *Config) *time.Duration { return &c.SweepEvery })},
+	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *Config) *time.Duration { return &c.Hub.PollEvery })},
+	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *Config) *int { return &c.Hub.MaxStreams })},
+	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *Config) *time.Duration { return &c.Hub.NotifyEvery })},
 	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 

@@ -47,8 +47,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 			RefreshReuseGrace: 10 * time.Second, SessionCheckTTL: 30 * time.Second, MinPasswordLength: 8,
 			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
 		},
-		SMTP: auth.SMTPMailer{RequireTLS: true},
-		Sync: datasync.Config{MaxClockSkew: time.Minute},
+		SMTP:       auth.SMTPMailer{RequireTLS: true},
+		Sync:       datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
+		SweepEvery: 10 * time.Minute,
+		Hub:        datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, NotifyEvery: 30 * time.Second},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)

@@ -134,10 +134,18 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	if err != nil {
 		return err
 	}
+	authSvc.OnUserDeleted(syncSvc.DeleteUser)
+	sweepCtx, stopSweeper := context.WithCancel(context.Background())
+	defer stopSweeper()
+	go syncSvc.RunSweeper(sweepCtx, info.InstanceID+"/"+tideline.NewID(), cfg.SweepEvery)
+	hubCfg := cfg.Hub
+	hub := datasync.NewHub(syncSvc, hubCfg)
+	go hub.Run(sweepCtx)
 	api, err := httpapi.New(httpapi.Config{
 		Store:          store,
 		Auth:           authSvc,
 		Sync:           syncSvc,
+		Hub:            hub,
 		Info:           info,
 		Logger:         log,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
@@ -176,6 +184,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	api.Drain() // realtime streams are told to reconnect; Shutdown does not wait for them
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -21,6 +21,7 @@ import (
 // Defines values for ChangeOp.
 const (
 	ChangeOpDelete ChangeOp = "delete"
+	ChangeOpEvict  ChangeOp = "evict"
 	ChangeOpUpsert ChangeOp = "upsert"
 )
 
@@ -28,6 +29,8 @@ const (
 func (e ChangeOp) Valid() bool {
 	switch e {
 	case ChangeOpDelete:
+		return true
+	case ChangeOpEvict:
 		return true
 	case ChangeOpUpsert:
 		return true
@@ -61,6 +64,7 @@ func (e CollectionConfigPolicy) Valid() bool {
 const (
 	CollectionConfigReadAuthenticatedRead CollectionConfigRead = "authenticated-read"
 	CollectionConfigReadOwner             CollectionConfigRead = "owner"
+	CollectionConfigReadOwnerShared       CollectionConfigRead = "owner-shared"
 	CollectionConfigReadPublicRead        CollectionConfigRead = "public-read"
 )
 
@@ -70,6 +74,8 @@ func (e CollectionConfigRead) Valid() bool {
 	case CollectionConfigReadAuthenticatedRead:
 		return true
 	case CollectionConfigReadOwner:
+		return true
+	case CollectionConfigReadOwnerShared:
 		return true
 	case CollectionConfigReadPublicRead:
 		return true
@@ -121,6 +127,7 @@ func (e CollectionSettingsPolicy) Valid() bool {
 const (
 	CollectionSettingsReadAuthenticatedRead CollectionSettingsRead = "authenticated-read"
 	CollectionSettingsReadOwner             CollectionSettingsRead = "owner"
+	CollectionSettingsReadOwnerShared       CollectionSettingsRead = "owner-shared"
 	CollectionSettingsReadPublicRead        CollectionSettingsRead = "public-read"
 )
 
@@ -131,7 +138,45 @@ func (e CollectionSettingsRead) Valid() bool {
 		return true
 	case CollectionSettingsReadOwner:
 		return true
+	case CollectionSettingsReadOwnerShared:
+		return true
 	case CollectionSettingsReadPublicRead:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupRole.
+const (
+	GroupRoleMember GroupRole = "member"
+	GroupRoleOwner  GroupRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the GroupRole enum.
+func (e GroupRole) Valid() bool {
+	switch e {
+	case GroupRoleMember:
+		return true
+	case GroupRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupMemberRole.
+const (
+	GroupMemberRoleMember GroupMemberRole = "member"
+	GroupMemberRoleOwner  GroupMemberRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the GroupMemberRole enum.
+func (e GroupMemberRole) Valid() bool {
+	switch e {
+	case GroupMemberRoleMember:
+		return true
+	case GroupMemberRoleOwner:
 		return true
 	default:
 		return false
@@ -364,19 +409,21 @@ type AuthResponse struct {
 
 // Change defines model for Change.
 type Change struct {
-	// Buckets The document's buckets that the caller is in.
+	// Buckets The document's buckets that the caller is in (empty for an evict).
 	Buckets    []string `json:"buckets"`
 	Collection string   `json:"collection"`
 
 	// Doc The document, for upserts.
-	Doc     *map[string]interface{} `json:"doc,omitempty"`
-	DocId   string                  `json:"docId"`
-	Op      ChangeOp                `json:"op"`
-	Seq     int64                   `json:"seq"`
-	Version int64                   `json:"version"`
+	Doc   *map[string]interface{} `json:"doc,omitempty"`
+	DocId string                  `json:"docId"`
+
+	// Op upsert: replace the local document with `doc`. delete: remove it (a tombstone). evict: the caller may no longer read it (it was unshared, or left the caller's buckets): drop it.
+	Op      ChangeOp `json:"op"`
+	Seq     int64    `json:"seq"`
+	Version int64    `json:"version"`
 }
 
-// ChangeOp defines model for Change.Op.
+// ChangeOp upsert: replace the local document with `doc`. delete: remove it (a tombstone). evict: the caller may no longer read it (it was unshared, or left the caller's buckets): drop it.
 type ChangeOp string
 
 // CollectionConfig defines model for CollectionConfig.
@@ -481,6 +528,35 @@ type FieldOp struct {
 	Remove *[]interface{} `json:"remove,omitempty"`
 }
 
+// Group defines model for Group.
+type Group struct {
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Name      string    `json:"name"`
+	OwnerId   string    `json:"ownerId"`
+
+	// Role Your role in the group.
+	Role GroupRole `json:"role"`
+}
+
+// GroupRole Your role in the group.
+type GroupRole string
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	Groups []Group `json:"groups"`
+}
+
+// GroupMember defines model for GroupMember.
+type GroupMember struct {
+	AddedAt time.Time       `json:"addedAt"`
+	Role    GroupMemberRole `json:"role"`
+	UserId  string          `json:"userId"`
+}
+
+// GroupMemberRole defines model for GroupMember.Role.
+type GroupMemberRole string
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -549,6 +625,11 @@ type MeUpdate struct {
 
 	// Password A new password; needs `currentPassword`.
 	Password *string `json:"password,omitempty"`
+}
+
+// MemberList defines model for MemberList.
+type MemberList struct {
+	Members []GroupMember `json:"members"`
 }
 
 // Mutation defines model for Mutation.
@@ -623,10 +704,22 @@ type PullRequest struct {
 
 // PullResponse defines model for PullResponse.
 type PullResponse struct {
-	Changes  []Change `json:"changes"`
-	Cursor   string   `json:"cursor"`
-	HasMore  bool     `json:"hasMore"`
-	Protocol int      `json:"protocol"`
+	Changes []Change `json:"changes"`
+
+	// Collections The collections the cursor covers now (absent - all). Drop local documents of collections no longer covered.
+	Collections *[]string `json:"collections,omitempty"`
+	Cursor      string    `json:"cursor"`
+	HasMore     bool      `json:"hasMore"`
+	Protocol    int       `json:"protocol"`
+
+	// RemovedBuckets Buckets the caller no longer reads (left a group, lost a role). Drop the local documents left in none of your buckets.
+	RemovedBuckets *[]string `json:"removedBuckets,omitempty"`
+
+	// ResetBuckets Buckets synced again from the start because the cursor is older than the server keeps deletions. Mark your local documents of these buckets; keep those sent again; drop the others at resetComplete. Pending local writes are kept.
+	ResetBuckets *[]string `json:"resetBuckets,omitempty"`
+
+	// ResetComplete Reset buckets whose new sync is complete - drop their marked documents that were not sent again.
+	ResetComplete *[]string `json:"resetComplete,omitempty"`
 }
 
 // PushRequest defines model for PushRequest.
@@ -749,6 +842,9 @@ type UserPage struct {
 	Users []User  `json:"users"`
 }
 
+// AccessToken defines model for AccessToken.
+type AccessToken = string
+
 // After defines model for After.
 type After = string
 
@@ -791,6 +887,23 @@ type AdminListUsersParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// CreateGroupJSONBody defines parameters for CreateGroup.
+type CreateGroupJSONBody struct {
+	Name string `json:"name"`
+}
+
+// SyncEventsParams defines parameters for SyncEvents.
+type SyncEventsParams struct {
+	// AccessToken The access token, for clients that cannot set the Authorization header (browsers opening a WebSocket or an EventSource).
+	AccessToken *AccessToken `form:"access_token,omitempty" json:"access_token,omitempty"`
+}
+
+// SyncStreamParams defines parameters for SyncStream.
+type SyncStreamParams struct {
+	// AccessToken The access token, for clients that cannot set the Authorization header (browsers opening a WebSocket or an EventSource).
+	AccessToken *AccessToken `form:"access_token,omitempty" json:"access_token,omitempty"`
+}
+
 // AdminPutCollectionJSONRequestBody defines body for AdminPutCollection for application/json ContentType.
 type AdminPutCollectionJSONRequestBody = CollectionSettings
 
@@ -829,6 +942,9 @@ type SignUpJSONRequestBody = Credentials
 
 // ExchangeTokenJSONRequestBody defines body for ExchangeToken for application/json ContentType.
 type ExchangeTokenJSONRequestBody = ExchangeRequest
+
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody CreateGroupJSONBody
 
 // UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
 type UpdateMeJSONRequestBody = MeUpdate
@@ -943,6 +1059,21 @@ type ServerInterface interface {
 	// ExchangeToken Sign in with an external ID token
 	// (POST /v1/auth/token)
 	ExchangeToken(c *gin.Context)
+	// ListGroups Your groups
+	// (GET /v1/groups)
+	ListGroups(c *gin.Context)
+	// CreateGroup Create a group
+	// (POST /v1/groups)
+	CreateGroup(c *gin.Context)
+	// ListGroupMembers A group's members
+	// (GET /v1/groups/{groupId}/members)
+	ListGroupMembers(c *gin.Context, groupId string)
+	// RemoveGroupMember Remove a member, or leave
+	// (DELETE /v1/groups/{groupId}/members/{userId})
+	RemoveGroupMember(c *gin.Context, groupId string, userId string)
+	// AddGroupMember Add a member
+	// (POST /v1/groups/{groupId}/members/{userId})
+	AddGroupMember(c *gin.Context, groupId string, userId string)
 	// DeleteMe Delete your account
 	// (DELETE /v1/me)
 	DeleteMe(c *gin.Context)
@@ -952,12 +1083,18 @@ type ServerInterface interface {
 	// UpdateMe Change your display name or password
 	// (PATCH /v1/me)
 	UpdateMe(c *gin.Context)
+	// SyncEvents Realtime pokes as server-sent events
+	// (GET /v1/sync/events)
+	SyncEvents(c *gin.Context, params SyncEventsParams)
 	// SyncPull Pull changes since a cursor
 	// (POST /v1/sync/pull)
 	SyncPull(c *gin.Context)
 	// SyncPush Push a batch of mutations
 	// (POST /v1/sync/push)
 	SyncPush(c *gin.Context)
+	// SyncStream Realtime pokes over a WebSocket
+	// (GET /v1/sync/stream)
+	SyncStream(c *gin.Context, params SyncStreamParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -1587,6 +1724,125 @@ func (siw *ServerInterfaceWrapper) ExchangeToken(c *gin.Context) {
 	siw.Handler.ExchangeToken(c)
 }
 
+// ListGroups operation middleware
+func (siw *ServerInterfaceWrapper) ListGroups(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListGroups(c)
+}
+
+// CreateGroup operation middleware
+func (siw *ServerInterfaceWrapper) CreateGroup(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateGroup(c)
+}
+
+// ListGroupMembers operation middleware
+func (siw *ServerInterfaceWrapper) ListGroupMembers(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter groupId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.ListGroupMembers(c, groupId)
+}
+
+// RemoveGroupMember operation middleware
+func (siw *ServerInterfaceWrapper) RemoveGroupMember(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter groupId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", c.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter userId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.RemoveGroupMember(c, groupId, userId)
+}
+
+// AddGroupMember operation middleware
+func (siw *ServerInterfaceWrapper) AddGroupMember(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "groupId" -------------
+	var groupId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "groupId", c.Param("groupId"), &groupId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter groupId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", c.Param("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter userId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AddGroupMember(c, groupId, userId)
+}
+
 // DeleteMe operation middleware
 func (siw *ServerInterfaceWrapper) DeleteMe(c *gin.Context) {
 
@@ -1626,6 +1882,33 @@ func (siw *ServerInterfaceWrapper) UpdateMe(c *gin.Context) {
 	siw.Handler.UpdateMe(c)
 }
 
+// SyncEvents operation middleware
+func (siw *ServerInterfaceWrapper) SyncEvents(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncEventsParams
+
+	// ------------- Optional query parameter "access_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "access_token", c.Request.URL.Query(), &params.AccessToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SyncEvents(c, params)
+}
+
 // SyncPull operation middleware
 func (siw *ServerInterfaceWrapper) SyncPull(c *gin.Context) {
 
@@ -1650,6 +1933,33 @@ func (siw *ServerInterfaceWrapper) SyncPush(c *gin.Context) {
 	}
 
 	siw.Handler.SyncPush(c)
+}
+
+// SyncStream operation middleware
+func (siw *ServerInterfaceWrapper) SyncStream(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncStreamParams
+
+	// ------------- Optional query parameter "access_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "access_token", c.Request.URL.Query(), &params.AccessToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.SyncStream(c, params)
 }
 
 // GinServerOptions provides options for the Gin server.
@@ -1709,6 +2019,13 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.POST(options.BaseURL+"/v1/admin/signing-keys/rotate", wrapper.AdminRotateSigningKey)
 	router.POST(options.BaseURL+"/v1/sync/push", wrapper.SyncPush)
 	router.POST(options.BaseURL+"/v1/sync/pull", wrapper.SyncPull)
+	router.GET(options.BaseURL+"/v1/sync/stream", wrapper.SyncStream)
+	router.GET(options.BaseURL+"/v1/sync/events", wrapper.SyncEvents)
+	router.GET(options.BaseURL+"/v1/groups", wrapper.ListGroups)
+	router.POST(options.BaseURL+"/v1/groups", wrapper.CreateGroup)
+	router.GET(options.BaseURL+"/v1/groups/:groupId/members", wrapper.ListGroupMembers)
+	router.DELETE(options.BaseURL+"/v1/groups/:groupId/members/:userId", wrapper.RemoveGroupMember)
+	router.POST(options.BaseURL+"/v1/groups/:groupId/members/:userId", wrapper.AddGroupMember)
 	router.GET(options.BaseURL+"/v1/admin/collections", wrapper.AdminListCollections)
 	router.DELETE(options.BaseURL+"/v1/admin/collections/:name", wrapper.AdminDeleteCollection)
 	router.GET(options.BaseURL+"/v1/admin/collections/:name", wrapper.AdminGetCollection)
@@ -3783,6 +4100,296 @@ func (response ExchangeTokendefaultApplicationProblemPlusJSONResponse) VisitExch
 	return err
 }
 
+type ListGroupsRequestObject struct {
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListGroups200JSONResponse GroupList
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListGroupsdefaultApplicationProblemPlusJSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupRequestObject struct {
+	Body *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type CreateGroup201JSONResponse Group
+
+func (response CreateGroup201JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CreateGroup400ApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateGroupdefaultApplicationProblemPlusJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembersRequestObject struct {
+	GroupId string `json:"groupId"`
+}
+
+type ListGroupMembersResponseObject interface {
+	VisitListGroupMembersResponse(w http.ResponseWriter) error
+}
+
+type ListGroupMembers200JSONResponse MemberList
+
+func (response ListGroupMembers200JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers404ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response ListGroupMembers404ApplicationProblemPlusJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListGroupMembersdefaultApplicationProblemPlusJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMemberRequestObject struct {
+	GroupId string `json:"groupId"`
+	UserId  string `json:"userId"`
+}
+
+type RemoveGroupMemberResponseObject interface {
+	VisitRemoveGroupMemberResponse(w http.ResponseWriter) error
+}
+
+type RemoveGroupMember204Response struct {
+}
+
+func (response RemoveGroupMember204Response) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveGroupMember403ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveGroupMember403ApplicationProblemPlusJSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMember404ApplicationProblemPlusJSONResponse Problem
+
+func (response RemoveGroupMember404ApplicationProblemPlusJSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMember409ApplicationProblemPlusJSONResponse Problem
+
+func (response RemoveGroupMember409ApplicationProblemPlusJSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMemberdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemoveGroupMemberdefaultApplicationProblemPlusJSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMemberRequestObject struct {
+	GroupId string `json:"groupId"`
+	UserId  string `json:"userId"`
+}
+
+type AddGroupMemberResponseObject interface {
+	VisitAddGroupMemberResponse(w http.ResponseWriter) error
+}
+
+type AddGroupMember204Response struct {
+}
+
+func (response AddGroupMember204Response) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AddGroupMember403ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response AddGroupMember403ApplicationProblemPlusJSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMember404ApplicationProblemPlusJSONResponse Problem
+
+func (response AddGroupMember404ApplicationProblemPlusJSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMemberdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AddGroupMemberdefaultApplicationProblemPlusJSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMeRequestObject struct {
 }
 
@@ -3943,6 +4550,104 @@ type UpdateMedefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateMedefaultApplicationProblemPlusJSONResponse) VisitUpdateMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncEventsRequestObject struct {
+	Params SyncEventsParams
+}
+
+type SyncEventsResponseObject interface {
+	VisitSyncEventsResponse(w http.ResponseWriter) error
+}
+
+type SyncEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response SyncEvents200TexteventStreamResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type SyncEvents401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response SyncEvents401ApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncEvents503ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncEvents503ApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SyncEventsdefaultApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4120,6 +4825,69 @@ func (response SyncPushdefaultApplicationProblemPlusJSONResponse) VisitSyncPushR
 	return err
 }
 
+type SyncStreamRequestObject struct {
+	Params SyncStreamParams
+}
+
+type SyncStreamResponseObject interface {
+	VisitSyncStreamResponse(w http.ResponseWriter) error
+}
+
+type SyncStream101Response struct {
+}
+
+func (response SyncStream101Response) VisitSyncStreamResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type SyncStream401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response SyncStream401ApplicationProblemPlusJSONResponse) VisitSyncStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncStream503ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncStream503ApplicationProblemPlusJSONResponse) VisitSyncStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncStreamdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SyncStreamdefaultApplicationProblemPlusJSONResponse) VisitSyncStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetJWKS The public keys that verify access tokens
@@ -4224,6 +4992,21 @@ type StrictServerInterface interface {
 	// ExchangeToken Sign in with an external ID token
 	// (POST /v1/auth/token)
 	ExchangeToken(ctx context.Context, request ExchangeTokenRequestObject) (ExchangeTokenResponseObject, error)
+	// ListGroups Your groups
+	// (GET /v1/groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Create a group
+	// (POST /v1/groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// ListGroupMembers A group's members
+	// (GET /v1/groups/{groupId}/members)
+	ListGroupMembers(ctx context.Context, request ListGroupMembersRequestObject) (ListGroupMembersResponseObject, error)
+	// RemoveGroupMember Remove a member, or leave
+	// (DELETE /v1/groups/{groupId}/members/{userId})
+	RemoveGroupMember(ctx context.Context, request RemoveGroupMemberRequestObject) (RemoveGroupMemberResponseObject, error)
+	// AddGroupMember Add a member
+	// (POST /v1/groups/{groupId}/members/{userId})
+	AddGroupMember(ctx context.Context, request AddGroupMemberRequestObject) (AddGroupMemberResponseObject, error)
 	// DeleteMe Delete your account
 	// (DELETE /v1/me)
 	DeleteMe(ctx context.Context, request DeleteMeRequestObject) (DeleteMeResponseObject, error)
@@ -4233,12 +5016,18 @@ type StrictServerInterface interface {
 	// UpdateMe Change your display name or password
 	// (PATCH /v1/me)
 	UpdateMe(ctx context.Context, request UpdateMeRequestObject) (UpdateMeResponseObject, error)
+	// SyncEvents Realtime pokes as server-sent events
+	// (GET /v1/sync/events)
+	SyncEvents(ctx context.Context, request SyncEventsRequestObject) (SyncEventsResponseObject, error)
 	// SyncPull Pull changes since a cursor
 	// (POST /v1/sync/pull)
 	SyncPull(ctx context.Context, request SyncPullRequestObject) (SyncPullResponseObject, error)
 	// SyncPush Push a batch of mutations
 	// (POST /v1/sync/push)
 	SyncPush(ctx context.Context, request SyncPushRequestObject) (SyncPushResponseObject, error)
+	// SyncStream Realtime pokes over a WebSocket
+	// (GET /v1/sync/stream)
+	SyncStream(ctx context.Context, request SyncStreamRequestObject) (SyncStreamResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx *gin.Context, request any) (any, error)
@@ -5373,6 +6162,152 @@ func (sh *strictHandler) ExchangeToken(ctx *gin.Context) {
 	}
 }
 
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx *gin.Context) {
+	var request ListGroupsRequestObject
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx, request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		if err := validResponse.VisitListGroupsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx *gin.Context) {
+	var request CreateGroupRequestObject
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx, request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		if err := validResponse.VisitCreateGroupResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListGroupMembers operation middleware
+func (sh *strictHandler) ListGroupMembers(ctx *gin.Context, groupId string) {
+	var request ListGroupMembersRequestObject
+
+	request.GroupId = groupId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroupMembers(ctx, request.(ListGroupMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroupMembers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(ListGroupMembersResponseObject); ok {
+		if err := validResponse.VisitListGroupMembersResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveGroupMember operation middleware
+func (sh *strictHandler) RemoveGroupMember(ctx *gin.Context, groupId string, userId string) {
+	var request RemoveGroupMemberRequestObject
+
+	request.GroupId = groupId
+	request.UserId = userId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveGroupMember(ctx, request.(RemoveGroupMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveGroupMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(RemoveGroupMemberResponseObject); ok {
+		if err := validResponse.VisitRemoveGroupMemberResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddGroupMember operation middleware
+func (sh *strictHandler) AddGroupMember(ctx *gin.Context, groupId string, userId string) {
+	var request AddGroupMemberRequestObject
+
+	request.GroupId = groupId
+	request.UserId = userId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddGroupMember(ctx, request.(AddGroupMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddGroupMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AddGroupMemberResponseObject); ok {
+		if err := validResponse.VisitAddGroupMemberResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // DeleteMe operation middleware
 func (sh *strictHandler) DeleteMe(ctx *gin.Context) {
 	var request DeleteMeRequestObject
@@ -5463,6 +6398,32 @@ func (sh *strictHandler) UpdateMe(ctx *gin.Context) {
 	}
 }
 
+// SyncEvents operation middleware
+func (sh *strictHandler) SyncEvents(ctx *gin.Context, params SyncEventsParams) {
+	var request SyncEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncEvents(ctx, request.(SyncEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(SyncEventsResponseObject); ok {
+		if err := validResponse.VisitSyncEventsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // SyncPull operation middleware
 func (sh *strictHandler) SyncPull(ctx *gin.Context) {
 	var request SyncPullRequestObject
@@ -5543,6 +6504,32 @@ func (sh *strictHandler) SyncPush(ctx *gin.Context) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(SyncPushResponseObject); ok {
 		if err := validResponse.VisitSyncPushResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SyncStream operation middleware
+func (sh *strictHandler) SyncStream(ctx *gin.Context, params SyncStreamParams) {
+	var request SyncStreamRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SyncStream(ctx, request.(SyncStreamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SyncStream")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(SyncStreamResponseObject); ok {
+		if err := validResponse.VisitSyncStreamResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {

@@ -175,6 +175,8 @@ func (s syncStore) Watermark(ctx context.Context) (int64, error) { return s.db.a
 
 // ScanBucket queries each collection (those given, else every collection that has held a
 // synced document) for the bucket's documents in (After, Through] in seq order, and merges.
+// It matches reach (buckets ∪ evicted), so a document that left the bucket is returned
+// too; SkipDeleted also asks for the bucket in buckets, which leaves those out.
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
 	if q.Through <= q.After {
 		return nil, nil
@@ -187,9 +189,10 @@ func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Do
 		}
 	}
 	limit := max(1, q.Limit)
-	filter := bson.M{"_sync.buckets": q.Bucket, "_sync.seq": bson.M{"$gt": q.After, "$lte": q.Through}}
+	filter := bson.M{"_sync.reach": q.Bucket, "_sync.seq": bson.M{"$gt": q.After, "$lte": q.Through}}
 	if q.SkipDeleted {
 		filter["_sync.deleted"] = false
+		filter["_sync.buckets"] = q.Bucket
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_sync.seq", Value: 1}}).SetLimit(int64(limit))
 	var out []sync.Document

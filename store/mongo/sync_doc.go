@@ -13,14 +13,21 @@ import (
 // level, and Tideline's metadata in one subdocument, _sync:
 //
 //	{_id: docKey, <user fields>..., _sync: {scope, docId, owner, version, seq, fence,
-//	 deleted, buckets: [string], updatedAt, meta}}
+//	 deleted, buckets: [string], evicted: [string], reach: [string], updatedAt,
+//	 purgeAt, meta}}
 //
 // A tombstone has no user fields. seq is the number of the document's last write. fence
 // bars writes: a write numbered s needs fence < s, and sets fence = s; the watermark
 // advancer raises it to fence off a stalled writer (see sync_sequence.go). A placeholder is
-// {_id, _sync: {scope, docId, version: 0, fence}}: a fence on a document that did not exist
-// yet. It is no document to readers (FindDocuments skips it, no scan matches it), and the
-// document's creation replaces it.
+// {_id, _sync: {scope, docId, version: 0, fence}}: a fence on a document that does not
+// exist (it did not exist yet, or it was a tombstone that was purged: purgeOne). It is no
+// document to readers (FindDocuments skips it, no scan matches it), and the document's
+// creation replaces it.
+//
+// evicted are the buckets the document left (sync.Document.Evicted); reach is buckets ∪
+// evicted, the buckets whose scans return the document, so that one index, {reach, seq},
+// serves ScanBucket. purgeAt is updatedAt, present only on what a purge will change (a
+// tombstone, or a document with evictions), so that its sparse index holds only those.
 //
 // The _id is the document id, prefixed with the scope and ':' in scoped collections. Ids
 // may contain ':', so an unscoped id could spell a scoped key if a collection changed from
@@ -55,7 +62,10 @@ type syncRecord struct {
 	Fence     int64      `bson:"fence"`
 	Deleted   bool       `bson:"deleted"`
 	Buckets   []string   `bson:"buckets"`
+	Evicted   []string   `bson:"evicted"`
+	Reach     []string   `bson:"reach"`
 	UpdatedAt time.Time  `bson:"updatedAt"`
+	PurgeAt   *time.Time `bson:"purgeAt,omitempty"`
 	Meta      metaRecord `bson:"meta"`
 }
 
@@ -93,13 +103,23 @@ func encodeDoc(d sync.Document, seq int64) bson.D {
 	for _, k := range slices.Sorted(maps.Keys(d.Fields)) {
 		out = append(out, bson.E{Key: k, Value: d.Fields[k]})
 	}
-	buckets := d.Buckets
-	if buckets == nil {
-		buckets = []string{} // an empty array, not null, for anyone reading the collection
+	// Empty arrays, not null, for anyone reading the collection.
+	buckets, evicted := append([]string{}, d.Buckets...), append([]string{}, d.Evicted...)
+	reach := slices.Clone(buckets)
+	for _, b := range evicted {
+		if !slices.Contains(reach, b) {
+			reach = append(reach, b)
+		}
+	}
+	updated := d.UpdatedAt.UTC()
+	var purgeAt *time.Time
+	if d.Deleted || len(evicted) > 0 {
+		purgeAt = &updated
 	}
 	out = append(out, bson.E{Key: "_sync", Value: syncRecord{
 		Scope: d.Ref.Scope, DocID: d.Ref.ID, Owner: d.Owner, Version: d.Version, Seq: seq, Fence: seq,
-		Deleted: d.Deleted, Buckets: buckets, UpdatedAt: d.UpdatedAt.UTC(), Meta: encodeMeta(d.Meta),
+		Deleted: d.Deleted, Buckets: buckets, Evicted: evicted, Reach: reach, UpdatedAt: updated,
+		PurgeAt: purgeAt, Meta: encodeMeta(d.Meta),
 	}})
 	return out
 }
@@ -134,7 +154,7 @@ func (r docRecord) document(collection string) sync.Document {
 	return sync.Document{
 		Ref:   sync.DocRef{Collection: collection, Scope: s.Scope, ID: s.DocID},
 		Owner: s.Owner, Version: s.Version, Seq: s.Seq, Deleted: s.Deleted,
-		Fields: fields, Buckets: s.Buckets, Meta: s.Meta.meta(), UpdatedAt: s.UpdatedAt.UTC(),
+		Fields: fields, Buckets: s.Buckets, Evicted: s.Evicted, Meta: s.Meta.meta(), UpdatedAt: s.UpdatedAt.UTC(),
 	}
 }
 

@@ -313,6 +313,39 @@ func (r *roundRobin) DeleteCollection(ctx context.Context, name string) error {
 func (r *roundRobin) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
 	return r.pick().Secret(ctx, name, candidate)
 }
+func (r *roundRobin) TouchedBuckets(ctx context.Context, after, through int64, limit int) ([]datasync.Touched, bool, error) {
+	return r.pick().TouchedBuckets(ctx, after, through, limit)
+}
+func (r *roundRobin) PurgeDocuments(ctx context.Context, before time.Time, limit int) (int, error) {
+	return r.pick().PurgeDocuments(ctx, before, limit)
+}
+func (r *roundRobin) PurgeHorizon(ctx context.Context) (int64, error) {
+	return r.pick().PurgeHorizon(ctx)
+}
+func (r *roundRobin) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
+	return r.pick().AcquireLease(ctx, name, holder, now, until)
+}
+func (r *roundRobin) CreateGroup(ctx context.Context, g datasync.Group) error {
+	return r.pick().CreateGroup(ctx, g)
+}
+func (r *roundRobin) FindGroup(ctx context.Context, id string) (datasync.Group, error) {
+	return r.pick().FindGroup(ctx, id)
+}
+func (r *roundRobin) ListGroups(ctx context.Context, userID string) ([]datasync.Membership, error) {
+	return r.pick().ListGroups(ctx, userID)
+}
+func (r *roundRobin) ListMembers(ctx context.Context, groupID string) ([]datasync.Member, error) {
+	return r.pick().ListMembers(ctx, groupID)
+}
+func (r *roundRobin) AddMember(ctx context.Context, m datasync.Member) error {
+	return r.pick().AddMember(ctx, m)
+}
+func (r *roundRobin) RemoveMember(ctx context.Context, groupID, userID string) error {
+	return r.pick().RemoveMember(ctx, groupID, userID)
+}
+func (r *roundRobin) DeleteMemberships(ctx context.Context, userID string) error {
+	return r.pick().DeleteMemberships(ctx, userID)
+}
 
 // TestSyncOrderingWithStalls runs the shared ordering case on three nodes with a short
 // fencing timeout, the hook pausing writers at random for up to several timeouts (and

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -34,6 +35,16 @@ const (
 	docCollectionsCollection = "tideline_sync_doc_collections"
 	// {_id: name, value: binary}
 	syncSecretsCollection = "tideline_sync_secrets"
+	// {_id: "purgeHorizon", value: the highest seq purged}. Not in sequenceCollection,
+	// which every write reads whole.
+	syncStateCollection = "tideline_sync_state"
+	// {_id: name, holder, until}
+	leasesCollection = "tideline_sync_leases"
+	// {_id: group id, name, ownerId, createdAt}
+	groupsCollection = "tideline_sync_groups"
+	// {_id: {groupId, userId}, groupId, userId, role, addedAt}: the unique _id makes adding
+	// a membership idempotent; the copies of its fields are what the indexes cover.
+	membersCollection = "tideline_sync_members"
 )
 
 // The _id values of the two documents of sequenceCollection.
@@ -42,16 +53,38 @@ const (
 	watermarkID = "watermark"
 )
 
-// docIndex is the index of every collection of synced documents: a bucket's changes in
-// sequence order are one range of it. It is created the first time a node writes to the
-// collection.
-var docIndex = mongo.IndexModel{Keys: bson.D{{Key: "_sync.buckets", Value: 1}, {Key: "_sync.seq", Value: 1}}}
+// docIndexes are the indexes of every collection of synced documents, created the first
+// time a node writes to the collection:
+//   - {reach, seq}: a bucket's changes in sequence order (ScanBucket) are one range of it;
+//   - {seq}: the changes in a range of numbers, whatever their bucket (TouchedBuckets);
+//   - {purgeAt}, sparse: only tombstones and documents with evictions carry purgeAt, so
+//     this index holds what PurgeDocuments looks for, oldest first, and nothing else
+//     (a sparse index, not a partial one, which FerretDB lacks; a range query on purgeAt
+//     cannot match a document without it, so MongoDB may use the sparse index for it).
+var docIndexes = []mongo.IndexModel{
+	{Keys: bson.D{{Key: "_sync.reach", Value: 1}, {Key: "_sync.seq", Value: 1}}},
+	{Keys: bson.D{{Key: "_sync.seq", Value: 1}}},
+	{Keys: bson.D{{Key: "_sync.purgeAt", Value: 1}}, Options: options.Index().SetSparse(true)},
+}
 
-// migrateSync is migration 3: the sequence's counter and watermark, both starting at 0.
-// $setOnInsert in an upsert writes nothing when the document exists, so a rerun or several
-// nodes at once leave the values alone; a duplicate key means another node inserted it
-// between our match and our insert. The ledger, clients, configurations and secrets need
-// no index beyond _id; MongoDB creates a collection on its first insert.
+// syncIndexes are the secondary indexes of the other sync collections: a user's
+// memberships (ListGroups, DeleteMemberships) and a group's (ListMembers). The ledger,
+// clients, configurations, secrets, state, leases and groups need no index beyond _id.
+var syncIndexes = []struct {
+	collection string
+	model      mongo.IndexModel
+}{
+	{membersCollection, mongo.IndexModel{Keys: bson.D{{Key: "userId", Value: 1}}}},
+	{membersCollection, mongo.IndexModel{Keys: bson.D{{Key: "groupId", Value: 1}}}},
+}
+
+// migrateSync is migration 3: the sequence's counter and watermark, both starting at 0,
+// and the indexes of the membership collection. $setOnInsert in an upsert writes nothing
+// when the document exists, so a rerun or several nodes at once leave the values alone; a
+// duplicate key means another node inserted it between our match and our insert. Creating
+// an index that exists does nothing; each is its own command (FerretDB v1 panics on a
+// createIndexes that lists two existing ones). MongoDB creates a collection on its first
+// insert.
 func migrateSync(ctx context.Context, db *DB) error {
 	seq := db.db.Collection(sequenceCollection)
 	for _, id := range []string{counterID, watermarkID} {
@@ -64,19 +97,26 @@ func migrateSync(ctx context.Context, db *DB) error {
 			return err
 		}
 	}
+	for _, ix := range syncIndexes {
+		if _, err := db.db.Collection(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {
+			return fmt.Errorf("index %v on %s: %w", ix.model.Keys, ix.collection, err)
+		}
+	}
 	return nil
 }
 
-// prepareCollection makes collection ready to hold synced documents: its index, and its
-// entry in docCollectionsCollection, which must exist before any of its documents can be
-// seen (a scan that does not know the collection would skip it). Both steps are
-// idempotent; a node does them once per collection and remembers.
+// prepareCollection makes collection ready to hold synced documents: its indexes (one
+// command each), and its entry in docCollectionsCollection, which must exist before any
+// of its documents can be seen (a scan that does not know the collection would skip it).
+// Both steps are idempotent; a node does them once per collection and remembers.
 func (db *DB) prepareCollection(ctx context.Context, name string) error {
 	if _, ok := db.syncer.prepared.Load(name); ok {
 		return nil
 	}
-	if _, err := db.db.Collection(name).Indexes().CreateOne(ctx, docIndex); err != nil {
-		return mapError(err, "index collection "+name)
+	for _, ix := range docIndexes {
+		if _, err := db.db.Collection(name).Indexes().CreateOne(ctx, ix); err != nil {
+			return mapError(err, "index collection "+name)
+		}
 	}
 	_, err := db.db.Collection(docCollectionsCollection, syncOptions).UpdateOne(ctx, bson.M{"_id": name},
 		bson.M{"$setOnInsert": bson.M{"since": db.clock.Now().UTC()}}, options.UpdateOne().SetUpsert(true))

@@ -47,9 +47,10 @@ import (
 //
 // Why no write lands at or below a published W. Once s is fenced on a document, its
 // _sync.fence never drops below s: fences only raise it ($max), and a write that succeeds
-// needs fence < its own number s' and sets fence = s'. So W4 with s succeeds only if it is
-// linearized before the fence of s, and W2 with s only before the void insert of s. When
-// the advancer passes s, s is settled for good:
+// needs fence < its own number s' and sets fence = s'; and no document is ever deleted (a
+// purged tombstone becomes a placeholder that keeps its fence: see purgeOne). So W4 with s
+// succeeds only if it is linearized before the fence of s, and W2 with s only before the
+// void insert of s. When the advancer passes s, s is settled for good:
 //   - done: the document carried s before the entry said so (W5 follows W4; a fencer
 //     marks done only when it sees the document carry s);
 //   - void from its writer: W4 changed nothing (a conflict) or never ran with s, and a
@@ -87,6 +88,9 @@ const (
 	// stepPublish is the advancer's: it has passed (and fenced) every number up to seq,
 	// and is about to raise the watermark to it.
 	stepPublish
+	// stepPurge is the purger's (sync_access.go): it has raised the purge horizon over seq,
+	// the number of a document it read as purgeable, and is about to change that document.
+	stepPurge
 )
 
 // Entry states.

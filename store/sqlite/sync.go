@@ -18,13 +18,13 @@ type syncStore struct{ db *DB }
 
 var _ sync.Store = syncStore{}
 
-const docColumns = `collection, scope, doc_id, owner, version, seq, deleted, fields, meta, buckets, updated_at`
+const docColumns = `collection, scope, doc_id, owner, version, seq, deleted, fields, meta, buckets, evicted, updated_at`
 
 func scanDoc(row scanner) (sync.Document, error) {
 	var d sync.Document
-	var fields, meta, buckets string
+	var fields, meta, buckets, evicted string
 	var updated int64
-	err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Owner, &d.Version, &d.Seq, &d.Deleted, &fields, &meta, &buckets, &updated)
+	err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Owner, &d.Version, &d.Seq, &d.Deleted, &fields, &meta, &buckets, &evicted, &updated)
 	if err != nil {
 		return d, err
 	}
@@ -35,18 +35,18 @@ func scanDoc(row scanner) (sync.Document, error) {
 	if err := decodeJSON(meta, &d.Meta); err != nil {
 		return d, err
 	}
-	d.Buckets = splitBuckets(buckets)
+	d.Buckets, d.Evicted = splitBuckets(buckets), splitBuckets(evicted)
 	return d, nil
 }
 
 // scanChange reads a ScanBucket row: what a pull needs and nothing more.
 func scanChange(row scanner) (sync.Document, error) {
 	var d sync.Document
-	var fields, buckets string
-	if err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Version, &d.Seq, &d.Deleted, &fields, &buckets); err != nil {
+	var fields, buckets, evicted string
+	if err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Version, &d.Seq, &d.Deleted, &fields, &buckets, &evicted); err != nil {
 		return d, err
 	}
-	d.Buckets = splitBuckets(buckets)
+	d.Buckets, d.Evicted = splitBuckets(buckets), splitBuckets(evicted)
 	return d, decodeJSON(fields, &d.Fields)
 }
 
@@ -130,11 +130,12 @@ func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error
 		return err
 	}
 	buckets := strings.Join(d.Buckets, " ")
-	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (collection, scope, doc_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
 			seq = excluded.seq, deleted = excluded.deleted, fields = excluded.fields, meta = excluded.meta,
-			buckets = excluded.buckets, updated_at = excluded.updated_at`,
-		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), buckets, millis(d.UpdatedAt))
+			buckets = excluded.buckets, evicted = excluded.evicted, updated_at = excluded.updated_at`,
+		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), buckets,
+		strings.Join(d.Evicted, " "), millis(d.UpdatedAt))
 	if err != nil {
 		return err
 	}
@@ -142,10 +143,12 @@ func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error
 		d.Ref.Collection, d.Ref.Scope, d.Ref.ID); err != nil {
 		return err
 	}
-	for _, b := range d.Buckets {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted) VALUES (?, ?, ?, ?, ?, ?)`,
-			b, seq, d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Deleted); err != nil {
-			return err
+	for i, list := range [][]string{d.Buckets, d.Evicted} {
+		for _, b := range list {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted, member) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				b, seq, d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Deleted, i == 0); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -166,12 +169,12 @@ func (s syncStore) Watermark(ctx context.Context) (int64, error) {
 
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
 	var sqlq bytes.Buffer
-	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.version, d.seq, d.deleted, d.fields, d.buckets
+	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.version, d.seq, d.deleted, d.fields, d.buckets, d.evicted
 		FROM sync_doc_buckets b JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
 		WHERE b.bucket = ? AND b.seq > ? AND b.seq <= ?`)
 	args := []any{q.Bucket, q.After, q.Through}
 	if q.SkipDeleted {
-		sqlq.WriteString(` AND b.deleted = 0`)
+		sqlq.WriteString(` AND b.deleted = 0 AND b.member = 1`)
 	}
 	if len(q.Collections) > 0 {
 		sqlq.WriteString(` AND b.collection IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(q.Collections)), ", ") + `)`)

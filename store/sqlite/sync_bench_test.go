@@ -55,7 +55,7 @@ func BenchmarkPush(b *testing.B) {
 					muts[i] = datasync.Mutation{ID: id, Collection: "todos", DocID: fmt.Sprint("t", n), Op: "put", Fields: benchFields}
 					n++
 				}
-				if _, err := svc.Push(b.Context(), user, "bench", muts); err != nil {
+				if _, err := svc.Push(b.Context(), datasync.Caller{UserID: user}, "bench", muts); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -136,7 +136,7 @@ func BenchmarkPull(b *testing.B) {
 			populate(b, db, user, 20_000)
 			cursor, n := "", 0
 			for b.Loop() {
-				p, err := svc.Pull(b.Context(), user, cursor, nil, page)
+				p, err := svc.Pull(b.Context(), datasync.Caller{UserID: user}, cursor, nil, page)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -208,7 +208,7 @@ func BenchmarkInitialSync100k(b *testing.B) {
 		for b.Loop() {
 			cursor, n := "", 0
 			for {
-				p, err := svc.Pull(b.Context(), user, cursor, nil, 1000)
+				p, err := svc.Pull(b.Context(), datasync.Caller{UserID: user}, cursor, nil, 1000)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -19,6 +19,7 @@ var syncSchema = []string{
 		fields     TEXT    NOT NULL, -- JSON object
 		meta       TEXT    NOT NULL, -- JSON of sync.Meta
 		buckets    TEXT    NOT NULL, -- bucket names, space-separated (names never contain spaces)
+		evicted    TEXT    NOT NULL, -- buckets it left, space-separated
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (collection, scope, doc_id)
 	) STRICT`,
@@ -29,9 +30,12 @@ var syncSchema = []string{
 		scope      TEXT    NOT NULL,
 		doc_id     TEXT    NOT NULL,
 		deleted    INTEGER NOT NULL,
+		member     INTEGER NOT NULL, -- 1: in the bucket; 0: it left the bucket (an eviction)
 		PRIMARY KEY (bucket, seq)
 	) STRICT, WITHOUT ROWID`,
 	`CREATE INDEX sync_doc_buckets_doc ON sync_doc_buckets (collection, scope, doc_id)`,
+	`CREATE INDEX sync_doc_buckets_seq ON sync_doc_buckets (seq)`,
+	`CREATE INDEX sync_docs_purge ON sync_docs (updated_at) WHERE deleted = 1 OR evicted != ''`,
 	`CREATE TABLE sync_sequence (
 		id    INTEGER PRIMARY KEY CHECK (id = 1),
 		value INTEGER NOT NULL
@@ -47,6 +51,30 @@ var syncSchema = []string{
 		config     TEXT    NOT NULL, -- JSON
 		updated_at INTEGER NOT NULL
 	) STRICT`,
+	`CREATE TABLE sync_state (
+		key   TEXT    PRIMARY KEY, -- purge_horizon
+		value INTEGER NOT NULL
+	) STRICT`,
+	`INSERT INTO sync_state (key, value) VALUES ('purge_horizon', 0)`,
+	`CREATE TABLE sync_leases (
+		name   TEXT    PRIMARY KEY,
+		holder TEXT    NOT NULL,
+		until  INTEGER NOT NULL
+	) STRICT`,
+	`CREATE TABLE sync_groups (
+		id         TEXT    PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		owner_id   TEXT    NOT NULL,
+		created_at INTEGER NOT NULL
+	) STRICT`,
+	`CREATE TABLE sync_members (
+		group_id TEXT    NOT NULL REFERENCES sync_groups (id) ON DELETE CASCADE,
+		user_id  TEXT    NOT NULL,
+		role     TEXT    NOT NULL,
+		added_at INTEGER NOT NULL,
+		PRIMARY KEY (group_id, user_id)
+	) STRICT`,
+	`CREATE INDEX sync_members_user ON sync_members (user_id)`,
 	`CREATE TABLE sync_secrets (
 		name  TEXT PRIMARY KEY,
 		value BLOB NOT NULL

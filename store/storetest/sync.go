@@ -31,6 +31,11 @@ func runSync(t *testing.T, h Harness) {
 			t.Fatalf("Secret gave %q then %q", a, b)
 		}
 	})
+	t.Run("Evicted", func(t *testing.T) { runSyncEvicted(t, h) })
+	t.Run("TouchedBuckets", func(t *testing.T) { runSyncTouched(t, h) })
+	t.Run("Purge", func(t *testing.T) { runSyncPurge(t, h) })
+	t.Run("Lease", func(t *testing.T) { runSyncLease(t, h) })
+	t.Run("Groups", func(t *testing.T) { runSyncGroups(t, h) })
 	t.Run("OrderingUnderConcurrency", func(t *testing.T) { RunOrdering(t, syncStore(t, h), 16, 4, 120) })
 }
 

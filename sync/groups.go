@@ -1,0 +1,132 @@
+package sync
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/tideline-dev/tideline"
+)
+
+// Member roles.
+const (
+	GroupOwner  = "owner"
+	GroupMember = "member"
+)
+
+// CreateGroup creates a group owned by the caller, who becomes its first member.
+func (s *Service) CreateGroup(ctx context.Context, caller Caller, name string) (Group, error) {
+	if name == "" || len(name) > 100 || !utf8.ValidString(name) {
+		return Group{}, &tideline.Error{Code: tideline.CodeInvalid, Message: "A group needs a name of 1 to 100 bytes.", Fields: map[string]string{"name": "must be 1 to 100 bytes"}}
+	}
+	g := Group{ID: tideline.NewID(), Name: name, OwnerID: caller.UserID, CreatedAt: s.clock.Now()}
+	return g, s.store.CreateGroup(ctx, g)
+}
+
+// ListGroups returns the groups the caller belongs to.
+func (s *Service) ListGroups(ctx context.Context, caller Caller) ([]Membership, error) {
+	return s.store.ListGroups(ctx, caller.UserID)
+}
+
+// Members returns a group's members; only its members and admins may see them.
+func (s *Service) Members(ctx context.Context, caller Caller, admin bool, groupID string) ([]Member, error) {
+	if _, err := s.group(ctx, groupID); err != nil {
+		return nil, err
+	}
+	members, err := s.store.ListMembers(ctx, groupID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		if m.UserID == caller.UserID {
+			return members, nil
+		}
+	}
+	if admin {
+		return members, nil
+	}
+	return nil, errNoGroup
+}
+
+var errNoGroup = tideline.Errorf(tideline.CodeNotFound, "No such group.")
+
+// group finds a group; an unknown or malformed id is not_found.
+func (s *Service) group(ctx context.Context, id string) (Group, error) {
+	if !tideline.ValidID(id) {
+		return Group{}, errNoGroup
+	}
+	g, err := s.store.FindGroup(ctx, id)
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return g, errNoGroup
+	}
+	return g, err
+}
+
+// AddMember adds userID (whose account the caller has checked) to a group. Only the
+// group's owner or an admin may; for anyone else who is not a member the group does not
+// exist. The new member's devices start an initial sync of the group's bucket at their
+// next pull.
+func (s *Service) AddMember(ctx context.Context, caller Caller, admin bool, groupID, userID string) error {
+	g, err := s.group(ctx, groupID)
+	if err != nil {
+		return err
+	}
+	if g.OwnerID != caller.UserID && !admin {
+		return s.notOwner(ctx, caller, g)
+	}
+	if err := s.store.AddMember(ctx, Member{GroupID: g.ID, UserID: userID, Role: GroupMember, AddedAt: s.clock.Now()}); err != nil {
+		return err
+	}
+	s.membershipChanged(ctx, userID)
+	return nil
+}
+
+// membershipChanged lets the user's open streams on this node see their new buckets.
+func (s *Service) membershipChanged(ctx context.Context, userID string) {
+	if s.hub != nil {
+		s.hub.refresh(ctx, userID)
+	}
+}
+
+// RemoveMember removes userID from a group: the owner or an admin may remove anyone but
+// the owner, and a member may leave. The removed member's devices are told at their next
+// pull that the group's bucket is gone.
+func (s *Service) RemoveMember(ctx context.Context, caller Caller, admin bool, groupID, userID string) error {
+	g, err := s.group(ctx, groupID)
+	if err != nil {
+		return err
+	}
+	if userID == g.OwnerID {
+		return tideline.Errorf(tideline.CodeConflict, "The owner cannot leave the group.")
+	}
+	if g.OwnerID != caller.UserID && !admin && userID != caller.UserID {
+		return s.notOwner(ctx, caller, g)
+	}
+	if err := s.store.RemoveMember(ctx, g.ID, userID); err != nil {
+		if tideline.ErrorCode(err) == tideline.CodeNotFound {
+			return tideline.Errorf(tideline.CodeNotFound, "The user is not a member of the group.")
+		}
+		return err
+	}
+	s.membershipChanged(ctx, userID)
+	return nil
+}
+
+// notOwner is forbidden for a member of g who is not its owner, and not_found for anyone
+// else (a group is nobody else's business).
+func (s *Service) notOwner(ctx context.Context, caller Caller, g Group) error {
+	members, err := s.store.ListMembers(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.UserID == caller.UserID {
+			return tideline.Errorf(tideline.CodeForbidden, "Only the group's owner or an admin manages its members.")
+		}
+	}
+	return errNoGroup
+}
+
+// DeleteUser removes a deleted user from every group (auth's OnUserDeleted hook).
+func (s *Service) DeleteUser(ctx context.Context, userID string) error {
+	return s.store.DeleteMemberships(ctx, userID)
+}

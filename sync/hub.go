@@ -1,0 +1,322 @@
+package sync
+
+import (
+	"context"
+	"slices"
+	"strings"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+)
+
+// Notifier is told of users who have new changes and no open stream on this node, so that
+// their devices can be woken (push implements it as a silent push). Calls are coalesced:
+// at most one per user per HubConfig.NotifyEvery.
+type Notifier interface {
+	Notify(ctx context.Context, userIDs []string)
+}
+
+// HubConfig configures a Hub; zero fields take the defaults given.
+type HubConfig struct {
+	// PollEvery is how often the node reads the watermark to learn of new changes, its own
+	// and other nodes' (100 ms).
+	PollEvery time.Duration
+	// MaxStreams bounds the open streams on this node (20,000); past it, Subscribe fails
+	// with unavailable.
+	MaxStreams int
+	// Notifier wakes users with no open stream; nil: nobody is woken.
+	Notifier Notifier
+	// NotifyEvery is the least time between two notifications of one user (30 s).
+	NotifyEvery time.Duration
+	// RefreshEvery is how often a stream's buckets are read again, so that group and role
+	// changes made on other nodes reach it (30 s; changes made through this node apply at
+	// once).
+	RefreshEvery time.Duration
+}
+
+// Hub tells the open streams of this node about new changes in their buckets ("pokes"):
+// a poked client pulls. A poke is a hint, never the data: a client that missed pokes
+// (disconnected, slow) pulls from its cursor and misses nothing.
+type Hub struct {
+	svc *Service
+	cfg HubConfig
+
+	mu       stdsync.Mutex
+	byBucket map[string]map[*Subscriber]struct{}
+	byUser   map[string]map[*Subscriber]struct{}
+	notified map[string]time.Time
+	last     int64 // the watermark of the last poll
+
+	streams atomic.Int64
+	pokes   atomic.Int64
+	mark    atomic.Int64
+}
+
+// Subscriber is one open stream.
+type Subscriber struct {
+	caller  Caller
+	buckets []string
+	loaded  time.Time
+	seq     atomic.Int64
+	ch      chan struct{}
+}
+
+// Pokes delivers a value when changes are waiting; Seq says up to where.
+func (s *Subscriber) Pokes() <-chan struct{} { return s.ch }
+
+// Seq is the watermark of the latest poke.
+func (s *Subscriber) Seq() int64 { return s.seq.Load() }
+
+// NewHub returns the hub of svc; Run makes it poll.
+func NewHub(svc *Service, cfg HubConfig) *Hub {
+	if cfg.PollEvery <= 0 {
+		cfg.PollEvery = 100 * time.Millisecond
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 20_000
+	}
+	if cfg.NotifyEvery <= 0 {
+		cfg.NotifyEvery = 30 * time.Second
+	}
+	if cfg.RefreshEvery <= 0 {
+		cfg.RefreshEvery = 30 * time.Second
+	}
+	h := &Hub{svc: svc, cfg: cfg, byBucket: map[string]map[*Subscriber]struct{}{}, byUser: map[string]map[*Subscriber]struct{}{}, notified: map[string]time.Time{}}
+	svc.hub = h
+	return h
+}
+
+// Streams is the number of open streams; Pokes the number of pokes sent; Watermark the
+// last watermark seen.
+func (h *Hub) Streams() int64   { return h.streams.Load() }
+func (h *Hub) Pokes() int64     { return h.pokes.Load() }
+func (h *Hub) Watermark() int64 { return h.mark.Load() }
+
+// Subscribe opens a stream for caller. It fails with unavailable past MaxStreams.
+func (h *Hub) Subscribe(ctx context.Context, caller Caller) (*Subscriber, error) {
+	if h.streams.Add(1) > int64(h.cfg.MaxStreams) {
+		h.streams.Add(-1)
+		return nil, tideline.Errorf(tideline.CodeUnavailable, "This server holds as many streams as it may; retry later, or pull.")
+	}
+	buckets, err := h.svc.bucketsOf(ctx, caller)
+	if err != nil {
+		h.streams.Add(-1)
+		return nil, err
+	}
+	s := &Subscriber{caller: caller, buckets: buckets, loaded: h.svc.clock.Now(), ch: make(chan struct{}, 1)}
+	s.seq.Store(h.mark.Load())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.index(s)
+	addTo(h.byUser, caller.UserID, s)
+	return s, nil
+}
+
+func (h *Hub) index(s *Subscriber) {
+	for _, b := range s.buckets {
+		addTo(h.byBucket, b, s)
+	}
+}
+
+func (h *Hub) unindex(s *Subscriber) {
+	for _, b := range s.buckets {
+		removeFrom(h.byBucket, b, s)
+	}
+}
+
+func addTo(m map[string]map[*Subscriber]struct{}, k string, s *Subscriber) {
+	if m[k] == nil {
+		m[k] = map[*Subscriber]struct{}{}
+	}
+	m[k][s] = struct{}{}
+}
+
+func removeFrom(m map[string]map[*Subscriber]struct{}, k string, s *Subscriber) {
+	delete(m[k], s)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
+}
+
+// Unsubscribe closes a stream.
+func (h *Hub) Unsubscribe(s *Subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.byUser[s.caller.UserID][s]; !ok {
+		return
+	}
+	h.unindex(s)
+	removeFrom(h.byUser, s.caller.UserID, s)
+	h.streams.Add(-1)
+}
+
+// refresh reads the buckets of userID's streams again (a group or role changed).
+func (h *Hub) refresh(ctx context.Context, userID string) {
+	h.mu.Lock()
+	subs := make([]*Subscriber, 0, len(h.byUser[userID]))
+	for s := range h.byUser[userID] {
+		subs = append(subs, s)
+	}
+	h.mu.Unlock()
+	for _, s := range subs {
+		buckets, err := h.svc.bucketsOf(ctx, s.caller)
+		if err != nil {
+			continue // the next periodic refresh tries again
+		}
+		h.mu.Lock()
+		if _, ok := h.byUser[userID][s]; ok {
+			h.unindex(s)
+			s.buckets, s.loaded = buckets, h.svc.clock.Now()
+			h.index(s)
+		}
+		h.mu.Unlock()
+		s.poke(h.mark.Load()) // its new buckets may hold changes: let it pull
+	}
+}
+
+func (s *Subscriber) poke(seq int64) {
+	if seq > s.seq.Load() {
+		s.seq.Store(seq)
+	}
+	select {
+	case s.ch <- struct{}{}:
+	default: // a poke is already waiting: this one coalesces into it
+	}
+}
+
+// Run polls until ctx is done.
+func (h *Hub) Run(ctx context.Context) {
+	t := time.NewTicker(h.cfg.PollEvery)
+	defer t.Stop()
+	for {
+		if err := h.Poll(ctx); err != nil && ctx.Err() == nil {
+			h.svc.cfg.Logger.Warn("sync hub poll failed", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Poll reads the watermark once and pokes the streams in the buckets of the changes since
+// the last poll; users touched with no stream here are notified. Run calls it; tests call
+// it to make a poll happen now.
+func (h *Hub) Poll(ctx context.Context) error {
+	h.refreshStale(ctx)
+	w, err := h.svc.store.Watermark(ctx)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	last := h.last
+	h.mu.Unlock()
+	if w <= last {
+		return nil
+	}
+	touched, more, err := h.svc.store.TouchedBuckets(ctx, last, w, 10_000)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.last = w
+	h.mark.Store(w)
+	var poked []*Subscriber
+	if more { // too much at once: everyone pulls
+		for _, subs := range h.byUser {
+			for s := range subs {
+				poked = append(poked, s)
+			}
+		}
+	} else {
+		for _, t := range touched {
+			for s := range h.byBucket[t.Bucket] {
+				poked = append(poked, s)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range poked {
+		s.poke(w)
+		h.pokes.Add(1)
+	}
+	if h.cfg.Notifier != nil && !more {
+		return h.notify(ctx, touched)
+	}
+	return nil
+}
+
+// refreshStale re-reads the buckets of streams loaded longer ago than RefreshEvery.
+func (h *Hub) refreshStale(ctx context.Context) {
+	now := h.svc.clock.Now()
+	h.mu.Lock()
+	var users []string
+	for u, subs := range h.byUser {
+		for s := range subs {
+			if now.Sub(s.loaded) >= h.cfg.RefreshEvery {
+				users = append(users, u)
+				break
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, u := range users {
+		h.refresh(ctx, u)
+	}
+}
+
+// notify tells the Notifier of the users whose own or group buckets were touched in
+// collections that notify, who have no stream here and were not notified lately.
+// Buckets of roles, of everyone signed in and of everyone wake nobody: they are too wide.
+func (h *Hub) notify(ctx context.Context, touched []Touched) error {
+	all, err := h.svc.collections(ctx)
+	if err != nil {
+		return err
+	}
+	var users []string
+	for _, t := range touched {
+		if col, _ := h.svc.collection(all, t.Collection); !col.Notify {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(t.Bucket, "user:"):
+			users = append(users, strings.TrimPrefix(t.Bucket, "user:"))
+		case strings.HasPrefix(t.Bucket, "group:"):
+			members, err := h.svc.store.ListMembers(ctx, strings.TrimPrefix(t.Bucket, "group:"))
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				users = append(users, m.UserID)
+			}
+		}
+	}
+	slices.Sort(users)
+	users = slices.Compact(users)
+	now := h.svc.clock.Now()
+	h.mu.Lock()
+	var wake []string
+	for _, u := range users {
+		if len(h.byUser[u]) > 0 || now.Sub(h.notified[u]) < h.cfg.NotifyEvery {
+			continue
+		}
+		h.notified[u] = now
+		wake = append(wake, u)
+	}
+	for u, at := range h.notified { // forget old entries: memory stays bounded
+		if now.Sub(at) >= h.cfg.NotifyEvery {
+			delete(h.notified, u)
+		}
+	}
+	h.mu.Unlock()
+	if len(wake) > 0 {
+		h.cfg.Notifier.Notify(ctx, wake)
+	}
+	return nil
+}
+
+// UserID is the stream's user.
+func (s *Subscriber) UserID() string { return s.caller.UserID }
