@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,7 +30,7 @@ var (
 	buildErr  error
 )
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: builds and runs the server binary")
@@ -62,7 +63,7 @@ func TestMain(m *testing.M) {
 
 // proc is a running server process.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	log    *logSink
 	exited chan struct{}
@@ -70,11 +71,13 @@ type proc struct {
 }
 
 // startAPI starts the binary with args and extra environment variables.
-func startAPI(t *testing.T, env []string, args ...string) *proc {
+func startAPI(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, log: newLogSink(), exited: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), append([]string{"--log-format", "json"}, args...)...)
-	p.cmd.Env = append(os.Environ(), env...)
+	// The developer's own TIDELINE_* settings must not reach the server under test.
+	p.cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TIDELINE_") })
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Dir = t.TempDir() // no tideline.yaml, no ./data from elsewhere
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
@@ -111,7 +114,7 @@ func (p *proc) wait() int {
 
 // callJSON sends a request (with a JSON body unless body is nil, and a bearer token unless
 // token is empty) and decodes the JSON answer.
-func callJSON(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+func callJSON(t testing.TB, method, url, token string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {

@@ -49,7 +49,7 @@ func (s *logSink) String() string {
 
 // waitFor returns the first record whose msg is msg, failing the test when done closes
 // (the writer went away) or a minute passes first.
-func (s *logSink) waitFor(t *testing.T, msg string, done <-chan struct{}) map[string]any {
+func (s *logSink) waitFor(t testing.TB, msg string, done <-chan struct{}) map[string]any {
 	t.Helper()
 	timeout := time.After(time.Minute)
 	for {
