@@ -292,3 +292,53 @@ func testPurgeDuringPull(t *testing.T, engine string) {
 		t.Fatalf("re-sent %+v; n0 must be missing so that the phone drops it", p.Changes)
 	}
 }
+
+// TestEvictionToldOnce: a reader who lost a document hears of it once, whenever it pulls
+// next, and nothing of the document's later writes (neither changes nor pokes); only a
+// later eviction of another reader repeats the evict.
+func TestEvictionToldOnce(t *testing.T) { eachEngine(t, testEvictionToldOnce) }
+
+func testEvictionToldOnce(t *testing.T, engine string) {
+	e := newEnv(t, engine, shared)
+	bob, carol := datasync.Caller{UserID: "bob"}, datasync.Caller{UserID: "carol"}
+	e.push("alice", "a", put(1, "docs", "plan", map[string]any{"_acl": map[string]any{"read": []any{"user:bob", "user:carol"}}}))
+	_, bobCursor := e.pullFrom(bob, "", nil, 0)
+	_, carolCursor := e.pullFrom(carol, "", nil, 0)
+	h := datasync.NewHub(e.svc, datasync.HubConfig{})
+	b := e.subscribe(h, bob)
+	e.poll(h)
+	poked(b)
+
+	e.push("alice", "a", patch(2, "docs", "plan", map[string]any{"_acl": map[string]any{"read": []any{"user:carol"}}}))
+	e.poll(h)
+	if !poked(b) {
+		t.Fatal("the eviction did not poke bob")
+	}
+	pages, bobCursor := e.pullFrom(bob, bobCursor, nil, 0)
+	if c := changesOf(pages); len(c) != 1 || c[0].Op != datasync.OpEvict {
+		t.Fatalf("bob after the eviction: %+v", c)
+	}
+	for i := range 3 {
+		e.push("alice", "a", patch(int64(3+i), "docs", "plan", map[string]any{"v": int64(i)}))
+		e.poll(h)
+		if poked(b) {
+			t.Fatal("a write after the eviction poked bob")
+		}
+		var pages []datasync.Page
+		if pages, bobCursor = e.pullFrom(bob, bobCursor, nil, 0); len(changesOf(pages)) != 0 {
+			t.Fatalf("bob hears of a write after his eviction: %+v", changesOf(pages))
+		}
+	}
+	// Carol still reads it; evicted later, after more writes, she is told once too.
+	e.push("alice", "a", patch(6, "docs", "plan", map[string]any{"_acl": nil}))
+	e.push("alice", "a", patch(7, "docs", "plan", map[string]any{"v": int64(9)}))
+	pages, _ = e.pullFrom(carol, carolCursor, nil, 0)
+	if c := changesOf(pages); len(c) != 1 || c[0].Op != datasync.OpEvict || c[0].Version != 7 {
+		t.Fatalf("carol, evicted while offline: %+v", c)
+	}
+	// One eviction number per document: another reader's eviction repeats bob's evict
+	// (harmless: he has no copy). Never the fields.
+	if pages, _ := e.pullFrom(bob, bobCursor, nil, 0); len(changesOf(pages)) > 1 || (len(changesOf(pages)) == 1 && (changesOf(pages)[0].Op != datasync.OpEvict || changesOf(pages)[0].Fields != nil)) {
+		t.Fatalf("bob after carol's eviction: %+v", changesOf(pages))
+	}
+}

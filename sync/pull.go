@@ -166,6 +166,7 @@ func reconcileBuckets(cur *cursor, mine []string, horizon int64) (removed, reset
 type stream struct {
 	track  *track
 	bucket string
+	after  int64      // the track's position in the bucket before the scan
 	docs   []Document // the scanned documents of the track's collections
 	last   int64      // the Seq of the last document scanned (0: none)
 	more   bool       // the scan stopped at its limit: there may be more after last
@@ -196,7 +197,7 @@ func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, th
 			if err != nil {
 				return nil, err
 			}
-			st := stream{track: t, bucket: b, more: len(docs) > limit}
+			st := stream{track: t, bucket: b, after: after, more: len(docs) > limit}
 			if len(docs) > 0 {
 				st.last = docs[len(docs)-1].Seq
 			}
@@ -218,11 +219,17 @@ func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, th
 func (s *Service) fillPage(page *Page, streams []stream, mine []string, through int64, limit int) (int64, bool) {
 	bound := through
 	var merged []Document
+	from := map[DocRef]int64{} // the lowest position a document was scanned after
 	for _, st := range streams {
 		if st.more {
 			bound = min(bound, st.last)
 		}
 		merged = append(merged, st.docs...)
+		for _, d := range st.docs {
+			if p, ok := from[d.Ref]; !ok || st.after < p {
+				from[d.Ref] = st.after
+			}
+		}
 	}
 	sort.SliceStable(merged, func(i, j int) bool { return merged[i].Seq < merged[j].Seq })
 	seen := map[DocRef]bool{}
@@ -241,6 +248,10 @@ func (s *Service) fillPage(page *Page, streams []stream, mine []string, through 
 		seen[d.Ref] = true
 		c := Change{Collection: d.Ref.Collection, DocID: d.Ref.ID, Version: d.Version, Seq: d.Seq, Buckets: intersect(d.Buckets, mine)}
 		switch {
+		case len(c.Buckets) == 0 && from[d.Ref] >= d.EvictSeq:
+			// Evicted before the caller's position: the caller had its evict then, and
+			// hears nothing of the document's later writes.
+			continue
 		case len(c.Buckets) == 0:
 			c.Op = OpEvict
 		case d.Deleted:

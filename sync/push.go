@@ -225,16 +225,21 @@ func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared
 	}
 	buckets := col.buckets(owner, fields)
 	var evicted []string
+	var evictSeq int64 // 0: this write evicts (the store sets its number)
 	if exists {
+		evictSeq = doc.EvictSeq
 		for _, b := range append(slices.Clone(doc.Evicted), doc.Buckets...) {
 			if !slices.Contains(buckets, b) && !slices.Contains(evicted, b) {
 				evicted = append(evicted, b)
+				if !slices.Contains(doc.Evicted, b) {
+					evictSeq = 0
+				}
 			}
 		}
 	}
 	return &Write{BaseVersion: base, Doc: Document{
 		Ref: muts[0].ref, Owner: owner, Version: base + 1, Deleted: deleted, Fields: fields,
-		Buckets: buckets, Evicted: evicted, Meta: meta, UpdatedAt: s.clock.Now(),
+		Buckets: buckets, Evicted: evicted, EvictSeq: evictSeq, Meta: meta, UpdatedAt: s.clock.Now(),
 	}}, nil
 }
 

@@ -30,7 +30,11 @@ type Document struct {
 	// Evicted are buckets the document has left and not rejoined: a scan of one of them
 	// still returns the document (at its current Seq), so that the bucket's readers learn
 	// that they may no longer read it. The service computes it; engines store and index it.
-	Evicted   []string
+	Evicted []string
+	// EvictSeq is the Seq of the write that last added a bucket to Evicted: a reader whose
+	// position in an evicted bucket is at or past it has had its evict change. In a Write,
+	// 0 with a non-empty Evicted means this write: Commit stores the write's Seq.
+	EvictSeq  int64
 	Meta      Meta
 	UpdatedAt time.Time
 }
@@ -152,13 +156,15 @@ type Store interface {
 
 	// ScanBucket returns the current state of the documents whose Buckets or Evicted hold
 	// s.Bucket and whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit.
-	// Pulls need only Ref, Version, Seq, Deleted, Fields, Buckets and Evicted, so an engine
-	// may leave Owner, Meta and UpdatedAt empty.
+	// Pulls need only Ref, Version, Seq, Deleted, Fields, Buckets, Evicted and EvictSeq, so
+	// an engine may leave Owner, Meta and UpdatedAt empty.
 	ScanBucket(ctx context.Context, s BucketScan) ([]Document, error)
 
-	// TouchedBuckets returns, without duplicates, the buckets (from Buckets and Evicted) of
-	// the documents whose Seq is in (after, through], with their collections: who to tell
-	// of new changes. At most limit entries; more is true when there were more.
+	// TouchedBuckets returns, without duplicates, the buckets of the documents whose Seq is
+	// in (after, through], with their collections: who to tell of new changes. That is
+	// Buckets, and Evicted when the write was the eviction (EvictSeq == Seq): a later
+	// write to a document must not be announced to those who lost it. At most limit
+	// entries; more is true when there were more.
 	TouchedBuckets(ctx context.Context, after, through int64, limit int) (touched []Touched, more bool, err error)
 
 	// PurgeDocuments removes the tombstones last written before before, and clears the

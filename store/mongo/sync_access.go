@@ -15,9 +15,9 @@ import (
 // purgeHorizonID is the _id of the purge horizon's document in syncStateCollection.
 const purgeHorizonID = "purgeHorizon"
 
-// TouchedBuckets reads the reach (buckets ∪ evicted) of the documents whose seq is in
-// (after, through], collection by collection through the {seq} index, and stops at the
-// first pair beyond limit. A document rewritten since carries a higher seq and is counted
+// TouchedBuckets reads the buckets of the documents whose seq is in (after, through] (their
+// reach, buckets ∪ evicted, when the write evicted), collection by collection through the
+// {seq} index, and stops at the first pair beyond limit. A document rewritten since carries a higher seq and is counted
 // in the range of that write instead; its buckets then are the ones to tell.
 func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, limit int) ([]sync.Touched, bool, error) {
 	if through <= after {
@@ -30,7 +30,7 @@ func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, lim
 	}
 	var out []sync.Touched
 	seen := map[sync.Touched]bool{}
-	opts := options.Find().SetProjection(bson.M{"_sync.reach": 1})
+	opts := options.Find().SetProjection(bson.M{"_sync.reach": 1, "_sync.buckets": 1, "_sync.seq": 1, "_sync.evictSeq": 1})
 	for _, name := range names {
 		more, err := s.touchedIn(ctx, name, after, through, opts, func(t sync.Touched) bool {
 			if seen[t] {
@@ -61,13 +61,20 @@ func (s syncStore) touchedIn(ctx context.Context, name string, after, through in
 	for cur.Next(ctx) {
 		var d struct {
 			Sync struct {
-				Reach []string `bson:"reach"`
+				Reach    []string `bson:"reach"`
+				Buckets  []string `bson:"buckets"`
+				Seq      int64    `bson:"seq"`
+				EvictSeq int64    `bson:"evictSeq"`
 			} `bson:"_sync"`
 		}
 		if err := cur.Decode(&d); err != nil {
 			return false, mapError(err, "touched buckets")
 		}
-		for _, b := range d.Sync.Reach {
+		told := d.Sync.Buckets
+		if d.Sync.EvictSeq == d.Sync.Seq {
+			told = d.Sync.Reach
+		}
+		for _, b := range told {
 			if !add(sync.Touched{Bucket: b, Collection: name}) {
 				return true, nil
 			}

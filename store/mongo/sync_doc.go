@@ -13,7 +13,7 @@ import (
 // level, and Tideline's metadata in one subdocument, _sync:
 //
 //	{_id: docKey, <user fields>..., _sync: {scope, docId, owner, version, seq, fence,
-//	 deleted, buckets: [string], evicted: [string], reach: [string], updatedAt,
+//	 deleted, buckets: [string], evicted: [string], evictSeq, reach: [string], updatedAt,
 //	 purgeAt, meta}}
 //
 // A tombstone has no user fields. seq is the number of the document's last write. fence
@@ -24,7 +24,8 @@ import (
 // document to readers (FindDocuments skips it, no scan matches it), and the document's
 // creation replaces it.
 //
-// evicted are the buckets the document left (sync.Document.Evicted); reach is buckets ∪
+// evicted are the buckets the document left (sync.Document.Evicted), evictSeq the seq of the
+// write that last added one (sync.Document.EvictSeq); reach is buckets ∪
 // evicted, the buckets whose scans return the document, so that one index, {reach, seq},
 // serves ScanBucket. purgeAt is updatedAt, present only on what a purge will change (a
 // tombstone, or a document with evictions), so that its sparse index holds only those.
@@ -63,6 +64,7 @@ type syncRecord struct {
 	Deleted   bool       `bson:"deleted"`
 	Buckets   []string   `bson:"buckets"`
 	Evicted   []string   `bson:"evicted"`
+	EvictSeq  int64      `bson:"evictSeq,omitempty"`
 	Reach     []string   `bson:"reach"`
 	UpdatedAt time.Time  `bson:"updatedAt"`
 	PurgeAt   *time.Time `bson:"purgeAt,omitempty"`
@@ -111,6 +113,9 @@ func encodeDoc(d sync.Document, seq int64) bson.D {
 			reach = append(reach, b)
 		}
 	}
+	if d.EvictSeq == 0 && len(evicted) > 0 {
+		d.EvictSeq = seq // this write evicts
+	}
 	updated := d.UpdatedAt.UTC()
 	var purgeAt *time.Time
 	if d.Deleted || len(evicted) > 0 {
@@ -118,7 +123,7 @@ func encodeDoc(d sync.Document, seq int64) bson.D {
 	}
 	out = append(out, bson.E{Key: "_sync", Value: syncRecord{
 		Scope: d.Ref.Scope, DocID: d.Ref.ID, Owner: d.Owner, Version: d.Version, Seq: seq, Fence: seq,
-		Deleted: d.Deleted, Buckets: buckets, Evicted: evicted, Reach: reach, UpdatedAt: updated,
+		Deleted: d.Deleted, Buckets: buckets, Evicted: evicted, EvictSeq: d.EvictSeq, Reach: reach, UpdatedAt: updated,
 		PurgeAt: purgeAt, Meta: encodeMeta(d.Meta),
 	}})
 	return out
@@ -154,7 +159,7 @@ func (r docRecord) document(collection string) sync.Document {
 	return sync.Document{
 		Ref:   sync.DocRef{Collection: collection, Scope: s.Scope, ID: s.DocID},
 		Owner: s.Owner, Version: s.Version, Seq: s.Seq, Deleted: s.Deleted,
-		Fields: fields, Buckets: s.Buckets, Evicted: s.Evicted, Meta: s.Meta.meta(), UpdatedAt: s.UpdatedAt.UTC(),
+		Fields: fields, Buckets: s.Buckets, Evicted: s.Evicted, EvictSeq: s.EvictSeq, Meta: s.Meta.meta(), UpdatedAt: s.UpdatedAt.UTC(),
 	}
 }
 

@@ -18,13 +18,13 @@ type syncStore struct{ db *DB }
 
 var _ sync.Store = syncStore{}
 
-const docColumns = `collection, scope, doc_id, owner, version, seq, deleted, fields, meta, buckets, evicted, updated_at`
+const docColumns = `collection, scope, doc_id, owner, version, seq, deleted, fields, meta, buckets, evicted, evict_seq, updated_at`
 
 func scanDoc(row scanner) (sync.Document, error) {
 	var d sync.Document
 	var fields, meta, buckets, evicted string
 	var updated int64
-	err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Owner, &d.Version, &d.Seq, &d.Deleted, &fields, &meta, &buckets, &evicted, &updated)
+	err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Owner, &d.Version, &d.Seq, &d.Deleted, &fields, &meta, &buckets, &evicted, &d.EvictSeq, &updated)
 	if err != nil {
 		return d, err
 	}
@@ -43,7 +43,7 @@ func scanDoc(row scanner) (sync.Document, error) {
 func scanChange(row scanner) (sync.Document, error) {
 	var d sync.Document
 	var fields, buckets, evicted string
-	if err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Version, &d.Seq, &d.Deleted, &fields, &buckets, &evicted); err != nil {
+	if err := row.Scan(&d.Ref.Collection, &d.Ref.Scope, &d.Ref.ID, &d.Version, &d.Seq, &d.Deleted, &fields, &buckets, &evicted, &d.EvictSeq); err != nil {
 		return d, err
 	}
 	d.Buckets, d.Evicted = splitBuckets(buckets), splitBuckets(evicted)
@@ -130,12 +130,15 @@ func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error
 		return err
 	}
 	buckets := strings.Join(d.Buckets, " ")
-	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if d.EvictSeq == 0 && len(d.Evicted) > 0 {
+		d.EvictSeq = seq // this write evicts
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (collection, scope, doc_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
 			seq = excluded.seq, deleted = excluded.deleted, fields = excluded.fields, meta = excluded.meta,
-			buckets = excluded.buckets, evicted = excluded.evicted, updated_at = excluded.updated_at`,
+			buckets = excluded.buckets, evicted = excluded.evicted, evict_seq = excluded.evict_seq, updated_at = excluded.updated_at`,
 		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), buckets,
-		strings.Join(d.Evicted, " "), millis(d.UpdatedAt))
+		strings.Join(d.Evicted, " "), d.EvictSeq, millis(d.UpdatedAt))
 	if err != nil {
 		return err
 	}
@@ -169,7 +172,7 @@ func (s syncStore) Watermark(ctx context.Context) (int64, error) {
 
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
 	var sqlq bytes.Buffer
-	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.version, d.seq, d.deleted, d.fields, d.buckets, d.evicted
+	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.version, d.seq, d.deleted, d.fields, d.buckets, d.evicted, d.evict_seq
 		FROM sync_doc_buckets b JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
 		WHERE b.bucket = ? AND b.seq > ? AND b.seq <= ?`)
 	args := []any{q.Bucket, q.After, q.Through}

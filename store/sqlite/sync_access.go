@@ -9,7 +9,9 @@ import (
 )
 
 func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, limit int) ([]sync.Touched, bool, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT DISTINCT bucket, collection FROM sync_doc_buckets WHERE seq > ? AND seq <= ? LIMIT ?`,
+	rows, err := s.db.read.QueryContext(ctx, `SELECT DISTINCT b.bucket, b.collection FROM sync_doc_buckets b
+		JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
+		WHERE b.seq > ? AND b.seq <= ? AND (b.member = 1 OR d.evict_seq = b.seq) LIMIT ?`,
 		after, through, max(1, limit)+1)
 	if err != nil {
 		return nil, false, mapError(err, "touched buckets")

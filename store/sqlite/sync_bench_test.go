@@ -91,7 +91,7 @@ func BenchmarkRawSQLitePush(b *testing.B) {
 					if err := tx.QueryRow(`UPDATE sync_sequence SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&seq); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := tx.Exec(`INSERT INTO sync_docs (`+docColumns+`) VALUES ('todos', ?, ?, ?, 1, ?, 0, ?, '{}', ?, '', 0)`, user, id, user, seq, string(fields), "user:"+user); err != nil {
+					if _, err := tx.Exec(`INSERT INTO sync_docs (`+docColumns+`) VALUES ('todos', ?, ?, ?, 1, ?, 0, ?, '{}', ?, '', 0, 0)`, user, id, user, seq, string(fields), "user:"+user); err != nil {
 						b.Fatal(err)
 					}
 					if _, err := tx.Exec(`INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted, member) VALUES (?, ?, 'todos', ?, ?, 0, 1)`, "user:"+user, seq, user, id); err != nil {

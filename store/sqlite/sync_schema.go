@@ -20,6 +20,7 @@ var syncSchema = []string{
 		meta       TEXT    NOT NULL, -- JSON of sync.Meta
 		buckets    TEXT    NOT NULL, -- bucket names, space-separated (names never contain spaces)
 		evicted    TEXT    NOT NULL, -- buckets it left, space-separated
+		evict_seq  INTEGER NOT NULL, -- the seq of the write that last evicted (sync.Document.EvictSeq)
 		updated_at INTEGER NOT NULL,
 		PRIMARY KEY (collection, scope, doc_id)
 	) STRICT`,

@@ -39,17 +39,29 @@ func runSyncEvicted(t *testing.T, h Harness) {
 	w := watermark(t, s)
 	docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "group:g1", Through: w, Limit: 10})
 	must(t, err, "ScanBucket")
-	if len(docs) != 1 || docs[0].Seq != seq || !slices.Equal(docs[0].Buckets, []string{"user:u1"}) || !slices.Equal(docs[0].Evicted, []string{"group:g1"}) {
-		t.Fatalf("the bucket the document left returns %+v", docs)
+	if len(docs) != 1 || docs[0].Seq != seq || !slices.Equal(docs[0].Buckets, []string{"user:u1"}) || !slices.Equal(docs[0].Evicted, []string{"group:g1"}) || docs[0].EvictSeq != seq {
+		t.Fatalf("the bucket the document left returns %+v (EvictSeq is the evicting write's seq, %d)", docs, seq)
 	}
+	// A later write carries the eviction and its number.
+	again := newDoc("shared", 3, map[string]any{"x": int64(3)}, "user:u1")
+	again.Evicted, again.EvictSeq = []string{"group:g1"}, seq
+	seq2 := write(t, s, again, 2)
+	docs, _ = s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "group:g1", Through: watermark(t, s), Limit: 10})
+	if len(docs) != 1 || docs[0].Seq != seq2 || docs[0].EvictSeq != seq {
+		t.Fatalf("after a later write: %+v", docs)
+	}
+	if got, err := s.FindDocuments(t.Context(), []sync.DocRef{again.Ref}); err != nil || len(got) != 1 || got[0].EvictSeq != seq {
+		t.Fatalf("FindDocuments: %+v %v", got, err)
+	}
+	w = watermark(t, s)
 	if got := scan(t, s, sync.BucketScan{Bucket: "group:g1", Through: w, Limit: 10, SkipDeleted: true}); got != nil {
 		t.Fatalf("an initial sync of the left bucket returns %v", got)
 	}
 	if got := scan(t, s, sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10}); !slices.Equal(got, []string{"notes/shared"}) {
 		t.Fatalf("its own bucket: %v", got)
 	}
-	back := newDoc("shared", 3, map[string]any{"x": int64(3)}, "user:u1", "group:g1")
-	write(t, s, back, 2)
+	back := newDoc("shared", 4, map[string]any{"x": int64(4)}, "user:u1", "group:g1")
+	write(t, s, back, 3)
 	docs, _ = s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "group:g1", Through: watermark(t, s), Limit: 10, SkipDeleted: true})
 	if len(docs) != 1 || len(docs[0].Evicted) != 0 {
 		t.Fatalf("after rejoining: %+v", docs)
@@ -78,6 +90,14 @@ func runSyncTouched(t *testing.T, h Harness) {
 	}
 	if got, more, _ := s.TouchedBuckets(t.Context(), start, last, 2); len(got) != 2 || !more {
 		t.Fatalf("limit 2: %v more=%v", got, more)
+	}
+	// A later write to b touches its buckets, not the bucket it was evicted from before.
+	b2 := newDoc("b", 2, map[string]any{"x": int64(2)}, "group:g1")
+	b2.Ref.Collection = "tasks"
+	b2.Evicted, b2.EvictSeq = []string{"group:g0"}, last
+	later := write(t, s, b2, 1)
+	if got, _, _ := s.TouchedBuckets(t.Context(), last, later, 10); !cmp.Equal(got, []sync.Touched{{Bucket: "group:g1", Collection: "tasks"}}) {
+		t.Fatalf("a later write touched %v", got)
 	}
 }
 
