@@ -32,7 +32,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		writeProblem(c, s.log, tideline.Errorf(tideline.CodeUnauthenticated, "This needs an access token: send Authorization: Bearer <token>."))
 		return
 	}
-	p, err := s.cfg.Auth.Authenticate(c, strings.TrimSpace(raw))
+	p, err := s.cfg.Auth.Authenticate(c.Request.Context(), strings.TrimSpace(raw))
 	if err != nil {
 		if tideline.ErrorCode(err) == tideline.CodeUnauthenticated {
 			c.Header("WWW-Authenticate", `Bearer realm="tideline", error="invalid_token"`)
@@ -62,8 +62,29 @@ func principal(ctx context.Context) auth.Principal {
 	return pr
 }
 
-// ginContext returns the *gin.Context that strict handlers receive as their context.
-func ginContext(ctx context.Context) *gin.Context { return ctx.(*gin.Context) }
+// ginContext returns the *gin.Context of a strict handler's context (detached or not).
+func ginContext(ctx context.Context) *gin.Context {
+	if d, ok := ctx.(detached); ok {
+		return d.gin
+	}
+	return ctx.(*gin.Context)
+}
+
+// detached is a request's context as handlers pass it on: the request's own context, which
+// still leads to the gin context for principal. Gin reuses a *gin.Context for later
+// requests once the handler returns, so nothing that may outlive the handler (such as
+// database/sql's watcher goroutine of a query) may hold one: handlers call detach first.
+type detached struct {
+	context.Context
+	gin *gin.Context
+}
+
+func detach(ctx context.Context) context.Context {
+	if c, ok := ctx.(*gin.Context); ok {
+		return detached{Context: c.Request.Context(), gin: c}
+	}
+	return ctx
+}
 
 // clientOf describes the request's origin for sessions and the audit log, with the device
 // the body names, if any.

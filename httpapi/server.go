@@ -79,6 +79,7 @@ type Server struct {
 
 	draining  chan struct{} // closed by Drain: streams end
 	drainOnce sync.Once
+	timings   streamTimings
 }
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
@@ -103,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = tideline.SystemClock{}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, draining: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, draining: make(chan struct{}), timings: defaultStreamTimings}
 	doc, err := loadSpec(context.Background(), tideline.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)

@@ -17,14 +17,16 @@ import (
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-// Realtime streams: a client holds one open to learn when to pull. The timings are
-// variables so tests can shorten them.
-var (
-	streamPing       = 30 * time.Second // WebSocket pings (and SSE comments) keep proxies from closing idle streams
-	streamWrite      = 10 * time.Second // a client that cannot take a message in this long is dropped: no unbounded buffers
-	streamRecheck    = time.Minute      // how often the session behind a stream is checked again
-	streamReauthWait = 30 * time.Second // how long after "expired" a WebSocket client has to send a new token
-)
+// streamTimings are the timings of realtime streams (a Server field, so tests can shorten
+// them).
+type streamTimings struct {
+	ping       time.Duration // WebSocket pings (and SSE comments) keep proxies from closing idle streams
+	write      time.Duration // a client that cannot take a message in this long is dropped: no unbounded buffers
+	recheck    time.Duration // how often the session behind a stream is checked again
+	reauthWait time.Duration // how long after "expired" a WebSocket client has to send a new token
+}
+
+var defaultStreamTimings = streamTimings{ping: 30 * time.Second, write: 10 * time.Second, recheck: time.Minute, reauthWait: 30 * time.Second}
 
 // streamMessage is what the server sends on a stream.
 type streamMessage struct {
@@ -35,7 +37,7 @@ type streamMessage struct {
 // stream serves GET /v1/sync/stream: a WebSocket of pokes.
 func (s *Server) stream(c *gin.Context) {
 	p := principal(c)
-	sub, err := s.cfg.Hub.Subscribe(c, callerOf(c))
+	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c))
 	if err != nil {
 		writeProblem(c, s.log, tideline.Wrap(retryLater{err}, tideline.ErrorCode(err), tideline.ErrorMessage(err)))
 		return
@@ -66,13 +68,13 @@ func (s *Server) stream(c *gin.Context) {
 		}
 	}()
 	send := func(m streamMessage) error {
-		wctx, wcancel := context.WithTimeout(ctx, streamWrite)
+		wctx, wcancel := context.WithTimeout(ctx, s.timings.write)
 		defer wcancel()
 		b, _ := json.Marshal(m)
 		return conn.Write(wctx, websocket.MessageText, b)
 	}
 	status, reason := s.serveStream(ctx, sub, c.GetString(ctxToken), p.ExpiresAt, send, tokens, func() error {
-		pctx, pcancel := context.WithTimeout(ctx, streamWrite)
+		pctx, pcancel := context.WithTimeout(ctx, s.timings.write)
 		defer pcancel()
 		return conn.Ping(pctx)
 	})
@@ -85,9 +87,9 @@ func (s *Server) serveStream(ctx context.Context, sub *datasync.Subscriber, toke
 	if err := send(streamMessage{Type: "hello", Seq: sub.Seq()}); err != nil {
 		return websocket.StatusGoingAway, "write failed"
 	}
-	pinger := time.NewTicker(streamPing)
+	pinger := time.NewTicker(s.timings.ping)
 	defer pinger.Stop()
-	recheck := time.NewTicker(streamRecheck)
+	recheck := time.NewTicker(s.timings.recheck)
 	defer recheck.Stop()
 	expiry := s.timerAt(expires)
 	defer expiry.Stop()
@@ -110,7 +112,7 @@ func (s *Server) serveStream(ctx context.Context, sub *datasync.Subscriber, toke
 			if err := send(streamMessage{Type: "expired"}); err != nil {
 				return websocket.StatusGoingAway, "write failed"
 			}
-			deadline = time.After(streamReauthWait)
+			deadline = time.After(s.timings.reauthWait)
 		case <-deadline:
 			return websocket.StatusPolicyViolation, "the access token expired"
 		case t := <-tokens:
@@ -123,8 +125,12 @@ func (s *Server) serveStream(ctx context.Context, sub *datasync.Subscriber, toke
 			expiry = s.timerAt(p.ExpiresAt)
 		case <-recheck.C: // a signed-out session or a disabled user ends the stream
 			if deadline == nil {
-				if _, err := s.cfg.Auth.Authenticate(ctx, token); err != nil && tideline.ErrorCode(err) == tideline.CodeUnauthenticated {
+				p, err := s.cfg.Auth.Authenticate(ctx, token)
+				if err != nil && tideline.ErrorCode(err) == tideline.CodeUnauthenticated {
 					return websocket.StatusPolicyViolation, "the session has ended"
+				}
+				if err == nil {
+					s.cfg.Hub.SetRoles(ctx, sub, p.Roles) // roles granted or taken since
 				}
 			}
 		}
@@ -144,7 +150,7 @@ func (s *Server) timerAt(t time.Time) *time.Timer {
 // events serves GET /v1/sync/events: the pokes as server-sent events.
 func (s *Server) events(c *gin.Context) {
 	p := principal(c)
-	sub, err := s.cfg.Hub.Subscribe(c, callerOf(c))
+	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c))
 	if err != nil {
 		writeProblem(c, s.log, tideline.Wrap(retryLater{err}, tideline.ErrorCode(err), tideline.ErrorMessage(err)))
 		return
@@ -156,7 +162,7 @@ func (s *Server) events(c *gin.Context) {
 	c.Status(http.StatusOK)
 	rc := http.NewResponseController(c.Writer)
 	write := func(event string, m *streamMessage) error {
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWrite))
+		_ = rc.SetWriteDeadline(time.Now().Add(s.timings.write))
 		var err error
 		if m == nil {
 			_, err = fmt.Fprintf(c.Writer, ": %s\n\n", event)

@@ -16,11 +16,9 @@ import (
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-// shortStreams shortens the stream timings for the test.
-func shortStreams(t *testing.T) {
-	ping, recheck, wait := streamPing, streamRecheck, streamReauthWait
-	streamPing, streamRecheck, streamReauthWait = 50*time.Millisecond, 50*time.Millisecond, 300*time.Millisecond
-	t.Cleanup(func() { streamPing, streamRecheck, streamReauthWait = ping, recheck, wait })
+// shortStreams shortens the stream timings of a's server (before it serves).
+func shortStreams(a *apiTest) {
+	a.srv.timings = streamTimings{ping: 50 * time.Millisecond, write: time.Second, recheck: 50 * time.Millisecond, reauthWait: 300 * time.Millisecond}
 }
 
 // wsClient is an open WebSocket whose messages a goroutine reads into msgs; closed gets
@@ -132,8 +130,8 @@ func (a *apiTest) poll() {
 }
 
 func TestStreamOverHTTP(t *testing.T) {
-	shortStreams(t)
 	a := newAPI(t, nil)
+	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
 	ada, bob := a.signUp("ada@example.com"), a.signUp("bob@example.com")
@@ -206,8 +204,8 @@ func TestStreamOverHTTP(t *testing.T) {
 }
 
 func TestStreamTokenRenewal(t *testing.T) {
-	shortStreams(t)
 	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = time.Second })
+	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
 	ada, bob := a.signUp("ada@example.com"), a.signUp("bob@example.com")
@@ -230,7 +228,7 @@ func TestStreamTokenRenewal(t *testing.T) {
 	send(renewed, fresh.AccessToken)
 	send(stolen, bob.AccessToken) // a valid token of someone else
 	stolen.closedWith(websocket.StatusPolicyViolation, "not valid for this stream")
-	lapsed.closedWith(websocket.StatusPolicyViolation, "access token expired") // no token within streamReauthWait
+	lapsed.closedWith(websocket.StatusPolicyViolation, "access token expired") // no token within reauthWait
 	// The renewed stream lives on (past the wait), expires again with its new token, and
 	// still gets pokes.
 	a.pushTodo(fresh.AccessToken, "ada-phone", 1, "t1")
@@ -243,8 +241,8 @@ func TestStreamTokenRenewal(t *testing.T) {
 }
 
 func TestStreamLimitAndDrain(t *testing.T) {
-	shortStreams(t)
 	a := newAPI(t, func(c *Config) { c.Hub = datasync.NewHub(c.Sync, datasync.HubConfig{MaxStreams: 1}) })
+	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
 	ada := a.signUp("ada@example.com")
@@ -263,8 +261,8 @@ func TestStreamLimitAndDrain(t *testing.T) {
 }
 
 func TestEventsOverHTTP(t *testing.T) {
-	shortStreams(t)
 	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 2 * time.Second })
+	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
 	ada := a.signUp("ada@example.com")

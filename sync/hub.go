@@ -56,6 +56,7 @@ type Hub struct {
 
 // Subscriber is one open stream.
 type Subscriber struct {
+	user    string // caller.UserID, which never changes (read without the lock)
 	caller  Caller
 	buckets []string
 	loaded  time.Time
@@ -105,7 +106,7 @@ func (h *Hub) Subscribe(ctx context.Context, caller Caller) (*Subscriber, error)
 		h.streams.Add(-1)
 		return nil, err
 	}
-	s := &Subscriber{caller: caller, buckets: buckets, loaded: h.svc.clock.Now(), ch: make(chan struct{}, 1)}
+	s := &Subscriber{user: caller.UserID, caller: caller, buckets: buckets, loaded: h.svc.clock.Now(), ch: make(chan struct{}, 1)}
 	s.seq.Store(h.mark.Load())
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -156,12 +157,13 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 func (h *Hub) refresh(ctx context.Context, userID string) {
 	h.mu.Lock()
 	subs := make([]*Subscriber, 0, len(h.byUser[userID]))
+	callers := make([]Caller, 0, len(h.byUser[userID]))
 	for s := range h.byUser[userID] {
-		subs = append(subs, s)
+		subs, callers = append(subs, s), append(callers, s.caller)
 	}
 	h.mu.Unlock()
-	for _, s := range subs {
-		buckets, err := h.svc.bucketsOf(ctx, s.caller)
+	for i, s := range subs {
+		buckets, err := h.svc.bucketsOf(ctx, callers[i])
 		if err != nil {
 			continue // the next periodic refresh tries again
 		}
@@ -174,6 +176,30 @@ func (h *Hub) refresh(ctx context.Context, userID string) {
 		h.mu.Unlock()
 		s.poke(h.mark.Load()) // its new buckets may hold changes: let it pull
 	}
+}
+
+// SetRoles gives a stream its user's current roles (read again when its session is
+// checked): its role buckets follow, and it is poked if they changed.
+func (h *Hub) SetRoles(ctx context.Context, s *Subscriber, roles []string) {
+	h.mu.Lock()
+	same := slices.Equal(s.caller.Roles, roles)
+	h.mu.Unlock()
+	if same {
+		return
+	}
+	c := Caller{UserID: s.user, Roles: slices.Clone(roles)}
+	buckets, err := h.svc.bucketsOf(ctx, c)
+	if err != nil {
+		return // the next check tries again
+	}
+	h.mu.Lock()
+	if _, ok := h.byUser[c.UserID][s]; ok {
+		h.unindex(s)
+		s.caller, s.buckets, s.loaded = c, buckets, h.svc.clock.Now()
+		h.index(s)
+	}
+	h.mu.Unlock()
+	s.poke(h.mark.Load())
 }
 
 func (s *Subscriber) poke(seq int64) {
@@ -319,4 +345,4 @@ func (h *Hub) notify(ctx context.Context, touched []Touched) error {
 }
 
 // UserID is the stream's user.
-func (s *Subscriber) UserID() string { return s.caller.UserID }
+func (s *Subscriber) UserID() string { return s.user }

@@ -211,3 +211,37 @@ func testHubNotifier(t *testing.T, engine string) {
 		t.Fatalf("after NotifyEvery: %v", got)
 	}
 }
+
+func TestHubRoles(t *testing.T) { eachEngine(t, testHubRoles) }
+
+func testHubRoles(t *testing.T, engine string) {
+	e := newEnv(t, engine, shared)
+	h := datasync.NewHub(e.svc, datasync.HubConfig{RefreshEvery: time.Hour})
+	b := e.subscribe(h, datasync.Caller{UserID: "bob"})
+	memo := func(id int64) {
+		e.push("alice", "a", put(id, "docs", "memo", map[string]any{"n": id, "_acl": map[string]any{"read": []any{"role:staff"}}}))
+		e.poll(h)
+	}
+	memo(1)
+	if poked(b) {
+		t.Fatal("poked for a role bob does not have")
+	}
+	h.SetRoles(t.Context(), b, []string{"staff"})
+	if !poked(b) {
+		t.Fatal("gaining a role did not poke")
+	}
+	memo(2)
+	if !poked(b) {
+		t.Fatal("a write in the new role's bucket did not poke")
+	}
+	h.SetRoles(t.Context(), b, []string{"staff"}) // unchanged: nothing to do
+	if poked(b) {
+		t.Fatal("poked for unchanged roles")
+	}
+	h.SetRoles(t.Context(), b, nil)
+	poked(b)
+	memo(3)
+	if poked(b) {
+		t.Fatal("poked for a role taken away")
+	}
+}
