@@ -34,12 +34,22 @@ type streamMessage struct {
 	Seq  int64  `json:"seq,omitempty"`
 }
 
-// stream serves GET /v1/sync/stream: a WebSocket of pokes.
-func (s *Server) stream(c *gin.Context) {
-	p := principal(c)
+// subscribe opens the hub stream of the request's caller, or answers with the problem (503
+// with Retry-After past the node's limit).
+func (s *Server) subscribe(c *gin.Context) (*datasync.Subscriber, bool) {
 	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c))
 	if err != nil {
 		writeProblem(c, s.log, tideline.Wrap(retryLater{err}, tideline.ErrorCode(err), tideline.ErrorMessage(err)))
+		return nil, false
+	}
+	return sub, true
+}
+
+// stream serves GET /v1/sync/stream: a WebSocket of pokes.
+func (s *Server) stream(c *gin.Context) {
+	p := principal(c)
+	sub, ok := s.subscribe(c)
+	if !ok {
 		return
 	}
 	defer s.cfg.Hub.Unsubscribe(sub)
@@ -150,9 +160,8 @@ func (s *Server) timerAt(t time.Time) *time.Timer {
 // events serves GET /v1/sync/events: the pokes as server-sent events.
 func (s *Server) events(c *gin.Context) {
 	p := principal(c)
-	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c))
-	if err != nil {
-		writeProblem(c, s.log, tideline.Wrap(retryLater{err}, tideline.ErrorCode(err), tideline.ErrorMessage(err)))
+	sub, ok := s.subscribe(c)
+	if !ok {
 		return
 	}
 	defer s.cfg.Hub.Unsubscribe(sub)
