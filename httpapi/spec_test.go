@@ -120,7 +120,10 @@ func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apiTest{t: t, srv: srv, db: db, auth: svc, hub: hub, clock: clock, mail: mail, logs: logs}
+	if err := cfg.Hub.Poll(t.Context()); err != nil { // as Hub.Run does first
+		t.Fatal(err)
+	}
+	return &apiTest{t: t, srv: srv, db: db, auth: svc, hub: cfg.Hub, clock: clock, mail: mail, logs: logs}
 }
 
 type syncWriter struct {

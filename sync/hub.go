@@ -48,6 +48,7 @@ type Hub struct {
 	byUser   map[string]map[*Subscriber]struct{}
 	notified map[string]time.Time
 	last     int64 // the watermark of the last poll
+	polled   bool  // a poll has set last
 
 	streams atomic.Int64
 	pokes   atomic.Int64
@@ -238,14 +239,18 @@ func (h *Hub) Poll(ctx context.Context) error {
 		return err
 	}
 	h.mu.Lock()
-	last := h.last
+	last, first := h.last, !h.polled
+	h.polled = true
 	h.mu.Unlock()
 	if w <= last {
 		return nil
 	}
-	touched, more, err := h.svc.store.TouchedBuckets(ctx, last, w, 10_000)
-	if err != nil {
-		return err
+	var touched []Touched
+	more := first // the first poll knows no "since": the streams open by then pull, and nobody is woken for history
+	if !first {
+		if touched, more, err = h.svc.store.TouchedBuckets(ctx, last, w, 10_000); err != nil {
+			return err
+		}
 	}
 	h.mu.Lock()
 	h.last = w

@@ -184,6 +184,12 @@ func testHubNotifier(t *testing.T, engine string) {
 	})
 	n := &notifier{}
 	h := datasync.NewHub(e.svc, datasync.HubConfig{Notifier: n, NotifyEvery: time.Minute})
+	// A node starting on existing data wakes nobody for its history.
+	e.push("frank", "f", put(1, "docs", "old", nil))
+	e.poll(h)
+	if got := n.take(); len(got) != 0 {
+		t.Fatalf("the first poll woke %v", got)
+	}
 	e.subscribe(h, datasync.Caller{UserID: "alice"}) // alice has a stream: she is poked, not woken
 	g, err := e.svc.CreateGroup(t.Context(), datasync.Caller{UserID: "carol"}, "Team")
 	if err != nil {
@@ -217,6 +223,7 @@ func TestHubRoles(t *testing.T) { eachEngine(t, testHubRoles) }
 func testHubRoles(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
 	h := datasync.NewHub(e.svc, datasync.HubConfig{RefreshEvery: time.Hour})
+	e.poll(h)
 	b := e.subscribe(h, datasync.Caller{UserID: "bob"})
 	memo := func(id int64) {
 		e.push("alice", "a", put(id, "docs", "memo", map[string]any{"n": id, "_acl": map[string]any{"read": []any{"role:staff"}}}))
