@@ -28,10 +28,21 @@ type streamTimings struct {
 
 var defaultStreamTimings = streamTimings{ping: 30 * time.Second, write: 10 * time.Second, recheck: time.Minute, reauthWait: 30 * time.Second}
 
-// streamMessage is what the server sends on a stream.
+// streamMessage is what the server sends on a stream: hello and poke carry seq (0 too),
+// expired does not.
 type streamMessage struct {
 	Type string `json:"type"`
-	Seq  int64  `json:"seq,omitempty"`
+	Seq  int64  `json:"seq"`
+}
+
+func (m streamMessage) MarshalJSON() ([]byte, error) {
+	if m.Type == "expired" {
+		return json.Marshal(struct {
+			Type string `json:"type"`
+		}{m.Type})
+	}
+	type plain streamMessage
+	return json.Marshal(plain(m))
 }
 
 // subscribe opens the hub stream of the request's caller, or answers with the problem (503

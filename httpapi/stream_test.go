@@ -319,3 +319,15 @@ func TestEventsOverHTTP(t *testing.T) {
 		t.Fatalf("the stream went on after expired: %q", name)
 	}
 }
+
+func TestStreamMessageJSON(t *testing.T) {
+	for m, want := range map[streamMessage]string{
+		{Type: "hello"}:           `{"type":"hello","seq":0}`,
+		{Type: "poke", Seq: 42}:   `{"type":"poke","seq":42}`,
+		{Type: "expired", Seq: 7}: `{"type":"expired"}`,
+	} {
+		if b, err := json.Marshal(m); err != nil || string(b) != want {
+			t.Errorf("%+v: %s %v, want %s", m, b, err, want)
+		}
+	}
+}
