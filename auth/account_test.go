@@ -214,3 +214,35 @@ func testDeleteRetriesAfterHookFailure(t *testing.T, engine string) {
 		t.Fatalf("retry: %v", err)
 	}
 }
+
+// TestSessionsEndedHook: every way a session ends tells the OnSessionsEnded hooks, which
+// push uses to unbind the session's device tokens; a failing hook does not undo the end.
+func TestSessionsEndedHook(t *testing.T) { eachEngine(t, testSessionsEndedHook) }
+
+func testSessionsEndedHook(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
+	var got []string
+	e.svc.OnSessionsEnded(func(_ context.Context, user, session, except string) error {
+		got = append(got, user+"|"+session+"|"+except)
+		return errors.New("push store down") // logged; the sign-out stands
+	})
+	up := e.signUp("ada@example.com")
+	p := e.principal(up.Tokens.AccessToken)
+	if err := e.svc.Logout(t.Context(), p, client); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Authenticate(t.Context(), up.Tokens.AccessToken)
+	wantCode(t, err, tideline.CodeUnauthenticated)
+	second, err := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPW := "an even better passphrase 2"
+	if _, err := e.svc.UpdateMe(t.Context(), e.principal(second.Tokens.AccessToken), auth.MeUpdate{Password: &newPW, CurrentPassword: goodPassword}, client); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{up.User.ID + "|" + up.Tokens.SessionID + "|", up.User.ID + "||" + second.Tokens.SessionID}
+	if !slices.Equal(got, want) {
+		t.Fatalf("hooks saw %v, want %v", got, want)
+	}
+}

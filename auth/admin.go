@@ -130,6 +130,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Principal, id string, m 
 		if _, err := s.store.RevokeUserSessions(ctx, id, "", s.clock.Now()); err != nil {
 			return u, err
 		}
+		s.sessionsEnded(ctx, id, "", "")
 	}
 	s.sessions.forgetUser(id)
 	s.audit(ctx, "user_updated", id, "", actor.Actor(), c, detail)

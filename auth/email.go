@@ -127,6 +127,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 		return err
 	}
 	s.sessions.forgetUser(u.ID)
+	s.sessionsEnded(ctx, u.ID, "", "")
 	s.audit(ctx, "password_reset", u.ID, "", "", c, nil)
 	return nil
 }

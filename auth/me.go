@@ -73,6 +73,7 @@ func (s *Service) UpdateMe(ctx context.Context, p Principal, m MeUpdate, c Clien
 			return u, err
 		}
 		s.sessions.forgetUser(u.ID)
+		s.sessionsEnded(ctx, u.ID, "", p.SessionID)
 		s.audit(ctx, "password_changed", u.ID, p.SessionID, "", c, nil)
 	}
 	return u, nil

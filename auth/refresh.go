@@ -48,6 +48,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Result, er
 			return Result{}, err
 		}
 		s.sessions.forget(sess.ID)
+		s.sessionsEnded(ctx, sess.UserID, sess.ID, "")
 		s.audit(ctx, "refresh_token_reused", sess.UserID, sess.ID, "", c, map[string]string{"first_used": tok.UsedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")})
 		return Result{}, tideline.Errorf(tideline.CodeRefreshTokenReused, "This refresh token was already used, so it may have been stolen: the session is revoked. Sign in again.")
 	}

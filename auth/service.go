@@ -113,6 +113,7 @@ type Service struct {
 	outbox   *outbox
 	limits   struct{ signup, login, loginFailures, refresh, email *limiter }
 	deleted  []func(ctx context.Context, userID string) error
+	ended    []func(ctx context.Context, userID, sessionID, except string) error
 }
 
 // New returns the Service on store: it loads the signing keys (creating the first one) and
@@ -152,6 +153,23 @@ func (s *Service) Close() {
 // which can be retried: fn must be idempotent.
 func (s *Service) OnUserDeleted(fn func(ctx context.Context, userID string) error) {
 	s.deleted = append(s.deleted, fn)
+}
+
+// OnSessionsEnded registers fn to be told of ended sessions (sign-out, revocation, a reused
+// refresh token, a password change or reset, a disabled user), so that other features let
+// go of what the session bound (push tokens). sessionID is the ended session, or "" for all
+// the user's sessions but except. A failing fn is logged: the session has ended anyway.
+func (s *Service) OnSessionsEnded(fn func(ctx context.Context, userID, sessionID, except string) error) {
+	s.ended = append(s.ended, fn)
+}
+
+// sessionsEnded tells the OnSessionsEnded hooks.
+func (s *Service) sessionsEnded(ctx context.Context, userID, sessionID, except string) {
+	for _, fn := range s.ended {
+		if err := fn(ctx, userID, sessionID, except); err != nil {
+			s.log.Error("a session-ended hook failed", "user", userID, "session", sessionID, "err", err.Error())
+		}
+	}
 }
 
 // Client describes where a request comes from; sessions and the audit log record it.

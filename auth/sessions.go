@@ -16,6 +16,7 @@ func (s *Service) Logout(ctx context.Context, p Principal, c Client) error {
 		return err
 	}
 	s.sessions.forget(p.SessionID)
+	s.sessionsEnded(ctx, p.UserID, p.SessionID, "")
 	s.audit(ctx, "logout", p.UserID, p.SessionID, "", c, nil)
 	return nil
 }
@@ -54,6 +55,7 @@ func (s *Service) RevokeSession(ctx context.Context, p Principal, id string, c C
 		return err
 	}
 	s.sessions.forget(id)
+	s.sessionsEnded(ctx, p.UserID, id, "")
 	s.audit(ctx, "session_revoked", p.UserID, id, p.Actor(), c, nil)
 	return nil
 }

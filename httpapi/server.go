@@ -26,6 +26,7 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/httpapi/oapi"
+	"github.com/tideline-dev/tideline/push"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
@@ -44,6 +45,8 @@ type Config struct {
 	Sync *datasync.Service
 	// Hub pokes the realtime streams; it must be running (Hub.Run).
 	Hub *datasync.Hub
+	// Push is the push capability behind /v1/devices and the push admin routes.
+	Push *push.Service
 	// Info describes the opened store; /readyz reports its engine and schema version.
 	Info tideline.StoreInfo
 	// Logger receives access logs and failures; nil discards them.
@@ -86,8 +89,8 @@ var _ oapi.StrictServerInterface = (*Server)(nil)
 
 // New builds the API from cfg.
 func New(cfg Config) (*Server, error) {
-	if cfg.Store == nil || cfg.Auth == nil || cfg.Sync == nil || cfg.Hub == nil {
-		return nil, errors.New("httpapi: Config.Store, Config.Auth, Config.Sync and Config.Hub are required")
+	if cfg.Store == nil || cfg.Auth == nil || cfg.Sync == nil || cfg.Hub == nil || cfg.Push == nil {
+		return nil, errors.New("httpapi: Config.Store, Config.Auth, Config.Sync, Config.Hub and Config.Push are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

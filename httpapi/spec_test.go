@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/store/sqlite"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
@@ -112,7 +113,10 @@ func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Co
 		t.Fatal(err)
 	}
 	hub := datasync.NewHub(syncSvc, datasync.HubConfig{})
-	cfg := Config{Store: db, Info: info, Auth: svc, Sync: syncSvc, Hub: hub, Clock: clock, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
+	pushSvc := push.New(db.Push(), push.Config{Clock: clock})
+	svc.OnSessionsEnded(pushSvc.SessionsEnded)
+	svc.OnUserDeleted(pushSvc.DeleteUser)
+	cfg := Config{Store: db, Info: info, Auth: svc, Sync: syncSvc, Hub: hub, Push: pushSvc, Clock: clock, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
 	if change != nil {
 		change(&cfg)
 	}

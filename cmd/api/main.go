@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/tideline-dev/tideline"
+	_ "time/tzdata" // device time zones validate on machines without a zoneinfo database
 )
 
 func main() {

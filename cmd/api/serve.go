@@ -13,6 +13,7 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/auth/firebase"
 	"github.com/tideline-dev/tideline/httpapi"
+	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/store/mongo"
 	"github.com/tideline-dev/tideline/store/sqlite"
 	datasync "github.com/tideline-dev/tideline/sync"
@@ -25,6 +26,7 @@ type engine interface {
 	Close() error
 	Auth() auth.Store
 	Sync() datasync.Store
+	Push() push.Store
 }
 
 // openEngine opens the MongoDB engine when a URI is configured, else the embedded engine.
@@ -135,6 +137,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 		return err
 	}
 	authSvc.OnUserDeleted(syncSvc.DeleteUser)
+	pushSvc := push.New(store.Push(), push.Config{Logger: log})
+	authSvc.OnUserDeleted(pushSvc.DeleteUser)
+	authSvc.OnSessionsEnded(pushSvc.SessionsEnded)
 	sweepCtx, stopSweeper := context.WithCancel(context.Background())
 	defer stopSweeper()
 	go syncSvc.RunSweeper(sweepCtx, info.InstanceID+"/"+tideline.NewID(), cfg.SweepEvery)
@@ -145,6 +150,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 		Store:          store,
 		Auth:           authSvc,
 		Sync:           syncSvc,
+		Push:           pushSvc,
 		Hub:            hub,
 		Info:           info,
 		Logger:         log,

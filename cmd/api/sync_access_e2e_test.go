@@ -99,7 +99,7 @@ type receipt struct {
 }
 
 // push sends mutations from clientID and returns the receipts, one per mutation.
-func push(t *testing.T, base string, u syncUser, clientID string, muts ...map[string]any) []receipt {
+func pushMutations(t *testing.T, base string, u syncUser, clientID string, muts ...map[string]any) []receipt {
 	t.Helper()
 	status, body := callJSON(t, "POST", base+"/v1/sync/push", u.token, map[string]any{"clientId": clientID, "mutations": muts})
 	var out struct {
@@ -121,7 +121,7 @@ func push(t *testing.T, base string, u syncUser, clientID string, muts ...map[st
 // pushApplied pushes and fails unless every mutation was applied.
 func pushApplied(t *testing.T, base string, u syncUser, clientID string, muts ...map[string]any) {
 	t.Helper()
-	for _, r := range push(t, base, u, clientID, muts...) {
+	for _, r := range pushMutations(t, base, u, clientID, muts...) {
 		if r.Status != "applied" || r.Seq <= 0 || r.Version <= 0 {
 			t.Fatalf("push %s: receipt %s, want applied", js(muts), js(r))
 		}
@@ -314,7 +314,7 @@ func TestServeSharingEviction(t *testing.T) {
 		}
 
 		// He may read it, not write it: neither patch nor delete it.
-		for i, r := range push(t, base, bob, "bob-phone",
+		for i, r := range pushMutations(t, base, bob, "bob-phone",
 			map[string]any{"id": 1, "collection": "docs", "docId": "d1", "op": "patch", "fields": map[string]any{"title": "Hijacked"}},
 			map[string]any{"id": 2, "collection": "docs", "docId": "d1", "op": "delete"},
 		) {
@@ -533,7 +533,7 @@ func TestServeRetentionReset(t *testing.T) {
 		}
 
 		// Back online, the phone pushes its pending write: nothing lost.
-		if r := push(t, base, alice, "phone", pending); r[0].Status != "applied" {
+		if r := pushMutations(t, base, alice, "phone", pending); r[0].Status != "applied" {
 			t.Fatalf("the phone's pending write: %s", js(r))
 		}
 		after := phone.sync(t, base, alice)

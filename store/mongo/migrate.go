@@ -34,6 +34,7 @@ var migrations = []migration{
 	{1, "instance", migrateInstance},
 	{2, "auth", migrateAuth},
 	{3, "sync", migrateSync},
+	{4, "push", migratePush},
 }
 
 // migrateInstance records who this data is, once: concurrent first starts agree on one

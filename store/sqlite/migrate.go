@@ -22,6 +22,7 @@ var migrations = []migration{
 	{1, "instance", migrateInstance},
 	{2, "auth", execAll(authSchema...)},
 	{3, "sync", execAll(syncSchema...)},
+	{4, "push", execAll(pushSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/sync"
 )
 
@@ -26,6 +27,8 @@ type Engine interface {
 	Auth() auth.Store
 	// Sync returns the engine's sync store.
 	Sync() sync.Store
+	// Push returns the engine's push store.
+	Push() push.Store
 }
 
 // Harness opens one engine for the suite.
@@ -52,6 +55,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Foundation", func(t *testing.T) { runFoundation(t, h) })
 	t.Run("Auth", func(t *testing.T) { runAuth(t, h) })
 	t.Run("Sync", func(t *testing.T) { runSync(t, h) })
+	t.Run("Push", func(t *testing.T) { runPush(t, h) })
 }
 
 // open opens the engine at loc and closes it when the test ends.

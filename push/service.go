@@ -1,0 +1,165 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+)
+
+// Config configures the push service; zero fields take the defaults given.
+type Config struct {
+	Clock  tideline.Clock // the system clock
+	Logger *slog.Logger   // discards
+}
+
+// Service is the push capability.
+type Service struct {
+	store Store
+	cfg   Config
+	clock tideline.Clock
+}
+
+// New returns the push service on store.
+func New(store Store, cfg Config) *Service {
+	if cfg.Clock == nil {
+		cfg.Clock = tideline.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Service{store: store, cfg: cfg, clock: cfg.Clock}
+}
+
+// Registration is what a client sends to register its install.
+type Registration struct {
+	DeviceID   string
+	Platform   string
+	PushToken  string // "": the install has no token (notifications not allowed)
+	AppVersion string
+	Locale     string
+	Timezone   string // IANA; "": UTC
+}
+
+// Limits of a registration and of topics.
+const (
+	MaxTopicsPerDevice = 200
+	maxTokenBytes      = 4096
+)
+
+var (
+	deviceIDForm   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	tokenForm      = regexp.MustCompile(`^[\x21-\x7e]+$`) // printable ASCII, no spaces
+	appVersionForm = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+-]{0,31}$`)
+	localeForm     = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,4}$`)
+	// Topic names are FCM's (letters, digits and -_.~%), at most 128 bytes here.
+	topicForm = regexp.MustCompile(`^[A-Za-z0-9_.~%-]{1,128}$`)
+)
+
+func invalid(field, reason string) error {
+	return &tideline.Error{Code: tideline.CodeInvalid, Message: "The " + field + " " + reason + ".", Fields: map[string]string{field: reason}}
+}
+
+// check validates a registration and normalises it.
+func (r *Registration) check() error {
+	switch {
+	case !deviceIDForm.MatchString(r.DeviceID):
+		return invalid("deviceId", "must be 1 to 128 letters, digits and ._:- (a UUID generated once per install)")
+	case r.Platform != PlatformIOS && r.Platform != PlatformAndroid && r.Platform != PlatformWeb:
+		return invalid("platform", "must be ios, android or web")
+	case len(r.PushToken) > maxTokenBytes || (r.PushToken != "" && !tokenForm.MatchString(r.PushToken)):
+		return invalid("pushToken", fmt.Sprintf("must be at most %d printable characters without spaces", maxTokenBytes))
+	case r.AppVersion != "" && !appVersionForm.MatchString(r.AppVersion):
+		return invalid("appVersion", "must be a version such as 2.3.1 (at most 32 characters)")
+	case r.Locale != "" && !localeForm.MatchString(r.Locale):
+		return invalid("locale", "must be a BCP 47 language tag such as en-GB")
+	}
+	if r.Timezone != "" {
+		if _, err := time.LoadLocation(r.Timezone); err != nil || r.Timezone == "Local" || len(r.Timezone) > 64 {
+			return invalid("timezone", "must be an IANA time zone such as Europe/Rome")
+		}
+	}
+	r.Locale = strings.ReplaceAll(r.Locale, "_", "-")
+	return nil
+}
+
+// RegisterDevice creates or updates the caller's install, bound to the caller's session:
+// the SDK calls it at every start and whenever the provider gives it a new token. A token
+// registered before by another install (of any user) moves to this one.
+func (s *Service) RegisterDevice(ctx context.Context, userID, sessionID string, r Registration) (Device, error) {
+	if err := r.check(); err != nil {
+		return Device{}, err
+	}
+	now := s.clock.Now()
+	return s.store.UpsertDevice(ctx, Device{
+		ID: tideline.NewID(), UserID: userID, DeviceID: r.DeviceID, SessionID: sessionID,
+		Platform: r.Platform, PushToken: r.PushToken, AppVersion: r.AppVersion, Locale: r.Locale,
+		Timezone: r.Timezone, CreatedAt: now, LastSeen: now,
+	})
+}
+
+// ListDevices returns the user's installs, most recently seen first.
+func (s *Service) ListDevices(ctx context.Context, userID string) ([]Device, error) {
+	return s.store.ListDevices(ctx, userID)
+}
+
+var errNoDevice = tideline.Errorf(tideline.CodeNotFound, "You have no device with this id.")
+
+// DeleteDevice removes the user's install (the app was signed out of for good, or
+// uninstalled): it gets no more pushes.
+func (s *Service) DeleteDevice(ctx context.Context, userID, deviceID string) error {
+	if !deviceIDForm.MatchString(deviceID) {
+		return errNoDevice
+	}
+	return notFoundAs(s.store.DeleteDevice(ctx, userID, deviceID))
+}
+
+// SetTopic subscribes the user's install to topic, or unsubscribes it.
+func (s *Service) SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error {
+	if !topicForm.MatchString(topic) {
+		return invalid("topic", "must be 1 to 128 letters, digits and -_.~%")
+	}
+	if !deviceIDForm.MatchString(deviceID) {
+		return errNoDevice
+	}
+	if member {
+		d, err := s.store.FindDevice(ctx, userID, deviceID)
+		if err != nil {
+			return notFoundAs(err)
+		}
+		if len(d.Topics) >= MaxTopicsPerDevice && !slices.Contains(d.Topics, topic) {
+			return &tideline.Error{Code: tideline.CodeTooLarge, Message: fmt.Sprintf("A device may be subscribed to at most %d topics.", MaxTopicsPerDevice)}
+		}
+	}
+	return notFoundAs(s.store.SetTopic(ctx, userID, deviceID, topic, member))
+}
+
+// ListTopics returns the topics with their device counts.
+func (s *Service) ListTopics(ctx context.Context) ([]TopicCount, error) {
+	return s.store.ListTopics(ctx)
+}
+
+// SessionsEnded unbinds the push tokens of the installs registered by an ended session
+// (auth's OnSessionsEnded hook): a signed-out device gets no more of the user's pushes.
+func (s *Service) SessionsEnded(ctx context.Context, userID, sessionID, except string) error {
+	_, err := s.store.UnbindSessions(ctx, userID, sessionID, except)
+	return err
+}
+
+// DeleteUser removes a deleted user's installs (auth's OnUserDeleted hook).
+func (s *Service) DeleteUser(ctx context.Context, userID string) error {
+	return s.store.DeleteUserDevices(ctx, userID)
+}
+
+func notFoundAs(err error) error {
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return errNoDevice
+	}
+	return err
+}
