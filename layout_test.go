@@ -15,20 +15,21 @@ var layout = map[string]struct {
 	mayImport []string // module packages (relative; "" is the root)
 	forbidden []string // third-party import path prefixes
 }{
-	"":                {forbidden: []string{"*"}}, // the standard library only
-	"auth":            {mayImport: []string{""}, forbidden: driversAndFrameworks},
-	"auth/authtest":   {mayImport: []string{""}, forbidden: driversAndFrameworks},
-	"auth/firebase":   {mayImport: []string{"", "auth"}, forbidden: without(driversAndFrameworks, firebase)},
-	"sync":            {mayImport: []string{""}, forbidden: driversAndFrameworks},
-	"push":            {mayImport: []string{""}, forbidden: driversAndFrameworks},
-	"push/fcm":        {mayImport: []string{"", "push"}, forbidden: without(driversAndFrameworks, firebase)},
-	"store/sqlite":    {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, sqliteDriver)},
-	"store/mongo":     {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, mongoDriver)},
-	"store/storetest": {mayImport: []string{"", "auth", "sync", "push"}, forbidden: driversAndFrameworks},
-	"httpapi":         {mayImport: []string{"", "auth", "sync", "push", "httpapi/oapi"}, forbidden: without(driversAndFrameworks, gin, ginContrib)},
-	"httpapi/oapi":    {forbidden: without(driversAndFrameworks, gin)},
-	"console":         {mayImport: []string{"", "auth", "push", "sync"}, forbidden: driversAndFrameworks},
-	"cmd/api":         {mayImport: []string{"*"}},
+	"":                 {forbidden: []string{"*"}}, // the standard library only
+	"auth":             {mayImport: []string{""}, forbidden: driversAndFrameworks},
+	"auth/authtest":    {mayImport: []string{""}, forbidden: driversAndFrameworks},
+	"auth/firebase":    {mayImport: []string{"", "auth"}, forbidden: without(driversAndFrameworks, firebase)},
+	"sync":             {mayImport: []string{""}, forbidden: driversAndFrameworks},
+	"push":             {mayImport: []string{""}, forbidden: driversAndFrameworks},
+	"push/fcm":         {mayImport: []string{"", "push"}, forbidden: without(driversAndFrameworks, firebase)},
+	"push/fcm/fcmtest": {mayImport: []string{"", "push"}, forbidden: driversAndFrameworks},
+	"store/sqlite":     {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, sqliteDriver)},
+	"store/mongo":      {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, mongoDriver)},
+	"store/storetest":  {mayImport: []string{"", "auth", "sync", "push"}, forbidden: driversAndFrameworks},
+	"httpapi":          {mayImport: []string{"", "auth", "sync", "push", "httpapi/oapi"}, forbidden: without(driversAndFrameworks, gin, ginContrib)},
+	"httpapi/oapi":     {forbidden: without(driversAndFrameworks, gin)},
+	"console":          {mayImport: []string{"", "auth", "push", "sync"}, forbidden: driversAndFrameworks},
+	"cmd/api":          {mayImport: []string{"*"}},
 }
 
 const (

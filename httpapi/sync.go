@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/tideline-dev/tideline/httpapi/oapi"
 	datasync "github.com/tideline-dev/tideline/sync"
@@ -65,6 +66,15 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// optionalTime is t in UTC, or nil when t is zero.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 func orEmpty(m map[string]any) map[string]any {

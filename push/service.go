@@ -1,6 +1,7 @@
 package push
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tideline-dev/tideline"
@@ -17,6 +19,28 @@ import (
 type Config struct {
 	Clock  tideline.Clock // the system clock
 	Logger *slog.Logger   // discards
+	// Provider sends the messages (LogProvider: logs them).
+	Provider Provider
+	// NodeID names this node's workers in leases (a new id).
+	NodeID string
+	// Workers is how many batches this node sends at once (4).
+	Workers int
+	// Batch is how many deliveries a worker sends at a time (MaxBatch).
+	Batch int
+	// LeaseFor is how long a worker holds what it claimed before another may take it over
+	// (2 minutes); it must exceed SendTimeout.
+	LeaseFor time.Duration
+	// SendTimeout bounds one batch's send (1 minute).
+	SendTimeout time.Duration
+	// PollEvery is how often an idle worker looks for due work (1 s).
+	PollEvery time.Duration
+	// MaxAttempts is how many times a delivery is tried before it fails (8).
+	MaxAttempts int
+	// RetryBase and RetryMax bound the exponential backoff between attempts (5 s, 1 hour);
+	// a provider's Retry-After is honoured when longer.
+	RetryBase, RetryMax time.Duration
+	// WakeEvery is the least time between two silent sync wake-ups of one device (1 minute).
+	WakeEvery time.Duration
 }
 
 // Service is the push capability.
@@ -24,6 +48,12 @@ type Service struct {
 	store Store
 	cfg   Config
 	clock tideline.Clock
+	wake  chan struct{}
+	waker *waker
+
+	mu    sync.Mutex
+	zones map[string]*time.Location
+	specs map[string]Spec
 }
 
 // New returns the push service on store.
@@ -34,8 +64,29 @@ func New(store Store, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Service{store: store, cfg: cfg, clock: cfg.Clock}
+	if cfg.Provider == nil {
+		cfg.Provider = LogProvider{Logger: cfg.Logger}
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = tideline.NewID()
+	}
+	cfg.Workers = cmp.Or(max(cfg.Workers, 0), 4)
+	cfg.Batch = min(cmp.Or(max(cfg.Batch, 0), MaxBatch), MaxBatch)
+	cfg.LeaseFor = cmp.Or(max(cfg.LeaseFor, 0), 2*time.Minute)
+	cfg.SendTimeout = cmp.Or(max(cfg.SendTimeout, 0), time.Minute)
+	cfg.PollEvery = cmp.Or(max(cfg.PollEvery, 0), time.Second)
+	cfg.MaxAttempts = cmp.Or(max(cfg.MaxAttempts, 0), 8)
+	cfg.RetryBase = cmp.Or(max(cfg.RetryBase, 0), 5*time.Second)
+	cfg.RetryMax = cmp.Or(max(cfg.RetryMax, 0), time.Hour)
+	cfg.WakeEvery = cmp.Or(max(cfg.WakeEvery, 0), time.Minute)
+	s := &Service{store: store, cfg: cfg, clock: cfg.Clock, wake: make(chan struct{}, cfg.Workers),
+		zones: map[string]*time.Location{}, specs: map[string]Spec{}}
+	s.waker = newWaker(s)
+	return s
 }
+
+// Provider is the provider the service sends through.
+func (s *Service) Provider() Provider { return s.cfg.Provider }
 
 // Registration is what a client sends to register its install.
 type Registration struct {

@@ -24,9 +24,13 @@ type env struct {
 	t     *testing.T
 	svc   *push.Service
 	clock *tideline.ManualClock
+	store push.Store
 }
 
-func newEnv(t *testing.T, engine string) *env {
+func newEnv(t *testing.T, engine string) *env { return newEnvWith(t, engine, push.Config{}) }
+
+// newEnvWith is newEnv with the service configured by cfg (its Clock is the env's).
+func newEnvWith(t *testing.T, engine string, cfg push.Config) *env {
 	t.Helper()
 	var db interface {
 		Push() push.Store
@@ -48,7 +52,8 @@ func newEnv(t *testing.T, engine string) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	return &env{t: t, svc: push.New(db.Push(), push.Config{Clock: clock}), clock: clock}
+	cfg.Clock = clock
+	return &env{t: t, svc: push.New(db.Push(), cfg), clock: clock, store: db.Push()}
 }
 
 func (e *env) register(user, session string, r push.Registration) push.Device {

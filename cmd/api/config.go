@@ -18,6 +18,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/push/fcm"
 	datasync "github.com/tideline-dev/tideline/sync"
 	"gopkg.in/yaml.v3"
 )
@@ -48,6 +49,10 @@ type Config struct {
 	OIDC                  []auth.OIDCProvider
 	FirebaseProjectID     string
 	FirebaseAllowEmulator bool
+
+	// FCM sends push notifications; with neither a credentials file nor a project id, the
+	// log provider is used.
+	FCM fcm.Config
 
 	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
 	ConfigFile string
@@ -204,6 +209,25 @@ var settings = []setting{
 	}},
 	{"auth.firebase.projectId", "", `Firebase project whose ID tokens sign users in (POST /v1/auth/token, provider "firebase"), for apps moving from Firebase. Empty: off.`, func(c *Config, v string) error { c.FirebaseProjectID = v; return nil }},
 	{"auth.firebase.allowEmulator", "false", "Allow FIREBASE_AUTH_EMULATOR_HOST, which makes the Firebase SDK accept unsigned tokens: development only.", boolSetter(func(c *Config) *bool { return &c.FirebaseAllowEmulator })},
+	{"fcm.credentialsFile", "", "Service-account JSON file of the Firebase project push notifications are sent through (FCM HTTP v1). Empty with fcm.projectId set: Application Default Credentials. Both empty: notifications are written to the log, not sent (development).", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := os.Stat(v); err != nil {
+				return fmt.Errorf("cannot read the credentials file: %v", err)
+			}
+		}
+		c.FCM.CredentialsFile = v
+		return nil
+	}},
+	{"fcm.projectId", "", "Firebase project id for push notifications. Empty: the project_id of fcm.credentialsFile.", func(c *Config, v string) error { c.FCM.ProjectID = v; return nil }},
+	{"fcm.endpoint", "", "FCM API base URL, for FCM-compatible proxies and tests, such as http://127.0.0.1:9099/v1. Empty: Google's.", func(c *Config, v string) error {
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return errors.New("want an http(s) URL such as https://fcm.example.com/v1")
+			}
+		}
+		c.FCM.Endpoint = v
+		return nil
+	}},
 	{"smtp.addr", "", "SMTP server host:port for emails. Empty: emails are written to the log instead (development).", func(c *Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"testing"
+	"time"
 
+	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
 	"github.com/tideline-dev/tideline/store/storetest"
 )
 
@@ -18,6 +20,7 @@ func TestServeDevices(t *testing.T) {
 			}
 			p := startAPI(t, env, "--addr", "127.0.0.1:0")
 			base := p.waitFor("tideline listening")["addr"].(string)
+			p.waitFor("push notifications are written to this log, not sent: set fcm.credentialsFile to send them through Firebase Cloud Messaging")
 			creds := map[string]string{"email": "ada@example.com", "password": "correct horse battery staple"}
 			status, up := callJSON(t, "POST", base+"/v1/auth/signup", "", creds)
 			if status != 201 {
@@ -43,6 +46,64 @@ func TestServeDevices(t *testing.T) {
 			}
 			if status, body := callJSON(t, "DELETE", base+"/v1/me", token, nil); status != 204 {
 				t.Fatalf("delete account %d %v", status, body)
+			}
+		})
+	}
+}
+
+// TestServeCampaignAndWakeUp runs the binary with FCM pointed at a local fake (the real
+// Firebase SDK and OAuth flow inside the server): an admin's campaign reaches the user's
+// device, and a change to the user's data wakes the device with a silent push.
+func TestServeCampaignAndWakeUp(t *testing.T) {
+	for _, engine := range []string{"sqlite", "mongodb"} {
+		t.Run(engine, func(t *testing.T) {
+			fake := fcmtest.New(t)
+			uri := ""
+			if engine == "mongodb" {
+				uri = storetest.MongoURI(t)
+			}
+			env := syncEnv(t, engine, uri, "e2e_campaign",
+				"TIDELINE_FCM_CREDENTIALS_FILE="+fake.WriteCredentials(t), "TIDELINE_FCM_ENDPOINT="+fake.Endpoint(),
+				"TIDELINE_ADMIN_EMAIL=ops@example.com", "TIDELINE_ADMIN_PASSWORD=another admin passphrase")
+			p := startAPI(t, env, "--addr", "127.0.0.1:0")
+			base := p.waitFor("tideline listening")["addr"].(string)
+			if fcm := p.waitFor("push notifications are sent through Firebase Cloud Messaging"); fcm["project"] != fcmtest.DefaultProjectID {
+				t.Fatalf("start-up log: %v", fcm)
+			}
+			ada := signUp(t, base, "ada@example.com")
+			if status, d := callJSON(t, "POST", base+"/v1/devices", ada.token, map[string]any{"deviceId": "phone", "platform": "ios", "pushToken": "tok-ada"}); status != 200 {
+				t.Fatalf("register %d %v", status, d)
+			}
+			status, in := callJSON(t, "POST", base+"/v1/auth/login", "", map[string]string{"email": "ops@example.com", "password": "another admin passphrase"})
+			if status != 200 {
+				t.Fatalf("admin login %d %v", status, in)
+			}
+			admin := in["accessToken"].(string)
+			status, c := callJSON(t, "POST", base+"/v1/admin/push/campaigns", admin, map[string]any{
+				"target": map[string]any{"userIds": []string{ada.id}}, "notification": map[string]any{"title": "Hi Ada"}})
+			if status != 202 {
+				t.Fatalf("campaign %d %v", status, c)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for c["status"] != "completed" && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+				_, c = callJSON(t, "GET", base+"/v1/admin/push/campaigns/"+c["id"].(string), admin, nil)
+			}
+			if counts := c["counts"].(map[string]any); c["status"] != "completed" || counts["sent"] != float64(1) || fake.Count("tok-ada") != 1 {
+				t.Fatalf("campaign %v, %d delivered", c, fake.Count("tok-ada"))
+			}
+			if c["createdBy"] == nil {
+				t.Fatalf("a campaign sent by an admin user names them: %v", c)
+			}
+
+			// Ada has no open stream: a change to her data wakes her device.
+			pushApplied(t, base, ada, "ada-laptop", map[string]any{"id": 1, "collection": "todos", "docId": "t1", "op": "put", "fields": map[string]any{"title": "milk"}})
+			for fake.Count("tok-ada") < 2 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			got := fake.Delivered()
+			if len(got) != 2 || got[1].Decode()["data"].(map[string]any)["tideline"] != "sync" {
+				t.Fatalf("no silent wake-up after the change: %d messages", len(got))
 			}
 		})
 	}

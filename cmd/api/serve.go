@@ -14,6 +14,7 @@ import (
 	"github.com/tideline-dev/tideline/auth/firebase"
 	"github.com/tideline-dev/tideline/httpapi"
 	"github.com/tideline-dev/tideline/push"
+	"github.com/tideline-dev/tideline/push/fcm"
 	"github.com/tideline-dev/tideline/store/mongo"
 	"github.com/tideline-dev/tideline/store/sqlite"
 	datasync "github.com/tideline-dev/tideline/sync"
@@ -90,6 +91,20 @@ func bootstrapAdmin(ctx context.Context, cfg *Config, svc *auth.Service, log *sl
 	return nil
 }
 
+// pushProvider is FCM when it is configured, else the log provider.
+func pushProvider(ctx context.Context, cfg *Config, log *slog.Logger) (push.Provider, error) {
+	if cfg.FCM.CredentialsFile == "" && cfg.FCM.ProjectID == "" {
+		log.Warn("push notifications are written to this log, not sent: set fcm.credentialsFile to send them through Firebase Cloud Messaging")
+		return push.LogProvider{Logger: log}, nil
+	}
+	p, err := fcm.New(ctx, cfg.FCM)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("push notifications are sent through Firebase Cloud Messaging", "project", p.ProjectID())
+	return p, nil
+}
+
 // withAuth opens the store and the auth capability, runs fn and closes them.
 func withAuth(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*auth.Service) error) error {
 	store, err := openEngine(ctx, cfg)
@@ -137,15 +152,21 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 		return err
 	}
 	authSvc.OnUserDeleted(syncSvc.DeleteUser)
-	pushSvc := push.New(store.Push(), push.Config{Logger: log})
+	provider, err := pushProvider(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	pushSvc := push.New(store.Push(), push.Config{Logger: log, Provider: provider, NodeID: info.InstanceID + "/" + tideline.NewID()})
 	authSvc.OnUserDeleted(pushSvc.DeleteUser)
 	authSvc.OnSessionsEnded(pushSvc.SessionsEnded)
 	sweepCtx, stopSweeper := context.WithCancel(context.Background())
 	defer stopSweeper()
 	go syncSvc.RunSweeper(sweepCtx, info.InstanceID+"/"+tideline.NewID(), cfg.SweepEvery)
 	hubCfg := cfg.Hub
+	hubCfg.Notifier = pushSvc
 	hub := datasync.NewHub(syncSvc, hubCfg)
 	go hub.Run(sweepCtx)
+	go pushSvc.Run(sweepCtx)
 	api, err := httpapi.New(httpapi.Config{
 		Store:          store,
 		Auth:           authSvc,

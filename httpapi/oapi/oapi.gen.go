@@ -18,6 +18,69 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for CampaignStatus.
+const (
+	Cancelled CampaignStatus = "cancelled"
+	Completed CampaignStatus = "completed"
+	Queued    CampaignStatus = "queued"
+	Sending   CampaignStatus = "sending"
+)
+
+// Valid indicates whether the value is a known member of the CampaignStatus enum.
+func (e CampaignStatus) Valid() bool {
+	switch e {
+	case Cancelled:
+		return true
+	case Completed:
+		return true
+	case Queued:
+		return true
+	case Sending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CampaignOptionsPriority.
+const (
+	High   CampaignOptionsPriority = "high"
+	Normal CampaignOptionsPriority = "normal"
+)
+
+// Valid indicates whether the value is a known member of the CampaignOptionsPriority enum.
+func (e CampaignOptionsPriority) Valid() bool {
+	switch e {
+	case High:
+		return true
+	case Normal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CampaignSegmentPlatforms.
+const (
+	CampaignSegmentPlatformsAndroid CampaignSegmentPlatforms = "android"
+	CampaignSegmentPlatformsIos     CampaignSegmentPlatforms = "ios"
+	CampaignSegmentPlatformsWeb     CampaignSegmentPlatforms = "web"
+)
+
+// Valid indicates whether the value is a known member of the CampaignSegmentPlatforms enum.
+func (e CampaignSegmentPlatforms) Valid() bool {
+	switch e {
+	case CampaignSegmentPlatformsAndroid:
+		return true
+	case CampaignSegmentPlatformsIos:
+		return true
+	case CampaignSegmentPlatformsWeb:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChangeOp.
 const (
 	ChangeOpDelete ChangeOp = "delete"
@@ -447,6 +510,167 @@ type AuthResponse struct {
 	RefreshToken string `json:"refreshToken"`
 	SessionId    string `json:"sessionId"`
 	User         User   `json:"user"`
+}
+
+// Campaign defines model for Campaign.
+type Campaign struct {
+	Counts    CampaignCounts `json:"counts"`
+	CreatedAt time.Time      `json:"createdAt"`
+
+	// CreatedBy The admin user who sent it (absent for an admin key).
+	CreatedBy *string            `json:"createdBy,omitempty"`
+	Data      *map[string]string `json:"data,omitempty"`
+	DryRun    bool               `json:"dryRun"`
+
+	// Errors The first failed deliveries (up to 10).
+	Errors []CampaignError `json:"errors"`
+
+	// FinishedAt When it completed or was cancelled.
+	FinishedAt     *time.Time            `json:"finishedAt,omitempty"`
+	Id             string                `json:"id"`
+	IdempotencyKey *string               `json:"idempotencyKey,omitempty"`
+	LocalTime      bool                  `json:"localTime"`
+	Notification   *CampaignNotification `json:"notification,omitempty"`
+	Options        *CampaignOptions      `json:"options,omitempty"`
+	SendAt         *time.Time            `json:"sendAt,omitempty"`
+
+	// StartedAt When its audience was resolved.
+	StartedAt *time.Time     `json:"startedAt,omitempty"`
+	Status    CampaignStatus `json:"status"`
+
+	// Target Exactly one of `all`, `userIds`, `deviceIds`, `topic` and `segment`. Only devices with a push token are reached.
+	Target CampaignTarget `json:"target"`
+}
+
+// CampaignStatus defines model for Campaign.Status.
+type CampaignStatus string
+
+// CampaignCounts defines model for CampaignCounts.
+type CampaignCounts struct {
+	// Cancelled Not sent because the campaign was cancelled, or the device was deleted or signed out before its turn.
+	Cancelled int64 `json:"cancelled"`
+	Failed    int64 `json:"failed"`
+	Pending   int64 `json:"pending"`
+
+	// Pruned FCM said the token is no longer valid; it was removed from its device.
+	Pruned int64 `json:"pruned"`
+
+	// Sent Accepted by FCM.
+	Sent int64 `json:"sent"`
+
+	// Targeted Devices in the audience (known once the campaign starts).
+	Targeted int64 `json:"targeted"`
+}
+
+// CampaignError defines model for CampaignError.
+type CampaignError struct {
+	At time.Time `json:"at"`
+
+	// DeviceId The server's id of the device.
+	DeviceId string `json:"deviceId"`
+	Error    string `json:"error"`
+	UserId   string `json:"userId"`
+}
+
+// CampaignNotification defines model for CampaignNotification.
+type CampaignNotification struct {
+	Body *string `json:"body,omitempty"`
+
+	// ImageUrl An https URL of an image shown with the notification.
+	ImageUrl *string `json:"imageUrl,omitempty"`
+	Title    *string `json:"title,omitempty"`
+}
+
+// CampaignOptions defines model for CampaignOptions.
+type CampaignOptions struct {
+	// Badge The app icon's badge (iOS).
+	Badge *int `json:"badge,omitempty"`
+
+	// CollapseKey Messages with one collapse key replace each other while a device is offline.
+	CollapseKey *string `json:"collapseKey,omitempty"`
+
+	// Priority high (the default) is delivered at once; normal may wait for the device to wake.
+	Priority *CampaignOptionsPriority `json:"priority,omitempty"`
+
+	// Silent Data only, shows nothing; wakes the app (APNs content-available). Leave out `notification`.
+	Silent *bool `json:"silent,omitempty"`
+
+	// Sound `default` or the name of a sound file in the app.
+	Sound *string `json:"sound,omitempty"`
+
+	// TtlSeconds How long FCM keeps trying to reach an offline device (0 or absent - FCM's default of 4 weeks).
+	TtlSeconds *int64 `json:"ttlSeconds,omitempty"`
+}
+
+// CampaignOptionsPriority high (the default) is delivered at once; normal may wait for the device to wake.
+type CampaignOptionsPriority string
+
+// CampaignPage defines model for CampaignPage.
+type CampaignPage struct {
+	Campaigns []Campaign `json:"campaigns"`
+
+	// Next Give it as `before` for the next page; absent on the last one.
+	Next *string `json:"next,omitempty"`
+}
+
+// CampaignRequest defines model for CampaignRequest.
+type CampaignRequest struct {
+	// Data Key/values given to the app. With the title and body, at most 4096 bytes (FCM's limit, 413 past it). Keys `from`, `notification`, `message_type` and those starting with `google.`, `gcm.`, `apns-` or `tideline.` are reserved.
+	Data *map[string]string `json:"data,omitempty"`
+
+	// DryRun Resolve the audience and count it, and send nothing.
+	DryRun *bool `json:"dryRun,omitempty"`
+
+	// IdempotencyKey A retried request with the same key returns the first campaign instead of sending again.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+
+	// LocalTime Send at `sendAt`'s wall time in each device's own time zone (UTC for devices without one); where that time has passed, at once.
+	LocalTime    *bool                 `json:"localTime,omitempty"`
+	Notification *CampaignNotification `json:"notification,omitempty"`
+	Options      *CampaignOptions      `json:"options,omitempty"`
+
+	// SendAt When to send (absent - at once; within a year). With `localTime`, only its date and wall time count, in each device's time zone.
+	SendAt *time.Time `json:"sendAt,omitempty"`
+
+	// Target Exactly one of `all`, `userIds`, `deviceIds`, `topic` and `segment`. Only devices with a push token are reached.
+	Target CampaignTarget `json:"target"`
+}
+
+// CampaignSegment Devices matching every condition given (an empty segment is every device).
+type CampaignSegment struct {
+	// LastSeenWithinSeconds Devices that registered (opened the app) within this many seconds before the send.
+	LastSeenWithinSeconds *int64 `json:"lastSeenWithinSeconds,omitempty"`
+
+	// Locales A device matches a locale exactly, or by its language (`en` matches `en-GB`).
+	Locales *[]string `json:"locales,omitempty"`
+
+	// MaxAppVersion Inclusive.
+	MaxAppVersion *string `json:"maxAppVersion,omitempty"`
+
+	// MinAppVersion Inclusive; versions compare as dotted numbers (2.10 is above 2.9). Devices without a version are outside any bound.
+	MinAppVersion *string                     `json:"minAppVersion,omitempty"`
+	Platforms     *[]CampaignSegmentPlatforms `json:"platforms,omitempty"`
+}
+
+// CampaignSegmentPlatforms defines model for CampaignSegment.Platforms.
+type CampaignSegmentPlatforms string
+
+// CampaignTarget Exactly one of `all`, `userIds`, `deviceIds`, `topic` and `segment`. Only devices with a push token are reached.
+type CampaignTarget struct {
+	// All Every device.
+	All *bool `json:"all,omitempty"`
+
+	// DeviceIds These devices, by the server's `id` of each (not the app's `deviceId`).
+	DeviceIds *[]string `json:"deviceIds,omitempty"`
+
+	// Segment Devices matching every condition given (an empty segment is every device).
+	Segment *CampaignSegment `json:"segment,omitempty"`
+
+	// Topic The devices subscribed to this topic; a topic no device is in is refused (400), which catches typos.
+	Topic *string `json:"topic,omitempty"`
+
+	// UserIds Every device of these users.
+	UserIds *[]string `json:"userIds,omitempty"`
 }
 
 // Change defines model for Change.
@@ -953,6 +1177,9 @@ type AccessToken = string
 // After defines model for After.
 type After = string
 
+// CampaignId defines model for CampaignId.
+type CampaignId = string
+
 // DeviceId defines model for DeviceId.
 type DeviceId = string
 
@@ -976,6 +1203,15 @@ type AdminListAuditParams struct {
 	UserId *string `form:"userId,omitempty" json:"userId,omitempty"`
 	Type   *string `form:"type,omitempty" json:"type,omitempty"`
 
+	// Before The `next` of the previous page.
+	Before *string `form:"before,omitempty" json:"before,omitempty"`
+
+	// Limit The most items in the page (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// AdminListCampaignsParams defines parameters for AdminListCampaigns.
+type AdminListCampaignsParams struct {
 	// Before The `next` of the previous page.
 	Before *string `form:"before,omitempty" json:"before,omitempty"`
 
@@ -1017,6 +1253,9 @@ type AdminPutCollectionJSONRequestBody = CollectionSettings
 
 // AdminCreateKeyJSONRequestBody defines body for AdminCreateKey for application/json ContentType.
 type AdminCreateKeyJSONRequestBody = AdminKeyRequest
+
+// AdminCreateCampaignJSONRequestBody defines body for AdminCreateCampaign for application/json ContentType.
+type AdminCreateCampaignJSONRequestBody = CampaignRequest
 
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
 type AdminUpdateUserJSONRequestBody = AdminUserUpdate
@@ -1110,6 +1349,18 @@ type ServerInterface interface {
 	// AdminDeleteKey Revoke an admin API key
 	// (DELETE /v1/admin/keys/{keyId})
 	AdminDeleteKey(c *gin.Context, keyId string)
+	// AdminListCampaigns Campaigns, newest first
+	// (GET /v1/admin/push/campaigns)
+	AdminListCampaigns(c *gin.Context, params AdminListCampaignsParams)
+	// AdminCreateCampaign Send a push campaign
+	// (POST /v1/admin/push/campaigns)
+	AdminCreateCampaign(c *gin.Context)
+	// AdminGetCampaign A campaign with its counts and first errors
+	// (GET /v1/admin/push/campaigns/{campaignId})
+	AdminGetCampaign(c *gin.Context, campaignId CampaignId)
+	// AdminCancelCampaign Cancel a queued or sending campaign
+	// (POST /v1/admin/push/campaigns/{campaignId}/cancel)
+	AdminCancelCampaign(c *gin.Context, campaignId CampaignId)
 	// AdminListTopics Push topics and their sizes
 	// (GET /v1/admin/push/topics)
 	AdminListTopics(c *gin.Context)
@@ -1501,6 +1752,104 @@ func (siw *ServerInterfaceWrapper) AdminDeleteKey(c *gin.Context) {
 	}
 
 	siw.Handler.AdminDeleteKey(c, keyId)
+}
+
+// AdminListCampaigns operation middleware
+func (siw *ServerInterfaceWrapper) AdminListCampaigns(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AdminListCampaignsParams
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", c.Request.URL.Query(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter before: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", c.Request.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter limit: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminListCampaigns(c, params)
+}
+
+// AdminCreateCampaign operation middleware
+func (siw *ServerInterfaceWrapper) AdminCreateCampaign(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminCreateCampaign(c)
+}
+
+// AdminGetCampaign operation middleware
+func (siw *ServerInterfaceWrapper) AdminGetCampaign(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaignId" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaignId", c.Param("campaignId"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaignId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminGetCampaign(c, campaignId)
+}
+
+// AdminCancelCampaign operation middleware
+func (siw *ServerInterfaceWrapper) AdminCancelCampaign(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "campaignId" -------------
+	var campaignId CampaignId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaignId", c.Param("campaignId"), &campaignId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter campaignId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.AdminCancelCampaign(c, campaignId)
 }
 
 // AdminListTopics operation middleware
@@ -2302,6 +2651,10 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.DELETE(options.BaseURL+"/v1/devices/:deviceId/topics/:topic", wrapper.UnsubscribeTopic)
 	router.PUT(options.BaseURL+"/v1/devices/:deviceId/topics/:topic", wrapper.SubscribeTopic)
 	router.GET(options.BaseURL+"/v1/admin/push/topics", wrapper.AdminListTopics)
+	router.GET(options.BaseURL+"/v1/admin/push/campaigns", wrapper.AdminListCampaigns)
+	router.POST(options.BaseURL+"/v1/admin/push/campaigns", wrapper.AdminCreateCampaign)
+	router.GET(options.BaseURL+"/v1/admin/push/campaigns/:campaignId", wrapper.AdminGetCampaign)
+	router.POST(options.BaseURL+"/v1/admin/push/campaigns/:campaignId/cancel", wrapper.AdminCancelCampaign)
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
@@ -2976,6 +3329,162 @@ type AdminDeleteKeydefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response AdminDeleteKeydefaultApplicationProblemPlusJSONResponse) VisitAdminDeleteKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListCampaignsRequestObject struct {
+	Params AdminListCampaignsParams
+}
+
+type AdminListCampaignsResponseObject interface {
+	VisitAdminListCampaignsResponse(w http.ResponseWriter) error
+}
+
+type AdminListCampaigns200JSONResponse CampaignPage
+
+func (response AdminListCampaigns200JSONResponse) VisitAdminListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListCampaignsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminListCampaignsdefaultApplicationProblemPlusJSONResponse) VisitAdminListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminCreateCampaignRequestObject struct {
+	Body *AdminCreateCampaignJSONRequestBody
+}
+
+type AdminCreateCampaignResponseObject interface {
+	VisitAdminCreateCampaignResponse(w http.ResponseWriter) error
+}
+
+type AdminCreateCampaign202JSONResponse Campaign
+
+func (response AdminCreateCampaign202JSONResponse) VisitAdminCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminCreateCampaigndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminCreateCampaigndefaultApplicationProblemPlusJSONResponse) VisitAdminCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminGetCampaignRequestObject struct {
+	CampaignId CampaignId `json:"campaignId"`
+}
+
+type AdminGetCampaignResponseObject interface {
+	VisitAdminGetCampaignResponse(w http.ResponseWriter) error
+}
+
+type AdminGetCampaign200JSONResponse Campaign
+
+func (response AdminGetCampaign200JSONResponse) VisitAdminGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminGetCampaigndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminGetCampaigndefaultApplicationProblemPlusJSONResponse) VisitAdminGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminCancelCampaignRequestObject struct {
+	CampaignId CampaignId `json:"campaignId"`
+}
+
+type AdminCancelCampaignResponseObject interface {
+	VisitAdminCancelCampaignResponse(w http.ResponseWriter) error
+}
+
+type AdminCancelCampaign200JSONResponse Campaign
+
+func (response AdminCancelCampaign200JSONResponse) VisitAdminCancelCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminCancelCampaigndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AdminCancelCampaigndefaultApplicationProblemPlusJSONResponse) VisitAdminCancelCampaignResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5521,6 +6030,18 @@ type StrictServerInterface interface {
 	// AdminDeleteKey Revoke an admin API key
 	// (DELETE /v1/admin/keys/{keyId})
 	AdminDeleteKey(ctx context.Context, request AdminDeleteKeyRequestObject) (AdminDeleteKeyResponseObject, error)
+	// AdminListCampaigns Campaigns, newest first
+	// (GET /v1/admin/push/campaigns)
+	AdminListCampaigns(ctx context.Context, request AdminListCampaignsRequestObject) (AdminListCampaignsResponseObject, error)
+	// AdminCreateCampaign Send a push campaign
+	// (POST /v1/admin/push/campaigns)
+	AdminCreateCampaign(ctx context.Context, request AdminCreateCampaignRequestObject) (AdminCreateCampaignResponseObject, error)
+	// AdminGetCampaign A campaign with its counts and first errors
+	// (GET /v1/admin/push/campaigns/{campaignId})
+	AdminGetCampaign(ctx context.Context, request AdminGetCampaignRequestObject) (AdminGetCampaignResponseObject, error)
+	// AdminCancelCampaign Cancel a queued or sending campaign
+	// (POST /v1/admin/push/campaigns/{campaignId}/cancel)
+	AdminCancelCampaign(ctx context.Context, request AdminCancelCampaignRequestObject) (AdminCancelCampaignResponseObject, error)
 	// AdminListTopics Push topics and their sizes
 	// (GET /v1/admin/push/topics)
 	AdminListTopics(ctx context.Context, request AdminListTopicsRequestObject) (AdminListTopicsResponseObject, error)
@@ -6069,6 +6590,126 @@ func (sh *strictHandler) AdminDeleteKey(ctx *gin.Context, keyId string) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(AdminDeleteKeyResponseObject); ok {
 		if err := validResponse.VisitAdminDeleteKeyResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminListCampaigns operation middleware
+func (sh *strictHandler) AdminListCampaigns(ctx *gin.Context, params AdminListCampaignsParams) {
+	var request AdminListCampaignsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminListCampaigns(ctx, request.(AdminListCampaignsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminListCampaigns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminListCampaignsResponseObject); ok {
+		if err := validResponse.VisitAdminListCampaignsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminCreateCampaign operation middleware
+func (sh *strictHandler) AdminCreateCampaign(ctx *gin.Context) {
+	var request AdminCreateCampaignRequestObject
+
+	var body AdminCreateCampaignJSONRequestBody
+	var err error
+	// A request validator built on kin-openapi's openapi3filter with
+	// KeepValidatedValue leaves the value it validated on the body. Bind
+	// that value, matching member names exactly, so the handler receives
+	// what was validated instead of a second, case-insensitive decode.
+	if vb, ok := ctx.Request.Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+		err = ctx.ShouldBindJSON(&body)
+	} else if binding.Validator != nil {
+		// ShouldBindJSON runs the struct validator after decoding; keep that.
+		err = binding.Validator.ValidateStruct(&body)
+	}
+	if err != nil {
+		sh.options.RequestErrorHandlerFunc(ctx, err)
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminCreateCampaign(ctx, request.(AdminCreateCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminCreateCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminCreateCampaignResponseObject); ok {
+		if err := validResponse.VisitAdminCreateCampaignResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminGetCampaign operation middleware
+func (sh *strictHandler) AdminGetCampaign(ctx *gin.Context, campaignId CampaignId) {
+	var request AdminGetCampaignRequestObject
+
+	request.CampaignId = campaignId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminGetCampaign(ctx, request.(AdminGetCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminGetCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminGetCampaignResponseObject); ok {
+		if err := validResponse.VisitAdminGetCampaignResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AdminCancelCampaign operation middleware
+func (sh *strictHandler) AdminCancelCampaign(ctx *gin.Context, campaignId CampaignId) {
+	var request AdminCancelCampaignRequestObject
+
+	request.CampaignId = campaignId
+
+	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdminCancelCampaign(ctx, request.(AdminCancelCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdminCancelCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(AdminCancelCampaignResponseObject); ok {
+		if err := validResponse.VisitAdminCancelCampaignResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {

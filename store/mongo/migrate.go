@@ -35,6 +35,7 @@ var migrations = []migration{
 	{2, "auth", migrateAuth},
 	{3, "sync", migrateSync},
 	{4, "push", migratePush},
+	{5, "push campaigns", migratePushCampaigns},
 }
 
 // migrateInstance records who this data is, once: concurrent first starts agree on one

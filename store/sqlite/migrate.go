@@ -23,6 +23,7 @@ var migrations = []migration{
 	{2, "auth", execAll(authSchema...)},
 	{3, "sync", execAll(syncSchema...)},
 	{4, "push", execAll(pushSchema...)},
+	{5, "push campaigns", execAll(pushCampaignSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.

@@ -23,6 +23,23 @@ func runPush(t *testing.T, h Harness) {
 	t.Run("UnbindSessions", func(t *testing.T) { runPushUnbind(t, h) })
 	t.Run("Topics", func(t *testing.T) { runPushTopics(t, h) })
 	t.Run("TimesInMilliseconds", func(t *testing.T) { runPushTimes(t, h) })
+	t.Run("PruneToken", func(t *testing.T) { runPushPruneToken(t, h) })
+	t.Run("DevicesByID", func(t *testing.T) { runPushDevicesByID(t, h) })
+	t.Run("ListAudience", func(t *testing.T) { runPushListAudience(t, h) })
+	t.Run("CreateCampaign", func(t *testing.T) { runPushCreateCampaign(t, h) })
+	t.Run("ConcurrentCreateCampaignOneKey", func(t *testing.T) { runPushCreateCampaignRace(t, h) })
+	t.Run("ListCampaigns", func(t *testing.T) { runPushListCampaigns(t, h) })
+	t.Run("ClaimCampaign", func(t *testing.T) { runPushClaimCampaign(t, h) })
+	t.Run("ConcurrentClaimCampaign", func(t *testing.T) { runPushClaimCampaignRace(t, h) })
+	t.Run("StartCampaign", func(t *testing.T) { runPushStartCampaign(t, h) })
+	t.Run("AddDeliveries", func(t *testing.T) { runPushAddDeliveries(t, h) })
+	t.Run("ClaimDeliveries", func(t *testing.T) { runPushClaimDeliveries(t, h) })
+	t.Run("ConcurrentClaimDeliveries", func(t *testing.T) { runPushClaimDeliveriesRace(t, h) })
+	t.Run("FinishDeliveries", func(t *testing.T) { runPushFinishDeliveries(t, h) })
+	t.Run("CampaignErrors", func(t *testing.T) { runPushCampaignErrors(t, h) })
+	t.Run("CancelCampaign", func(t *testing.T) { runPushCancelCampaign(t, h) })
+	t.Run("AddAfterCancel", func(t *testing.T) { runPushAddAfterCancel(t, h) })
+	t.Run("FinishCampaign", func(t *testing.T) { runPushFinishCampaign(t, h) })
 }
 
 func pushStore(t *testing.T, h Harness) push.Store {

@@ -1,0 +1,498 @@
+package push_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/push"
+	"github.com/tideline-dev/tideline/push/fcm"
+	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
+)
+
+// Campaigns are tested through the real Firebase Admin SDK (push/fcm) against a local fake
+// of the FCM HTTP v1 API, on both engines.
+
+// fcmEnv is an env whose service sends through FCM to fake.
+func fcmEnv(t *testing.T, engine string, fake *fcmtest.Server, cfg push.Config) *env {
+	t.Helper()
+	cfg.Provider = fcmProvider(t, fake)
+	cfg.RetryBase = cmpOr(cfg.RetryBase, time.Second)
+	cfg.NodeID = cmpOr(cfg.NodeID, "node-a")
+	return newEnvWith(t, engine, cfg)
+}
+
+func fcmProvider(t *testing.T, fake *fcmtest.Server) push.Provider {
+	t.Helper()
+	p, err := fcm.New(t.Context(), fcm.Config{CredentialsFile: fake.WriteCredentials(t), Endpoint: fake.Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// another is a second node's service on the same store, with the same clock.
+func (e *env) another(cfg push.Config) *push.Service {
+	cfg.Clock = e.clock
+	return push.New(e.store, cfg)
+}
+
+// drain steps svc until it has nothing to do and returns how many steps did something.
+func drain(t *testing.T, svc *push.Service) int {
+	t.Helper()
+	n := 0
+	for {
+		did, err := svc.Step(t.Context())
+		if err != nil {
+			t.Fatalf("step %d: %v", n+1, err)
+		}
+		if !did {
+			return n
+		}
+		n++
+	}
+}
+
+// devicesN registers n devices of users u0..u{users-1}, with tokens tok-0..tok-{n-1}.
+func (e *env) devicesN(n, users int, reg func(i int, r *push.Registration)) []push.Device {
+	e.t.Helper()
+	out := make([]push.Device, n)
+	for i := range n {
+		r := push.Registration{DeviceID: fmt.Sprintf("d%d", i), Platform: push.PlatformAndroid, PushToken: fmt.Sprintf("tok-%d", i)}
+		if reg != nil {
+			reg(i, &r)
+		}
+		out[i] = e.register(fmt.Sprintf("u%d", i%users), "s1", r)
+	}
+	return out
+}
+
+func (e *env) create(c push.NewCampaign) push.CampaignView {
+	e.t.Helper()
+	v, _, err := e.svc.CreateCampaign(e.t.Context(), c)
+	if err != nil {
+		e.t.Fatalf("CreateCampaign: %v", err)
+	}
+	return v
+}
+
+func (e *env) campaign(id string) push.CampaignView {
+	e.t.Helper()
+	v, err := e.svc.GetCampaign(e.t.Context(), id)
+	if err != nil {
+		e.t.Fatalf("GetCampaign: %v", err)
+	}
+	return v
+}
+
+func hello(t push.Target) push.NewCampaign {
+	return push.NewCampaign{Spec: push.Spec{Target: t, Notification: push.Notification{Title: "Hello", Body: "World"}}}
+}
+
+// wantOnce fails unless every token was delivered exactly once.
+func wantOnce(t *testing.T, fake *fcmtest.Server, ds []push.Device) {
+	t.Helper()
+	for _, d := range ds {
+		if n := fake.Count(d.PushToken); n != 1 {
+			t.Fatalf("%s got %d copies", d.PushToken, n)
+		}
+	}
+}
+
+func TestCampaignFanOut(t *testing.T) { onEngines(t, testCampaignFanOut) }
+
+// 1,200 devices are sent in three batches of at most 500, each device once.
+func testCampaignFanOut(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{})
+	ds := e.devicesN(1200, 40, nil)
+	c := e.create(hello(push.Target{All: true}))
+	if c.Status != push.CampaignQueued {
+		t.Fatalf("created %+v", c)
+	}
+	if steps := drain(t, e.svc); steps != 1+3 {
+		t.Fatalf("%d steps: want the audience, then 3 batches", steps)
+	}
+	got := e.campaign(c.ID)
+	if got.Status != push.CampaignCompleted || got.Targeted != 1200 || got.Counts.Sent != 1200 || got.FinishedAt.IsZero() {
+		t.Fatalf("after sending: %+v %+v", got.Campaign, got.Counts)
+	}
+	if n := fake.Requests(); n != 1200 {
+		t.Fatalf("%d requests to FCM", n)
+	}
+	wantOnce(t, fake, ds)
+	m := fake.Delivered()[0].Decode()
+	if m["notification"].(map[string]any)["title"] != "Hello" || m["android"].(map[string]any)["notification"].(map[string]any)["tag"] != c.ID {
+		t.Fatalf("message %v", m)
+	}
+}
+
+func TestCampaignOutcomes(t *testing.T) { onEngines(t, testCampaignOutcomes) }
+
+// UNREGISTERED prunes the token, INVALID_ARGUMENT fails the delivery, and 429 is retried
+// after its Retry-After, resending only what FCM did not take.
+func testCampaignOutcomes(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{})
+	ds := e.devicesN(20, 5, nil)
+	fake.Unregister("tok-3")
+	fake.Invalidate("tok-4")
+	fake.RateLimit(1, "7")
+	c := e.create(hello(push.Target{All: true}))
+	drain(t, e.svc)
+	got := e.campaign(c.ID)
+	if got.Status != push.CampaignSending || got.Counts != (push.Counts{Pending: 1, Sent: 17, Pruned: 1, Failed: 1}) {
+		t.Fatalf("after the first batch: %s %+v", got.Status, got.Counts)
+	}
+	if len(got.Errors) != 1 || !strings.Contains(got.Errors[0].Error, "INVALID_ARGUMENT") || got.Errors[0].DeviceID != ds[4].ID {
+		t.Fatalf("errors %+v", got.Errors)
+	}
+	if d := e.devices("u3")["d3"]; d.PushToken != "" {
+		t.Fatalf("unregistered token kept: %+v", d)
+	}
+	e.clock.Advance(6 * time.Second)
+	if steps := drain(t, e.svc); steps != 0 {
+		t.Fatal("retried before Retry-After")
+	}
+	e.clock.Advance(time.Second)
+	if steps := drain(t, e.svc); steps != 1 {
+		t.Fatalf("%d steps after Retry-After", steps)
+	}
+	got = e.campaign(c.ID)
+	if got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 18, Pruned: 1, Failed: 1}) {
+		t.Fatalf("after the retry: %s %+v", got.Status, got.Counts)
+	}
+	var sent []push.Device
+	for i, d := range ds {
+		if i != 3 && i != 4 {
+			sent = append(sent, d)
+		}
+	}
+	wantOnce(t, fake, sent)
+}
+
+func TestCampaignRetriesRunOut(t *testing.T) { onEngines(t, testCampaignRetriesRunOut) }
+
+func testCampaignRetriesRunOut(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{MaxAttempts: 3, RetryMax: 10 * time.Second})
+	e.devicesN(1, 1, nil)
+	fake.InternalErrors(100)
+	c := e.create(hello(push.Target{All: true}))
+	for range 3 {
+		drain(t, e.svc)
+		e.clock.Advance(time.Minute)
+	}
+	got := e.campaign(c.ID)
+	if got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Failed: 1}) || len(got.Errors) != 1 ||
+		!strings.Contains(got.Errors[0].Error, "gave up after 3 attempts") {
+		t.Fatalf("after 3 attempts: %s %+v %+v", got.Status, got.Counts, got.Errors)
+	}
+}
+
+func TestCampaignWorkerKilled(t *testing.T) { onEngines(t, testCampaignWorkerKilled) }
+
+// A worker killed while its batch is in flight, and one killed right after claiming a
+// batch, lose nothing: another node finishes the campaign once their leases end, and no
+// device gets two copies.
+func testCampaignWorkerKilled(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{Batch: 40})
+	ds := e.devicesN(130, 10, nil)
+	c := e.create(hello(push.Target{All: true}))
+	for range 2 { // the audience, then the first batch
+		if did, err := e.svc.Step(t.Context()); !did || err != nil {
+			t.Fatalf("step: %v %v", did, err)
+		}
+	}
+	// Node a is killed while FCM holds its second batch.
+	release := fake.Block()
+	ctx, kill := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { _, err := e.svc.Step(ctx); done <- err }()
+	deadline := time.Now().Add(10 * time.Second)
+	for fake.Waiting() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if fake.Waiting() == 0 {
+		t.Fatal("the second batch never reached FCM")
+	}
+	kill()
+	<-done
+	for fake.Waiting() > 0 { // the fake notices its clients went away
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	// Node a is killed again, right after claiming the third batch (before sending).
+	if _, err := e.store.ClaimDeliveries(t.Context(), "node-a", e.clock.Now(), e.clock.Now().Add(2*time.Minute), 40); err != nil {
+		t.Fatal(err)
+	}
+	b := e.another(push.Config{Provider: fcmProvider(t, fake), NodeID: "node-b", Batch: 40, RetryBase: time.Second})
+	drain(t, b) // the fourth batch (10 devices) is free; the held ones are not
+	if got := e.campaign(c.ID); got.Status != push.CampaignSending || got.Counts.Sent >= 130 {
+		t.Fatalf("node b sent what node a held: %+v", got.Counts)
+	}
+	e.clock.Advance(2 * time.Minute) // node a's leases end
+	drain(t, b)
+	got := e.campaign(c.ID)
+	if got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 130}) {
+		t.Fatalf("after node b: %s %+v", got.Status, got.Counts)
+	}
+	wantOnce(t, fake, ds)
+}
+
+func TestCampaignSchedule(t *testing.T) { onEngines(t, testCampaignSchedule) }
+
+// A campaign with sendAt waits for it; with localTime, each device gets it at that wall
+// time in its own zone.
+func testCampaignSchedule(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{})
+	zones := []string{"Asia/Tokyo", "Europe/Rome", "", "America/Los_Angeles"}
+	ds := e.devicesN(len(zones), 4, func(i int, r *push.Registration) { r.Timezone = zones[i] })
+	start := e.clock.Now() // 2026-05-01 09:00 UTC
+
+	later := hello(push.Target{UserIDs: []string{"u0"}})
+	later.SendAt = start.Add(time.Hour)
+	c1 := e.create(later)
+	if drain(t, e.svc) != 0 {
+		t.Fatal("a campaign due in an hour was worked on")
+	}
+	e.clock.Advance(time.Hour)
+	drain(t, e.svc)
+	if got := e.campaign(c1.ID); got.Counts.Sent != 1 || fake.Count(ds[0].PushToken) != 1 {
+		t.Fatalf("scheduled: %+v", got.Counts)
+	}
+
+	// 09:00 on 2 May, local: Tokyo (UTC+9) at 00:00 UTC, Rome (UTC+2) at 07:00, UTC at 09:00,
+	// Los Angeles (UTC-7) at 16:00.
+	local := hello(push.Target{All: true})
+	local.SendAt, local.LocalTime = time.Date(2026, 5, 2, 9, 0, 0, 0, time.FixedZone("ignored", 3*3600)), true
+	c2 := e.create(local)
+	steps := []struct {
+		at   time.Time
+		sent int
+	}{
+		{time.Date(2026, 5, 1, 18, 59, 0, 0, time.UTC), 0},
+		{time.Date(2026, 5, 1, 23, 59, 0, 0, time.UTC), 0},
+		{time.Date(2026, 5, 2, 0, 0, 0, 0, time.UTC), 1},
+		{time.Date(2026, 5, 2, 7, 0, 0, 0, time.UTC), 2},
+		{time.Date(2026, 5, 2, 9, 0, 0, 0, time.UTC), 3},
+		{time.Date(2026, 5, 2, 15, 59, 0, 0, time.UTC), 3},
+		{time.Date(2026, 5, 2, 16, 0, 0, 0, time.UTC), 4},
+	}
+	for _, s := range steps {
+		e.clock.Set(s.at)
+		drain(t, e.svc)
+		if got := e.campaign(c2.ID); got.Counts.Sent != s.sent {
+			t.Fatalf("at %s: %+v, want %d sent", s.at, got.Counts, s.sent)
+		}
+	}
+	if got := e.campaign(c2.ID); got.Status != push.CampaignCompleted || got.Targeted != 4 {
+		t.Fatalf("local time: %+v", got.Campaign)
+	}
+	if n := fake.Count(ds[0].PushToken); n != 2 {
+		t.Fatalf("tokyo got %d messages, want 2 (one per campaign)", n)
+	}
+}
+
+func TestCampaignDryRunCancelIdempotency(t *testing.T) {
+	onEngines(t, testCampaignDryRunCancelIdempotency)
+}
+
+func testCampaignDryRunCancelIdempotency(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{Batch: 10})
+	e.devicesN(25, 5, func(i int, r *push.Registration) {
+		r.AppVersion = []string{"2.9", "2.10", "3.0.1", "", "10.0"}[i%5]
+	})
+	// A dry run counts the audience (here a segment: versions 2.10 to 3.0.x) and sends nothing.
+	dry := hello(push.Target{Segment: &push.Segment{MinAppVersion: "2.10", MaxAppVersion: "3.0.99"}})
+	dry.DryRun = true
+	c := e.create(dry)
+	drain(t, e.svc)
+	if got := e.campaign(c.ID); got.Status != push.CampaignCompleted || got.Targeted != 10 || got.Counts != (push.Counts{}) || fake.Requests() != 0 {
+		t.Fatalf("dry run: %+v %+v, %d requests", got.Campaign, got.Counts, fake.Requests())
+	}
+
+	// The same idempotency key returns the first campaign.
+	k := hello(push.Target{All: true})
+	k.IdempotencyKey = "send-1"
+	first := e.create(k)
+	again, created, err := e.svc.CreateCampaign(t.Context(), k)
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("again: %v %v %s, first %s", err, created, again.ID, first.ID)
+	}
+	// Cancelled after its first batch: the rest is never sent.
+	if did, err := e.svc.Step(t.Context()); !did || err != nil {
+		t.Fatal(did, err)
+	}
+	if did, err := e.svc.Step(t.Context()); !did || err != nil {
+		t.Fatal(did, err)
+	}
+	cancelled, err := e.svc.CancelCampaign(t.Context(), first.ID)
+	if err != nil || cancelled.Status != push.CampaignCancelled || cancelled.Counts != (push.Counts{Sent: 10, Cancelled: 15}) {
+		t.Fatalf("cancel: %v %+v", err, cancelled.Counts)
+	}
+	if drain(t, e.svc) != 0 || fake.Requests() != 10 {
+		t.Fatalf("sent after cancel: %d requests", fake.Requests())
+	}
+	_, err = e.svc.CancelCampaign(t.Context(), first.ID)
+	wantCode(t, err, tideline.CodeConflict)
+	_, err = e.svc.CancelCampaign(t.Context(), tideline.NewID())
+	wantCode(t, err, tideline.CodeNotFound)
+}
+
+func TestCampaignAudienceChanges(t *testing.T) { onEngines(t, testCampaignAudienceChanges) }
+
+// A device deleted or signed out between the start of a campaign and its turn is not
+// sent; the token used is the device's token at its turn.
+func testCampaignAudienceChanges(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{})
+	e.devicesN(3, 3, nil)
+	c := e.create(hello(push.Target{UserIDs: []string{"u0", "u1", "u2"}}))
+	drain1 := func() {
+		if did, err := e.svc.Step(t.Context()); !did || err != nil {
+			t.Fatal(did, err)
+		}
+	}
+	drain1() // the audience: 3 deliveries
+	if err := e.svc.DeleteDevice(t.Context(), "u0", "d0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SessionsEnded(t.Context(), "u1", "s1", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.register("u2", "s1", push.Registration{DeviceID: "d2", Platform: push.PlatformIOS, PushToken: "tok-new"})
+	drain(t, e.svc)
+	got := e.campaign(c.ID)
+	if got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 1, Cancelled: 2}) {
+		t.Fatalf("%s %+v", got.Status, got.Counts)
+	}
+	if fake.Count("tok-new") != 1 || fake.Count("tok-2") != 0 || fake.Requests() != 1 {
+		t.Fatalf("sent to the old token, or to removed devices: %d requests", fake.Requests())
+	}
+}
+
+func TestCampaignValidation(t *testing.T) { onEngines(t, testCampaignValidation) }
+
+func testCampaignValidation(t *testing.T, engine string) {
+	e := newEnv(t, engine)
+	e.devicesN(1, 1, nil)
+	if err := e.svc.SetTopic(t.Context(), "u0", "d0", "news", true); err != nil {
+		t.Fatal(err)
+	}
+	ok := hello(push.Target{Topic: "news"})
+	if _, _, err := e.svc.CreateCampaign(t.Context(), ok); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]func(c *push.NewCampaign){
+		"UnknownTopic": func(c *push.NewCampaign) { c.Target.Topic = "nwes" },
+		"TwoTargets":   func(c *push.NewCampaign) { c.Target.All = true },
+		"NoTarget":     func(c *push.NewCampaign) { c.Target = push.Target{} },
+		"TooManyIDs": func(c *push.NewCampaign) {
+			c.Target = push.Target{UserIDs: make([]string, push.MaxTargetIDs+1)}
+			for i := range c.Target.UserIDs {
+				c.Target.UserIDs[i] = fmt.Sprint("u", i)
+			}
+		},
+		"BigData":     func(c *push.NewCampaign) { c.Data = map[string]string{"k": strings.Repeat("x", push.MaxPayloadBytes)} },
+		"ReservedKey": func(c *push.NewCampaign) { c.Data = map[string]string{"gcm.notification.x": "1"} },
+		"FromKey":     func(c *push.NewCampaign) { c.Data = map[string]string{"From": "1"} },
+		"BadUTF8":     func(c *push.NewCampaign) { c.Notification.Title = "\xff" },
+		"TTL":         func(c *push.NewCampaign) { c.Options.TTL = 29 * 24 * time.Hour },
+		"Badge":       func(c *push.NewCampaign) { b := -1; c.Options.Badge = &b },
+		"Sound":       func(c *push.NewCampaign) { c.Options.Sound = "../../x" },
+		"Collapse":    func(c *push.NewCampaign) { c.Options.CollapseKey = "a b" },
+		"Silent":      func(c *push.NewCampaign) { c.Options.Silent = true },
+		"Platform": func(c *push.NewCampaign) {
+			c.Target = push.Target{Segment: &push.Segment{Platforms: []string{"symbian"}}}
+		},
+		"Locale":       func(c *push.NewCampaign) { c.Target = push.Target{Segment: &push.Segment{Locales: []string{"$where"}}} },
+		"IdemKey":      func(c *push.NewCampaign) { c.IdempotencyKey = "has space" },
+		"ImageNotHTTP": func(c *push.NewCampaign) { c.Notification.ImageURL = "javascript:alert(1)" },
+	}
+	for name, change := range bad {
+		t.Run(name, func(t *testing.T) {
+			c := hello(push.Target{Topic: "news"})
+			change(&c)
+			_, _, err := e.svc.CreateCampaign(t.Context(), c)
+			if code := tideline.ErrorCode(err); code != tideline.CodeInvalid && code != tideline.CodeTooLarge {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+	list, err := e.svc.ListCampaigns(t.Context(), "", 50)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("refused campaigns were stored: %d, %v", len(list), err)
+	}
+}
+
+func TestSyncWakeUp(t *testing.T) { onEngines(t, testSyncWakeUp) }
+
+// Notify sends the users' devices a silent push, at most once a minute per device.
+func testSyncWakeUp(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{})
+	e.devicesN(4, 2, func(i int, r *push.Registration) {
+		if i == 1 {
+			r.Platform = push.PlatformIOS
+		}
+		if i == 3 {
+			r.PushToken = ""
+		}
+	})
+	fake.Unregister("tok-2")
+	e.svc.Notify(t.Context(), []string{"u1", "u0"})
+	if err := e.svc.WakeWaiting(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := fake.Delivered()
+	if len(got) != 2 || fake.Count("tok-0") != 1 || fake.Count("tok-1") != 1 {
+		t.Fatalf("woke %d devices", len(got))
+	}
+	for _, m := range got {
+		msg := m.Decode()
+		if msg["notification"] != nil || msg["data"].(map[string]any)["tideline"] != "sync" {
+			t.Fatalf("not a silent sync message: %v", msg)
+		}
+		if m.Token == "tok-1" {
+			aps := msg["apns"].(map[string]any)["payload"].(map[string]any)["aps"].(map[string]any)
+			if aps["content-available"] != float64(1) {
+				t.Fatalf("ios wake-up without content-available: %v", aps)
+			}
+		}
+	}
+	if d := e.devices("u0")["d2"]; d.PushToken != "" {
+		t.Fatal("an unregistered token was kept")
+	}
+	// Within a minute, nobody is woken again; after it, they are.
+	e.svc.Notify(t.Context(), []string{"u0", "u1"})
+	if err := e.svc.WakeWaiting(t.Context()); err != nil || len(fake.Delivered()) != 2 {
+		t.Fatalf("woken again within a minute: %v, %d", err, len(fake.Delivered()))
+	}
+	e.clock.Advance(time.Minute)
+	e.svc.Notify(t.Context(), []string{"u1"})
+	if err := e.svc.WakeWaiting(t.Context()); err != nil || fake.Count("tok-1") != 2 || fake.Count("tok-0") != 1 {
+		t.Fatalf("after a minute: %v, %d", err, fake.Count("tok-1"))
+	}
+}
+
+// onEngines runs test on each engine; the test makes its own env.
+func onEngines(t *testing.T, test func(t *testing.T, engine string)) {
+	for _, engine := range []string{"sqlite", "mongodb"} {
+		t.Run(engine, func(t *testing.T) { test(t, engine) })
+	}
+}

@@ -1,0 +1,353 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+)
+
+// audiencePage is how many devices the worker reads and stores deliveries for at a time.
+const audiencePage = 1000
+
+// Run processes campaigns until ctx ends: it resolves the audiences of campaigns whose
+// time has come and sends their deliveries, in Config.Workers loops, and sends the silent
+// sync wake-ups Notify asks for. Every node may run it: the store's leases share the work.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.runWaker(ctx) })
+	for range s.cfg.Workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				did, err := s.Step(ctx)
+				if err != nil && ctx.Err() == nil {
+					s.cfg.Logger.ErrorContext(ctx, "push worker", "err", err)
+				}
+				if did && err == nil {
+					continue
+				}
+				select {
+				case <-ctx.Done():
+				case <-s.wake:
+				case <-time.After(s.cfg.PollEvery):
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// wakeWorkers tells idle workers of this node there is work (a campaign was queued).
+func (s *Service) wakeWorkers() {
+	for range s.cfg.Workers {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Step does one unit of work, if there is one: it resolves the audience of one campaign
+// whose time has come, or sends one batch of due deliveries. It says whether it did
+// anything. Tests drive the worker with it.
+func (s *Service) Step(ctx context.Context) (bool, error) {
+	did, err := s.startCampaign(ctx)
+	if did || err != nil {
+		return did, err
+	}
+	return s.sendBatch(ctx)
+}
+
+// startCampaign resolves the audience of a campaign whose time has come into deliveries.
+// A worker that dies midway loses nothing: its lease ends, another worker starts again,
+// and the deliveries already stored are kept (the store skips duplicates), so no device is
+// sent the campaign twice.
+func (s *Service) startCampaign(ctx context.Context) (bool, error) {
+	now := s.clock.Now()
+	c, err := s.store.ClaimCampaign(ctx, s.cfg.NodeID, now, now.Add(s.cfg.LeaseFor))
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var sp Spec
+	if err := json.Unmarshal(c.Spec, &sp); err != nil {
+		return true, fmt.Errorf("push: campaign %s: stored spec: %w", c.ID, err)
+	}
+	a := audienceOf(sp.Target, now)
+	targeted, after := 0, ""
+	for {
+		ds, err := s.store.ListAudience(ctx, a, after, audiencePage)
+		if err != nil {
+			return true, err
+		}
+		if len(ds) == 0 {
+			break
+		}
+		after = ds[len(ds)-1].ID
+		batch := make([]Delivery, 0, len(ds))
+		for _, d := range ds {
+			if !inVersions(sp.Target.Segment, d.AppVersion) {
+				continue
+			}
+			batch = append(batch, Delivery{ID: tideline.NewID(), CampaignID: c.ID, DeviceID: d.ID, UserID: d.UserID,
+				Due: s.dueFor(sp, c.StartAt, d), Status: DeliveryPending})
+		}
+		targeted += len(batch)
+		if !c.DryRun && len(batch) > 0 {
+			if err := s.store.AddDeliveries(ctx, batch); err != nil {
+				return true, err
+			}
+		}
+	}
+	status := CampaignSending
+	if c.DryRun || targeted == 0 {
+		status = CampaignCompleted
+	}
+	err = s.store.StartCampaign(ctx, c.ID, s.cfg.NodeID, status, targeted, s.clock.Now())
+	if tideline.ErrorCode(err) == tideline.CodeConflict {
+		return true, nil // cancelled meanwhile, or another worker took it over
+	}
+	if err != nil {
+		return true, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "push campaign started", "campaign", c.ID, "targeted", targeted, "dry_run", c.DryRun)
+	if status == CampaignSending {
+		// Workers may have sent every delivery already, while the campaign was still
+		// queued: then nobody else will see it sending with nothing pending.
+		if _, err := s.store.FinishCampaign(ctx, c.ID, s.clock.Now()); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+func audienceOf(t Target, now time.Time) Audience {
+	a := Audience{All: t.All, UserIDs: t.UserIDs, DeviceIDs: t.DeviceIDs, Topic: t.Topic}
+	if g := t.Segment; g != nil {
+		a.All, a.Platforms, a.Locales = true, g.Platforms, g.Locales
+		if g.SeenWithin > 0 {
+			a.SeenSince = now.Add(-g.SeenWithin)
+		}
+	}
+	return a
+}
+
+func inVersions(g *Segment, v string) bool {
+	if g == nil || (g.MinAppVersion == "" && g.MaxAppVersion == "") {
+		return true
+	}
+	if v == "" {
+		return false
+	}
+	return (g.MinAppVersion == "" || compareVersions(v, g.MinAppVersion) >= 0) &&
+		(g.MaxAppVersion == "" || compareVersions(v, g.MaxAppVersion) <= 0)
+}
+
+// dueFor is when the campaign is due on the device: its send time, or the send time's
+// wall clock in the device's zone. A local time already past in the device's zone is
+// due at once.
+func (s *Service) dueFor(sp Spec, start time.Time, d Device) time.Time {
+	if !sp.LocalTime {
+		return start
+	}
+	loc := time.UTC
+	if d.Timezone != "" {
+		if l, err := s.location(d.Timezone); err == nil {
+			loc = l
+		}
+	}
+	return wallIn(sp.SendAt, loc)
+}
+
+func (s *Service) location(name string) (*time.Location, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.zones[name]; ok {
+		return l, nil
+	}
+	l, err := time.LoadLocation(name)
+	if err == nil {
+		s.zones[name] = l
+	}
+	return l, err
+}
+
+// sendBatch claims due deliveries, sends them through the provider and records each one's
+// outcome. Only deliveries the provider could not take are retried, so a device never gets
+// one campaign twice because of our retries. What remains is the window between the
+// provider taking a message and the store recording it: a node killed there resends that
+// batch once its lease ends; the message's Tag (the campaign id) makes the device show it
+// once.
+func (s *Service) sendBatch(ctx context.Context) (bool, error) {
+	now := s.clock.Now()
+	ds, err := s.store.ClaimDeliveries(ctx, s.cfg.NodeID, now, now.Add(s.cfg.LeaseFor), s.cfg.Batch)
+	if err != nil || len(ds) == 0 {
+		return false, err
+	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.DeviceID
+	}
+	devices, err := s.store.DevicesByID(ctx, ids)
+	if err != nil {
+		return true, err
+	}
+	byID := make(map[string]Device, len(devices))
+	for _, d := range devices {
+		byID[d.ID] = d
+	}
+	var (
+		outcomes = make([]Outcome, 0, len(ds))
+		msgs     []Message
+		sending  []Delivery // the deliveries of msgs, in order
+	)
+	for _, d := range ds {
+		dev, ok := byID[d.DeviceID]
+		if !ok || dev.PushToken == "" {
+			outcomes = append(outcomes, Outcome{DeliveryID: d.ID, Status: DeliveryCancelled, At: now,
+				Error: "the device was deleted or signed out before the send"})
+			continue
+		}
+		sp, err := s.campaignSpec(ctx, d.CampaignID)
+		if err != nil {
+			return true, err
+		}
+		msgs = append(msgs, sp.message(dev, d.CampaignID))
+		sending = append(sending, d)
+	}
+	if len(msgs) > 0 {
+		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+		results, err := s.cfg.Provider.Send(sctx, msgs)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return true, ctx.Err() // shutting down: the leases end and another worker sends them
+			}
+			results = make([]Result, len(msgs))
+			for i := range results {
+				results[i] = Result{Outcome: ResultRetry, Code: "PROVIDER_ERROR", Message: err.Error()}
+			}
+		}
+		done := s.clock.Now()
+		for i, d := range sending {
+			o, prune := s.outcome(d, results[i], done)
+			if prune {
+				if err := s.store.PruneToken(ctx, msgs[i].Token); err != nil {
+					return true, err
+				}
+			}
+			outcomes = append(outcomes, o)
+		}
+	}
+	// Record even if ctx ended while sending: what was sent must not be sent again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, outcomes); err != nil {
+		return true, err
+	}
+	campaigns := make([]string, 0, 1)
+	for _, d := range ds {
+		if !slices.Contains(campaigns, d.CampaignID) {
+			campaigns = append(campaigns, d.CampaignID)
+		}
+	}
+	for _, id := range campaigns {
+		finished, err := s.store.FinishCampaign(rctx, id, s.clock.Now())
+		if err != nil {
+			return true, err
+		}
+		if finished {
+			s.cfg.Logger.InfoContext(ctx, "push campaign completed", "campaign", id)
+			s.forgetSpec(id)
+		}
+	}
+	return true, nil
+}
+
+// outcome turns a provider's result into the delivery's outcome, and says whether the
+// token is to be pruned.
+func (s *Service) outcome(d Delivery, r Result, at time.Time) (Outcome, bool) {
+	o := Outcome{DeliveryID: d.ID, At: at}
+	why := r.Code
+	if r.Message != "" {
+		why += ": " + r.Message
+	}
+	switch r.Outcome {
+	case ResultSent:
+		o.Status = DeliverySent
+	case ResultUnregistered:
+		o.Status, o.Error = DeliveryPruned, why
+		return o, true
+	case ResultRetry:
+		if d.Attempts >= s.cfg.MaxAttempts {
+			o.Status, o.Error = DeliveryFailed, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, why)
+			break
+		}
+		o.Status, o.Error, o.Due = DeliveryPending, why, at.Add(max(r.RetryAfter, s.backoff(d.Attempts)))
+	default:
+		o.Status, o.Error = DeliveryFailed, why
+	}
+	return o, false
+}
+
+// backoff is the wait before attempt n+1: exponential from RetryBase, with jitter, at
+// most RetryMax.
+func (s *Service) backoff(attempts int) time.Duration {
+	d := s.cfg.RetryBase << min(max(attempts-1, 0), 20)
+	if d > s.cfg.RetryMax || d <= 0 {
+		d = s.cfg.RetryMax
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// campaignSpec returns a campaign's spec, cached: campaigns never change what they send.
+func (s *Service) campaignSpec(ctx context.Context, id string) (Spec, error) {
+	s.mu.Lock()
+	sp, ok := s.specs[id]
+	s.mu.Unlock()
+	if ok {
+		return sp, nil
+	}
+	c, err := s.store.GetCampaign(ctx, id)
+	if err != nil {
+		return Spec{}, err
+	}
+	if err := json.Unmarshal(c.Spec, &sp); err != nil {
+		return Spec{}, fmt.Errorf("push: campaign %s: stored spec: %w", id, err)
+	}
+	s.mu.Lock()
+	if len(s.specs) >= 1000 {
+		clear(s.specs)
+	}
+	s.specs[id] = sp
+	s.mu.Unlock()
+	return sp, nil
+}
+
+func (s *Service) forgetSpec(id string) {
+	s.mu.Lock()
+	delete(s.specs, id)
+	s.mu.Unlock()
+}
+
+// message is the campaign's message to one device.
+func (sp Spec) message(d Device, campaignID string) Message {
+	m := Message{
+		Token: d.PushToken, Platform: d.Platform, Data: sp.Data,
+		Title: sp.Notification.Title, Body: sp.Notification.Body, ImageURL: sp.Notification.ImageURL,
+		Priority: sp.Options.Priority, TTL: sp.Options.TTL, CollapseKey: sp.Options.CollapseKey,
+		Badge: sp.Options.Badge, Sound: sp.Options.Sound, Silent: sp.Options.Silent, Tag: campaignID,
+	}
+	if m.Priority == "" {
+		m.Priority = "high"
+	}
+	return m
+}
