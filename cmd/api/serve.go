@@ -166,7 +166,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	hubCfg.Notifier = pushSvc
 	hub := datasync.NewHub(syncSvc, hubCfg)
 	go hub.Run(sweepCtx)
-	go pushSvc.Run(sweepCtx)
+	pushDone := make(chan struct{})
+	go func() { pushSvc.Run(sweepCtx); close(pushDone) }()
+	// At shutdown the push workers stop and record the outcomes of what they were sending
+	// before the store closes, so nothing they sent is sent again.
+	defer func() { stopSweeper(); <-pushDone }()
 	api, err := httpapi.New(httpapi.Config{
 		Store:          store,
 		Auth:           authSvc,
