@@ -1,0 +1,353 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	tideline "github.com/tideline-dev/tideline/sdk/go"
+)
+
+// faultProxy is a TCP proxy between the clients and the server that, while on, refuses
+// some connections, delays some and cuts some in the middle of the server's answer.
+type faultProxy struct {
+	ln     net.Listener
+	target string
+	on     atomic.Bool
+	mu     sync.Mutex
+	rnd    *rand.Rand
+	cuts   atomic.Int64
+	drops  atomic.Int64
+}
+
+func newFaultProxy(t *testing.T, target string, seed uint64) *faultProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &faultProxy{ln: ln, target: target, rnd: rand.New(rand.NewPCG(seed, 7))}
+	t.Cleanup(func() { ln.Close() })
+	go p.serve()
+	return p
+}
+
+func (p *faultProxy) roll() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rnd.Float64()
+}
+
+func (p *faultProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.handle(c)
+	}
+}
+
+func (p *faultProxy) handle(c net.Conn) {
+	defer c.Close()
+	faulty := p.on.Load()
+	if faulty && p.roll() < 0.08 {
+		p.drops.Add(1)
+		return // refused
+	}
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return // the server is down
+	}
+	defer s.Close()
+	go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+	if faulty {
+		if r := p.roll(); r < 0.15 {
+			time.Sleep(time.Duration(5+p.roll()*80) * time.Millisecond)
+		}
+		if p.roll() < 0.12 { // cut the answer after a few bytes
+			p.cuts.Add(1)
+			io.CopyN(c, s, int64(1+p.roll()*300))
+			return
+		}
+	}
+	io.Copy(c, s)
+}
+
+// TestConvergenceUnderFaults runs 21 Go SDK clients of 3 users (7 devices each) against the
+// server through the fault proxy, doing random puts, patches, increments, set adds and
+// removes and deletes on their own and on shared documents, going offline and online at
+// random, while the server is killed (SIGKILL) and restarted twice. Then faults stop and
+// every client syncs to quiescence. Every client's view must equal a fresh client's of the
+// same user, no write may be lost, every counter must be the sum of its increments, and
+// nothing may be rejected. TIDELINE_CONVERGENCE_SEED replays a run.
+func TestConvergenceUnderFaults(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { convergence(t, nil) })
+	t.Run("mongodb", func(t *testing.T) {
+		uri := os.Getenv("TIDELINE_TEST_MONGODB_URI")
+		if uri == "" {
+			t.Skip("the MongoDB variant needs a real MongoDB (TIDELINE_TEST_MONGODB_URI): the in-process FerretDB is too slow for 21 clients in CI")
+		}
+		convergence(t, []string{"TIDELINE_MONGODB_URI=" + uri, "TIDELINE_MONGODB_DATABASE=convergence_" + strconv.FormatInt(time.Now().UnixNano(), 36)})
+	})
+}
+
+func convergence(t *testing.T, engineEnv []string) {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("TIDELINE_CONVERGENCE_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("TIDELINE_CONVERGENCE_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (replay: TIDELINE_CONVERGENCE_SEED=%d go test ./cmd/api -run ConvergenceUnderFaults)", seed, seed)
+
+	// The server, on a port that survives its restarts.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + t.TempDir(), "TIDELINE_AUTH_ACCESS_TOKEN_TTL=1h",
+		`TIDELINE_SYNC_COLLECTIONS=[{"name":"lists","read":"owner-shared"}]`}
+	env = append(env, engineEnv...)
+	var server atomic.Pointer[proc]
+	start := func() {
+		p := startAPI(t, env, "--addr", addr)
+		p.waitFor("tideline listening")
+		server.Store(p)
+	}
+	start()
+	base := "http://" + addr
+	proxy := newFaultProxy(t, addr, seed)
+	via := "http://" + proxy.ln.Addr().String()
+
+	const users, devices, steps = 3, 7, 60
+	var accounts [users]syncUser
+	for u := range users {
+		accounts[u] = signUp(t, base, fmt.Sprintf("u%d@example.com", u))
+	}
+	// User 0 shares three lists with the others, who may write them.
+	owner, err := tideline.Open(t.Context(), filepath.Join(t.TempDir(), "owner.db"), base, tideline.Token(accounts[0].token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	acl := map[string]any{"read": []string{accounts[1].bucket, accounts[2].bucket}, "write": []string{accounts[1].bucket, accounts[2].bucket}}
+	for i := range 3 {
+		if err := owner.Collection("lists").Put(t.Context(), fmt.Sprint("shared", i), map[string]any{"_acl": acl, "title": "shared"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := owner.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	type device struct {
+		user int
+		c    *tideline.Client
+		rnd  *rand.Rand
+	}
+	var (
+		all       []*device
+		incMu     sync.Mutex
+		increment = map[counter]int64{} // the sum of the increments issued
+		rejected  atomic.Int64
+		dir       = t.TempDir()
+	)
+	for u := range users {
+		for d := range devices {
+			c, err := tideline.Open(t.Context(), filepath.Join(dir, fmt.Sprintf("u%d-d%d.db", u, d)), via, tideline.Token(accounts[u].token),
+				// No keep-alive: every request is a new connection, so the proxy's faults
+				// hit requests, not just the few connections a pool would keep.
+				tideline.Options{PushBatch: 7, PullLimit: 9, HTTPClient: &http.Client{Timeout: 10 * time.Second,
+					Transport: &http.Transport{DisableKeepAlives: true}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Subscribe(func(e tideline.Event) {
+				if e.Receipt != nil && (e.Receipt.Status == "rejected" || e.Receipt.Status == "conflict") {
+					t.Errorf("%s/%s rejected: %s %s", e.Receipt.Collection, e.Receipt.DocID, e.Receipt.Code, e.Receipt.Message)
+					rejected.Add(1)
+				}
+			})
+			all = append(all, &device{user: u, c: c, rnd: rand.New(rand.NewPCG(seed, uint64(u*100+d)))})
+		}
+	}
+	inc := func(key counter, n int64) {
+		incMu.Lock()
+		increment[key] += n
+		incMu.Unlock()
+	}
+
+	proxy.on.Store(true)
+	var wg sync.WaitGroup
+	for _, dv := range all {
+		wg.Go(func() {
+			ctx := t.Context()
+			own := dv.c.Collection("todos")
+			shared := dv.c.Collection("lists")
+			online := true
+			for range steps {
+				r := dv.rnd
+				doc := fmt.Sprint("t", r.IntN(5))
+				sh := fmt.Sprint("shared", r.IntN(3))
+				var err error
+				switch k := r.IntN(9); k {
+				case 0:
+					err = own.Put(ctx, doc, map[string]any{"title": fmt.Sprint("v", r.IntN(100)), "by": dv.user})
+				case 1:
+					err = own.Patch(ctx, doc, tideline.Set("done", r.IntN(2) == 0))
+				case 2:
+					n := int64(1 + r.IntN(5))
+					if err = own.Patch(ctx, "counter", tideline.IncInt("n", n)); err == nil {
+						inc(counter{dv.user, "todos/counter", "n"}, n)
+					}
+				case 3:
+					n := int64(1 + r.IntN(5))
+					if err = shared.Patch(ctx, sh, tideline.IncInt("count", n)); err == nil {
+						inc(counter{-1, "lists/" + sh, "count"}, n)
+					}
+				case 4:
+					err = shared.Patch(ctx, sh, tideline.Add("tags", fmt.Sprint("tag", r.IntN(6))))
+				case 5:
+					err = shared.Patch(ctx, sh, tideline.Remove("tags", fmt.Sprint("tag", r.IntN(6))))
+				case 6:
+					err = own.Delete(ctx, doc)
+				case 7:
+					err = shared.Patch(ctx, sh, tideline.Set(fmt.Sprint("note", dv.user), r.IntN(1000)))
+				case 8:
+					online = !online // go offline or come back
+				}
+				if err != nil {
+					t.Errorf("local write: %v", err)
+					return
+				}
+				if online && r.IntN(3) == 0 {
+					dv.c.Sync(ctx) // errors are expected: faults, a dead server
+				}
+				time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
+			}
+		})
+	}
+	// Kill the server twice during the run.
+	for range 2 {
+		time.Sleep(400 * time.Millisecond)
+		p := server.Load()
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+		time.Sleep(100 * time.Millisecond)
+		start()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	// Quiescence: no faults; everyone syncs until nothing is pending, twice over.
+	proxy.on.Store(false)
+	deadline := time.Now().Add(60 * time.Second)
+	for round := 0; round < 2; round++ {
+		for _, dv := range all {
+			for {
+				err := dv.c.Sync(t.Context())
+				if err == nil && dv.c.Status().Pending == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("a client did not reach quiescence: %v, %d pending", err, dv.c.Status().Pending)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	if err := owner.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("faults: %d connections refused, %d answers cut; 2 server kills", proxy.drops.Load(), proxy.cuts.Load())
+
+	// Every device's view equals what a fresh client of its user pulls from the server.
+	views := func(c *tideline.Client) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, col := range []string{"todos", "lists"} {
+			docs, err := c.Collection(col).Find(t.Context(), tideline.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range docs {
+				out[col+"/"+d.ID] = d.Fields
+			}
+		}
+		return out
+	}
+	for u := range users {
+		fresh, err := tideline.Open(t.Context(), filepath.Join(t.TempDir(), "fresh.db"), base, tideline.Token(accounts[u].token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fresh.Sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		truth := views(fresh)
+		fresh.Close()
+		for _, dv := range all {
+			if dv.user != u {
+				continue
+			}
+			if got := views(dv.c); !reflect.DeepEqual(got, truth) {
+				for k := range merged(got, truth) {
+					if !reflect.DeepEqual(got[k], truth[k]) {
+						a, _ := json.Marshal(got[k])
+						b, _ := json.Marshal(truth[k])
+						t.Errorf("user %d, %s: device %s, server %s", u, k, a, b)
+					}
+				}
+				t.FailNow()
+			}
+		}
+		// Every counter is the sum of its increments: none lost, none applied twice.
+		for key, want := range increment {
+			if key.user != u && key.user != -1 {
+				continue
+			}
+			got, ok := truth[key.doc][key.field].(json.Number)
+			if !ok || got.String() != strconv.FormatInt(want, 10) {
+				t.Fatalf("user %d: %s.%s is %v, want %d (the sum of its increments)", u, key.doc, key.field, truth[key.doc][key.field], want)
+			}
+		}
+	}
+	if n := rejected.Load(); n > 0 {
+		t.Fatalf("%d writes were rejected", n)
+	}
+}
+
+// counter names an incremented field: of a user's own document (user), or of a shared one
+// (user -1); doc is "collection/docId".
+type counter struct {
+	user       int
+	doc, field string
+}
+
+func merged[V any](a, b map[string]V) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}

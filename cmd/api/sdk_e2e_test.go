@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	tideline "github.com/tideline-dev/tideline/sdk/go"
+)
+
+// TestSDKAgainstServer runs the Go SDK against the real binary: two devices of one user
+// with background syncers; a write on one reaches the other through the realtime stream
+// (a live query fires), offline increments on both sum exactly, and a device restarted
+// before it could send keeps its write and sends it.
+func TestSDKAgainstServer(t *testing.T) {
+	onEngines(t, "e2e_sdk", nil, func(t *testing.T, p *proc, base string) {
+		ada := signUp(t, base, "ada@example.com")
+		dir := t.TempDir()
+		open := func(name string) *tideline.Client {
+			c, err := tideline.Open(t.Context(), filepath.Join(dir, name+".db"), base, tideline.Token(ada.token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		phone, laptop := open("phone"), open("laptop")
+		defer phone.Close()
+		ctx, stop := context.WithCancel(t.Context())
+		defer stop()
+		done := make(chan error, 2)
+		for _, c := range []*tideline.Client{phone, laptop} {
+			go func() { done <- c.Start(ctx, tideline.Backoff{Min: 50 * time.Millisecond, Max: time.Second}) }()
+		}
+		seen := make(chan []tideline.Doc, 16)
+		if _, err := laptop.Collection("todos").Watch(ctx, tideline.Query{OrderBy: "title"}, func(ds []tideline.Doc) { seen <- ds }); err != nil {
+			t.Fatal(err)
+		}
+		if first := <-seen; len(first) != 0 {
+			t.Fatalf("a new device's view: %v", first)
+		}
+		if err := phone.Collection("todos").Put(t.Context(), "t1", map[string]any{"title": "Buy milk", "count": 0}); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.After(10 * time.Second)
+	wait:
+		for {
+			select {
+			case ds := <-seen:
+				if len(ds) == 1 && ds[0].Fields["title"] == "Buy milk" {
+					break wait
+				}
+			case <-deadline:
+				t.Fatal("the laptop never saw the phone's write")
+			}
+		}
+
+		// Both devices increment while the laptop's syncer is stopped (offline), then sync.
+		stop()
+		<-done
+		<-done
+		for range 3 {
+			if err := phone.Collection("todos").Patch(t.Context(), "t1", tideline.IncInt("count", 1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := laptop.Collection("todos").Patch(t.Context(), "t1", tideline.IncInt("count", 2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The laptop restarts before sending: its writes are still there.
+		laptop.Close()
+		laptop = open("laptop")
+		defer laptop.Close()
+		if st := laptop.Status(); st.Pending != 3 {
+			t.Fatalf("after a restart the laptop has %d pending writes, want 3", st.Pending)
+		}
+		for _, c := range []*tideline.Client{phone, laptop, phone} {
+			if err := c.Sync(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, c := range map[string]*tideline.Client{"phone": phone, "laptop": laptop} {
+			d, ok, err := c.Collection("todos").Get(t.Context(), "t1")
+			if err != nil || !ok || d.Pending != 0 {
+				t.Fatalf("%s: %v %v %+v", name, err, ok, d)
+			}
+			if n := d.Fields["count"].(json.Number); n.String() != "9" {
+				t.Fatalf("%s: count %s, want 9 (3 x 1 + 3 x 2)", name, n)
+			}
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package tideline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Backoff bounds the waits of the background syncer between failed attempts: exponential
+// from Min to Max, with full jitter.
+type Backoff struct {
+	Min, Max time.Duration
+}
+
+func (b Backoff) wait(failures int) time.Duration {
+	lo, hi := b.Min, b.Max
+	if lo <= 0 {
+		lo = 500 * time.Millisecond
+	}
+	if hi < lo {
+		hi = 30 * time.Second
+	}
+	d := lo << min(failures, 16)
+	if d > hi || d <= 0 {
+		d = hi
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Start runs the background syncer until ctx ends: it syncs at once, then follows the
+// server's realtime stream (a WebSocket) and syncs at each poke, after each local write,
+// and every interval as a safety net; when the server cannot be reached it backs off
+// (exponentially, with jitter) and resumes when it can. It returns when ctx ends, or with
+// ErrSignedOut when the session cannot be refreshed.
+func (c *Client) Start(ctx context.Context, backoff Backoff) error {
+	wake := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	stopWrites := c.Subscribe(func(e Event) {
+		if e.Receipt == nil && e.Status == nil && len(e.Changed) > 0 && c.Status().Pending > 0 {
+			poke() // a local write: push it
+		}
+	})
+	defer stopWrites()
+	streamCtx, stopStream := context.WithCancel(ctx)
+	defer stopStream()
+	go c.follow(streamCtx, backoff, poke)
+
+	failures := 0
+	for {
+		err := c.Sync(ctx)
+		if errors.Is(err, ErrSignedOut) {
+			return err
+		}
+		var next time.Duration
+		if err != nil && ctx.Err() == nil {
+			failures++
+			next = backoff.wait(failures)
+		} else {
+			failures = 0
+			next = time.Minute
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-time.After(next):
+		}
+	}
+}
+
+// follow keeps the realtime stream open and pokes the syncer at every hello and poke.
+func (c *Client) follow(ctx context.Context, backoff Backoff, poke func()) {
+	failures := 0
+	for ctx.Err() == nil {
+		err := c.stream(ctx, poke, func() { failures = 0 })
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrSignedOut) {
+			return
+		}
+		failures++
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff.wait(failures)):
+		}
+	}
+}
+
+// stream reads one WebSocket connection until it closes.
+func (c *Client) stream(ctx context.Context, poke, connected func()) error {
+	token, err := c.auth.Token(ctx)
+	if err != nil {
+		return err
+	}
+	url := "ws" + strings.TrimPrefix(c.server, "http") + "/v1/sync/stream"
+	dial := func(token string) (*websocket.Conn, *http.Response, error) {
+		return websocket.Dial(ctx, url, &websocket.DialOptions{
+			HTTPClient: c.opts.HTTPClient,
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
+		})
+	}
+	conn, res, err := dial(token)
+	if res != nil && res.StatusCode == http.StatusUnauthorized {
+		if token, err = c.auth.Refresh(ctx, c); err != nil {
+			return err
+		}
+		conn, _, err = dial(token)
+	}
+	if err != nil {
+		return err
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(64 << 10)
+	connected()
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		var msg struct{ Type string }
+		if json.Unmarshal(data, &msg) != nil {
+			continue
+		}
+		switch msg.Type {
+		case "hello", "poke":
+			poke()
+		case "expired":
+			token, err := c.auth.Refresh(ctx, c)
+			if err != nil {
+				return err
+			}
+			renew, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
+			if err := conn.Write(ctx, websocket.MessageText, renew); err != nil {
+				return err
+			}
+		}
+	}
+}
