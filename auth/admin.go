@@ -49,12 +49,37 @@ func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
 	return u, err
 }
 
+// CountUsers counts the users (admin).
+func (s *Service) CountUsers(ctx context.Context) (UserCounts, error) {
+	return s.store.CountUsers(ctx)
+}
+
 // UserSessions returns a user's active sessions (admin).
 func (s *Service) UserSessions(ctx context.Context, id string) ([]Session, error) {
 	if _, err := s.GetUser(ctx, id); err != nil {
 		return nil, err
 	}
 	return s.activeSessions(ctx, id)
+}
+
+// RevokeUserSession ends one of a user's sessions (admin): its refresh tokens stop at once,
+// its access tokens within SessionCheckTTL on other nodes, and the push tokens it bound are
+// unbound. A session that is not the user's is not_found.
+func (s *Service) RevokeUserSession(ctx context.Context, actor Principal, userID, sessionID string, c Client) error {
+	sess, err := s.store.FindSession(ctx, sessionID)
+	if err != nil || sess.UserID != userID || userID == "" {
+		if err == nil || tideline.ErrorCode(err) == tideline.CodeNotFound {
+			return tideline.Errorf(tideline.CodeNotFound, "No such session.")
+		}
+		return err
+	}
+	if err := s.store.RevokeSession(ctx, sessionID, s.clock.Now()); err != nil {
+		return err
+	}
+	s.sessions.forget(sessionID)
+	s.sessionsEnded(ctx, userID, sessionID, "")
+	s.audit(ctx, "session_revoked", userID, sessionID, actor.Actor(), c, nil)
+	return nil
 }
 
 // AdminUserUpdate is an admin's change to a user; nil fields stay as they are.

@@ -78,6 +78,37 @@ func testAdmin(t *testing.T, engine string) {
 		}
 	})
 
+	t.Run("RevokeUserSession", func(t *testing.T) {
+		in, err := e.svc.Login(t.Context(), "bob@example.com", goodPassword, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob, sid := in.User.ID, in.Tokens.SessionID
+		wantCode(t, e.svc.RevokeUserSession(t.Context(), pa, ada.User.ID, sid, client), tideline.CodeNotFound) // not Ada's
+		wantCode(t, e.svc.RevokeUserSession(t.Context(), pa, bob, tideline.NewID(), client), tideline.CodeNotFound)
+		if _, err := e.svc.Authenticate(t.Context(), in.Tokens.AccessToken); err != nil {
+			t.Fatalf("a refused revocation ended the session: %v", err)
+		}
+		if err := e.svc.RevokeUserSession(t.Context(), pa, bob, sid, client); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Authenticate(t.Context(), in.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+		_, err = e.svc.Refresh(t.Context(), in.Tokens.RefreshToken, client)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+		events, _ := e.svc.ListAudit(t.Context(), auth.AuditQuery{UserID: bob, Type: "session_revoked"})
+		if len(events) != 1 || events[0].Actor != pa.Actor() || events[0].SessionID != sid {
+			t.Fatalf("audit %+v", events)
+		}
+	})
+
+	t.Run("CountUsers", func(t *testing.T) {
+		c, err := e.svc.CountUsers(t.Context())
+		if err != nil || c != (auth.UserCounts{Total: 3}) {
+			t.Fatalf("CountUsers = %+v, %v", c, err)
+		}
+	})
+
 	t.Run("ErrSelfLockout", func(t *testing.T) {
 		yes := true
 		_, err := e.svc.UpdateUser(t.Context(), pa, admin.ID, auth.AdminUserUpdate{Disabled: &yes}, client)

@@ -36,6 +36,8 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, id string) error
 	// ListUsers returns users in ID order (creation order), filtered by q.
 	ListUsers(ctx context.Context, q UserQuery) ([]User, error)
+	// CountUsers counts the users: all of them, the anonymous ones and the disabled ones.
+	CountUsers(ctx context.Context) (UserCounts, error)
 
 	// CreateIdentity links an external identity. Conflict when (Provider, Subject) is
 	// linked already.
@@ -62,6 +64,11 @@ type UserQuery struct {
 	After string
 	// Limit is the most users returned; at least 1.
 	Limit int
+}
+
+// UserCounts are how many users there are (the admin console's overview).
+type UserCounts struct {
+	Total, Anonymous, Disabled int
 }
 
 // SessionStore keeps sessions and their refresh tokens.

@@ -118,6 +118,13 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s = %q, want %q", h, got, want)
 		}
 	}
+	if got := rec.Header().Get("Strict-Transport-Security"); got != "" {
+		t.Errorf("HSTS over plain HTTP: %q", got)
+	}
+	req := httptest.NewRequest("GET", "https://api.example.com/healthz", nil) // sets req.TLS
+	if got := newAPI(t, nil).do(req).Header().Get("Strict-Transport-Security"); got != hsts {
+		t.Errorf("HSTS over TLS = %q, want %q", got, hsts)
+	}
 }
 
 func TestBodyLimit(t *testing.T) {

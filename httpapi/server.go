@@ -67,6 +67,9 @@ type Config struct {
 	// Clock is the auth service's clock: a stream's access token expires by it. nil: the
 	// system clock.
 	Clock tideline.Clock
+	// Console, when not nil, serves the paths under /console (the admin console), behind
+	// the same middleware as the API (see mountConsole).
+	Console http.Handler
 }
 
 // DefaultMaxBodyBytes is the default request body limit: 1 MiB.
@@ -161,6 +164,9 @@ func New(cfg Config) (*Server, error) {
 		// about what a valid request looks like.
 		Middlewares: []oapi.MiddlewareFunc{s.authenticate, s.validateRequests},
 	})
+	if cfg.Console != nil {
+		mountConsole(e, cfg.Console)
+	}
 	s.engine = e
 	return s, nil
 }

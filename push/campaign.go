@@ -321,6 +321,20 @@ func (s *Service) CreateCampaign(ctx context.Context, c NewCampaign) (CampaignVi
 	return v, created, err
 }
 
+// CountAudience counts the devices a campaign to t would reach now: the devices with a push
+// token that match it. A campaign's audience is resolved when it starts, so a scheduled
+// one may reach more or fewer. A topic no device is subscribed to counts 0 (CreateCampaign
+// refuses it). It reads the audience as a campaign's start does, a page of 1,000 devices
+// at a time, so its cost grows with the audience.
+func (s *Service) CountAudience(ctx context.Context, t Target) (int, error) {
+	if err := checkTarget(t); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.eachAudiencePage(ctx, t, s.clock.Now(), func(ds []Device) error { n += len(ds); return nil })
+	return n, err
+}
+
 var errNoCampaign = tideline.Errorf(tideline.CodeNotFound, "There is no campaign with this id.")
 
 // GetCampaign returns a campaign with its counts and first errors.

@@ -2,8 +2,12 @@ package push_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,6 +136,9 @@ func testCampaignFanOut(t *testing.T, engine string) {
 		t.Fatalf("%d requests to FCM", n)
 	}
 	wantOnce(t, fake, ds)
+	if st := e.svc.Stats(); st.Sent != 1200 || st.CampaignsStarted != 1 || st.CampaignsCompleted != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 	m := fake.Delivered()[0].Decode()
 	if m["notification"].(map[string]any)["title"] != "Hello" || m["android"].(map[string]any)["notification"].(map[string]any)["tag"] != c.ID {
 		t.Fatalf("message %v", m)
@@ -180,6 +187,63 @@ func testCampaignOutcomes(t *testing.T, engine string) {
 		}
 	}
 	wantOnce(t, fake, sent)
+	if st := e.svc.Stats(); st != (push.Stats{Sent: 18, Pruned: 1, Failed: 1, Retried: 1, CampaignsStarted: 1, CampaignsCompleted: 1}) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCampaignProviderDown(t *testing.T) { onEngines(t, testCampaignProviderDown) }
+
+// Credentials FCM refuses (a revoked key) send nothing: the batch is counted and logged as
+// a provider error and its deliveries wait to be retried, not failed at once.
+func testCampaignProviderDown(t *testing.T, engine string) {
+	fake, other := fcmtest.New(t), fcmtest.New(t)
+	// A key FCM's token endpoint does not know: the key of another fake, sent to this one.
+	creds := other.WriteCredentials(t)
+	raw, err := os.ReadFile(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key map[string]any
+	if err := json.Unmarshal(raw, &key); err != nil {
+		t.Fatal(err)
+	}
+	key["token_uri"] = fake.TokenURL()
+	raw, _ = json.Marshal(key)
+	if err := os.WriteFile(creds, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := fcm.New(t.Context(), fcm.Config{CredentialsFile: creds, ProjectID: fake.ProjectID, Endpoint: fake.Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	e := newEnvWith(t, engine, push.Config{Provider: revoked, Logger: slog.New(slog.NewTextHandler(&syncBuilder{b: &logs}, nil))})
+	e.devicesN(3, 1, nil)
+	c := e.create(hello(push.Target{All: true}))
+	drain(t, e.svc)
+	got := e.campaign(c.ID)
+	if got.Status != push.CampaignSending || got.Counts != (push.Counts{Pending: 3}) || fake.Requests() != 0 {
+		t.Fatalf("%s %+v, %d requests", got.Status, got.Counts, fake.Requests())
+	}
+	if st := e.svc.Stats(); st.ProviderErrors != 1 || st.Sent != 0 || st.Retried != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	if !strings.Contains(logs.String(), "push provider could not send a batch") {
+		t.Fatalf("not logged:\n%s", logs.String())
+	}
+}
+
+// syncBuilder is a strings.Builder safe for the logger's concurrent writes.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (w *syncBuilder) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
 
 func TestCampaignRetriesRunOut(t *testing.T) { onEngines(t, testCampaignRetriesRunOut) }
@@ -494,5 +558,60 @@ func testSyncWakeUp(t *testing.T, engine string) {
 func onEngines(t *testing.T, test func(t *testing.T, engine string)) {
 	for _, engine := range []string{"sqlite", "mongodb"} {
 		t.Run(engine, func(t *testing.T) { test(t, engine) })
+	}
+}
+
+func TestCountAudience(t *testing.T) { onEngines(t, testCountAudience) }
+
+// CountAudience counts what a campaign would target, as a dry run does: devices with a
+// token that match, app versions included.
+func testCountAudience(t *testing.T, engine string) {
+	e := newEnv(t, engine)
+	versions := []string{"1.9", "2.0", "2.10", "", "3.0"}
+	e.devicesN(5, 5, func(i int, r *push.Registration) {
+		r.AppVersion = versions[i]
+		if i%2 == 1 {
+			r.Platform = push.PlatformIOS
+		}
+	})
+	e.register("u9", "s1", push.Registration{DeviceID: "no-token", Platform: push.PlatformAndroid})
+	if err := e.svc.SetTopic(t.Context(), "u1", "d1", "news", true); err != nil {
+		t.Fatal(err)
+	}
+	for name, tt := range map[string]struct {
+		target push.Target
+		want   int
+	}{
+		"All":          {push.Target{All: true}, 5},
+		"Users":        {push.Target{UserIDs: []string{"u0", "u1", "u9", "nobody"}}, 2},
+		"Topic":        {push.Target{Topic: "news"}, 1},
+		"UnknownTopic": {push.Target{Topic: "nwes"}, 0},
+		"Platform":     {push.Target{Segment: &push.Segment{Platforms: []string{push.PlatformIOS}}}, 2},
+		"Versions":     {push.Target{Segment: &push.Segment{MinAppVersion: "2.0", MaxAppVersion: "2.10"}}, 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			n, err := e.svc.CountAudience(t.Context(), tt.target)
+			if err != nil || n != tt.want {
+				t.Fatalf("CountAudience = %d, %v; want %d", n, err, tt.want)
+			}
+			if tt.want == 0 {
+				return
+			}
+			c := hello(tt.target)
+			c.DryRun = true
+			id := e.create(c).ID
+			drain(t, e.svc)
+			if got := e.campaign(id).Targeted; got != n {
+				t.Fatalf("a dry run targets %d, CountAudience says %d", got, n)
+			}
+		})
+	}
+	if _, err := e.svc.CountAudience(t.Context(), push.Target{}); tideline.ErrorCode(err) != tideline.CodeInvalid {
+		t.Fatalf("no target: %v", err)
+	}
+	counts, err := e.svc.CountDevices(t.Context())
+	want := []push.PlatformCount{{Platform: push.PlatformAndroid, Devices: 4, WithToken: 3}, {Platform: push.PlatformIOS, Devices: 2, WithToken: 2}}
+	if err != nil || fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Fatalf("CountDevices = %v, %v", counts, err)
 	}
 }

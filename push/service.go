@@ -45,11 +45,12 @@ type Config struct {
 
 // Service is the push capability.
 type Service struct {
-	store Store
-	cfg   Config
-	clock tideline.Clock
-	wake  chan struct{}
-	waker *waker
+	store    Store
+	cfg      Config
+	clock    tideline.Clock
+	wake     chan struct{}
+	waker    *waker
+	counters counters
 
 	mu    sync.Mutex
 	zones map[string]*time.Location
@@ -194,6 +195,11 @@ func (s *Service) SetTopic(ctx context.Context, userID, deviceID, topic string, 
 // ListTopics returns the topics with their device counts.
 func (s *Service) ListTopics(ctx context.Context) ([]TopicCount, error) {
 	return s.store.ListTopics(ctx)
+}
+
+// CountDevices returns the devices by platform, with how many hold a push token.
+func (s *Service) CountDevices(ctx context.Context) ([]PlatformCount, error) {
+	return s.store.CountDevices(ctx)
 }
 
 // SessionsEnded unbinds the push tokens of the installs registered by an ended session

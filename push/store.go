@@ -47,6 +47,14 @@ type TopicCount struct {
 	Devices int
 }
 
+// PlatformCount is how many devices a platform has, and how many of them hold a push
+// token (the others are signed out or have not allowed notifications).
+type PlatformCount struct {
+	Platform  string
+	Devices   int
+	WithToken int
+}
+
 // Store is what push needs of a storage engine.
 type Store interface {
 	// UpsertDevice creates the device (UserID, DeviceID), with d.ID and d.CreatedAt, or
@@ -78,6 +86,9 @@ type Store interface {
 	// ListTopics returns every topic with at least one subscribed device and the number of
 	// such devices, by name.
 	ListTopics(ctx context.Context) ([]TopicCount, error)
+	// CountDevices returns, for every platform with at least one device, how many devices
+	// it has and how many of them hold a push token, by platform name.
+	CountDevices(ctx context.Context) ([]PlatformCount, error)
 
 	// PruneToken clears token from the device holding it, if any (the provider said the
 	// token is no longer valid). Idempotent.

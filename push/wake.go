@@ -92,8 +92,10 @@ func (s *Service) WakeWaiting(ctx context.Context) error {
 		results, err := s.cfg.Provider.Send(sctx, batch)
 		cancel()
 		if err != nil {
+			s.counters.providerErrors.Add(1)
 			return err // a wake-up is a hint: no retry
 		}
+		s.counters.wakeUps.Add(int64(len(batch)))
 		for i, r := range results {
 			if r.Outcome == ResultUnregistered {
 				if err := s.store.PruneToken(ctx, batch[i].Token); err != nil {

@@ -81,31 +81,21 @@ func (s *Service) startCampaign(ctx context.Context) (bool, error) {
 	if err := json.Unmarshal(c.Spec, &sp); err != nil {
 		return true, fmt.Errorf("push: campaign %s: stored spec: %w", c.ID, err)
 	}
-	a := audienceOf(sp.Target, now)
-	targeted, after := 0, ""
-	for {
-		ds, err := s.store.ListAudience(ctx, a, after, audiencePage)
-		if err != nil {
-			return true, err
-		}
-		if len(ds) == 0 {
-			break
-		}
-		after = ds[len(ds)-1].ID
+	targeted := 0
+	err = s.eachAudiencePage(ctx, sp.Target, now, func(ds []Device) error {
 		batch := make([]Delivery, 0, len(ds))
 		for _, d := range ds {
-			if !inVersions(sp.Target.Segment, d.AppVersion) {
-				continue
-			}
 			batch = append(batch, Delivery{ID: tideline.NewID(), CampaignID: c.ID, DeviceID: d.ID, UserID: d.UserID,
 				Due: s.dueFor(sp, c.StartAt, d), Status: DeliveryPending})
 		}
 		targeted += len(batch)
-		if !c.DryRun && len(batch) > 0 {
-			if err := s.store.AddDeliveries(ctx, batch); err != nil {
-				return true, err
-			}
+		if c.DryRun || len(batch) == 0 {
+			return nil
 		}
+		return s.store.AddDeliveries(ctx, batch)
+	})
+	if err != nil {
+		return true, err
 	}
 	status := CampaignSending
 	if c.DryRun || targeted == 0 {
@@ -118,6 +108,10 @@ func (s *Service) startCampaign(ctx context.Context) (bool, error) {
 	if err != nil {
 		return true, err
 	}
+	s.counters.started.Add(1)
+	if status == CampaignCompleted {
+		s.counters.completed.Add(1)
+	}
 	s.cfg.Logger.InfoContext(ctx, "push campaign started", "campaign", c.ID, "targeted", targeted, "dry_run", c.DryRun)
 	if status == CampaignSending {
 		// Workers may have sent every delivery already, while the campaign was still
@@ -127,6 +121,22 @@ func (s *Service) startCampaign(ctx context.Context) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// eachAudiencePage calls fn with the devices t reaches at now, a page at a time (the
+// devices with a push token that match t, app versions included).
+func (s *Service) eachAudiencePage(ctx context.Context, t Target, now time.Time, fn func([]Device) error) error {
+	a, after := audienceOf(t, now), ""
+	for {
+		ds, err := s.store.ListAudience(ctx, a, after, audiencePage)
+		if err != nil || len(ds) == 0 {
+			return err
+		}
+		after = ds[len(ds)-1].ID
+		if err := fn(slices.DeleteFunc(ds, func(d Device) bool { return !inVersions(t.Segment, d.AppVersion) })); err != nil {
+			return err
+		}
+	}
 }
 
 func audienceOf(t Target, now time.Time) Audience {
@@ -231,6 +241,11 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 			if ctx.Err() != nil {
 				return true, ctx.Err() // shutting down: the leases end and another worker sends them
 			}
+			// Nothing was sent: the provider is misconfigured or unreachable (revoked
+			// credentials, say). Operators see it here and in the metrics; the deliveries
+			// are retried with backoff.
+			s.counters.providerErrors.Add(1)
+			s.cfg.Logger.ErrorContext(ctx, "push provider could not send a batch", "provider", s.cfg.Provider.Name(), "messages", len(msgs), "err", err)
 			results = make([]Result, len(msgs))
 			for i := range results {
 				results[i] = Result{Outcome: ResultRetry, Code: "PROVIDER_ERROR", Message: err.Error()}
@@ -253,6 +268,7 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 	if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, outcomes); err != nil {
 		return true, err
 	}
+	s.counters.count(outcomes)
 	campaigns := make([]string, 0, 1)
 	for _, d := range ds {
 		if !slices.Contains(campaigns, d.CampaignID) {
@@ -265,6 +281,7 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 			return true, err
 		}
 		if finished {
+			s.counters.completed.Add(1)
 			s.cfg.Logger.InfoContext(ctx, "push campaign completed", "campaign", id)
 			s.forgetSpec(id)
 		}

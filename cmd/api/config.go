@@ -54,6 +54,21 @@ type Config struct {
 	// log provider is used.
 	FCM fcm.Config
 
+	// ConsoleConfirmAbove: the admin console asks for confirmation before sending a
+	// campaign to more devices than this (0: before every campaign).
+	ConsoleConfirmAbove int
+
+	// Scheduled backups of the embedded engine; BackupEvery 0 means none.
+	BackupEvery time.Duration
+	BackupDir   string
+	BackupKeep  int
+
+	// TLS: with TLSCertFile and TLSKeyFile the server serves HTTPS; TLSRedirectAddr, when
+	// set, is a plain HTTP listener that redirects to it.
+	TLSCertFile     string
+	TLSKeyFile      string
+	TLSRedirectAddr string
+
 	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
 	ConfigFile string
 }
@@ -68,15 +83,8 @@ type setting struct {
 
 var settings = []setting{
 	{"addr", "127.0.0.1:8080", "Address (host:port) the HTTP server listens on. Port 0 picks a free port.", func(c *Config, v string) error {
-		_, port, err := net.SplitHostPort(v)
-		if err != nil {
-			return errors.New("want host:port, such as 127.0.0.1:8080 or :8080")
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			return fmt.Errorf("port %q is not a number from 0 to 65535", port)
-		}
 		c.Addr = v
-		return nil
+		return checkAddr(v)
 	}},
 	{"dataDir", "./data", "Directory of the embedded engine's data (created if missing). Not used with MongoDB.", func(c *Config, v string) error {
 		if strings.TrimSpace(v) == "" {
@@ -244,6 +252,7 @@ var settings = []setting{
 	{"smtp.requireTLS", "true", "Refuse to send when the server does not offer STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.RequireTLS })},
 	{"admin.email", "", "At start, create this admin account if no account has the email (with admin.password). Existing accounts are left alone.", func(c *Config, v string) error { c.AdminEmail = v; return nil }},
 	{"admin.password", "", "Password of the admin.email account created at start. Prefer the environment variable.", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
+	{"console.confirmAbove", "10000", "The admin console (/console) asks for confirmation before sending a campaign to more devices than this; 0 asks before every campaign.", intSetter(0, 1_000_000_000, func(c *Config) *int { return &c.ConsoleConfirmAbove })},
 	{"sync.collections", "", `Synced collections: a list of {"name", "policy" (lww, server-wins, optimistic), "read" (owner, owner-shared, authenticated-read, public-read), "schema" (a JSON Schema), "maxDocBytes", "notify"} (YAML in the file, JSON in the variable or flag). Unlisted collections are owner-private lww, unless sync.strictCollections.`, func(c *Config, v string) error {
 		c.Sync.Collections = nil
 		if strings.TrimSpace(v) == "" {
@@ -283,7 +292,44 @@ var settings = []setting{
 	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *Config) *time.Duration { return &c.Hub.PollEvery })},
 	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *Config) *int { return &c.Hub.MaxStreams })},
 	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *Config) *time.Duration { return &c.Hub.NotifyEvery })},
+	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *Config, v string) error {
+		c.BackupEvery = 0
+		if v == "off" || v == "" {
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return errors.New("want off or a duration of at least 1m, such as 6h")
+		}
+		c.BackupEvery = d
+		return nil
+	}},
+	{"backup.dir", "", "Directory of scheduled backups (created if missing), best on another disk than dataDir. Required with backup.every.", func(c *Config, v string) error { c.BackupDir = v; return nil }},
+	{"backup.keep", "7", "How many scheduled backups to keep; older ones are removed after each new backup.", intSetter(1, 100_000, func(c *Config) *int { return &c.BackupKeep })},
+	{"tls.certFile", "", "PEM certificate chain file: with tls.keyFile, the server serves HTTPS. Both files are read again on SIGHUP and when they change.", func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
+	{"tls.keyFile", "", "PEM private key file of tls.certFile.", func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
+	{"tls.redirectAddr", "", "With TLS, also listen for plain HTTP here (such as :80) and redirect every request to HTTPS. Empty: off.", func(c *Config, v string) error {
+		if v != "" {
+			if err := checkAddr(v); err != nil {
+				return err
+			}
+		}
+		c.TLSRedirectAddr = v
+		return nil
+	}},
 	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+}
+
+// checkAddr checks a listen address: host:port with a port from 0 to 65535.
+func checkAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errors.New("want host:port, such as 127.0.0.1:8080 or :8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
@@ -497,6 +543,9 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
 		return nil, errors.New("admin.email and admin.password go together: set both (or neither)")
 	}
+	if err := checkOperations(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -576,6 +625,10 @@ Usage:
                         create an admin account, or give an existing account the admin role
   api keys rotate [flags]
                         make a new access-token signing key active (nobody is signed out)
+  api backup --out FILE [flags]
+                        back up the embedded engine's data, also while a server runs on it
+  api restore --from FILE [--force] [flags]
+                        restore a backup into --data-dir (empty, unless --force replaces its database)
   api version           print the version
   api help              print this help
 

@@ -47,10 +47,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 			RefreshReuseGrace: 10 * time.Second, SessionCheckTTL: 30 * time.Second, MinPasswordLength: 8,
 			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
 		},
-		SMTP:       auth.SMTPMailer{RequireTLS: true},
-		Sync:       datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
-		SweepEvery: 10 * time.Minute,
-		Hub:        datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, NotifyEvery: 30 * time.Second},
+		SMTP:                auth.SMTPMailer{RequireTLS: true},
+		Sync:                datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
+		SweepEvery:          10 * time.Minute,
+		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, NotifyEvery: 30 * time.Second},
+		ConsoleConfirmAbove: 10000,
+		BackupKeep:          7,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)
@@ -164,6 +166,14 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"CollectionBadSchema", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"a","schema":{"type":7}}]`}, "", []string{"schema"}},
 		{"CollectionTwice", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"a"},{"name":"a"}]`}, "", []string{"twice"}},
 		{"CollectionUnknownKey", nil, map[string]string{"TIDELINE_SYNC_COLLECTIONS": `[{"name":"a","rule":"owner"}]`}, "", []string{"rule"}},
+		{"BackupWithoutDir", []string{"--backup-every", "6h"}, nil, "", []string{"backup.dir is required"}},
+		{"BackupTooOften", []string{"--backup-every", "10s", "--backup-dir", "/b"}, nil, "", []string{"invalid backup.every", "1m"}},
+		{"BackupOnMongoDB", []string{"--backup-every", "6h", "--backup-dir", "/b", "--mongodb-uri", "mongodb://db/app"}, nil, "", []string{"backup.every", "mongodump"}},
+		{"BackupKeepZero", []string{"--backup-keep", "0"}, nil, "", []string{"invalid backup.keep"}},
+		{"TLSCertWithoutKey", []string{"--tls-cert-file", "/etc/cert.pem"}, nil, "", []string{"tls.certFile and tls.keyFile go together"}},
+		{"TLSMissingFiles", []string{"--tls-cert-file", "/no/cert.pem", "--tls-key-file", "/no/key.pem"}, nil, "", []string{"invalid tls.certFile and tls.keyFile", "no such file"}},
+		{"RedirectWithoutTLS", []string{"--tls-redirect-addr", ":80"}, nil, "", []string{"tls.redirectAddr", "needs tls.certFile"}},
+		{"BadRedirectAddr", []string{"--tls-redirect-addr", "80"}, nil, "", []string{"invalid tls.redirectAddr", "host:port"}},
 		{"MissingExplicitFile", []string{"--config", "/no/such/tideline.yaml"}, nil, "", []string{"read config file", "no such file"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,6 +57,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return exitOK
 	case "admin", "keys":
 		return runTool(ctx, cmd, args, lookupEnv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, lookupEnv, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, lookupEnv, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "tideline %s (%s, %s/%s)\n", tideline.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return exitOK

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +98,9 @@ func TestServeCampaignAndWakeUp(t *testing.T) {
 			if c["createdBy"] == nil {
 				t.Fatalf("a campaign sent by an admin user names them: %v", c)
 			}
+			if metrics := scrape(t, base); !strings.Contains(metrics, `tideline_push_deliveries_total{outcome="sent"} 1`) {
+				t.Fatalf("no push metrics:\n%s", metrics)
+			}
 
 			// Ada has no open stream: a change to her data wakes her device.
 			pushApplied(t, base, ada, "ada-laptop", map[string]any{"id": 1, "collection": "todos", "docId": "t1", "op": "put", "fields": map[string]any{"title": "milk"}})
@@ -107,4 +113,19 @@ func TestServeCampaignAndWakeUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// scrape returns the server's /metrics text.
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -171,7 +171,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	// At shutdown the push workers stop and record the outcomes of what they were sending
 	// before the store closes, so nothing they sent is sent again.
 	defer func() { stopSweeper(); <-pushDone }()
+	adminConsole, err := newConsole(ctx, cfg, store, authSvc, pushSvc, log)
+	if err != nil {
+		return err
+	}
+	reg := httpapi.NewRegistry()
+	registerPushMetrics(reg, pushSvc)
 	api, err := httpapi.New(httpapi.Config{
+		Registry:       reg,
 		Store:          store,
 		Auth:           authSvc,
 		Sync:           syncSvc,
@@ -182,6 +189,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		Console:        adminConsole,
 	})
 	if err != nil {
 		return err
@@ -190,14 +198,20 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	if err != nil {
 		return tideline.Wrap(err, tideline.CodeUnavailable, fmt.Sprintf("Cannot listen on %s: is another server using the port? Set --addr to another one.", cfg.Addr))
 	}
+	ops, err := startOperations(cfg, store, ln.Addr(), log, reg) // TLS, redirect, backups
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer ops.close()
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	base := "http://" + ln.Addr().String()
-	attrs := []any{"addr", base, "engine", info.Engine, "data", info.Location, "docs", base + "/docs",
+	base := ops.scheme() + "://" + ln.Addr().String()
+	attrs := []any{"addr", base, "engine", info.Engine, "data", info.Location, "docs", base + "/docs", "console", base + "/console",
 		"instance", info.InstanceID, "schema", info.SchemaVersion, "version", tideline.Version}
 	if cfg.ConfigFile != "" {
 		attrs = append(attrs, "config", cfg.ConfigFile)
@@ -208,7 +222,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	}
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- ops.serve(srv, ln) }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)

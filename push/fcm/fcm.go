@@ -321,7 +321,13 @@ func result(r *messaging.SendResponse, now time.Time) push.Result {
 		messaging.IsUnavailable(err), messaging.IsInternal(err), resp.StatusCode >= 500:
 		res.Outcome = push.ResultRetry
 		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), now)
-	default: // THIRD_PARTY_AUTH_ERROR (the APNs key), UNAUTHENTICATED, PERMISSION_DENIED, ...
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden,
+		messaging.IsThirdPartyAuthError(err):
+		// Our credentials (the service account, or the APNs key uploaded to Firebase), not
+		// the message: every message fails alike until an admin fixes them, so retry with
+		// backoff rather than fail the whole campaign at once.
+		res.Outcome = push.ResultRetry
+	default:
 		res.Outcome = push.ResultFailed
 	}
 	return res

@@ -324,7 +324,7 @@ func TestWrongBearerToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := results[0]; r.Outcome != push.ResultFailed || r.Code != "UNAUTHENTICATED" {
+	if r := results[0]; r.Outcome != push.ResultRetry || r.Code != "UNAUTHENTICATED" {
 		t.Fatalf("result %+v", r)
 	}
 	if srv.TokensIssued() != 1 || len(srv.Delivered()) != 0 {

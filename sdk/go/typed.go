@@ -7,7 +7,9 @@ import "context"
 type Typed[T any] struct{ col *Collection }
 
 // TypedCollection returns the collection name with documents of type T.
-func TypedCollection[T any](c *Client, name string) Typed[T] { return Typed[T]{col: c.Collection(name)} }
+func TypedCollection[T any](c *Client, name string) Typed[T] {
+	return Typed[T]{col: c.Collection(name)}
+}
 
 // Untyped is the same collection with untyped access (Patch, Delete, Watch...).
 func (t Typed[T]) Untyped() *Collection { return t.col }

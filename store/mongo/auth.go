@@ -181,6 +181,23 @@ func (s authStore) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User
 	return convert(docs, err, userDoc.user)
 }
 
+// CountUsers counts with three counts on the users collection, each a consistent number on
+// its own (the three are not one snapshot: a user created meanwhile may be in one only).
+func (s authStore) CountUsers(ctx context.Context) (auth.UserCounts, error) {
+	var c auth.UserCounts
+	for _, q := range []struct {
+		n      *int
+		filter bson.M
+	}{{&c.Total, bson.M{}}, {&c.Anonymous, bson.M{"anonymous": true}}, {&c.Disabled, bson.M{"disabled": true}}} {
+		n, err := s.coll(usersCollection).CountDocuments(ctx, q.filter)
+		if err != nil {
+			return auth.UserCounts{}, mapError(err, "count users")
+		}
+		*q.n = int(n)
+	}
+	return c, nil
+}
+
 // identityKey is an identity's _id: a subdocument, because FerretDB refuses the NUL that
 // would otherwise separate provider and subject in one string.
 type identityKey struct {

@@ -310,6 +310,48 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 	return err
 }
 
+// CountDevices groups the devices by platform twice, all of them and those with a
+// pushToken field (an unbound device has none), since FerretDB v1 takes one accumulator per
+// $group and no $cond.
+func (s *pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, error) {
+	const what = "count devices"
+	count := func(match bson.M) (map[string]int, error) {
+		cur, err := s.devices().Aggregate(ctx, mongo.Pipeline{
+			{{Key: "$match", Value: match}},
+			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$platform"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+		})
+		if err != nil {
+			return nil, mapError(err, what)
+		}
+		var rows []struct {
+			Platform string `bson:"_id"`
+			N        int    `bson:"n"`
+		}
+		if err := cur.All(ctx, &rows); err != nil {
+			return nil, mapError(err, what)
+		}
+		out := make(map[string]int, len(rows))
+		for _, r := range rows {
+			out[r.Platform] = r.N
+		}
+		return out, nil
+	}
+	all, err := count(bson.M{})
+	if err != nil {
+		return nil, err
+	}
+	withToken, err := count(bson.M{"pushToken": bson.M{"$exists": true}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]push.PlatformCount, 0, len(all))
+	for p, n := range all {
+		out = append(out, push.PlatformCount{Platform: p, Devices: n, WithToken: withToken[p]})
+	}
+	slices.SortFunc(out, func(a, b push.PlatformCount) int { return strings.Compare(a.Platform, b.Platform) })
+	return out, nil
+}
+
 // ListTopics counts with one aggregation: $unwind the topic sets, $group by topic with
 // $sum: 1 (FerretDB v1 has $sum; one accumulator per $group), $sort by name. A device
 // holds a topic at most once, so each count is a number of devices.

@@ -141,6 +141,13 @@ func (s authStore) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User
 	return collect(rows, scanUser, "list users")
 }
 
+func (s authStore) CountUsers(ctx context.Context) (auth.UserCounts, error) {
+	var c auth.UserCounts
+	err := s.db.read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(anonymous), 0), COALESCE(SUM(disabled), 0) FROM users`).
+		Scan(&c.Total, &c.Anonymous, &c.Disabled)
+	return c, mapError(err, "count users")
+}
+
 // collect scans every row with scan.
 func collect[T any](rows *sql.Rows, scan func(scanner) (T, error), what string) ([]T, error) {
 	defer rows.Close()

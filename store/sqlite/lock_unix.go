@@ -46,3 +46,18 @@ func lockDir(dir string) (*os.File, error) {
 func unlockDir(f *os.File) error {
 	return f.Close() // closing the descriptor releases the flock
 }
+
+// holdIfIdle takes dir's lock when no process holds it, without creating or writing the
+// lock file (a tool run by another user must not leave files the server cannot open), and
+// reports whether it did. release gives it back.
+func holdIfIdle(dir string) (release func(), idle bool) {
+	f, err := os.Open(filepath.Join(dir, LockFileName))
+	if err != nil {
+		return func() {}, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return func() {}, false
+	}
+	return func() { f.Close() }, true
+}

@@ -128,6 +128,17 @@ func (s pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string,
 	})
 }
 
+func (s pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT platform, COUNT(*), SUM(push_token != '') FROM push_devices GROUP BY platform ORDER BY platform`)
+	if err != nil {
+		return nil, mapError(err, "count devices")
+	}
+	return collect(rows, func(row scanner) (push.PlatformCount, error) {
+		var c push.PlatformCount
+		return c, row.Scan(&c.Platform, &c.Devices, &c.WithToken)
+	}, "count devices")
+}
+
 func (s pushStore) ListTopics(ctx context.Context) ([]push.TopicCount, error) {
 	rows, err := s.db.read.QueryContext(ctx, `SELECT topic, COUNT(*) FROM push_topics GROUP BY topic ORDER BY topic`)
 	if err != nil {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -107,6 +108,31 @@ func runAuthUsers(t *testing.T, h Harness) {
 			u := newUser("")
 			u.Anonymous, u.PasswordHash = true, ""
 			must(t, s.CreateUser(t.Context(), u), "CreateUser anonymous")
+		}
+	})
+
+	t.Run("CountUsers", func(t *testing.T) {
+		s := authStore(t, h)
+		c, err := s.CountUsers(t.Context())
+		must(t, err, "CountUsers empty")
+		if c != (auth.UserCounts{}) {
+			t.Fatalf("CountUsers of no users = %+v", c)
+		}
+		for i, kind := range []string{"plain", "plain", "anonymous", "disabled", "anonymous+disabled"} {
+			u := newUser(fmt.Sprintf("u%d@example.com", i))
+			if strings.Contains(kind, "anonymous") {
+				u.Email, u.Anonymous, u.PasswordHash = "", true, ""
+			}
+			u.Disabled = strings.Contains(kind, "disabled")
+			must(t, s.CreateUser(t.Context(), u), "CreateUser "+kind)
+		}
+		gone := newUser("gone@example.com")
+		must(t, s.CreateUser(t.Context(), gone), "CreateUser gone")
+		must(t, s.DeleteUser(t.Context(), gone.ID), "DeleteUser")
+		c, err = s.CountUsers(t.Context())
+		must(t, err, "CountUsers")
+		if want := (auth.UserCounts{Total: 5, Anonymous: 2, Disabled: 2}); c != want {
+			t.Fatalf("CountUsers = %+v, want %+v", c, want)
 		}
 	})
 

@@ -22,6 +22,7 @@ func runPush(t *testing.T, h Harness) {
 	t.Run("DeleteUserDevices", func(t *testing.T) { runPushDeleteUser(t, h) })
 	t.Run("UnbindSessions", func(t *testing.T) { runPushUnbind(t, h) })
 	t.Run("Topics", func(t *testing.T) { runPushTopics(t, h) })
+	t.Run("CountDevices", func(t *testing.T) { runPushCountDevices(t, h) })
 	t.Run("TimesInMilliseconds", func(t *testing.T) { runPushTimes(t, h) })
 	t.Run("PruneToken", func(t *testing.T) { runPushPruneToken(t, h) })
 	t.Run("DevicesByID", func(t *testing.T) { runPushDevicesByID(t, h) })
@@ -336,6 +337,44 @@ func runPushTopics(t *testing.T, h Harness) {
 	}
 	if got, _ := s.ListDevices(t.Context(), "u1"); len(got) != 1 || !slices.Equal(got[0].Topics, d.Topics) {
 		t.Fatalf("ListDevices carries the topics: %+v", got)
+	}
+}
+
+func runPushCountDevices(t *testing.T, h Harness) {
+	s := pushStore(t, h)
+	count := func() []push.PlatformCount {
+		t.Helper()
+		got, err := s.CountDevices(t.Context())
+		must(t, err, "CountDevices")
+		return got
+	}
+	if got := count(); len(got) != 0 {
+		t.Fatalf("CountDevices of an empty store: %v", got)
+	}
+	for i, p := range []string{push.PlatformIOS, push.PlatformAndroid, push.PlatformAndroid, push.PlatformAndroid, push.PlatformIOS} {
+		d := newDevice(fmt.Sprintf("u%d", i), "d", fmt.Sprintf("T%d", i), i)
+		d.Platform = p
+		upsert(t, s, d)
+	}
+	// An Android device without a token, one whose token moved to another device, one
+	// signed out, and a deleted one.
+	noToken := newDevice("u9", "d", "", 9)
+	noToken.Platform = push.PlatformAndroid
+	upsert(t, s, noToken)
+	taker := newDevice("u0", "d2", "T1", 10) // takes T1 from u1's Android device
+	taker.Platform = push.PlatformWeb
+	upsert(t, s, taker)
+	if _, err := s.UnbindSessions(t.Context(), "u2", "s1", ""); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.DeleteDevice(t.Context(), "u4", "d"), "DeleteDevice")
+	want := []push.PlatformCount{
+		{Platform: push.PlatformAndroid, Devices: 4, WithToken: 1},
+		{Platform: push.PlatformIOS, Devices: 1, WithToken: 1},
+		{Platform: push.PlatformWeb, Devices: 1, WithToken: 1},
+	}
+	if diff := cmp.Diff(want, count()); diff != "" {
+		t.Fatalf("CountDevices (-want +got):\n%s", diff)
 	}
 }
 
