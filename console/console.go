@@ -33,6 +33,7 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/push"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // Prefix is the path the console is served under.
@@ -46,6 +47,10 @@ const DefaultConfirmAbove = 10000
 type Config struct {
 	Auth *auth.Service
 	Push *push.Service
+	// Sync and Hub, when set, give the overview its sync status (collections, the
+	// watermark, this node's realtime streams).
+	Sync *datasync.Service
+	Hub  *datasync.Hub
 	// Secret keys the CSRF tokens (HMAC-SHA256), at least 32 bytes. Every node of a
 	// deployment needs the same one: cmd/api keeps it in the store.
 	Secret []byte

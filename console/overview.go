@@ -8,6 +8,7 @@ import (
 
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/push"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 const (
@@ -26,6 +27,15 @@ type overviewData struct {
 	Week   int
 	Recent []push.CampaignView
 	Chart  chart
+	Sync   *syncStatus
+}
+
+// syncStatus is what the overview shows of sync.
+type syncStatus struct {
+	Collections []datasync.Collection
+	Watermark   int64 // the last watermark this node has seen
+	Streams     int64 // realtime streams open on this node
+	Pokes       int64 // pokes this node has sent
 }
 
 // overview shows the counts of users and devices, the week's campaigns and a chart of
@@ -72,6 +82,14 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 			days[i].Sent += v.Counts.Sent
 			days[i].Failed += v.Counts.Failed + v.Counts.Pruned
 		}
+	}
+	if c.cfg.Sync != nil && c.cfg.Hub != nil {
+		cols, err := c.cfg.Sync.ListCollections(ctx)
+		if err != nil {
+			c.renderError(w, r, s, err)
+			return
+		}
+		d.Sync = &syncStatus{Collections: cols, Watermark: c.cfg.Hub.Watermark(), Streams: c.cfg.Hub.Streams(), Pokes: c.cfg.Hub.Pokes()}
 	}
 	d.Recent = recent[:min(len(recent), 5)]
 	d.Chart = newChart(days, partial)

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/console"
 	"github.com/tideline-dev/tideline/push"
+	"github.com/tideline-dev/tideline/store/sqlite"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 func TestUsersSearch(t *testing.T) {
@@ -194,6 +197,39 @@ func TestOverview(t *testing.T) {
 		`<td>2026-05-14</td><td class="num">2</td><td class="num">0</td>`, `<td>2026-05-17</td><td class="num">4</td><td class="num">0</td>`,
 		`<title id="chart-title">`, `class="bar-sent"`, ">today again</a>",
 	} {
+		if !p.has(want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(p.body)
+	}
+}
+
+// The overview shows sync's status: the collections configured and this node's realtime
+// state.
+func TestOverviewSync(t *testing.T) {
+	if p := newEnv(t, nil, nil).adminBrowser().get("/console"); p.has(`id="sync-h"`) {
+		t.Fatal("a console without sync shows a sync section")
+	}
+	db, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e := newEnv(t, func(c *console.Config) {
+		svc, err := datasync.New(t.Context(), db.Sync(), datasync.Config{Collections: []datasync.Collection{
+			{Name: "lists", Policy: datasync.LWW, Read: datasync.OwnerShared, Notify: true, MaxDocBytes: datasync.DefaultMaxDocBytes},
+			{Name: "scores", Policy: datasync.Optimistic, Read: datasync.PublicRead, MaxDocBytes: datasync.DefaultMaxDocBytes},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sync, c.Hub = svc, datasync.NewHub(svc, datasync.HubConfig{})
+	}, nil)
+	p := e.adminBrowser().get("/console")
+	for _, want := range []string{`id="sync-h"`, `<span class="stat">0</span> realtime streams`,
+		`<td>lists</td><td>owner-shared</td><td>lww</td><td>yes</td>`, `<td>scores</td><td>public-read</td><td>optimistic</td><td>no</td>`} {
 		if !p.has(want) {
 			t.Errorf("overview lacks %q", want)
 		}

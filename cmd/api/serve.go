@@ -171,7 +171,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	// At shutdown the push workers stop and record the outcomes of what they were sending
 	// before the store closes, so nothing they sent is sent again.
 	defer func() { stopSweeper(); <-pushDone }()
-	adminConsole, err := newConsole(ctx, cfg, store, authSvc, pushSvc, log)
+	adminConsole, err := newConsole(ctx, cfg, store, authSvc, pushSvc, syncSvc, hub, log)
 	if err != nil {
 		return err
 	}
