@@ -30,6 +30,7 @@ var layout = map[string]struct {
 	"httpapi/oapi":     {forbidden: without(driversAndFrameworks, gin)},
 	"console":          {mayImport: []string{"", "auth", "push", "sync"}, forbidden: driversAndFrameworks},
 	"cmd/api":          {mayImport: []string{"*"}},
+	"cmd/loadgen":      {}, // a protocol-level client: it imports no module package
 }
 
 const (

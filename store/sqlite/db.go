@@ -28,8 +28,9 @@ const FileName = "tideline.db"
 // DB is the embedded engine opened on one data directory. It is safe for concurrent use.
 type DB struct {
 	path  string
-	write *sql.DB // one connection: SQLite has one writer at a time anyway
-	read  *sql.DB // query-only connections
+	write *sql.DB   // one connection: SQLite has one writer at a time anyway
+	read  *sql.DB   // query-only connections
+	stmts stmtCache // prepared statements of read
 	lock  *os.File
 	clock tideline.Clock
 }
@@ -112,6 +113,7 @@ func dsn(path string, readOnly bool) string {
 // Close closes the database and releases the data directory.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmts.close()
 	for _, c := range []*sql.DB{db.read, db.write} {
 		if c != nil {
 			errs = append(errs, c.Close())

@@ -68,13 +68,13 @@ func (s pushStore) UpsertDevice(ctx context.Context, d push.Device) (push.Device
 }
 
 func (s pushStore) FindDevice(ctx context.Context, userID, deviceID string) (push.Device, error) {
-	d, err := scanDevice(s.db.read.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM push_devices d
+	d, err := scanDevice(s.db.queryRow(ctx, `SELECT `+deviceColumns+` FROM push_devices d
 		WHERE d.user_id = ? AND d.device_id = ?`, userID, deviceID))
 	return d, mapError(err, "find device")
 }
 
 func (s pushStore) ListDevices(ctx context.Context, userID string) ([]push.Device, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+deviceColumns+` FROM push_devices d
+	rows, err := s.db.query(ctx, `SELECT `+deviceColumns+` FROM push_devices d
 		WHERE d.user_id = ? ORDER BY d.last_seen DESC, d.device_id`, userID)
 	if err != nil {
 		return nil, mapError(err, "list devices")
@@ -129,7 +129,7 @@ func (s pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string,
 }
 
 func (s pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT platform, COUNT(*), SUM(push_token != '') FROM push_devices GROUP BY platform ORDER BY platform`)
+	rows, err := s.db.query(ctx, `SELECT platform, COUNT(*), SUM(push_token != '') FROM push_devices GROUP BY platform ORDER BY platform`)
 	if err != nil {
 		return nil, mapError(err, "count devices")
 	}
@@ -140,7 +140,7 @@ func (s pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, erro
 }
 
 func (s pushStore) ListTopics(ctx context.Context) ([]push.TopicCount, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT topic, COUNT(*) FROM push_topics GROUP BY topic ORDER BY topic`)
+	rows, err := s.db.query(ctx, `SELECT topic, COUNT(*) FROM push_topics GROUP BY topic ORDER BY topic`)
 	if err != nil {
 		return nil, mapError(err, "list topics")
 	}

@@ -42,7 +42,7 @@ func (s pushStore) DevicesByID(ctx context.Context, ids []string) ([]push.Device
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+bareDeviceColumns+` FROM push_devices d
+	rows, err := s.db.query(ctx, `SELECT `+bareDeviceColumns+` FROM push_devices d
 		WHERE d.id IN (SELECT value FROM json_each(?))`, jsonList(ids))
 	if err != nil {
 		return nil, mapError(err, "devices by id")
@@ -84,7 +84,7 @@ func (s pushStore) ListAudience(ctx context.Context, a push.Audience, after stri
 	}
 	q.WriteString(` ORDER BY d.id LIMIT ?`)
 	args = append(args, max(0, limit))
-	rows, err := s.db.read.QueryContext(ctx, q.String(), args...)
+	rows, err := s.db.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, mapError(err, "list audience")
 	}
@@ -154,7 +154,7 @@ func (s pushStore) CreateCampaign(ctx context.Context, c push.Campaign) (push.Ca
 }
 
 func (s pushStore) GetCampaign(ctx context.Context, id string) (push.Campaign, error) {
-	c, err := scanCampaign(s.db.read.QueryRowContext(ctx, `SELECT `+campaignColumns+` FROM push_campaigns WHERE id = ?`, id))
+	c, err := scanCampaign(s.db.queryRow(ctx, `SELECT `+campaignColumns+` FROM push_campaigns WHERE id = ?`, id))
 	return c, mapError(err, "get campaign")
 }
 
@@ -163,7 +163,7 @@ func (s pushStore) ListCampaigns(ctx context.Context, before string, limit int) 
 	if before != "" {
 		q, args = `SELECT `+campaignColumns+` FROM push_campaigns WHERE id < ? ORDER BY id DESC LIMIT ?`, []any{before, max(0, limit)}
 	}
-	rows, err := s.db.read.QueryContext(ctx, q, args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, mapError(err, "list campaigns")
 	}
@@ -172,7 +172,7 @@ func (s pushStore) ListCampaigns(ctx context.Context, before string, limit int) 
 
 func (s pushStore) CampaignCounts(ctx context.Context, id string) (push.Counts, error) {
 	var c push.Counts
-	rows, err := s.db.read.QueryContext(ctx, `SELECT status, COUNT(*) FROM push_deliveries WHERE campaign_id = ? GROUP BY status`, id)
+	rows, err := s.db.query(ctx, `SELECT status, COUNT(*) FROM push_deliveries WHERE campaign_id = ? GROUP BY status`, id)
 	if err != nil {
 		return c, mapError(err, "campaign counts")
 	}
@@ -200,7 +200,7 @@ func (s pushStore) CampaignCounts(ctx context.Context, id string) (push.Counts, 
 }
 
 func (s pushStore) CampaignErrors(ctx context.Context, id string, limit int) ([]push.Delivery, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM push_deliveries
+	rows, err := s.db.query(ctx, `SELECT `+deliveryColumns+` FROM push_deliveries
 		WHERE campaign_id = ? AND status = 'failed' ORDER BY finished_at, id LIMIT ?`, id, max(0, limit))
 	if err != nil {
 		return nil, mapError(err, "campaign errors")

@@ -79,7 +79,7 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 		args = append(args, r.Collection, r.Scope, r.ID)
 	}
 	q.WriteString(")")
-	rows, err := s.db.read.QueryContext(ctx, q.String(), args...)
+	rows, err := s.db.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, mapError(err, "find documents")
 	}
@@ -166,7 +166,7 @@ func orEmpty(m map[string]any) map[string]any {
 
 func (s syncStore) Watermark(ctx context.Context) (int64, error) {
 	var w int64
-	err := s.db.read.QueryRowContext(ctx, `SELECT value FROM sync_sequence WHERE id = 1`).Scan(&w)
+	err := s.db.queryRow(ctx, `SELECT value FROM sync_sequence WHERE id = 1`).Scan(&w)
 	return w, mapError(err, "read the watermark")
 }
 
@@ -187,7 +187,7 @@ func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Do
 	}
 	sqlq.WriteString(` ORDER BY b.seq LIMIT ?`)
 	args = append(args, max(1, q.Limit))
-	rows, err := s.db.read.QueryContext(ctx, sqlq.String(), args...)
+	rows, err := s.db.query(ctx, sqlq.String(), args...)
 	if err != nil {
 		return nil, mapError(err, "scan bucket")
 	}
@@ -196,7 +196,7 @@ func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Do
 
 func (s syncStore) FindClient(ctx context.Context, id string) (sync.ClientMark, error) {
 	m := sync.ClientMark{ClientID: id}
-	err := s.db.read.QueryRowContext(ctx, `SELECT user_id, high FROM sync_clients WHERE client_id = ?`, id).Scan(&m.UserID, &m.High)
+	err := s.db.queryRow(ctx, `SELECT user_id, high FROM sync_clients WHERE client_id = ?`, id).Scan(&m.UserID, &m.High)
 	return m, mapError(err, "find client")
 }
 
@@ -210,7 +210,7 @@ type collectionRecord struct {
 }
 
 func (s syncStore) ListCollections(ctx context.Context) ([]sync.Collection, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT name, config, updated_at FROM sync_collections ORDER BY name`)
+	rows, err := s.db.query(ctx, `SELECT name, config, updated_at FROM sync_collections ORDER BY name`)
 	if err != nil {
 		return nil, mapError(err, "list collections")
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, limit int) ([]sync.Touched, bool, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT DISTINCT b.bucket, b.collection FROM sync_doc_buckets b
+	rows, err := s.db.query(ctx, `SELECT DISTINCT b.bucket, b.collection FROM sync_doc_buckets b
 		JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
 		WHERE b.seq > ? AND b.seq <= ? AND (b.member = 1 OR d.evict_seq = b.seq) LIMIT ?`,
 		after, through, max(1, limit)+1)
@@ -77,7 +77,7 @@ func (s syncStore) PurgeDocuments(ctx context.Context, before time.Time, limit i
 
 func (s syncStore) PurgeHorizon(ctx context.Context) (int64, error) {
 	var h int64
-	err := s.db.read.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE key = 'purge_horizon'`).Scan(&h)
+	err := s.db.queryRow(ctx, `SELECT value FROM sync_state WHERE key = 'purge_horizon'`).Scan(&h)
 	return h, mapError(err, "read the purge horizon")
 }
 
@@ -113,12 +113,12 @@ func scanGroup(row scanner) (sync.Group, error) {
 }
 
 func (s syncStore) FindGroup(ctx context.Context, id string) (sync.Group, error) {
-	g, err := scanGroup(s.db.read.QueryRowContext(ctx, `SELECT id, name, owner_id, created_at FROM sync_groups WHERE id = ?`, id))
+	g, err := scanGroup(s.db.queryRow(ctx, `SELECT id, name, owner_id, created_at FROM sync_groups WHERE id = ?`, id))
 	return g, mapError(err, "find group")
 }
 
 func (s syncStore) ListGroups(ctx context.Context, userID string) ([]sync.Membership, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT g.id, g.name, g.owner_id, g.created_at, m.role FROM sync_members m
+	rows, err := s.db.query(ctx, `SELECT g.id, g.name, g.owner_id, g.created_at, m.role FROM sync_members m
 		JOIN sync_groups g ON g.id = m.group_id WHERE m.user_id = ? ORDER BY g.name, g.id`, userID)
 	if err != nil {
 		return nil, mapError(err, "list groups")
@@ -133,7 +133,7 @@ func (s syncStore) ListGroups(ctx context.Context, userID string) ([]sync.Member
 }
 
 func (s syncStore) ListMembers(ctx context.Context, groupID string) ([]sync.Member, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT group_id, user_id, role, added_at FROM sync_members WHERE group_id = ?
+	rows, err := s.db.query(ctx, `SELECT group_id, user_id, role, added_at FROM sync_members WHERE group_id = ?
 		ORDER BY role != 'owner', added_at, user_id`, groupID)
 	if err != nil {
 		return nil, mapError(err, "list members")

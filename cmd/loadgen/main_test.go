@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // substring of the error; "" for success
+	}{
+		{nil, ""},
+		{[]string{"--server", "http://example.com:8080/", "--devices", "1000", "--users", "100", "--duration", "30s", "--writes-per-sec", "100", "--stream-share", "0.5"}, ""},
+		{[]string{"--devices", "0"}, "--devices 0: want 1 to 100000"},
+		{[]string{"--devices", "100001"}, "--devices 100001"},
+		{[]string{"--devices", "5", "--users", "6"}, "--users 6: want 1 to --devices (5)"},
+		{[]string{"--users", "0"}, "--users 0"},
+		{[]string{"--duration", "500ms"}, "--duration 500ms: want 1s to 15m"},
+		{[]string{"--duration", "1h"}, "--duration 1h0m0s"},
+		{[]string{"--writes-per-sec", "-1"}, "--writes-per-sec -1"},
+		{[]string{"--writes-per-sec", "NaN"}, "--writes-per-sec NaN"},
+		{[]string{"--stream-share", "1.5"}, "--stream-share 1.5: want 0 to 1"},
+		{[]string{"--poll-every", "10ms"}, "--poll-every 10ms"},
+		{[]string{"--server", "localhost:8080"}, `--server "localhost:8080": want an http or https URL`},
+		{[]string{"--server", "ftp://x"}, "want an http or https URL"},
+		{[]string{"--run", "a b"}, `--run "a b"`},
+		{[]string{"--devices", "many"}, `invalid value "many" for flag -devices`},
+		{[]string{"--nope"}, "flag provided but not defined: -nope"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		cfg, err := parseFlags(tc.args, io.Discard)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.args, err)
+		case tc.want == "" && (cfg.server.Path != "" && cfg.server.Path != "/" && strings.HasSuffix(cfg.server.Path, "/")):
+			t.Errorf("%q: server path %q keeps its slash", tc.args, cfg.server.Path)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: error %v, want it to contain %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(xs ...int) []time.Duration {
+		var d []time.Duration
+		for _, x := range xs {
+			d = append(d, time.Duration(x)*time.Millisecond)
+		}
+		return d
+	}
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[i] = time.Duration(i+1) * time.Millisecond // 1..100 ms
+	}
+	for _, tc := range []struct {
+		sorted []time.Duration
+		p      float64
+		want   time.Duration
+	}{
+		{nil, 50, 0},
+		{ms(7), 50, 7 * time.Millisecond},
+		{ms(7), 99, 7 * time.Millisecond},
+		{ms(1, 2), 50, 1 * time.Millisecond},
+		{ms(1, 2), 51, 2 * time.Millisecond},
+		{ms(1, 2, 3, 4), 100, 4 * time.Millisecond},
+		{hundred, 50, 50 * time.Millisecond},
+		{hundred, 95, 95 * time.Millisecond},
+		{hundred, 99, 99 * time.Millisecond},
+		{hundred, 99.5, 100 * time.Millisecond},
+		{hundred, 0.1, 1 * time.Millisecond},
+	} {
+		if got := percentile(tc.sorted, tc.p); got != tc.want {
+			t.Errorf("percentile(%d samples, %g) = %v, want %v", len(tc.sorted), tc.p, got, tc.want)
+		}
+	}
+	// summarize sorts, and reports milliseconds with two decimals
+	shuffled := slices.Clone(hundred)
+	slices.Reverse(shuffled)
+	shuffled[0] = 1500 * time.Microsecond // 100 ms becomes 1.5 ms: 1, 1.5, 2 ... 99
+	got := summarize(shuffled)
+	want := Latency{Count: 100, P50: 49, P95: 94, P99: 98, Max: 99}
+	if got != want {
+		t.Errorf("summarize = %+v, want %+v", got, want)
+	}
+	if s := summarize(ms(3, 1, 2)); s.P50 != 2 || s.Max != 3 {
+		t.Errorf("summarize(3,1,2) = %+v", s)
+	}
+	if s := summarize([]time.Duration{1234567 * time.Nanosecond}); s.P50 != 1.23 {
+		t.Errorf("summarize(1.234567ms).P50 = %v, want 1.23", s.P50)
+	}
+}
+
+var apiBin string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "loadgen-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		apiBin = filepath.Join(dir, "api")
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// startServer builds ./cmd/api (once) and runs it on a free port with a fresh data dir,
+// returning its base URL.
+func startServer(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds and runs the server binary")
+	}
+	if _, err := os.Stat(apiBin); err != nil {
+		out, err := exec.Command("go", "build", "-buildvcs=false", "-o", apiBin, "../api").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build ./cmd/api: %v\n%s", err, out)
+		}
+	}
+	cmd := exec.Command(apiBin, "--log-format", "json", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--auth-limits-signup", "off")
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TIDELINE_") }),
+		"TIDELINE_AUTH_ARGON2_MEMORY=64KiB")
+	cmd.Dir = t.TempDir()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "tideline listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return a
+	case <-time.After(60 * time.Second):
+		t.Fatal("the server did not start within 60s")
+		return ""
+	}
+}
+
+// TestShortRun runs the load generator for 2 s against the real server: every device
+// connects, writes and pulls, propagation is measured, and nothing fails.
+func TestShortRun(t *testing.T) {
+	base := startServer(t)
+	u, _ := url.Parse(base)
+	cfg := &config{server: u, devices: 20, users: 2, duration: 2 * time.Second, writesPerSec: 40, streamShare: 0.5,
+		pollEvery: 500 * time.Millisecond, run: "test", password: "loadgen correct horse battery staple"}
+	var progress strings.Builder
+	rep, err := run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	var text strings.Builder
+	rep.writeText(&text)
+	t.Logf("%s%s", progress.String(), text.String())
+	if len(rep.Errors) != 0 {
+		t.Errorf("errors: %v", rep.Errors)
+	}
+	if rep.Run.Partial || rep.Run.StreamDevices != 10 {
+		t.Errorf("run = %+v", rep.Run)
+	}
+	if rep.Throughput.Mutations < 40 || rep.Throughput.Pulls == 0 {
+		t.Errorf("throughput = %+v", rep.Throughput)
+	}
+	if rep.Latency.Push.Count == 0 || rep.Latency.Pull.Count == 0 {
+		t.Errorf("no push or pull samples: %+v", rep.Latency)
+	}
+	if rep.Latency.PropagationStream.Count == 0 || rep.Latency.PropagationPoll.Count == 0 ||
+		rep.Latency.Propagation.Count != rep.Latency.PropagationStream.Count+rep.Latency.PropagationPoll.Count {
+		t.Errorf("propagation samples: %+v", rep.Latency)
+	}
+	if rep.Server == nil || rep.Server.CPUSeconds <= 0 || rep.Server.RSSAfterMiB <= 0 {
+		t.Errorf("server = %+v", rep.Server)
+	}
+	if !strings.Contains(progress.String(), "devices 20/20") {
+		t.Errorf("no live progress line with every device connected:\n%s", progress.String())
+	}
+	path := filepath.Join(t.TempDir(), "report.json")
+	if err := rep.writeJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil || back.Latency.Propagation.Count != rep.Latency.Propagation.Count {
+		t.Errorf("JSON report does not read back: %v\n%s", err, b)
+	}
+}
+
+// TestInterrupted ends a run early (as Ctrl-C does): the partial report comes back.
+func TestInterrupted(t *testing.T) {
+	base := startServer(t)
+	u, _ := url.Parse(base)
+	cfg := &config{server: u, devices: 4, users: 2, duration: time.Minute, writesPerSec: 20, streamShare: 0.5,
+		pollEvery: time.Second, run: "int", password: "loadgen correct horse battery staple"}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(3*time.Second, cancel)
+	start := time.Now()
+	rep, err := run(ctx, cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Run.Partial || time.Since(start) > 20*time.Second || rep.Throughput.Mutations == 0 {
+		t.Errorf("run = %+v, throughput %+v, after %s", rep.Run, rep.Throughput, time.Since(start))
+	}
+}
+
+// TestSignupRefused: a run id already used gets a message saying what to do.
+func TestSignupRefused(t *testing.T) {
+	base := startServer(t)
+	u, _ := url.Parse(base)
+	cfg := &config{server: u, devices: 2, users: 1, duration: time.Second, run: "dup", password: "loadgen correct horse battery staple", pollEvery: time.Second}
+	if _, err := run(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(context.Background(), cfg, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "use a new --run") {
+		t.Errorf("second run with the same --run: %v", err)
+	}
+}
