@@ -54,6 +54,9 @@ type Client struct {
 
 	syncMu sync.Mutex // one sync at a time
 
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared statements, by SQL
+
 	mu        sync.Mutex
 	listeners map[int]func(Event)
 	nextL     int
@@ -95,6 +98,10 @@ func Open(ctx context.Context, path, serverURL string, auth Auth, opts ...Option
 		return nil, err
 	}
 	c := &Client{db: db, api: client, server: strings.TrimRight(serverURL, "/"), auth: auth, opts: o, listeners: map[int]func(Event){}}
+	if err := c.prepare(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("tideline: open %s: %w", path, err)
+	}
 	if c.id, err = c.meta(ctx, "client_id"); err != nil {
 		db.Close()
 		return nil, err
@@ -122,7 +129,15 @@ func Open(ctx context.Context, path, serverURL string, auth Auth, opts ...Option
 }
 
 // Close closes the local database.
-func (c *Client) Close() error { return c.db.Close() }
+func (c *Client) Close() error {
+	c.stmtMu.Lock()
+	for _, s := range c.stmts {
+		s.Close()
+	}
+	c.stmts = nil
+	c.stmtMu.Unlock()
+	return c.db.Close()
+}
 
 // ClientID is the install's id, generated once and kept in the local database.
 func (c *Client) ClientID() string { return c.id }
@@ -153,7 +168,7 @@ func (c *Client) inTx(ctx context.Context, fn func(tx *stmtTx) error) error {
 	if err != nil {
 		return err
 	}
-	st := &stmtTx{Tx: tx, stmts: map[string]*sql.Stmt{}}
+	st := &stmtTx{Tx: tx, c: c, stmts: map[string]*sql.Stmt{}}
 	defer st.close()
 	if err := fn(st); err != nil {
 		tx.Rollback()
@@ -166,6 +181,7 @@ func (c *Client) inTx(ctx context.Context, fn func(tx *stmtTx) error) error {
 // the same few statements thousands of times.
 type stmtTx struct {
 	*sql.Tx
+	c     *Client
 	stmts map[string]*sql.Stmt
 }
 
@@ -173,12 +189,37 @@ func (t *stmtTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.Tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	t.c.stmtMu.Lock()
+	prepared, ok := t.c.stmts[query]
+	t.c.stmtMu.Unlock()
+	var s *sql.Stmt
+	if ok {
+		s = t.Tx.StmtContext(ctx, prepared) // the one connection's statement, parsed at Open
+	} else {
+		var err error
+		if s, err = t.Tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
 	}
 	t.stmts[query] = s
 	return s, nil
+}
+
+// prepare parses the core's statements once, at Open (outside any transaction: the
+// database has one connection), so that SQLite does not parse them again in every
+// transaction (the fold is a large statement).
+func (c *Client) prepare(ctx context.Context) error {
+	c.stmtMu.Lock()
+	defer c.stmtMu.Unlock()
+	c.stmts = map[string]*sql.Stmt{}
+	for _, q := range core.Statements {
+		s, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		c.stmts[q] = s
+	}
+	return nil
 }
 
 func (t *stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
