@@ -115,6 +115,16 @@ type KeyStore interface {
 	// none: every caller, on every node, gets the same bytes.
 	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
 
+	// ListSecrets returns every server secret that Secret stored, by name.
+	ListSecrets(ctx context.Context) (map[string][]byte, error)
+	// ReplaceSecret sets the secret called name to value if its stored value is still old
+	// (re-encryption under a new master key). Not found when absent; conflict when the
+	// stored value is not old.
+	ReplaceSecret(ctx context.Context, name string, old, value []byte) error
+	// ReplaceSigningKey sets the private key of the signing key id to private if its stored
+	// private key is still old. Not found when absent; conflict when it is not old.
+	ReplaceSigningKey(ctx context.Context, id string, old, private []byte) error
+
 	// CreateAdminKey stores an admin key. Conflict when the ID or hash exists.
 	CreateAdminKey(ctx context.Context, k AdminKey) error
 	// FindAdminKeyByHash returns the key with hash. Not found when absent.

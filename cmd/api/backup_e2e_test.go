@@ -80,6 +80,8 @@ func TestServeBackupRestore(t *testing.T) {
 	if code != 0 || !strings.Contains(msg, "restored") {
 		t.Fatalf("restore: %d %s", code, msg)
 	}
+	// The master key is not in backups: it goes back into the data directory by hand.
+	copyTestFile(t, filepath.Join(dataDir, "master.key"), filepath.Join(restored, "master.key"))
 	p2 := startAPI(t, []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + restored}, "--addr", "127.0.0.1:0")
 	up2 := p2.waitFor("tideline listening")
 	if up2["instance"] != up["instance"] {

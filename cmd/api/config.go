@@ -69,6 +69,11 @@ type Config struct {
 	TLSKeyFile      string
 	TLSRedirectAddr string
 
+	// MasterKey (base64) or MasterKeyFile encrypt private signing keys and server secrets at
+	// rest; with neither, the embedded engine keeps a generated key in DataDir.
+	MasterKey     string
+	MasterKeyFile string
+
 	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
 	ConfigFile string
 }
@@ -317,6 +322,8 @@ var settings = []setting{
 		c.TLSRedirectAddr = v
 		return nil
 	}},
+	{"masterKey", "", "Master key that encrypts private signing keys and server secrets at rest: base64 of 32 random bytes (openssl rand -base64 32). Prefer the environment variable to the flag. Required on MongoDB unless masterKeyFile is set.", func(c *Config, v string) error { c.MasterKey = v; return nil }},
+	{"masterKeyFile", "", "File holding the master key (base64 of 32 bytes). Empty, with no masterKey: the embedded engine uses master.key in dataDir, created (mode 0600) at the first start.", func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
 	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 
@@ -543,6 +550,15 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
 		return nil, errors.New("admin.email and admin.password go together: set both (or neither)")
 	}
+	if cfg.MasterKey != "" && cfg.MasterKeyFile != "" {
+		return nil, errors.New("masterKey and masterKeyFile are two ways to give the master key: set one of them")
+	}
+	if cfg.MasterKey != "" {
+		// The value is not repeated in the message: it is (close to) a secret.
+		if _, err := tideline.ParseMasterKeys(cfg.MasterKey); err != nil {
+			return nil, fmt.Errorf("invalid masterKey: %w", err)
+		}
+	}
 	if err := checkOperations(cfg); err != nil {
 		return nil, err
 	}
@@ -625,6 +641,8 @@ Usage:
                         create an admin account, or give an existing account the admin role
   api keys rotate [flags]
                         make a new access-token signing key active (nobody is signed out)
+  api keys rotate-master --new-key-file FILE [flags]
+                        re-encrypt the stored secrets with a new master key (FILE, created if missing)
   api backup --out FILE [flags]
                         back up the embedded engine's data, also while a server runs on it
   api restore --from FILE [--force] [flags]

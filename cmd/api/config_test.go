@@ -132,6 +132,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"NegativeDuration", []string{"--mongodb-connect-timeout=-1s"}, nil, "", []string{"mongodb.connectTimeout", "positive"}},
 		{"BadURI", nil, map[string]string{"TIDELINE_MONGODB_URI": "postgres://x"}, "", []string{"invalid mongodb.uri", "mongodb://"}},
 		{"BadDatabase", []string{"--mongodb-database", "a.b"}, nil, "", []string{"mongodb.database"}},
+		{"ShortMasterKey", nil, map[string]string{"TIDELINE_MASTER_KEY": "c2VjcmV0LXZhbHVl"}, "", []string{"invalid masterKey", "32 bytes"}},
+		{"TwoMasterKeys", []string{"--master-key-file", "k"}, map[string]string{"TIDELINE_MASTER_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}, "", []string{"masterKey and masterKeyFile", "one of them"}},
 		{"BadLevel", []string{"--log-level", "loud"}, nil, "", []string{"invalid log.level"}},
 		{"BadFormat", []string{"--log-format", "xml"}, nil, "", []string{"invalid log.format"}},
 		{"TinyBody", []string{"--http-max-body-bytes", "10"}, nil, "", []string{"http.maxBodyBytes", "1KiB"}},

@@ -99,7 +99,7 @@ func TestConvergenceUnderFaults(t *testing.T) {
 		if uri == "" {
 			t.Skip("the MongoDB variant needs a real MongoDB (TIDELINE_TEST_MONGODB_URI): the in-process FerretDB is too slow for 21 clients in CI")
 		}
-		convergence(t, []string{"TIDELINE_MONGODB_URI=" + uri, "TIDELINE_MONGODB_DATABASE=convergence_" + strconv.FormatInt(time.Now().UnixNano(), 36)})
+		convergence(t, []string{testMasterKeyEnv, "TIDELINE_MONGODB_URI=" + uri, "TIDELINE_MONGODB_DATABASE=convergence_" + strconv.FormatInt(time.Now().UnixNano(), 36)})
 	})
 }
 

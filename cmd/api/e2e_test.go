@@ -202,7 +202,7 @@ func TestServeSIGINT(t *testing.T) {
 
 func TestServeMongoDB(t *testing.T) {
 	uri := storetest.MongoURI(t)
-	env := []string{"TIDELINE_MONGODB_URI=" + uri, "TIDELINE_MONGODB_DATABASE=e2e_" + strings.ReplaceAll(t.Name(), "/", "_")}
+	env := []string{testMasterKeyEnv, "TIDELINE_MONGODB_URI=" + uri, "TIDELINE_MONGODB_DATABASE=e2e_" + strings.ReplaceAll(t.Name(), "/", "_")}
 	first := serveAndStop(t, env, "mongodb")
 	second := serveAndStop(t, env, "mongodb")
 	if first["instance"] != second["instance"] || first["instance"] == "" {

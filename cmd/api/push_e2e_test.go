@@ -19,7 +19,7 @@ func TestServeDevices(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + t.TempDir()}
 			if engine == "mongodb" {
-				env = append(env, "TIDELINE_MONGODB_URI="+storetest.MongoURI(t), "TIDELINE_MONGODB_DATABASE=e2e_devices")
+				env = append(env, testMasterKeyEnv, "TIDELINE_MONGODB_URI="+storetest.MongoURI(t), "TIDELINE_MONGODB_DATABASE=e2e_devices")
 			}
 			p := startAPI(t, env, "--addr", "127.0.0.1:0")
 			base := p.waitFor("tideline listening")["addr"].(string)

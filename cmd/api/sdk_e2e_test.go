@@ -37,10 +37,18 @@ func TestSDKAgainstServer(t *testing.T) {
 		if _, err := laptop.Collection("todos").Watch(ctx, tideline.Query{OrderBy: "title"}, func(ds []tideline.Doc) { seen <- ds }); err != nil {
 			t.Fatal(err)
 		}
-		if first := <-seen; len(first) != 0 {
-			t.Fatalf("a new device's view: %v", first)
+		select {
+		case first := <-seen:
+			if len(first) != 0 {
+				t.Fatalf("a new device's view: %v", first)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a live query did not report its first result")
 		}
-		if err := phone.Collection("todos").Put(t.Context(), "t1", map[string]any{"title": "Buy milk", "count": 0}); err != nil {
+		// Local calls are bounded: a hang fails the test instead of stalling the suite.
+		wctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if err := phone.Collection("todos").Put(wctx, "t1", map[string]any{"title": "Buy milk", "count": 0}); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.After(10 * time.Second)
@@ -61,10 +69,10 @@ func TestSDKAgainstServer(t *testing.T) {
 		<-done
 		<-done
 		for range 3 {
-			if err := phone.Collection("todos").Patch(t.Context(), "t1", tideline.IncInt("count", 1)); err != nil {
+			if err := phone.Collection("todos").Patch(wctx, "t1", tideline.IncInt("count", 1)); err != nil {
 				t.Fatal(err)
 			}
-			if err := laptop.Collection("todos").Patch(t.Context(), "t1", tideline.IncInt("count", 2)); err != nil {
+			if err := laptop.Collection("todos").Patch(wctx, "t1", tideline.IncInt("count", 2)); err != nil {
 				t.Fatal(err)
 			}
 		}

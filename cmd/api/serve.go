@@ -112,7 +112,11 @@ func withAuth(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*auth.
 		return err
 	}
 	defer store.Close()
-	svc, err := newAuth(ctx, cfg, store, log)
+	sealed, err := sealEngine(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	svc, err := newAuth(ctx, cfg, sealed, log)
 	if err != nil {
 		return err
 	}
@@ -137,7 +141,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	if err != nil {
 		return err
 	}
-	authSvc, err := newAuth(ctx, cfg, store, log)
+	// sealed.Auth() encrypts and decrypts the secrets it keeps: auth and the console use it.
+	sealed, err := sealEngine(ctx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	authSvc, err := newAuth(ctx, cfg, sealed, log)
 	if err != nil {
 		return err
 	}
@@ -171,7 +180,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	// At shutdown the push workers stop and record the outcomes of what they were sending
 	// before the store closes, so nothing they sent is sent again.
 	defer func() { stopSweeper(); <-pushDone }()
-	adminConsole, err := newConsole(ctx, cfg, store, authSvc, pushSvc, syncSvc, hub, log)
+	adminConsole, err := newConsole(ctx, cfg, sealed, authSvc, pushSvc, syncSvc, hub, log)
 	if err != nil {
 		return err
 	}

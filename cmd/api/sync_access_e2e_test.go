@@ -28,7 +28,7 @@ func syncEnv(t *testing.T, engine, uri, db string, extra ...string) []string {
 	t.Helper()
 	env := append([]string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + t.TempDir()}, extra...)
 	if engine == "mongodb" {
-		env = append(env, "TIDELINE_MONGODB_URI="+uri, "TIDELINE_MONGODB_DATABASE="+db)
+		env = append(env, testMasterKeyEnv, "TIDELINE_MONGODB_URI="+uri, "TIDELINE_MONGODB_DATABASE="+db)
 	}
 	return env
 }

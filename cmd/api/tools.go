@@ -10,14 +10,14 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-// runTool runs the administrative commands `admin create` and `keys rotate`: each opens
-// the store with the serve settings, does one thing and exits.
+// runTool runs the administrative commands `admin create`, `keys rotate` and `keys
+// rotate-master`: each opens the store with the serve settings, does one thing and exits.
 func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
 	sub := ""
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
 	}
-	var email, password string
+	var email, password, newKeyFile string
 	var extra func(*flag.FlagSet)
 	switch cmd + " " + sub {
 	case "admin create":
@@ -26,6 +26,10 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 			fs.StringVar(&password, "password", "", "the admin's password (for a new account)")
 		}
 	case "keys rotate":
+	case "keys rotate-master":
+		extra = func(fs *flag.FlagSet) {
+			fs.StringVar(&newKeyFile, "new-key-file", "", "the new master key's file (created, mode 0600, when it does not exist)")
+		}
 	default:
 		fmt.Fprintf(stderr, "api: unknown command %q (run `api help`)\n", cmd+" "+sub)
 		return exitUsage
@@ -37,11 +41,25 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 	if err == nil && cmd == "admin" && email == "" {
 		err = errors.New("admin create needs --email")
 	}
+	if err == nil && sub == "rotate-master" && newKeyFile == "" {
+		err = errors.New("keys rotate-master needs --new-key-file: the file of the new master key (created when it does not exist)")
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "api: %v\n", err)
 		return exitUsage
 	}
 	log := newLogger(cfg, stderr)
+	if sub == "rotate-master" {
+		res, key, err := rotateMasterKey(ctx, cfg, newKeyFile, log)
+		if err != nil {
+			msg, cause := explain(err)
+			log.Error("keys rotate-master failed: "+msg, "cause", cause)
+			return exitFailed
+		}
+		fmt.Fprintf(stdout, "re-encrypted %d secrets with master key %s (%d were in plaintext, %d already used it); start the server with masterKeyFile=%s (or TIDELINE_MASTER_KEY set to its content)\n",
+			res.Plaintext+res.Rekeyed, key.ID(), res.Plaintext, res.Current, newKeyFile)
+		return exitOK
+	}
 	err = withAuth(ctx, cfg, log, func(svc *auth.Service) error {
 		if cmd == "keys" {
 			kid, err := svc.RotateSigningKey(ctx, "cli", auth.Client{})

@@ -105,7 +105,7 @@ func TestServeSync(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + t.TempDir()}
 			if engine == "mongodb" {
-				env = append(env, "TIDELINE_MONGODB_URI="+storetest.MongoURI(t), "TIDELINE_MONGODB_DATABASE=e2e_sync")
+				env = append(env, testMasterKeyEnv, "TIDELINE_MONGODB_URI="+storetest.MongoURI(t), "TIDELINE_MONGODB_DATABASE=e2e_sync")
 			}
 			start := func() (*proc, string) {
 				p := startAPI(t, env, "--addr", "127.0.0.1:0")

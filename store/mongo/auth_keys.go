@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -74,6 +75,47 @@ func secret(ctx context.Context, coll *mongo.Collection, name string, candidate 
 		}
 	}
 	return d.Value, mapError(err, "secret")
+}
+
+func (s authStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
+	type secretDoc struct {
+		Name  string `bson:"_id"`
+		Value []byte `bson:"value"`
+	}
+	docs, err := findAll[secretDoc](ctx, s.coll(secretsCollection), bson.M{}, options.Find(), "list secrets")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, d := range docs {
+		out[d.Name] = d.Value
+	}
+	return out, nil
+}
+
+func (s authStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
+	return replaceBinary(ctx, s.coll(secretsCollection), name, "value", old, value, "replace secret")
+}
+
+func (s authStore) ReplaceSigningKey(ctx context.Context, id string, old, private []byte) error {
+	return replaceBinary(ctx, s.coll(signingKeysCollection), id, "privateKey", old, private, "replace signing key")
+}
+
+// replaceBinary sets field to value in the document id of coll if field is still old, in
+// one conditional update; when nothing matched, it reads the document to tell not found
+// from conflict.
+func replaceBinary(ctx context.Context, coll *mongo.Collection, id, field string, old, value []byte, what string) error {
+	res, err := coll.UpdateOne(ctx, bson.M{"_id": id, field: bson.Binary{Data: old}}, bson.M{"$set": bson.M{field: value}})
+	if err != nil {
+		return mapError(err, what)
+	}
+	if res.MatchedCount == 1 {
+		return nil
+	}
+	if err := coll.FindOne(ctx, bson.M{"_id": id}).Err(); err != nil {
+		return mapError(err, what)
+	}
+	return tideline.Errorf(tideline.CodeConflict, "The stored value was changed meanwhile.")
 }
 
 type adminKeyDoc struct {

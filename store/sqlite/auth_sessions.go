@@ -1,12 +1,14 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"time"
 
+	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 )
 
@@ -157,6 +159,48 @@ func secret(ctx context.Context, db *DB, table, name string, candidate []byte) (
 		return tx.QueryRowContext(ctx, `SELECT value FROM `+table+` WHERE name = ?`, name).Scan(&value)
 	})
 	return value, err
+}
+
+func (s authStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT name, value FROM auth_secrets ORDER BY name`)
+	if err != nil {
+		return nil, mapError(err, "list secrets")
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var name string
+		var value []byte
+		if err := rows.Scan(&name, &value); err != nil {
+			return nil, mapError(err, "list secrets")
+		}
+		out[name] = value
+	}
+	return out, mapError(rows.Err(), "list secrets")
+}
+
+func (s authStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
+	return replaceBlob(ctx, s.db, "auth_secrets", "name", "value", name, old, value, "replace secret")
+}
+
+func (s authStore) ReplaceSigningKey(ctx context.Context, id string, old, private []byte) error {
+	return replaceBlob(ctx, s.db, "auth_signing_keys", "id", "private_key", id, old, private, "replace signing key")
+}
+
+// replaceBlob sets column to value in the row of table whose key is id, if the column is
+// still old: not found when there is no such row, conflict when the column differs.
+func replaceBlob(ctx context.Context, db *DB, table, key, column, id string, old, value []byte, what string) error {
+	return db.inTx(ctx, what, func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		var stored []byte
+		if err := tx.QueryRowContext(ctx, `SELECT `+column+` FROM `+table+` WHERE `+key+` = ?`, id).Scan(&stored); err != nil {
+			return err // no rows: not found
+		}
+		if !bytes.Equal(stored, old) {
+			return tideline.Errorf(tideline.CodeConflict, "The stored value was changed meanwhile.")
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE `+table+` SET `+column+` = ? WHERE `+key+` = ?`, value, id)
+		return err
+	})
 }
 
 const adminKeyColumns = `id, name, hash, prefix, created_by, created_at, last_used_at`

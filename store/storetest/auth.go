@@ -549,6 +549,36 @@ func runAuthKeys(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("ReplaceSecrets", func(t *testing.T) {
+		s := authStore(t, h)
+		_, err := s.Secret(t.Context(), "a", []byte("plain-a"))
+		must(t, err, "Secret a")
+		_, err = s.Secret(t.Context(), "b", []byte("plain-b"))
+		must(t, err, "Secret b")
+		all, err := s.ListSecrets(t.Context())
+		must(t, err, "ListSecrets")
+		if len(all) != 2 || string(all["a"]) != "plain-a" || string(all["b"]) != "plain-b" {
+			t.Fatalf("ListSecrets = %q", all)
+		}
+		must(t, s.ReplaceSecret(t.Context(), "a", []byte("plain-a"), []byte("sealed-a")), "ReplaceSecret")
+		wantCode(t, s.ReplaceSecret(t.Context(), "a", []byte("plain-a"), []byte("other")), tideline.CodeConflict, "ReplaceSecret with a stale old value")
+		wantCode(t, s.ReplaceSecret(t.Context(), "none", nil, []byte("x")), tideline.CodeNotFound, "ReplaceSecret of an absent secret")
+		if got, _ := s.Secret(t.Context(), "a", []byte("candidate")); string(got) != "sealed-a" {
+			t.Fatalf("Secret after ReplaceSecret = %q", got)
+		}
+
+		k := auth.SigningKey{ID: "k1", Algorithm: "EdDSA", PrivateKey: []byte("private-1"), PublicKey: []byte("public-1"), CreatedAt: at(1)}
+		must(t, s.CreateSigningKey(t.Context(), k), "CreateSigningKey")
+		must(t, s.ReplaceSigningKey(t.Context(), "k1", []byte("private-1"), []byte("private-2")), "ReplaceSigningKey")
+		wantCode(t, s.ReplaceSigningKey(t.Context(), "k1", []byte("private-1"), []byte("private-3")), tideline.CodeConflict, "ReplaceSigningKey with a stale old value")
+		wantCode(t, s.ReplaceSigningKey(t.Context(), "k9", nil, []byte("x")), tideline.CodeNotFound, "ReplaceSigningKey of an absent key")
+		keys, err := s.ListSigningKeys(t.Context())
+		must(t, err, "ListSigningKeys")
+		if len(keys) != 1 || string(keys[0].PrivateKey) != "private-2" || string(keys[0].PublicKey) != "public-1" {
+			t.Fatalf("after ReplaceSigningKey: %+v", keys)
+		}
+	})
+
 	t.Run("AdminKeys", func(t *testing.T) {
 		s := authStore(t, h)
 		a := auth.AdminKey{ID: tideline.NewID(), Name: "ci", Hash: "hash-a", Prefix: "tl_admin_ab", CreatedBy: "cli", CreatedAt: at(1)}
