@@ -317,7 +317,7 @@ func (s *Service) CreateCampaign(ctx context.Context, c NewCampaign) (CampaignVi
 		s.cfg.Logger.InfoContext(ctx, "push campaign queued", "campaign", stored.ID, "dry_run", stored.DryRun, "start_at", stored.StartAt)
 		s.wakeWorkers()
 	}
-	v, err := s.view(ctx, stored)
+	v, err := s.view(ctx, stored, true)
 	return v, created, err
 }
 
@@ -349,7 +349,7 @@ func (s *Service) GetCampaign(ctx context.Context, id string) (CampaignView, err
 	if err != nil {
 		return CampaignView{}, err
 	}
-	return s.view(ctx, c)
+	return s.view(ctx, c, true)
 }
 
 // ListCampaigns returns up to limit campaigns older than before ("": the newest), newest
@@ -364,11 +364,10 @@ func (s *Service) ListCampaigns(ctx context.Context, before string, limit int) (
 	}
 	out := make([]CampaignView, 0, len(cs))
 	for _, c := range cs {
-		v, err := s.view(ctx, c)
+		v, err := s.view(ctx, c, false) // the list carries counts; errors are on the campaign's own page
 		if err != nil {
 			return nil, err
 		}
-		v.Errors = nil // the list carries counts; errors are on the campaign's own page
 		out = append(out, v)
 	}
 	return out, nil
@@ -390,10 +389,12 @@ func (s *Service) CancelCampaign(ctx context.Context, id string) (CampaignView, 
 		return CampaignView{}, err
 	}
 	s.cfg.Logger.InfoContext(ctx, "push campaign cancelled", "campaign", id)
-	return s.view(ctx, c)
+	return s.view(ctx, c, true)
 }
 
-func (s *Service) view(ctx context.Context, c Campaign) (CampaignView, error) {
+// view is c with its counts and, when withErrors, its first errors (a list of campaigns
+// shows counts only, and does not read errors it would not show).
+func (s *Service) view(ctx context.Context, c Campaign, withErrors bool) (CampaignView, error) {
 	v := CampaignView{Campaign: c, Targeted: c.Targeted}
 	if err := json.Unmarshal(c.Spec, &v.Spec); err != nil {
 		return CampaignView{}, fmt.Errorf("push: campaign %s: stored spec: %w", c.ID, err)
@@ -405,14 +406,16 @@ func (s *Service) view(ctx context.Context, c Campaign) (CampaignView, error) {
 	if v.Counts, err = s.store.CampaignCounts(ctx, c.ID); err != nil {
 		return CampaignView{}, err
 	}
-	if !c.DryRun && c.Status != CampaignQueued {
+	if !c.DryRun {
 		// The deliveries are the audience (a cancelled campaign may have been cancelled
 		// while its audience was being resolved: then it is what was resolved).
 		cn := v.Counts
 		v.Targeted = cn.Pending + cn.Sent + cn.Failed + cn.Pruned + cn.Cancelled
 	}
-	if v.Errors, err = s.store.CampaignErrors(ctx, c.ID, CampaignErrorsKept); err != nil {
-		return CampaignView{}, err
+	if withErrors {
+		if v.Errors, err = s.store.CampaignErrors(ctx, c.ID, CampaignErrorsKept); err != nil {
+			return CampaignView{}, err
+		}
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package push_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,8 +25,8 @@ import (
 func fcmEnv(t *testing.T, engine string, fake *fcmtest.Server, cfg push.Config) *env {
 	t.Helper()
 	cfg.Provider = fcmProvider(t, fake)
-	cfg.RetryBase = cmpOr(cfg.RetryBase, time.Second)
-	cfg.NodeID = cmpOr(cfg.NodeID, "node-a")
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Second)
+	cfg.NodeID = cmp.Or(cfg.NodeID, "node-a")
 	return newEnvWith(t, engine, cfg)
 }
 
@@ -36,14 +37,6 @@ func fcmProvider(t *testing.T, fake *fcmtest.Server) push.Provider {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // another is a second node's service on the same store, with the same clock.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -98,8 +96,8 @@ func TestServeCampaignAndWakeUp(t *testing.T) {
 			if c["createdBy"] == nil {
 				t.Fatalf("a campaign sent by an admin user names them: %v", c)
 			}
-			if metrics := scrape(t, base); !strings.Contains(metrics, `tideline_push_deliveries_total{outcome="sent"} 1`) {
-				t.Fatalf("no push metrics:\n%s", metrics)
+			if metrics, err := httpGet(base + "/metrics"); err != nil || !strings.Contains(metrics, `tideline_push_deliveries_total{outcome="sent"} 1`) {
+				t.Fatalf("no push metrics (%v):\n%s", err, metrics)
 			}
 
 			// Ada has no open stream: a change to her data wakes her device.
@@ -113,19 +111,4 @@ func TestServeCampaignAndWakeUp(t *testing.T) {
 			}
 		})
 	}
-}
-
-// scrape returns the server's /metrics text.
-func scrape(t *testing.T, base string) string {
-	t.Helper()
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -2,6 +2,7 @@ package tideline
 
 import (
 	"bytes"
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -131,20 +132,13 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	status := cmpOr(ex.Response.Status, 200)
+	status := cmp.Or(ex.Response.Status, 200)
 	w.Header().Set("Content-Type", "application/json")
 	if status >= 400 {
 		w.Header().Set("Content-Type", "application/problem+json")
 	}
 	w.WriteHeader(status)
 	w.Write(ex.Response.Body)
-}
-
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // match says how got differs from want: objects match when every key of want matches (got

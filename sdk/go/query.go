@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Query selects documents of the local view: every filter must hold; ordered by OrderBy
@@ -121,11 +122,11 @@ func (col *Collection) Find(ctx context.Context, q Query) ([]Doc, error) {
 func (col *Collection) Watch(ctx context.Context, q Query, fn func([]Doc)) (stop func(), err error) {
 	var (
 		last []Doc
-		mu   chanMutex = make(chanMutex, 1)
+		mu   sync.Mutex
 	)
 	run := func() {
-		mu.lock()
-		defer mu.unlock()
+		mu.Lock()
+		defer mu.Unlock()
 		docs, err := col.Find(context.WithoutCancel(ctx), q)
 		if err != nil || (last != nil && reflect.DeepEqual(docs, last)) {
 			return
@@ -149,8 +150,3 @@ func (col *Collection) Watch(ctx context.Context, q Query, fn func([]Doc)) (stop
 	go func() { <-ctx.Done(); cancel() }()
 	return cancel, nil
 }
-
-type chanMutex chan struct{}
-
-func (m chanMutex) lock()   { m <- struct{}{} }
-func (m chanMutex) unlock() { <-m }

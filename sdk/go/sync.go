@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/tideline-dev/tideline/sdk/core"
 	"github.com/tideline-dev/tideline/sdk/go/internal/api"
@@ -446,7 +447,7 @@ func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error)
 			pending = 0
 		}
 		for _, k := range changed {
-			col, id, _ := cutKey(k)
+			col, id, _ := strings.Cut(k, "/")
 			if err := rebaseKnown(ctx, tx, col, id, pending, !upserted[k]); err != nil {
 				return err
 			}
@@ -454,13 +455,4 @@ func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error)
 		return c.setMeta(ctx, tx, "cursor", page.Cursor)
 	})
 	return changed, err
-}
-
-func cutKey(k string) (string, string, bool) {
-	for i := 0; i < len(k); i++ {
-		if k[i] == '/' {
-			return k[:i], k[i+1:], true
-		}
-	}
-	return k, "", false
 }
