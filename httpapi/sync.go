@@ -86,13 +86,11 @@ func orEmpty(m map[string]any) map[string]any {
 
 func (s *Server) SyncPull(ctx context.Context, r oapi.SyncPullRequestObject) (oapi.SyncPullResponseObject, error) {
 	ctx = detach(ctx)
-	var cursor string
-	var collections []string
-	var limit int
+	var req datasync.PullRequest
 	if r.Body != nil {
-		cursor, collections, limit = deref(r.Body.Cursor), deref(r.Body.Collections), deref(r.Body.Limit)
+		req = datasync.PullRequest{Cursor: deref(r.Body.Cursor), Collections: deref(r.Body.Collections), Limit: deref(r.Body.Limit), Fresh: deref(r.Body.Fresh)}
 	}
-	page, err := s.cfg.Sync.Pull(ctx, callerOf(ctx), cursor, collections, limit)
+	page, err := s.cfg.Sync.Pull(ctx, callerOf(ctx), req)
 	if err != nil {
 		return nil, err
 	}

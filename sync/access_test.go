@@ -20,7 +20,7 @@ func (e *env) pullFrom(caller datasync.Caller, cursor string, collections []stri
 	e.t.Helper()
 	var pages []datasync.Page
 	for i := 0; i < 1000; i++ {
-		p, err := e.svc.Pull(e.t.Context(), caller, cursor, collections, limit)
+		p, err := e.svc.Pull(e.t.Context(), caller, datasync.PullRequest{Cursor: cursor, Collections: collections, Limit: limit, Fresh: cursor == ""})
 		if err != nil {
 			e.t.Fatalf("Pull: %v", err)
 		}
@@ -242,7 +242,7 @@ func testSubscriptions(t *testing.T, engine string) {
 	if c := changesOf(pages); len(c) != 1 || c[0].DocID != "n2" || !slices.Equal(pages[0].Collections, []string{"notes"}) {
 		t.Fatalf("after dropping to notes: %+v", pages)
 	}
-	_, err := e.svc.Pull(t.Context(), alice, "", []string{"Bad Name"}, 0)
+	_, err := e.svc.Pull(t.Context(), alice, datasync.PullRequest{Collections: []string{"Bad Name"}})
 	wantCode(t, err, tideline.CodeInvalid)
 }
 
@@ -281,7 +281,7 @@ func testPurgeDuringPull(t *testing.T, engine string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.Pull(t.Context(), alice, phone, nil, 0)
+	p, err := svc.Pull(t.Context(), alice, datasync.PullRequest{Cursor: phone})
 	if err != nil {
 		t.Fatal(err)
 	}

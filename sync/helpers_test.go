@@ -91,7 +91,7 @@ func (e *env) pullAll(user, cursor string, limit int) ([]datasync.Change, string
 	e.t.Helper()
 	var all []datasync.Change
 	for i := 0; ; i++ {
-		p, err := e.svc.Pull(e.t.Context(), datasync.Caller{UserID: user}, cursor, nil, limit)
+		p, err := e.svc.Pull(e.t.Context(), datasync.Caller{UserID: user}, datasync.PullRequest{Cursor: cursor, Limit: limit, Fresh: cursor == ""})
 		if err != nil {
 			e.t.Fatalf("Pull: %v", err)
 		}

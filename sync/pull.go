@@ -49,13 +49,28 @@ type Page struct {
 	ResetComplete []string
 }
 
-// Pull returns the changes in caller's buckets after cursor ("" for an initial sync), in
-// sequence order, each document once in its latest state, at most limit of them (0: the
-// default) and about MaxPageBytes. A bucket new to the cursor starts from 0: an initial
-// sync of that bucket, which (like any initial sync) sends no tombstones and no evictions.
-// collections, when not empty, is the subscription: a collection added to it gets its own
-// initial sync while the others continue; one removed from it is dropped from the cursor.
-func (s *Service) Pull(ctx context.Context, caller Caller, rawCursor string, collections []string, limit int) (Page, error) {
+// PullRequest is what a client asks a pull for.
+type PullRequest struct {
+	// Cursor is the previous page's cursor ("" for an initial sync).
+	Cursor string
+	// Collections, when not empty, is the subscription: a collection added to it gets its
+	// own initial sync while the others continue; one removed from it is dropped from the
+	// cursor.
+	Collections []string
+	// Limit is the most changes in the page (0: the default).
+	Limit int
+	// Fresh says the client holds no documents. Only then does a bucket's initial sync
+	// leave out tombstones and evictions: a client that pushed before it pulled holds the
+	// documents its receipts gave it, and must hear of their deletion.
+	Fresh bool
+}
+
+// Pull returns the changes in caller's buckets after the request's cursor, in sequence
+// order, each document once in its latest state, at most Limit of them and about
+// MaxPageBytes. A bucket new to the cursor starts from 0: an initial sync of that bucket,
+// which sends no tombstones and no evictions when the client is Fresh.
+func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Page, error) {
+	rawCursor, collections, limit := req.Cursor, req.Collections, req.Limit
 	for _, c := range collections {
 		if err := checkCollectionName(c); err != nil {
 			return Page{}, &tideline.Error{Code: tideline.CodeInvalid, Message: err.Error(), Fields: map[string]string{"collections": err.Error()}}
@@ -97,7 +112,7 @@ func (s *Service) Pull(ctx context.Context, caller Caller, rawCursor string, col
 		if through, err = s.store.Watermark(ctx); err != nil {
 			return Page{}, err
 		}
-		if streams, err = s.scanStreams(ctx, cur, mine, through, limit); err != nil {
+		if streams, err = s.scanStreams(ctx, cur, mine, through, limit, req.Fresh); err != nil {
 			return Page{}, err
 		}
 		again, err := s.store.PurgeHorizon(ctx)
@@ -176,8 +191,9 @@ type stream struct {
 func (st stream) exhausted(cut int64) bool { return !st.more && st.last <= cut }
 
 // scanStreams scans every (track, bucket) after its position, limit+1 documents each. A
-// track covering "all collections except some" scans all and leaves those out here.
-func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, through int64, limit int) ([]stream, error) {
+// track covering "all collections except some" scans all and leaves those out here. A
+// fresh client's initial syncs skip tombstones and evictions.
+func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, through int64, limit int, fresh bool) ([]stream, error) {
 	var out []stream
 	for i := range cur.Tracks {
 		t := &cur.Tracks[i]
@@ -193,7 +209,7 @@ func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, th
 			if after >= through {
 				continue
 			}
-			docs, err := s.store.ScanBucket(ctx, BucketScan{Bucket: b, After: after, Through: through, Limit: limit + 1, SkipDeleted: after == 0, Collections: only})
+			docs, err := s.store.ScanBucket(ctx, BucketScan{Bucket: b, After: after, Through: through, Limit: limit + 1, SkipDeleted: fresh && after == 0, Collections: only})
 			if err != nil {
 				return nil, err
 			}

@@ -22,7 +22,7 @@ func testPullPages(t *testing.T, engine string) {
 	cursor, pages := "", 0
 	var last int64
 	for {
-		p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, cursor, nil, 100)
+		p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, datasync.PullRequest{Cursor: cursor, Limit: 100, Fresh: cursor == ""})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func testPullByteBound(t *testing.T, engine string) {
 	for i := range 10 {
 		e.push("alice", "phone", put(int64(i+1), "blobs", fmt.Sprint("b", i), map[string]any{"data": strings.Repeat("x", 400)}))
 	}
-	p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, "", nil, 0)
+	p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, datasync.PullRequest{Fresh: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestPullCursorErrors(t *testing.T) { eachEngine(t, testPullCursorErrors) }
 func testPullCursorErrors(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
 	e.push("alice", "phone", put(1, "todos", "t", map[string]any{"v": 1}))
-	p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, "", nil, 0)
+	p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, datasync.PullRequest{Fresh: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func testPullCursorErrors(t *testing.T, engine string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreignServer, _ := other.Pull(t.Context(), datasync.Caller{UserID: "alice"}, "", nil, 0)
+	foreignServer, _ := other.Pull(t.Context(), datasync.Caller{UserID: "alice"}, datasync.PullRequest{Fresh: true})
 	for name, c := range map[string]string{
 		"Garbage":       "not a cursor",
 		"NoMAC":         body,
@@ -102,12 +102,12 @@ func testPullCursorErrors(t *testing.T, engine string) {
 		"HugeGarbage":   strings.Repeat("A", 70000) + ".x",
 		"OperatorJSONy": `{"$gt":""}`,
 	} {
-		_, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, c, nil, 0)
+		_, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, datasync.PullRequest{Cursor: c})
 		if tideline.ErrorCode(err) != datasync.CodeInvalidCursor {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	_, err = e.svc.Pull(t.Context(), datasync.Caller{UserID: "bob"}, p.Cursor, nil, 0)
+	_, err = e.svc.Pull(t.Context(), datasync.Caller{UserID: "bob"}, datasync.PullRequest{Cursor: p.Cursor})
 	wantCode(t, err, datasync.CodeInvalidCursor)
 	if !strings.Contains(tideline.ErrorMessage(err), "another user") {
 		t.Fatalf("message %q", tideline.ErrorMessage(err))
@@ -118,5 +118,32 @@ func wantCode(t *testing.T, err error, code tideline.Code) {
 	t.Helper()
 	if got := tideline.ErrorCode(err); got != code {
 		t.Fatalf("code %q, want %q (err %v)", got, code, err)
+	}
+}
+
+func TestPullFresh(t *testing.T) { eachEngine(t, testPullFresh) }
+
+// testPullFresh: an initial sync leaves out tombstones only for a client that says it holds
+// no documents; one that pushed before it first pulled hears of the deletion.
+func testPullFresh(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
+	e.push("alice", "phone", put(1, "todos", "kept", map[string]any{"v": 1}), put(2, "todos", "gone", map[string]any{"v": 1}))
+	e.push("alice", "phone", datasync.Mutation{ID: 3, Collection: "todos", DocID: "gone", Op: "delete"})
+	ops := func(fresh bool) map[string]string {
+		p, err := e.svc.Pull(t.Context(), datasync.Caller{UserID: "alice"}, datasync.PullRequest{Fresh: fresh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, c := range p.Changes {
+			out[c.DocID] = c.Op
+		}
+		return out
+	}
+	if got := ops(true); len(got) != 1 || got["kept"] != datasync.OpUpsert {
+		t.Fatalf("a fresh initial sync: %v, want only kept", got)
+	}
+	if got := ops(false); len(got) != 2 || got["kept"] != datasync.OpUpsert || got["gone"] != datasync.OpDelete {
+		t.Fatalf("an initial sync of a client holding documents: %v, want kept and the tombstone of gone", got)
 	}
 }

@@ -76,8 +76,8 @@ type BucketScan struct {
 	// After and Through bound the sequence numbers: After < Seq <= Through.
 	After, Through int64
 	Limit          int
-	// SkipDeleted leaves out tombstones and documents that only left the bucket (an
-	// initial sync needs neither).
+	// SkipDeleted leaves out tombstones and documents that only left the bucket (the
+	// initial sync of a client that holds no documents needs neither).
 	SkipDeleted bool
 	// Collections keeps only these collections; empty means all.
 	Collections []string

@@ -99,3 +99,52 @@ func TestSDKAgainstServer(t *testing.T) {
 		}
 	})
 }
+
+// TestSDKReceiptBeforeFirstPull: a device that pushes before its first pull keeps the
+// document its receipt gave it; when another device deletes that document before the
+// first device's first pull, the first pull must still delete it. (Found by the
+// convergence test: an initial sync skipped tombstones, so the receipt's copy stayed.)
+func TestSDKReceiptBeforeFirstPull(t *testing.T) {
+	p := startAPI(t, syncEnv(t, "sqlite", "", ""), "--addr", "127.0.0.1:0")
+	base := p.waitFor("tideline listening")["addr"].(string)
+	ada := signUp(t, base, "ada@example.com")
+	dir := t.TempDir()
+	open := func(name string) *tideline.Client {
+		c, err := tideline.Open(t.Context(), filepath.Join(dir, name+".db"), base, tideline.Token(ada.token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	phone, laptop := open("phone"), open("laptop")
+	ctx := t.Context()
+	if err := phone.Collection("todos").Put(ctx, "t1", map[string]any{"title": "Buy milk"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The laptop has never pulled; it patches t1 and pushes only.
+	if err := laptop.Collection("todos").Patch(ctx, "t1", tideline.Set("done", true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := laptop.Push(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The phone deletes t1 (later than the laptop's patch), then the laptop pulls.
+	if err := phone.Collection("todos").Delete(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := laptop.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*tideline.Client{"phone": phone, "laptop": laptop} {
+		if d, ok, err := c.Collection("todos").Get(ctx, "t1"); err != nil || ok {
+			t.Errorf("%s still has t1 after its delete: %v %+v", name, err, d)
+		}
+	}
+}

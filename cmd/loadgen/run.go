@@ -324,7 +324,8 @@ type pullResponse struct {
 // propagation of the writes of the user's other devices it sees.
 func (g *loadgen) pullAll(ctx context.Context, d *device) {
 	for ctx.Err() == nil {
-		body := map[string]any{"collections": []string{collection}, "limit": 500}
+		// A load device keeps no documents: it is fresh (no tombstones in initial syncs).
+		body := map[string]any{"collections": []string{collection}, "limit": 500, "fresh": true}
 		if d.cursor != "" {
 			body["cursor"] = d.cursor
 		}

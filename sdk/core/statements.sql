@@ -13,6 +13,7 @@
 --                                 receipt, buckets kept); ack_mutation; rebase
 --   receipt merged/conflict:      server_put(doc, deleted, version, seq); ack_mutation; rebase
 --   receipt rejected:             ack_mutation; rebase (the app is told why)
+--   pull request:                 fresh = server_empty (no documents held)
 --   pulled page:                  per change: upsert/delete -> server_put; evict ->
 --                                 server_evict; then rebase each; removedBuckets ->
 --                                 docs_in_buckets, server_drop_buckets, rebase each;
@@ -20,6 +21,11 @@
 --                                 docs_marked, server_drop_marked, rebase each;
 --                                 collections -> docs_outside, server_drop_outside, rebase
 --                                 each; set_meta('cursor'), all in one transaction.
+--                                 The last page (hasMore false) of a full resync
+--                                 (meta 'resync' = 1): docs_marked_all,
+--                                 server_drop_marked_all, rebase each; resync = 0.
+--   invalid cursor:               server_mark_all; resync = 1; cursor = '' (one
+--                                 transaction), then pull from the start.
 
 -- name: get_meta
 SELECT value FROM tl_meta WHERE key = :key;
@@ -154,6 +160,12 @@ ON CONFLICT (collection, doc_id) DO UPDATE SET
   buckets = coalesce(:buckets, tl_server.buckets), reset_mark = 0
 WHERE excluded.seq >= tl_server.seq;
 
+-- name: server_empty
+-- 1 when the client holds no server documents: only then is its pull "fresh" (an initial
+-- sync may leave out tombstones). Receipts store documents too, so a client that pushed
+-- before it first pulled is not fresh, and hears of deletions it would otherwise miss.
+SELECT NOT EXISTS (SELECT 1 FROM tl_server);
+
 -- name: server_get
 SELECT doc, version, seq, buckets, reset_mark FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
 
@@ -184,6 +196,18 @@ WHERE reset_mark = 1
 DELETE FROM tl_server
 WHERE reset_mark = 1
   AND EXISTS (SELECT 1 FROM json_each(tl_server.buckets) b WHERE b.value IN (SELECT value FROM json_each(:buckets)));
+
+-- name: server_mark_all
+-- A full resync (the server refused the cursor): every document is marked; those the new
+-- initial sync re-sends (or a receipt sets) clear their mark, and at its end the documents
+-- still marked are dropped (docs_marked_all, server_drop_marked_all).
+UPDATE tl_server SET reset_mark = 1;
+
+-- name: docs_marked_all
+SELECT collection, doc_id FROM tl_server WHERE reset_mark = 1;
+
+-- name: server_drop_marked_all
+DELETE FROM tl_server WHERE reset_mark = 1;
 
 -- name: docs_outside
 -- Documents of collections not in :collections (a JSON array).

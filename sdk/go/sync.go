@@ -303,8 +303,18 @@ func (c *Client) pull(ctx context.Context) error {
 		more, err := c.pullPage(ctx)
 		if errors.Is(err, errInvalidCursor) {
 			// The server no longer knows the cursor (another server, a restored backup):
-			// sync from the start. Local documents stay until re-sent; writes are kept.
-			if err := c.setMeta(ctx, c.db, "cursor", ""); err != nil {
+			// sync from the start. Local documents are marked and stay until the end of
+			// that sync, which drops those not re-sent; pending writes are kept.
+			err := c.inTx(ctx, func(tx *stmtTx) error {
+				if _, err := tx.ExecContext(ctx, core.Statement("server_mark_all")); err != nil {
+					return err
+				}
+				if err := c.setMeta(ctx, tx, "resync", "1"); err != nil {
+					return err
+				}
+				return c.setMeta(ctx, tx, "cursor", "")
+			})
+			if err != nil {
 				return err
 			}
 			continue
@@ -320,7 +330,12 @@ func (c *Client) pullPage(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	req := api.PullRequest{Limit: &c.opts.PullLimit}
+	// A client holding no documents is fresh: its initial syncs may skip tombstones.
+	var fresh bool
+	if err := c.db.QueryRowContext(ctx, core.Statement("server_empty")).Scan(&fresh); err != nil {
+		return false, err
+	}
+	req := api.PullRequest{Limit: &c.opts.PullLimit, Fresh: &fresh}
 	if cursor != "" {
 		req.Cursor = &cursor
 	}
@@ -406,21 +421,9 @@ func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error)
 			}
 			touch(ch.Collection, ch.DocId)
 		}
-		for _, step := range []struct {
-			names         *[]string
-			param         string
-			query, delete string
-		}{
-			{page.RemovedBuckets, "buckets", "docs_in_buckets", "server_drop_buckets"},
-			{page.ResetComplete, "buckets", "docs_marked", "server_drop_marked"},
-			{page.Collections, "collections", "docs_outside", "server_drop_outside"},
-		} {
-			if step.names == nil || (step.param == "buckets" && len(*step.names) == 0) {
-				continue
-			}
-			b, _ := json.Marshal(*step.names)
-			arg := sql.Named(step.param, string(b))
-			rows, err := tx.QueryContext(ctx, core.Statement(step.query), arg)
+		// drop removes the server copies a query lists, to rebase them below.
+		drop := func(query, del string, args ...any) error {
+			rows, err := tx.QueryContext(ctx, core.Statement(query), args...)
 			if err != nil {
 				return err
 			}
@@ -434,8 +437,42 @@ func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error)
 				upserted[col+"/"+id] = false // dropped below
 			}
 			rows.Close()
-			if _, err := tx.ExecContext(ctx, core.Statement(step.delete), arg); err != nil {
+			if err := rows.Err(); err != nil {
 				return err
+			}
+			_, err = tx.ExecContext(ctx, core.Statement(del), args...)
+			return err
+		}
+		for _, step := range []struct {
+			names         *[]string
+			param         string
+			query, delete string
+		}{
+			{page.RemovedBuckets, "buckets", "docs_in_buckets", "server_drop_buckets"},
+			{page.ResetComplete, "buckets", "docs_marked", "server_drop_marked"},
+			{page.Collections, "collections", "docs_outside", "server_drop_outside"},
+		} {
+			if step.names == nil || (step.param == "buckets" && len(*step.names) == 0) {
+				continue
+			}
+			b, _ := json.Marshal(*step.names)
+			if err := drop(step.query, step.delete, sql.Named(step.param, string(b))); err != nil {
+				return err
+			}
+		}
+		if !page.HasMore { // the end of a full resync drops what it did not re-send
+			var resync string
+			err := tx.QueryRowContext(ctx, core.Statement("get_meta"), sql.Named("key", "resync")).Scan(&resync)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if resync == "1" {
+				if err := drop("docs_marked_all", "server_drop_marked_all"); err != nil {
+					return err
+				}
+				if err := c.setMeta(ctx, tx, "resync", "0"); err != nil {
+					return err
+				}
 			}
 		}
 		var outbox int // with an empty outbox (the usual case) no document has a pending write

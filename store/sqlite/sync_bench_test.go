@@ -136,7 +136,7 @@ func BenchmarkPull(b *testing.B) {
 			populate(b, db, user, 20_000)
 			cursor, n := "", 0
 			for b.Loop() {
-				p, err := svc.Pull(b.Context(), datasync.Caller{UserID: user}, cursor, nil, page)
+				p, err := svc.Pull(b.Context(), datasync.Caller{UserID: user}, datasync.PullRequest{Cursor: cursor, Limit: page, Fresh: cursor == ""})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -208,7 +208,7 @@ func BenchmarkInitialSync100k(b *testing.B) {
 		for b.Loop() {
 			cursor, n := "", 0
 			for {
-				p, err := svc.Pull(b.Context(), datasync.Caller{UserID: user}, cursor, nil, 1000)
+				p, err := svc.Pull(b.Context(), datasync.Caller{UserID: user}, datasync.PullRequest{Cursor: cursor, Limit: 1000, Fresh: cursor == ""})
 				if err != nil {
 					b.Fatal(err)
 				}

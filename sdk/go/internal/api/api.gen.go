@@ -191,6 +191,9 @@ type PullRequest struct {
 	// Cursor The cursor of the previous pull; absent for an initial sync.
 	Cursor *string `json:"cursor,omitempty"`
 
+	// Fresh The client holds no documents (a new install). Only then does the initial sync of a bucket leave out tombstones and evictions. A client that has pushed before its first pull holds the documents its receipts gave it, so it must not send `fresh`.
+	Fresh *bool `json:"fresh,omitempty"`
+
 	// Limit The most changes in the page (default 500).
 	Limit *int `json:"limit,omitempty"`
 }
