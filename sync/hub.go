@@ -20,8 +20,8 @@ type Notifier interface {
 
 // HubConfig configures a Hub; zero fields take the defaults given.
 type HubConfig struct {
-	// PollEvery is how often the node reads the watermark to learn of new changes, its own
-	// and other nodes' (100 ms).
+	// PollEvery is how often the node reads the watermark to learn of other nodes' new
+	// changes (100 ms). Pushes on this node make it poll at once (see Hub.kick).
 	PollEvery time.Duration
 	// MaxStreams bounds the open streams on this node (20,000); past it, Subscribe fails
 	// with unavailable.
@@ -53,6 +53,7 @@ type Hub struct {
 	streams atomic.Int64
 	pokes   atomic.Int64
 	mark    atomic.Int64
+	kicks   chan struct{} // a push committed on this node: poll now
 }
 
 // Subscriber is one open stream.
@@ -85,7 +86,8 @@ func NewHub(svc *Service, cfg HubConfig) *Hub {
 	if cfg.RefreshEvery <= 0 {
 		cfg.RefreshEvery = 30 * time.Second
 	}
-	h := &Hub{svc: svc, cfg: cfg, byBucket: map[string]map[*Subscriber]struct{}{}, byUser: map[string]map[*Subscriber]struct{}{}, notified: map[string]time.Time{}}
+	h := &Hub{svc: svc, cfg: cfg, byBucket: map[string]map[*Subscriber]struct{}{}, byUser: map[string]map[*Subscriber]struct{}{},
+		notified: map[string]time.Time{}, kicks: make(chan struct{}, 1)}
 	svc.hub = h
 	return h
 }
@@ -213,7 +215,18 @@ func (s *Subscriber) poke(seq int64) {
 	}
 }
 
-// Run polls until ctx is done.
+// kick asks Run to poll now: a push committed on this node, so its streams hear of it
+// without waiting for the next tick (on the embedded engine every write is local, and a
+// change reaches the other devices in the time of a pull). Kicks coalesce: those arriving
+// during a poll make one more poll.
+func (h *Hub) kick() {
+	select {
+	case h.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls every PollEvery, and at once after a kick, until ctx is done.
 func (h *Hub) Run(ctx context.Context) {
 	t := time.NewTicker(h.cfg.PollEvery)
 	defer t.Stop()
@@ -225,6 +238,7 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-h.kicks:
 		}
 	}
 }

@@ -252,3 +252,44 @@ func testHubRoles(t *testing.T, engine string) {
 		t.Fatal("poked for a role taken away")
 	}
 }
+
+// TestHubKick: a push through this node pokes its streams at once, without waiting for the
+// next tick (here an hour away); a push through another node waits for the tick.
+func TestHubKick(t *testing.T) { eachEngine(t, testHubKick) }
+
+func testHubKick(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
+	h := datasync.NewHub(e.svc, datasync.HubConfig{PollEvery: time.Hour, RefreshEvery: time.Hour})
+	a := e.subscribe(h, datasync.Caller{UserID: "alice"})
+	e.poll(h) // the first poll, which pokes every stream, is behind us
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-a.Pokes():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no poke", what)
+		}
+	}
+	e.push("alice", "a", put(1, "todos", "t1", map[string]any{"v": 1}))
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+	wait("Run's first poll") // after it, only a kick makes Run poll within the hour
+	e.push("alice", "a", put(2, "todos", "t2", map[string]any{"v": 1}))
+	wait("a push through this node")
+	w, err := e.store.Watermark(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Seq() != w {
+		t.Fatalf("poked at %d, the watermark is %d", a.Seq(), w)
+	}
+	// A duplicate push writes nothing and kicks nothing.
+	e.push("alice", "a", put(2, "todos", "t2", map[string]any{"v": 1}))
+	select {
+	case <-a.Pokes():
+		t.Fatal("a push that wrote nothing poked")
+	case <-time.After(200 * time.Millisecond):
+	}
+}

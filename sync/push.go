@@ -114,6 +114,9 @@ func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts
 			}
 			s.settle(groups[refs[i]], writes[i].Doc, r.Seq, receipts)
 		}
+		if len(writes) > len(pending) && s.hub != nil {
+			s.hub.kick() // this node's streams hear of the change now, not at the next tick
+		}
 	}
 	return receipts, nil
 }
