@@ -608,3 +608,69 @@ func testCountAudience(t *testing.T, engine string) {
 		t.Fatalf("CountDevices = %v, %v", counts, err)
 	}
 }
+
+func TestCampaignGracefulStop(t *testing.T) { onEngines(t, testCampaignGracefulStop) }
+
+// A node told to stop (Run's ctx ends) while FCM holds its batch finishes and records that
+// batch if FCM answers within FinishFor; if not, it hands the batch back, and another node
+// sends it at once instead of waiting for the lease (2 minutes) to end. No device gets
+// two copies either way.
+func testCampaignGracefulStop(t *testing.T, engine string) {
+	run := func(t *testing.T, e *env, fake *fcmtest.Server, svc *push.Service) (stop func()) {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { svc.Run(ctx); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for fake.Waiting() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if fake.Waiting() == 0 {
+			t.Fatal("no batch reached FCM")
+		}
+		cancel()
+		return func() {
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("Run did not return after its stop")
+			}
+		}
+	}
+	t.Run("finishes", func(t *testing.T) {
+		fake := fcmtest.New(t)
+		e := fcmEnv(t, engine, fake, push.Config{Batch: 40, Workers: 1, FinishFor: 20 * time.Second})
+		ds := e.devicesN(30, 5, nil)
+		c := e.create(hello(push.Target{All: true}))
+		release := fake.Block()
+		wait := run(t, e, fake, e.svc)
+		time.Sleep(50 * time.Millisecond) // stopping, still holding the batch
+		release()
+		wait()
+		if got := e.campaign(c.ID); got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 30}) {
+			t.Fatalf("after a graceful stop: %s %+v", got.Status, got.Counts)
+		}
+		wantOnce(t, fake, ds)
+	})
+	t.Run("hands back", func(t *testing.T) {
+		fake := fcmtest.New(t)
+		e := fcmEnv(t, engine, fake, push.Config{Batch: 40, Workers: 1, FinishFor: 50 * time.Millisecond})
+		ds := e.devicesN(30, 5, nil)
+		c := e.create(hello(push.Target{All: true}))
+		release := fake.Block()
+		run(t, e, fake, e.svc)() // FCM never answers: the send is cancelled after FinishFor
+		for fake.Waiting() > 0 { // the fake notices its client went away (nothing delivered)
+			time.Sleep(time.Millisecond)
+		}
+		release()
+		if got := e.campaign(c.ID); got.Counts.Sent != 0 || got.Counts.Pending != 30 {
+			t.Fatalf("after the stop: %+v", got.Counts)
+		}
+		// Node b, with the clock where it was: the deliveries are free now.
+		b := e.another(push.Config{Provider: fcmProvider(t, fake), NodeID: "node-b", Batch: 40})
+		drain(t, b)
+		if got := e.campaign(c.ID); got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 30}) {
+			t.Fatalf("node b after the hand-back: %s %+v", got.Status, got.Counts)
+		}
+		wantOnce(t, fake, ds)
+	})
+}

@@ -32,6 +32,11 @@ type Config struct {
 	LeaseFor time.Duration
 	// SendTimeout bounds one batch's send (1 minute).
 	SendTimeout time.Duration
+	// FinishFor is how long Run's workers, once told to stop, may take to finish the batch
+	// they are sending and record it (10 s). A send still running then is cancelled and
+	// its deliveries are handed back (their leases end at once), so another node sends
+	// them without waiting for LeaseFor.
+	FinishFor time.Duration
 	// PollEvery is how often an idle worker looks for due work (1 s).
 	PollEvery time.Duration
 	// MaxAttempts is how many times a delivery is tried before it fails (8).
@@ -75,6 +80,7 @@ func New(store Store, cfg Config) *Service {
 	cfg.Batch = min(cmp.Or(max(cfg.Batch, 0), MaxBatch), MaxBatch)
 	cfg.LeaseFor = cmp.Or(max(cfg.LeaseFor, 0), 2*time.Minute)
 	cfg.SendTimeout = cmp.Or(max(cfg.SendTimeout, 0), time.Minute)
+	cfg.FinishFor = cmp.Or(max(cfg.FinishFor, 0), 10*time.Second)
 	cfg.PollEvery = cmp.Or(max(cfg.PollEvery, 0), time.Second)
 	cfg.MaxAttempts = cmp.Or(max(cfg.MaxAttempts, 0), 8)
 	cfg.RetryBase = cmp.Or(max(cfg.RetryBase, 0), 5*time.Second)

@@ -18,13 +18,19 @@ const audiencePage = 1000
 // Run processes campaigns until ctx ends: it resolves the audiences of campaigns whose
 // time has come and sends their deliveries, in Config.Workers loops, and sends the silent
 // sync wake-ups Notify asks for. Every node may run it: the store's leases share the work.
+//
+// When ctx ends, the workers take no new work; a batch being sent gets Config.FinishFor
+// to finish and be recorded, and is otherwise cancelled and handed back, so a graceful
+// stop leaves no lease for another node to wait out.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.runWaker(ctx) })
 	for range s.cfg.Workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				did, err := s.Step(ctx)
+				wctx, done := finishing(ctx, s.cfg.FinishFor)
+				did, err := s.step(wctx, true)
+				done()
 				if err != nil && ctx.Err() == nil {
 					s.cfg.Logger.ErrorContext(ctx, "push worker", "err", err)
 				}
@@ -53,15 +59,35 @@ func (s *Service) wakeWorkers() {
 	}
 }
 
+// finishing returns a context for one unit of work that ends grace after ctx does.
+func finishing(ctx context.Context, grace time.Duration) (context.Context, func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-wctx.Done():
+		}
+	})
+	return wctx, func() { stop(); cancel() }
+}
+
 // Step does one unit of work, if there is one: it resolves the audience of one campaign
 // whose time has come, or sends one batch of due deliveries. It says whether it did
-// anything. Tests drive the worker with it.
-func (s *Service) Step(ctx context.Context) (bool, error) {
+// anything. Tests drive the worker with it; a ctx that ends midway is a worker that dies
+// there (what it claimed waits for its lease to end), unlike Run's graceful stop.
+func (s *Service) Step(ctx context.Context) (bool, error) { return s.step(ctx, false) }
+
+// step is Step; handBack ends the leases of what it claimed but could not send (a
+// graceful stop, or an error between the claim and the send).
+func (s *Service) step(ctx context.Context, handBack bool) (bool, error) {
 	did, err := s.startCampaign(ctx)
 	if did || err != nil {
 		return did, err
 	}
-	return s.sendBatch(ctx)
+	return s.sendBatch(ctx, handBack)
 }
 
 // startCampaign resolves the audience of a campaign whose time has come into deliveries.
@@ -196,11 +222,28 @@ func (s *Service) location(name string) (*time.Location, error) {
 // provider taking a message and the store recording it: a node killed there resends that
 // batch once its lease ends; the message's Tag (the campaign id) makes the device show it
 // once.
-func (s *Service) sendBatch(ctx context.Context) (bool, error) {
+func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 	now := s.clock.Now()
 	ds, err := s.store.ClaimDeliveries(ctx, s.cfg.NodeID, now, now.Add(s.cfg.LeaseFor), s.cfg.Batch)
 	if err != nil || len(ds) == 0 {
 		return false, err
+	}
+	// giveBack hands deliveries back when this worker cannot send them: their leases end
+	// now and they are due again at once (a try is counted, as for an expired lease).
+	giveBack := func(list []Delivery, why error) error {
+		if !handBack {
+			return why
+		}
+		out := make([]Outcome, len(list))
+		for i, d := range list {
+			out[i] = Outcome{DeliveryID: d.ID, Status: DeliveryPending, Due: now, At: now, Error: "handed back: " + why.Error()}
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, out); err != nil {
+			s.cfg.Logger.ErrorContext(rctx, "push worker could not hand deliveries back", "deliveries", len(list), "err", err)
+		}
+		return why
 	}
 	ids := make([]string, len(ds))
 	for i, d := range ds {
@@ -208,7 +251,7 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 	}
 	devices, err := s.store.DevicesByID(ctx, ids)
 	if err != nil {
-		return true, err
+		return true, giveBack(ds, err)
 	}
 	byID := make(map[string]Device, len(devices))
 	for _, d := range devices {
@@ -228,19 +271,29 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 		}
 		sp, err := s.campaignSpec(ctx, d.CampaignID)
 		if err != nil {
-			return true, err
+			return true, giveBack(ds, err)
 		}
 		msgs = append(msgs, sp.message(dev, d.CampaignID))
 		sending = append(sending, d)
 	}
+	// Record even if ctx ends while sending: what was sent must not be sent again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var stopped error
 	if len(msgs) > 0 {
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 		results, err := s.cfg.Provider.Send(sctx, msgs)
 		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return true, ctx.Err() // shutting down: the leases end and another worker sends them
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Stopping. Step: the worker died, and the leases end in their time. Run: the
+			// batch is handed back below. FCM may have taken some of it before the
+			// cancel; the campaign's Tag makes a device show a resent one once.
+			if !handBack {
+				return true, ctx.Err()
 			}
+			results = nil
+		case err != nil:
 			// Nothing was sent: the provider is misconfigured or unreachable (revoked
 			// credentials, say). Operators see it here and in the metrics; the deliveries
 			// are retried with backoff.
@@ -251,20 +304,25 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 				results[i] = Result{Outcome: ResultRetry, Code: "PROVIDER_ERROR", Message: err.Error()}
 			}
 		}
+		if handBack && ctx.Err() != nil {
+			stopped = ctx.Err() // what the cancel kept from FCM is handed back, not retried later
+		}
 		done := s.clock.Now()
 		for i, d := range sending {
+			if stopped != nil && (results == nil || results[i].Outcome == ResultRetry) {
+				outcomes = append(outcomes, Outcome{DeliveryID: d.ID, Status: DeliveryPending, Due: now, At: done,
+					Error: "handed back: the node stopped while sending"})
+				continue
+			}
 			o, prune := s.outcome(d, results[i], done)
 			if prune {
-				if err := s.store.PruneToken(ctx, msgs[i].Token); err != nil {
+				if err := s.store.PruneToken(rctx, msgs[i].Token); err != nil {
 					return true, err
 				}
 			}
 			outcomes = append(outcomes, o)
 		}
 	}
-	// Record even if ctx ended while sending: what was sent must not be sent again.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
 	if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, outcomes); err != nil {
 		return true, err
 	}
@@ -286,7 +344,7 @@ func (s *Service) sendBatch(ctx context.Context) (bool, error) {
 			s.forgetSpec(id)
 		}
 	}
-	return true, nil
+	return true, stopped
 }
 
 // outcome turns a provider's result into the delivery's outcome, and says whether the
