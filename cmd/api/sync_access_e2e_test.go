@@ -342,8 +342,12 @@ func TestServeSharingEviction(t *testing.T) {
 		if next := pull(t, base, bob, map[string]any{"cursor": evicted.Cursor}); len(next.Changes) != 0 {
 			t.Fatalf("the eviction came again: %s", next)
 		}
-		if fresh := pull(t, base, bob, map[string]any{}); len(fresh.Changes) != 0 {
-			t.Fatalf("bob's initial sync after unsharing still has changes: %s", fresh)
+		if fresh := pull(t, base, bob, map[string]any{"fresh": true}); len(fresh.Changes) != 0 {
+			t.Fatalf("a new install of bob's, after unsharing, still gets changes: %s", fresh)
+		}
+		// A client that holds documents (it may have d1 from a receipt) hears of the eviction.
+		if held := pull(t, base, bob, map[string]any{}); len(held.Changes) != 1 || held.Changes[0].Op != "evict" {
+			t.Fatalf("an initial sync of a client holding documents, after unsharing: %s", held)
 		}
 		// Unshared, d1 is still alice's.
 		if docs := serverState(t, base, alice); docs["docs/d1"]["title"] != "Plan" || len(docs) != 2 {
