@@ -34,7 +34,7 @@ func (s *Service) SendVerification(ctx context.Context, p Principal) error {
 	if u.Email == "" || u.EmailVerified {
 		return tideline.Errorf(tideline.CodeConflict, "There is no unverified email on this account.")
 	}
-	if err := s.limits.email.take("email:"+u.Email, "emails to this address"); err != nil {
+	if err := s.limits.email.take(ctx, "email:"+u.Email, "emails to this address"); err != nil {
 		return err
 	}
 	s.sendVerification(ctx, u)
@@ -64,14 +64,14 @@ func (s *Service) emailText(purpose, linkTemplate, token, valid string) string {
 // otherwise; the caller answers the same either way, at the same speed (the email is sent
 // in the background). Rate limited per IP and per email address.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
-	if err := s.limits.email.take("ip:"+c.IP, "emails requested from this address"); err != nil {
+	if err := s.limits.email.take(ctx, "ip:"+c.IP, "emails requested from this address"); err != nil {
 		return err
 	}
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return err
 	}
-	if err := s.limits.email.take("email:"+email, "emails to this address"); err != nil {
+	if err := s.limits.email.take(ctx, "email:"+email, "emails to this address"); err != nil {
 		return err
 	}
 	u, err := s.store.FindUserByEmail(ctx, email)

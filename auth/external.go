@@ -45,7 +45,7 @@ func quote(s string) string { return `"` + clip(s, 40) + `"` }
 // LinkIdentity, by a signed-in user). created reports a new user. Rate limited like
 // refresh.
 func (s *Service) ExchangeToken(ctx context.Context, provider, token string, c Client) (res Result, created bool, err error) {
-	if err := s.limits.refresh.take("ip:"+c.IP, "token exchanges from this address"); err != nil {
+	if err := s.limits.refresh.take(ctx, "ip:"+c.IP, "token exchanges from this address"); err != nil {
 		return Result{}, false, err
 	}
 	v, err := s.verifier(provider)

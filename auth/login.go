@@ -13,7 +13,7 @@ import (
 // out for good) and all attempts per IP (Limits.Login). A disabled account is reported as
 // such only to someone who knows its password.
 func (s *Service) Login(ctx context.Context, email, password string, c Client) (Result, error) {
-	if err := s.limits.login.take("ip:"+c.IP, "sign-in attempts from this address"); err != nil {
+	if err := s.limits.login.take(ctx, "ip:"+c.IP, "sign-in attempts from this address"); err != nil {
 		return Result{}, err
 	}
 	email, err := NormalizeEmail(email)
@@ -21,7 +21,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		return Result{}, err
 	}
 	account := "email:" + email
-	if err := s.limits.loginFailures.blocked(account, "failed sign-ins for this account"); err != nil {
+	if err := s.limits.loginFailures.blocked(ctx, account, "failed sign-ins for this account"); err != nil {
 		return Result{}, err
 	}
 	u, err := s.store.FindUserByEmail(ctx, email)
@@ -33,7 +33,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		return Result{}, verr
 	}
 	if !ok {
-		_ = s.limits.loginFailures.take(account, "failed sign-ins for this account")
+		_ = s.limits.loginFailures.take(ctx, account, "failed sign-ins for this account")
 		s.audit(ctx, "login_failed", u.ID, "", "", c, map[string]string{"email": email})
 		return Result{}, errInvalidCredentials
 	}

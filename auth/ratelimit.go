@@ -1,18 +1,22 @@
 package auth
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tideline-dev/tideline"
 	"golang.org/x/time/rate"
 )
 
-// Rate is a token bucket: Burst requests at once, refilled at Burst per Per. The zero Rate
-// means no limit.
+// Rate is a limit of Burst requests per Per. In this process's memory it is a token bucket:
+// Burst requests at once, refilled at Burst per Per. A RateStore may count it another way
+// (the MongoDB engine's counts Burst per fixed window of Per). The zero Rate means no limit.
 type Rate struct {
 	Burst int
 	Per   time.Duration
@@ -62,29 +66,56 @@ var DefaultLimits = Limits{
 	Email:         Rate{Burst: 5, Per: time.Hour},
 }
 
+// RateStore counts requests against rate limits in storage that every node of a deployment
+// shares, so that N nodes allow a limit once, not N times. The MongoDB engine implements it
+// (store/mongo.RateStore). Without one the limits are token buckets in this process's
+// memory, which is right for the embedded engine: one process owns its data.
+type RateStore interface {
+	// Take counts n requests for key against r at now, and reports whether they are within
+	// the limit; when they are not, wait (> 0) is how long until one would be. n is 1 to
+	// count a request, or 0 to ask, counting nothing, whether one more would be allowed now.
+	// Refused requests may be counted too: they never make a later wait longer than r.Per.
+	// key is any string (limit name, then an IP or an email as a client sent it): the store
+	// keeps it safely whatever it holds. r has Burst > 0 and Per > 0. Errors are the
+	// engine's (unavailable, internal); the limiter then counts in memory instead.
+	Take(ctx context.Context, key string, r Rate, now time.Time, n int) (ok bool, wait time.Duration, err error)
+}
+
 // maxLimiterKeys bounds the memory of one limiter: past it, buckets that are full again
 // (their client has been quiet) are dropped.
 const maxLimiterKeys = 100_000
 
-// limiter keeps one token bucket per key, in this process's memory.
+// storeWarnEvery is how often at most a limiter logs that its RateStore fails.
+const storeWarnEvery = time.Minute
+
+// limiter is one limit (Limits.Login, ...). It counts in its RateStore when it has one, and
+// keeps one token bucket per key in this process's memory otherwise, and whenever the store
+// fails: a store error neither locks anyone out nor lifts the limit, it makes it per node
+// for as long as it lasts (logged at most once a storeWarnEvery).
 type limiter struct {
-	rate  Rate
-	clock tideline.Clock
-	mu    sync.Mutex
-	keys  map[string]*rate.Limiter
+	name   string // prefixes the store's keys: the limits that share a key ("ip:...") count apart
+	rate   Rate
+	clock  tideline.Clock
+	store  RateStore // nil: memory only
+	log    *slog.Logger
+	warned atomic.Int64 // when a store failure was last logged, unix nanoseconds
+	mu     sync.Mutex
+	keys   map[string]*rate.Limiter
 }
 
-func newLimiter(r Rate, clock tideline.Clock) *limiter {
-	return &limiter{rate: r, clock: clock, keys: map[string]*rate.Limiter{}}
+func newLimiter(name string, r Rate, clock tideline.Clock, store RateStore, log *slog.Logger) *limiter {
+	return &limiter{name: name, rate: r, clock: clock, store: store, log: log, keys: map[string]*rate.Limiter{}}
 }
 
-// take takes one token from key's bucket, or returns a rate_limited error that says when
-// to retry.
-func (l *limiter) take(key, what string) error {
+// take counts one request for key, or returns a rate_limited error that says when to retry.
+func (l *limiter) take(ctx context.Context, key, what string) error {
 	if l.rate.Burst == 0 {
 		return nil
 	}
 	now := l.clock.Now()
+	if ok, err := l.fromStore(ctx, key, what, now, 1); ok {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lim, ok := l.keys[key]
@@ -103,6 +134,37 @@ func (l *limiter) take(key, what string) error {
 	return nil
 }
 
+// fromStore asks the RateStore and returns its answer as take and blocked do; answered is
+// false when there is no store or it failed, and the caller then counts in memory.
+func (l *limiter) fromStore(ctx context.Context, key, what string, now time.Time, n int) (answered bool, err error) {
+	if l.store == nil || l.rate.Per <= 0 {
+		return false, nil
+	}
+	ok, wait, err := l.store.Take(ctx, l.name+":"+key, l.rate, now, n)
+	switch {
+	case err != nil:
+		l.storeFailed(ctx, err, now)
+		return false, nil
+	case !ok:
+		return true, limited(what, wait)
+	}
+	return true, nil
+}
+
+// storeFailed logs a store failure, at most once a storeWarnEvery, and not when the
+// request was canceled (the client is gone: nothing is wrong with the store).
+func (l *limiter) storeFailed(ctx context.Context, err error, now time.Time) {
+	if ctx.Err() != nil {
+		return
+	}
+	last := l.warned.Load()
+	if now.UnixNano()-last < int64(storeWarnEvery) || !l.warned.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	l.log.Warn("the shared rate limit store failed: this node limits on its own until it answers",
+		"limit", l.name, "err", err.Error())
+}
+
 // limited is the rate_limited error for too many what, retryable after delay.
 func limited(what string, delay time.Duration) error {
 	return &tideline.Error{Code: tideline.CodeRateLimited, Message: "Too many " + what + "; try again later.", Err: retryAfter(delay)}
@@ -111,11 +173,14 @@ func limited(what string, delay time.Duration) error {
 // blocked reports, without taking a token, whether key's bucket is empty now; the error
 // says when to retry. It lets a caller count only failures yet refuse at once when they
 // are spent.
-func (l *limiter) blocked(key, what string) error {
+func (l *limiter) blocked(ctx context.Context, key, what string) error {
 	if l.rate.Burst == 0 {
 		return nil
 	}
 	now := l.clock.Now()
+	if ok, err := l.fromStore(ctx, key, what, now, 0); ok {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	lim, ok := l.keys[key]

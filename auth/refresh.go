@@ -18,7 +18,7 @@ import (
 // no stored plaintext, and a crash between spending the token and storing its successor
 // heals on the client's retry.
 func (s *Service) Refresh(ctx context.Context, raw string, c Client) (Result, error) {
-	if err := s.limits.refresh.take("ip:"+c.IP, "token refreshes from this address"); err != nil {
+	if err := s.limits.refresh.take(ctx, "ip:"+c.IP, "token refreshes from this address"); err != nil {
 		return Result{}, err
 	}
 	invalid := tideline.Errorf(tideline.CodeUnauthenticated, "The refresh token is invalid.")

@@ -45,6 +45,9 @@ type Config struct {
 	AppName string
 	// Limits are the rate limits (DefaultLimits).
 	Limits *Limits
+	// RateStore, when set, counts the limits where every node of a deployment sees the same
+	// counts (cmd/api sets the MongoDB engine's); nil counts them in this process's memory.
+	RateStore RateStore
 	// Mailer sends emails; nil logs them (LogMailer).
 	Mailer Mailer
 	// Providers verify external ID tokens, by provider name ("oidc:<name>", "firebase").
@@ -135,9 +138,9 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("load refresh rotation secret: %w", err)
 	}
 	s.sessions = newSessionCache(cfg.SessionCheckTTL, cfg.Clock)
-	l := cfg.Limits
-	s.limits.signup, s.limits.login, s.limits.loginFailures = newLimiter(l.Signup, s.clock), newLimiter(l.Login, s.clock), newLimiter(l.LoginFailures, s.clock)
-	s.limits.refresh, s.limits.email = newLimiter(l.Refresh, s.clock), newLimiter(l.Email, s.clock)
+	l, lim := cfg.Limits, func(name string, r Rate) *limiter { return newLimiter(name, r, s.clock, cfg.RateStore, s.log) }
+	s.limits.signup, s.limits.login, s.limits.loginFailures = lim("signup", l.Signup), lim("login", l.Login), lim("loginFailures", l.LoginFailures)
+	s.limits.refresh, s.limits.email = lim("refresh", l.Refresh), lim("email", l.Email)
 	s.outbox = newOutbox(cfg.Mailer, cfg.Logger)
 	return s, nil
 }

@@ -10,7 +10,7 @@ import (
 // invalid or weak_password for bad input, email_taken when the email has an account,
 // and rate_limited past Limits.Signup. A verification email is sent.
 func (s *Service) SignUp(ctx context.Context, email, password string, c Client) (Result, error) {
-	if err := s.limits.signup.take("ip:"+c.IP, "sign-ups from this address"); err != nil {
+	if err := s.limits.signup.take(ctx, "ip:"+c.IP, "sign-ups from this address"); err != nil {
 		return Result{}, err
 	}
 	email, err := NormalizeEmail(email)
@@ -45,7 +45,7 @@ func emailTaken(cause error) error {
 // SignInAnonymously creates an anonymous user and signs it in. The user can later link an
 // email and password (Link) and keeps its id and data. Rate limited like SignUp.
 func (s *Service) SignInAnonymously(ctx context.Context, c Client) (Result, error) {
-	if err := s.limits.signup.take("ip:"+c.IP, "sign-ups from this address"); err != nil {
+	if err := s.limits.signup.take(ctx, "ip:"+c.IP, "sign-ups from this address"); err != nil {
 		return Result{}, err
 	}
 	now := s.clock.Now()

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,6 +287,26 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// retryAfter is an error that says when to try again (auth's rate limits do).
+type retryAfter interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// errorStatus is the HTTP status of err, as statusOf, for an answer being written to w: a
+// 429 also gets Retry-After, in whole seconds rounded up and at least 1, as the API's do.
+func errorStatus(w http.ResponseWriter, err error) int {
+	status := statusOf(err)
+	if status == http.StatusTooManyRequests {
+		wait := time.Second
+		if ra, ok := errors.AsType[retryAfter](err); ok {
+			wait = max(wait, ra.RetryAfter())
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	}
+	return status
+}
+
 // errorText is what an admin is told of err: its client-safe message, and for an internal
 // error the request id to look for in the log (which has the cause).
 func errorText(w http.ResponseWriter, err error) string {
@@ -300,7 +321,7 @@ func errorText(w http.ResponseWriter, err error) string {
 
 // renderError shows an error page; s is the admin's session, nil when signed out.
 func (c *Console) renderError(w http.ResponseWriter, r *http.Request, s *session, err error) {
-	status := statusOf(err)
+	status := errorStatus(w, err)
 	if status >= 500 {
 		c.log.ErrorContext(r.Context(), "console", "path", r.URL.Path, "request_id", w.Header().Get("X-Request-Id"), "err", err.Error())
 	}

@@ -170,7 +170,7 @@ func (c *Console) adminJSON(h func(http.ResponseWriter, *http.Request, *session)
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.current(w, r)
 		if err != nil {
-			writeJSON(w, statusOf(err), map[string]string{"error": errorText(w, err)})
+			writeJSON(w, errorStatus(w, err), map[string]string{"error": errorText(w, err)})
 			return
 		}
 		h(w, r, s)
@@ -225,7 +225,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		if tideline.ErrorCode(err) == tideline.CodeInvalid {
 			msg = "Enter the email and password of an admin account."
 		}
-		c.renderSignIn(w, r, statusOf(err), d, msg)
+		c.renderSignIn(w, r, errorStatus(w, err), d, msg)
 		return
 	}
 	p, err := c.cfg.Auth.Authenticate(r.Context(), res.Tokens.AccessToken)
@@ -237,7 +237,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		c.renderSignIn(w, r, statusOf(err), d, errorText(w, err))
+		c.renderSignIn(w, r, errorStatus(w, err), d, errorText(w, err))
 		return
 	}
 	c.setCookie(w, r, cookieAccess, res.Tokens.AccessToken)

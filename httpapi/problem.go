@@ -37,7 +37,8 @@ var statusOf = map[tideline.Code]int{
 }
 
 // RetryAfter is an error that tells the client when to try again (rate limits, a store
-// that is briefly unavailable). writeProblem sends it as the Retry-After header.
+// that is briefly unavailable). writeProblem sends it as the Retry-After header, in whole
+// seconds rounded up, at least 1; a 429 whose error does not say gets 1.
 type RetryAfter interface {
 	error
 	RetryAfter() time.Duration
@@ -82,6 +83,8 @@ func writeProblem(c *gin.Context, log *slog.Logger, err error) {
 	}
 	if ra, ok := errors.AsType[RetryAfter](err); ok {
 		c.Header("Retry-After", strconv.Itoa(max(1, int((ra.RetryAfter()+time.Second-1)/time.Second))))
+	} else if p.Status == http.StatusTooManyRequests {
+		c.Header("Retry-After", "1") // every 429 says when to retry; a limit that does not know says soon
 	}
 	body, _ := json.Marshal(p) // a Problem always marshals
 	c.Abort()

@@ -185,7 +185,7 @@ var settings = []setting{
 		c.Auth.Argon2.Parallelism = uint8(n)
 		return err
 	}},
-	{"auth.limits.signup", "10/1h", "Sign-ups and anonymous sign-ins per IP, as N/duration (N at once, refilled N per duration), or off.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Signup })},
+	{"auth.limits.signup", "10/1h", "Sign-ups and anonymous sign-ins per IP, as N/duration, or off (embedded engine: N at once, refilled N per duration; MongoDB: N per window of the duration, shared by all nodes).", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Signup })},
 	{"auth.limits.login", "30/1m", "Sign-in attempts per IP.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Login })},
 	{"auth.limits.loginFailures", "10/15m", "Failed sign-ins per account (refills: never a permanent lockout).", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.LoginFailures })},
 	{"auth.limits.refresh", "60/1m", "Token refreshes per IP.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Refresh })},
