@@ -94,7 +94,14 @@ type compiled struct {
 	schema *jsonschema.Schema
 }
 
-// New returns the Service on store.
+// CursorSecret names the server secret (Store.Secret) that authenticates cursors: the same
+// on every node, and kept across restarts, or clients' cursors stop being accepted. It is
+// stored encrypted when store encrypts its secrets (cmd/api hands the Service such a store,
+// sealed with the master key); the Service sees the plaintext.
+const CursorSecret = "sync-cursor"
+
+// New returns the Service on store. It fails when the cursor secret cannot be read, such
+// as when it is encrypted with another master key than store's.
 func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 	cfg.setDefaults()
 	s := &Service{cfg: cfg, store: store, clock: cfg.Clock, fixed: map[string]Collection{}, schemas: map[string]*compiled{}}
@@ -109,7 +116,7 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 	candidate := make([]byte, 32)
 	_, _ = rand.Read(candidate)
 	var err error
-	if s.cursorKey, err = store.Secret(ctx, "sync-cursor", candidate); err != nil {
+	if s.cursorKey, err = store.Secret(ctx, CursorSecret, candidate); err != nil {
 		return nil, fmt.Errorf("load the cursor secret: %w", err)
 	}
 	return s, nil

@@ -14,32 +14,52 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // masterKeyFileName is the embedded engine's generated key file, in the data directory.
 const masterKeyFileName = "master.key"
 
-// sealedEngine is an engine whose auth store encrypts its secrets with the master key.
+// syncSecretPlace is where sync's server secrets are sealed: "sync-secret:<name>".
+const syncSecretPlace = "sync-secret"
+
+// sealedEngine is an engine whose auth and sync stores encrypt their secrets with the
+// master key.
 type sealedEngine struct {
 	engine
 	auth auth.Store
+	sync datasync.Store
 }
 
-func (e sealedEngine) Auth() auth.Store { return e.auth }
+func (e sealedEngine) Auth() auth.Store     { return e.auth }
+func (e sealedEngine) Sync() datasync.Store { return e.sync }
+
+// sealedSync is sync's store with its server secrets (the cursor key) encrypted.
+type sealedSync struct {
+	datasync.Store
+	secrets auth.SecretStore // auth.SealedSecrets of Store
+}
+
+func (s sealedSync) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	return s.secrets.Secret(ctx, name, candidate)
+}
+
+func (s sealedSync) ListSecrets(ctx context.Context) (map[string][]byte, error) {
+	return s.secrets.ListSecrets(ctx)
+}
 
 // sealEngine finds the master key and returns store with its secrets encrypted by it. On
 // the embedded engine it also encrypts the values an earlier version stored in plaintext;
 // on MongoDB it only counts them, because a node of the earlier version may still be
 // serving and could not read them (`api keys rotate-master` encrypts them).
 func sealEngine(ctx context.Context, cfg *Config, store engine, log *slog.Logger) (engine, error) {
-	keys, err := loadMasterKey(ctx, cfg, store.Auth(), log)
+	keys, err := loadMasterKey(ctx, cfg, store, log)
 	if err != nil {
 		return nil, err
 	}
 	sealer := tideline.NewSealer(keys[0], keys[1:]...)
-	raw := store.Auth()
 	if cfg.MongoDBURI == "" {
-		res, err := auth.Reseal(ctx, raw, sealer)
+		res, err := reseal(ctx, store, sealer)
 		if err != nil {
 			return nil, fmt.Errorf("encrypt the stored secrets: %w", err)
 		}
@@ -49,18 +69,41 @@ func sealEngine(ctx context.Context, cfg *Config, store engine, log *slog.Logger
 		if res.Rekeyed > 0 {
 			log.Info("re-encrypted with the first master key the secrets encrypted with the others", "count", res.Rekeyed, "master_key", keys[0].ID())
 		}
-	} else if n, err := auth.Unsealed(ctx, raw); err != nil {
+	} else if n, err := unsealed(ctx, store); err != nil {
 		return nil, err
 	} else if n > 0 {
 		log.Warn("secrets stored in plaintext by an earlier version: once every node runs this version, encrypt them with `api keys rotate-master`", "count", n)
 	}
-	return sealedEngine{engine: store, auth: auth.Sealed(raw, sealer)}, nil
+	return sealedEngine{engine: store, auth: auth.Sealed(store.Auth(), sealer),
+		sync: sealedSync{Store: store.Sync(), secrets: auth.SealedSecrets(store.Sync(), sealer, syncSecretPlace)}}, nil
+}
+
+// reseal encrypts with sealer's current key every secret of store that is not: auth's
+// signing keys and secrets, and sync's secrets (see auth.Reseal).
+func reseal(ctx context.Context, store engine, sealer *tideline.Sealer) (auth.ResealResult, error) {
+	res, err := auth.Reseal(ctx, store.Auth(), sealer)
+	if err != nil {
+		return res, err
+	}
+	more, err := auth.ResealSecrets(ctx, store.Sync(), syncSecretPlace, sealer)
+	res.Add(more)
+	return res, err
+}
+
+// unsealed counts the secrets of store in plaintext.
+func unsealed(ctx context.Context, store engine) (int, error) {
+	n, err := auth.Unsealed(ctx, store.Auth())
+	if err != nil {
+		return 0, err
+	}
+	m, err := auth.UnsealedSecrets(ctx, store.Sync())
+	return n + m, err
 }
 
 // loadMasterKey returns the master keys: masterKey, else masterKeyFile, else (embedded
 // engine only) master.key in the data directory, which it creates at the first start. The
 // first key encrypts; the others (during a rotation) only decrypt.
-func loadMasterKey(ctx context.Context, cfg *Config, raw auth.Store, log *slog.Logger) ([]tideline.MasterKey, error) {
+func loadMasterKey(ctx context.Context, cfg *Config, store engine, log *slog.Logger) ([]tideline.MasterKey, error) {
 	switch {
 	case cfg.MasterKey != "":
 		keys, err := tideline.ParseMasterKeys(cfg.MasterKey)
@@ -82,7 +125,7 @@ func loadMasterKey(ctx context.Context, cfg *Config, raw auth.Store, log *slog.L
 	}
 	// No key file: a new data directory, or one whose key was lost or not restored. Only
 	// the first may get a new key; for the other, a new key could never read the data.
-	if ids, err := sealedWith(ctx, raw); err != nil {
+	if ids, err := sealedWith(ctx, store); err != nil {
 		return nil, err
 	} else if len(ids) > 0 {
 		return nil, fmt.Errorf("the data in %s is encrypted with master key %s, and %s is missing: copy the key file back (it is not part of backups) or set masterKeyFile or masterKey", cfg.DataDir, strings.Join(slices.Sorted(maps.Keys(ids)), ", "), path)
@@ -117,24 +160,26 @@ func keyIDs(keys []tideline.MasterKey) []string {
 	return ids
 }
 
-// sealedWith returns the ids of the master keys that sealed the values in raw (none when
-// every value is in plaintext, or there is none).
-func sealedWith(ctx context.Context, raw auth.KeyStore) (map[string]bool, error) {
-	keys, err := raw.ListSigningKeys(ctx)
+// sealedWith returns the ids of the master keys that sealed the secrets of store (none
+// when every value is in plaintext, or there is none).
+func sealedWith(ctx context.Context, store engine) (map[string]bool, error) {
+	keys, err := store.Auth().ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := raw.ListSecrets(ctx)
-	if err != nil {
-		return nil, err
+	values := [][]byte{}
+	for _, k := range keys {
+		values = append(values, k.PrivateKey)
+	}
+	for _, secrets := range []auth.SecretStore{store.Auth(), store.Sync()} {
+		all, err := secrets.ListSecrets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		values = slices.AppendSeq(values, maps.Values(all))
 	}
 	ids := map[string]bool{}
-	for _, k := range keys {
-		if id := tideline.SealedKeyID(k.PrivateKey); id != "" {
-			ids[id] = true
-		}
-	}
-	for _, v := range secrets {
+	for _, v := range values {
 		if id := tideline.SealedKeyID(v); id != "" {
 			ids[id] = true
 		}
@@ -146,7 +191,7 @@ func sealedWith(ctx context.Context, raw auth.KeyStore) (map[string]bool, error)
 // (created, mode 0600, when it does not exist), reading them with the current master keys.
 func rotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, log *slog.Logger) (auth.ResealResult, tideline.MasterKey, error) {
 	var res auth.ResealResult
-	store, err := openEngine(ctx, cfg)
+	store, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		return res, tideline.MasterKey{}, err
 	}
@@ -162,19 +207,19 @@ func rotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, log *s
 		return res, tideline.MasterKey{}, err
 	}
 	newKey, old := newKeys[0], newKeys[1:]
-	ids, err := sealedWith(ctx, store.Auth())
+	ids, err := sealedWith(ctx, store)
 	if err != nil {
 		return res, newKey, err
 	}
 	delete(ids, newKey.ID())
 	if len(ids) > 0 {
 		// Values sealed with another key: the current one must be configured.
-		keys, err := loadMasterKey(ctx, cfg, store.Auth(), log)
+		keys, err := loadMasterKey(ctx, cfg, store, log)
 		if err != nil {
 			return res, newKey, err
 		}
 		old = append(old, keys...)
 	}
-	res, err = auth.Reseal(ctx, store.Auth(), tideline.NewSealer(newKey, old...))
+	res, err = reseal(ctx, store, tideline.NewSealer(newKey, old...))
 	return res, newKey, err
 }

@@ -10,14 +10,15 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/store/sqlite"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // testMasterKeyEnv is the master key of the tests on MongoDB, which needs one. It is fixed
 // so that a real MongoDB kept between runs (TIDELINE_TEST_MONGODB_URI) still opens.
 const testMasterKeyEnv = "TIDELINE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-// storedSecrets returns the private signing keys and server secrets of the embedded engine
-// in dataDir as they are stored (the bytes of the rows).
+// storedSecrets returns the private signing keys and server secrets (auth's and sync's) of
+// the embedded engine in dataDir as they are stored (the bytes of the rows).
 func storedSecrets(t *testing.T, dataDir string) map[string][]byte {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), dataDir, sqlite.Options{})
@@ -40,6 +41,12 @@ func storedSecrets(t *testing.T, dataDir string) map[string][]byte {
 	for name, v := range secrets {
 		out["secret:"+name] = v
 	}
+	if secrets, err = db.Sync().ListSecrets(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range secrets {
+		out["sync-secret:"+name] = v
+	}
 	return out
 }
 
@@ -51,7 +58,8 @@ func TestServeMasterKey(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + dataDir}
 
-	// An earlier version's data: a signing key and a secret in plaintext.
+	// An earlier version's data: a signing key and two secrets (auth's and sync's) in
+	// plaintext.
 	db, err := sqlite.Open(t.Context(), dataDir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +69,9 @@ func TestServeMasterKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc.Close()
+	if _, err := datasync.New(t.Context(), db.Sync(), datasync.Config{}); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 
 	p := startAPI(t, env, "--addr", "127.0.0.1:0")
@@ -69,8 +80,8 @@ func TestServeMasterKey(t *testing.T) {
 	if gen["file"] != keyFile {
 		t.Fatalf("generated key file %v, want %s", gen["file"], keyFile)
 	}
-	if n := p.waitFor("encrypted the secrets an earlier version stored in plaintext")["count"]; n != float64(2) {
-		t.Fatalf("encrypted %v plaintext values at start, want 2", n)
+	if n := p.waitFor("encrypted the secrets an earlier version stored in plaintext")["count"]; n != float64(3) {
+		t.Fatalf("encrypted %v plaintext values at start, want 3", n)
 	}
 	p.waitFor("tideline listening")
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -88,8 +99,8 @@ func TestServeMasterKey(t *testing.T) {
 	}
 	oldKey := oldKeys[0]
 	stored := storedSecrets(t, dataDir)
-	if len(stored) != 3 { // the signing key, the refresh rotation and console CSRF secrets
-		t.Fatalf("%d stored secrets, want 3: %v", len(stored), stored)
+	if len(stored) != 4 { // the signing key, the refresh rotation, console CSRF and sync cursor secrets
+		t.Fatalf("%d stored secrets, want 4: %v", len(stored), stored)
 	}
 	for label, v := range stored {
 		if tideline.SealedKeyID(v) != oldKey.ID() {
@@ -119,7 +130,7 @@ func TestServeMasterKey(t *testing.T) {
 		t.Fatalf("rotate-master without the current key: exit %d\n%s", code, out)
 	}
 	code, out := runBinary(t, env, "keys", "rotate-master", "--master-key-file", kept, "--new-key-file", newKeyFile)
-	if code != 0 || !strings.Contains(out, "re-encrypted 3 secrets") {
+	if code != 0 || !strings.Contains(out, "re-encrypted 4 secrets") {
 		t.Fatalf("rotate-master: exit %d\n%s", code, out)
 	}
 	newKeys, err := tideline.ReadMasterKeyFile(newKeyFile)
@@ -151,8 +162,8 @@ func TestServeMasterKey(t *testing.T) {
 	// embedded engine moves what it reads with the others to the first at start.
 	third := tideline.NewMasterKey()
 	p = startAPI(t, append(env, "TIDELINE_MASTER_KEY="+third.String()+","+newKey.String()), "--addr", "127.0.0.1:0")
-	if n := p.waitFor("re-encrypted with the first master key the secrets encrypted with the others")["count"]; n != float64(3) {
-		t.Fatalf("re-encrypted %v at start, want 3", n)
+	if n := p.waitFor("re-encrypted with the first master key the secrets encrypted with the others")["count"]; n != float64(4) {
+		t.Fatalf("re-encrypted %v at start, want 4", n)
 	}
 	p.waitFor("tideline listening")
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

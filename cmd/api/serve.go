@@ -31,9 +31,11 @@ type engine interface {
 }
 
 // openEngine opens the MongoDB engine when a URI is configured, else the embedded engine.
-func openEngine(ctx context.Context, cfg *Config) (engine, error) {
+// log (nil: discard) hears what the engine says that is not an error, such as a database
+// migrated further by a newer release during a rolling upgrade.
+func openEngine(ctx context.Context, cfg *Config, log *slog.Logger) (engine, error) {
 	if cfg.MongoDBURI != "" {
-		return mongo.Open(ctx, mongo.Options{URI: cfg.MongoDBURI, Database: cfg.MongoDBDatabase, ConnectTimeout: cfg.MongoDBConnectTimeout})
+		return mongo.Open(ctx, mongo.Options{URI: cfg.MongoDBURI, Database: cfg.MongoDBDatabase, ConnectTimeout: cfg.MongoDBConnectTimeout, Logger: log})
 	}
 	return sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
 }
@@ -48,11 +50,25 @@ func newAuth(ctx context.Context, cfg *Config, store engine, log *slog.Logger) (
 	} else {
 		acfg.Mailer = auth.LogMailer{Logger: log}
 	}
+	acfg.RateStore = rateStore(store)
 	var err error
 	if acfg.Providers, err = externalProviders(ctx, cfg); err != nil {
 		return nil, err
 	}
 	return auth.New(ctx, store.Auth(), acfg)
+}
+
+// rateStore is where auth counts its rate limits (and with them the console's sign-in): on
+// the MongoDB engine in the database, so that every node counts against one limit; on the
+// embedded engine nil, which keeps them in memory (one process owns the data).
+func rateStore(store engine) auth.RateStore {
+	if s, ok := store.(sealedEngine); ok {
+		store = s.engine
+	}
+	if db, ok := store.(*mongo.DB); ok {
+		return mongo.NewRateStore(db)
+	}
+	return nil
 }
 
 // externalProviders builds the verifiers of the configured identity providers.
@@ -107,7 +123,7 @@ func pushProvider(ctx context.Context, cfg *Config, log *slog.Logger) (push.Prov
 
 // withAuth opens the store and the auth capability, runs fn and closes them.
 func withAuth(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*auth.Service) error) error {
-	store, err := openEngine(ctx, cfg)
+	store, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -127,8 +143,8 @@ func withAuth(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*auth.
 // serve runs the server on the engine that open returns until ctx is canceled, then shuts
 // down gracefully: it stops accepting connections, lets in-flight requests finish (up to
 // the shutdown timeout) and closes the store.
-func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context.Context, *Config) (engine, error)) (err error) {
-	store, err := open(ctx, cfg)
+func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context.Context, *Config, *slog.Logger) (engine, error)) (err error) {
+	store, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -141,7 +157,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	if err != nil {
 		return err
 	}
-	// sealed.Auth() encrypts and decrypts the secrets it keeps: auth and the console use it.
+	// sealed.Auth() and sealed.Sync() encrypt and decrypt the secrets they keep: auth, the
+	// console and sync use them.
 	sealed, err := sealEngine(ctx, cfg, store, log)
 	if err != nil {
 		return err
@@ -156,7 +173,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, open func(context
 	}
 	scfg := cfg.Sync
 	scfg.Logger = log
-	syncSvc, err := datasync.New(ctx, store.Sync(), scfg)
+	syncSvc, err := datasync.New(ctx, sealed.Sync(), scfg)
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ func startServe(t *testing.T, shutdownTimeout time.Duration) (gatedEngine, *logS
 		t.Fatal(err)
 	}
 	gate := gatedEngine{entered: make(chan struct{}), release: make(chan struct{})}
-	open := func(ctx context.Context, cfg *Config) (engine, error) {
-		e, err := openEngine(ctx, cfg)
+	open := func(ctx context.Context, cfg *Config, log *slog.Logger) (engine, error) {
+		e, err := openEngine(ctx, cfg, log)
 		gate.engine = e
 		return gate, err
 	}

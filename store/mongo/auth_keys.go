@@ -78,11 +78,16 @@ func secret(ctx context.Context, coll *mongo.Collection, name string, candidate 
 }
 
 func (s authStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
+	return listSecrets(ctx, s.coll(secretsCollection))
+}
+
+// listSecrets returns the secrets in coll by name.
+func listSecrets(ctx context.Context, coll *mongo.Collection) (map[string][]byte, error) {
 	type secretDoc struct {
 		Name  string `bson:"_id"`
 		Value []byte `bson:"value"`
 	}
-	docs, err := findAll[secretDoc](ctx, s.coll(secretsCollection), bson.M{}, options.Find(), "list secrets")
+	docs, err := findAll[secretDoc](ctx, coll, bson.M{}, options.Find(), "list secrets")
 	if err != nil {
 		return nil, err
 	}

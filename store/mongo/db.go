@@ -10,6 +10,7 @@ package mongo
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type DB struct {
 	db       *mongo.Database
 	clock    tideline.Clock
 	location string
+	log      *slog.Logger
 	syncer   *syncer // the sync store's per-process state
 }
 
@@ -49,12 +51,16 @@ type Options struct {
 	// that it retries with a new number; 0 means DefaultSyncFenceAfter. Too short, and slow
 	// writers retry needlessly; too long, and readers wait that long after a crash.
 	SyncFenceAfter time.Duration
+	// Logger receives what Open has to say that is not an error: that the database was
+	// migrated by a newer, compatible Tideline (a rolling upgrade). Nil means no log.
+	Logger *slog.Logger
 }
 
 // Open connects to MongoDB, checks that a server answers within the connect timeout, and
 // migrates the database forward (creating collections and indexes, idempotently). It fails
 // with CodeInvalid for a malformed URI, CodeUnavailable when no server answers in time or
-// the data was written by a newer Tideline. Messages never contain the URI's credentials.
+// the database has a breaking migration of a newer Tideline (one with only additive
+// migrations it does not know is served). Messages never contain the URI's credentials.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	return open(ctx, opts, migrations)
 }
@@ -65,6 +71,9 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	cs, err := connstring.ParseAndValidate(opts.URI)
 	if err != nil {
@@ -87,7 +96,7 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB client options are not valid: "+redactedCause(err, opts.URI))
 	}
 	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name,
-		syncer: newSyncer(opts.SyncFenceAfter)}
+		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter)}
 	defer func() {
 		if err != nil {
 			_ = db.Close()

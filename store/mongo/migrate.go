@@ -12,30 +12,56 @@ import (
 
 const (
 	metaCollection       = "tideline_meta"       // {_id: "instance", instanceId, createdAt}
-	migrationsCollection = "tideline_migrations" // {_id: version, name, appliedAt}
+	migrationsCollection = "tideline_migrations" // {_id: version, name, appliedAt, breaking, release}
 )
 
 // A migration moves the database from version-1 to version. Without transactions, a
 // migration cannot be atomic, so every migration must be
 //   - idempotent: running it again, or after a crash halfway, ends in the same state;
-//   - safe to run on several nodes at once (nodes starting together all run it);
-//   - additive: the previous binary, still serving during a rolling upgrade, keeps working.
+//   - safe to run on several nodes at once (nodes starting together all run it).
 //
-// Creating collections and indexes, and backfilling fields the old binary ignores, qualify.
-// Append new migrations; never edit or reorder released ones.
+// It also says what it does to the binaries that do not know it, which keep serving, and
+// restart, during a rolling upgrade (MongoDB's featureCompatibilityVersion plays this part):
+//   - additive: new collections, new indexes, new fields that older binaries ignore. An
+//     older binary runs on a database that has it, skipping it.
+//   - breaking: anything an older binary would misread or miss (removing, renaming or
+//     reshaping what it reads or writes). An older binary refuses to start on a database
+//     that has it, so every older node must stop before the first new one starts.
+//
+// Prefer expand/contract over breaking: add the new shape in one release, and remove the
+// old one in a later release, once no supported binary reads it (docs/operations.md,
+// "Upgrades"). Append new migrations; never edit or reorder released ones.
 type migration struct {
-	version int
-	name    string
-	up      func(ctx context.Context, db *DB) error
+	version  int
+	name     string
+	breaking bool
+	up       func(ctx context.Context, db *DB) error
 }
+
+// The compatibility of a migration with the binaries that do not know it.
+const (
+	additive = false
+	breaking = true
+)
 
 // migrations is the MongoDB engine's schema history. Features append theirs.
 var migrations = []migration{
-	{1, "instance", migrateInstance},
-	{2, "auth", migrateAuth},
-	{3, "sync", migrateSync},
-	{4, "push", migratePush},
-	{5, "push campaigns", migratePushCampaigns},
+	{1, "instance", additive, migrateInstance},
+	{2, "auth", additive, migrateAuth},
+	{3, "sync", additive, migrateSync},
+	{4, "push", additive, migratePush},
+	{5, "push campaigns", additive, migratePushCampaigns},
+}
+
+// appliedMigration is the record of a migration in migrationsCollection. Release is the
+// Tideline version that applied it. Records written before migrations declared their
+// compatibility have no breaking field: every binary that reads them knows them, and they
+// read as additive.
+type appliedMigration struct {
+	Version  int    `bson:"_id"`
+	Name     string `bson:"name"`
+	Breaking bool   `bson:"breaking"`
+	Release  string `bson:"release"`
 }
 
 // migrateInstance records who this data is, once: concurrent first starts agree on one
@@ -54,20 +80,25 @@ func migrateInstance(ctx context.Context, db *DB) error {
 	return err
 }
 
-// migrate applies the migrations the database lacks and records each. It refuses a database
-// whose schema is newer than this binary knows.
+// migrate applies the migrations of migs the database lacks and records each. It refuses a
+// database that has a breaking migration this binary does not know, and runs on one that
+// has only additive ones it does not know (a newer node migrated it during a rolling
+// upgrade), saying so in the log.
 func (db *DB) migrate(ctx context.Context, migs []migration) error {
-	current, err := db.schemaVersion(ctx)
+	applied, err := findAll[appliedMigration](ctx, db.db.Collection(migrationsCollection), bson.D{},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "read the applied migrations")
 	if err != nil {
 		return err
 	}
-	if known := migs[len(migs)-1].version; current > known {
-		return tideline.Errorf(tideline.CodeUnavailable,
-			"The MongoDB database %s has schema version %d, written by a newer Tideline; this binary knows versions up to %d. Run the newer binary.",
-			db.location, current, known)
+	if err := db.checkNewer(applied, migs); err != nil {
+		return err
+	}
+	done := map[int]bool{}
+	for _, a := range applied {
+		done[a.Version] = true
 	}
 	for _, m := range migs {
-		if m.version <= current {
+		if done[m.version] {
 			continue
 		}
 		what := fmt.Sprintf("migration %d (%s)", m.version, m.name)
@@ -78,6 +109,8 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 			{Key: "_id", Value: m.version},
 			{Key: "name", Value: m.name},
 			{Key: "appliedAt", Value: db.clock.Now().UTC()},
+			{Key: "breaking", Value: m.breaking},
+			{Key: "release", Value: tideline.Version},
 		})
 		if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: another node recorded it first
 			return mapError(err, what)
@@ -86,7 +119,35 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 	return nil
 }
 
-// schemaVersion is the highest recorded migration, or 0 for a new database.
+// checkNewer fails with CodeUnavailable, naming the migration and the release to run, when
+// applied holds a breaking migration newer than migs, and logs the additive ones it skips.
+func (db *DB) checkNewer(applied []appliedMigration, migs []migration) error {
+	known := migs[len(migs)-1].version
+	var skipped []string
+	for _, a := range applied {
+		if a.Version <= known {
+			continue
+		}
+		if a.Breaking {
+			by, run := "a newer Tideline", fmt.Sprintf("a Tideline that knows schema version %d", a.Version)
+			if a.Release != "" && a.Release != "dev" {
+				by, run = "a newer Tideline ("+a.Release+")", "Tideline "+a.Release+" or later"
+			}
+			return tideline.Errorf(tideline.CodeUnavailable,
+				"The MongoDB database %s has migration %d (%s), applied by %s and marked breaking: this binary (Tideline %s) knows schema versions up to %d and cannot run on it. Run %s on this node.",
+				db.location, a.Version, a.Name, by, tideline.Version, known, run)
+		}
+		skipped = append(skipped, fmt.Sprintf("%d (%s)", a.Version, a.Name))
+	}
+	if len(skipped) > 0 {
+		db.log.Info("the MongoDB database was migrated by a newer Tideline; the migrations this binary does not know are additive, so it runs on it: upgrade this node",
+			"database", db.location, "known_schema", known, "unknown_migrations", skipped)
+	}
+	return nil
+}
+
+// schemaVersion is the highest recorded migration, or 0 for a new database. During a
+// rolling upgrade it can be higher than the binary knows (see migrate).
 func (db *DB) schemaVersion(ctx context.Context) (int, error) {
 	var last struct {
 		Version int `bson:"_id"`

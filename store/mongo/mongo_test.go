@@ -45,10 +45,12 @@ func harness(t *testing.T) storetest.Harness {
 		Open: func(ctx context.Context, name string, clock tideline.Clock) (storetest.Engine, error) {
 			return Open(ctx, Options{URI: uri, Database: name, Clock: clock})
 		},
+		// A future migration that this binary must not run with: breaking (an additive one
+		// is skipped, see TestRollingUpgrade).
 		SetSchemaVersion: func(t *testing.T, name string, v int) {
 			t.Helper()
 			db := mustOpen(t, uri, name, migrations)
-			if _, err := db.db.Collection(migrationsCollection).InsertOne(t.Context(), bson.D{{Key: "_id", Value: v}, {Key: "name", Value: "from the future"}}); err != nil {
+			if _, err := db.db.Collection(migrationsCollection).InsertOne(t.Context(), bson.D{{Key: "_id", Value: v}, {Key: "name", Value: "from the future"}, {Key: "breaking", Value: true}}); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -148,7 +150,7 @@ func TestMigrate(t *testing.T) {
 	db := mustOpen(t, uri, name, migrations[:1])
 	db.Close()
 	runs := 0
-	next := append(migrations[:1:1], migration{2, "widgets index", func(ctx context.Context, db *DB) error {
+	next := append(migrations[:1:1], migration{2, "widgets index", additive, func(ctx context.Context, db *DB) error {
 		runs++
 		_, err := db.db.Collection("widgets").Indexes().CreateOne(ctx, mongo.IndexModel{
 			Keys: bson.D{{Key: "sku", Value: 1}}, Options: options.Index().SetUnique(true)})

@@ -162,7 +162,12 @@ func secret(ctx context.Context, db *DB, table, name string, candidate []byte) (
 }
 
 func (s authStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT name, value FROM auth_secrets ORDER BY name`)
+	return listSecrets(ctx, s.db, "auth_secrets")
+}
+
+// listSecrets returns the secrets in table by name.
+func listSecrets(ctx context.Context, db *DB, table string) (map[string][]byte, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name, value FROM `+table+` ORDER BY name`)
 	if err != nil {
 		return nil, mapError(err, "list secrets")
 	}

@@ -47,7 +47,11 @@ func migrateInstance(ctx context.Context, tx *sql.Tx, db *DB) error {
 }
 
 // migrate creates the bookkeeping tables and applies the migrations the data lacks. It
-// refuses data whose schema is newer than this binary knows.
+// refuses data whose schema is newer than this binary knows, whatever the migration: one
+// process serves a data directory, so an older binary on newer data is a downgrade, never
+// a rolling upgrade, and going back means restoring a backup. (The MongoDB engine, whose
+// nodes upgrade one by one, runs an older binary on a database with newer migrations when
+// they are all additive.)
 func (db *DB) migrate(ctx context.Context, migs []migration) error {
 	err := db.inTx(ctx, "create schema tables", execAll(
 		`CREATE TABLE IF NOT EXISTS tideline_meta (key TEXT PRIMARY KEY, value ANY NOT NULL) STRICT`,
@@ -67,9 +71,7 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 				return err
 			}
 			if known := migs[len(migs)-1].version; current > known {
-				return tideline.Errorf(tideline.CodeUnavailable,
-					"The data in %s has schema version %d, written by a newer Tideline; this binary knows versions up to %d. Run the newer binary, or restore a backup made by this version.",
-					db.path, current, known)
+				return newerSchema(ctx, tx, db.path, known)
 			}
 			if current >= m.version {
 				return nil
@@ -100,4 +102,17 @@ func (db *DB) inTx(ctx context.Context, what string, fn func(context.Context, *s
 		return mapError(err, what)
 	}
 	return mapError(tx.Commit(), what)
+}
+
+// newerSchema is the error for data with migrations newer than known: it names the first
+// one, as the MongoDB engine does, and what to run.
+func newerSchema(ctx context.Context, tx *sql.Tx, path string, known int) error {
+	var version int
+	var name string
+	if err := tx.QueryRowContext(ctx, `SELECT version, name FROM schema_migrations WHERE version > ? ORDER BY version LIMIT 1`, known).Scan(&version, &name); err != nil {
+		return err
+	}
+	return tideline.Errorf(tideline.CodeUnavailable,
+		"The data in %s has migration %d (%s), applied by a newer Tideline: this binary (Tideline %s) knows schema versions up to %d and cannot run on it. Run a Tideline that knows schema version %d, or restore a backup made by this version.",
+		path, version, name, tideline.Version, known, version)
 }

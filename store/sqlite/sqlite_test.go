@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,6 +142,25 @@ func TestMigrate(t *testing.T) {
 		}
 		if runs != 1 {
 			t.Fatalf("migration 2 ran %d times, want 1", runs)
+		}
+	})
+
+	// Unlike the MongoDB engine's, a newer migration is refused even when it is additive:
+	// an older binary on newer data is a downgrade (the message says what to run).
+	t.Run("ErrNewerDataNamesTheMigration", func(t *testing.T) {
+		dir := t.TempDir()
+		mustOpen(t, dir, migrations).Close()
+		raw := openRaw(t, dir)
+		if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'widgets', 0), (?, 'gadgets', 0)`,
+			len(migrations)+1, len(migrations)+2); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		_, err := open(t.Context(), dir, Options{}, migrations)
+		msg := tideline.ErrorMessage(err)
+		want := fmt.Sprintf("has migration %d (widgets), applied by a newer Tideline", len(migrations)+1)
+		if tideline.ErrorCode(err) != tideline.CodeUnavailable || !strings.Contains(msg, want) || !strings.Contains(msg, "restore a backup") {
+			t.Fatalf("open on newer data: %v; want unavailable, saying %q and what to do", err, want)
 		}
 	})
 

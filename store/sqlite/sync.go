@@ -248,3 +248,11 @@ func (s syncStore) DeleteCollection(ctx context.Context, name string) error {
 func (s syncStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
 	return secret(ctx, s.db, "sync_secrets", name, candidate)
 }
+
+func (s syncStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
+	return listSecrets(ctx, s.db, "sync_secrets")
+}
+
+func (s syncStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
+	return replaceBlob(ctx, s.db, "sync_secrets", "name", "value", name, old, value, "replace secret")
+}
