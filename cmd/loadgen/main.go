@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -30,31 +31,43 @@ memory, and has no local database, so thousands fit in one process. The --stream
 the devices hold the realtime WebSocket (/v1/sync/stream) and pull at "hello" and at every
 "poke"; the others poll (pull every --poll-every). Users are signed up at the start
 (POST /v1/auth/signup, emails loadgen-<run>-<i>@example.com); the devices of one user share
-its access token, so runs are limited to the token's lifetime (15 minutes by default).
+its session. Its access token is refreshed (POST /v1/auth/refresh) at two thirds of its
+lifetime, and at once when a request gets a 401 or a stream says "expired" (one refresh
+per user at a time; the request is then sent once more), so a run may outlast the token.
 
 Writes, at --writes-per-sec spread over random devices, are puts (60%) and patches with an
-increment (40%) of the user's 10 documents in the collection "loadgen"; reads are the
-pulls. Each write stores its id and time in the document; a device of the same user that
-pulls the write records the end-to-end propagation (write sent to write seen).
+increment (40%) of the user's 10 documents in the collection "loadgen"; with --share-rate,
+that share of the writes instead put a document of the --share-collection whose _acl lets
+a random other user read it. Reads are the pulls. Each write stores its id and time in the
+document; a device that pulls the write records the end-to-end propagation (write sent to
+write seen): for a device of the writer's user, and for one of the user it was shared with
+("propagation, shared").
 
 The server must allow the sign-ups: run it with --auth-limits-signup off (the default
-allows 10 per hour per IP).
+allows 10 per hour per IP). With many users or short-lived tokens, also with
+--auth-limits-refresh off (the default allows 60 refreshes a minute per IP; the load
+generator waits out a 429, and counts it as an error). --share-rate needs the collection to
+be owner-shared on the server, for example
+TIDELINE_SYNC_COLLECTIONS='[{"name":"loadgen_shared","read":"owner-shared"}]'; the load
+generator checks it before the load starts.
 
 Flags:
 `
 
 type config struct {
-	server       *url.URL
-	devices      int
-	users        int
-	duration     time.Duration
-	writesPerSec float64
-	streamShare  float64
-	pollEvery    time.Duration
-	jsonFile     string
-	run          string
-	password     string
-	quiet        bool
+	server          *url.URL
+	devices         int
+	users           int
+	duration        time.Duration
+	writesPerSec    float64
+	streamShare     float64
+	pollEvery       time.Duration
+	shareRate       float64
+	shareCollection string
+	jsonFile        string
+	run             string
+	password        string
+	quiet           bool
 }
 
 // parseFlags reads and checks the command line; its errors are for people.
@@ -66,10 +79,12 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	c := &config{}
 	fs.IntVar(&c.devices, "devices", 100, "simulated devices (1 to 100000)")
 	fs.IntVar(&c.users, "users", 10, "users the devices belong to, round-robin (1 to devices; 2 or more devices per user measure propagation)")
-	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long the load runs after every device is connected (1s to 15m)")
+	fs.DurationVar(&c.duration, "duration", 30*time.Second, "how long the load runs after every device is connected (1s to 24h)")
 	fs.Float64Var(&c.writesPerSec, "writes-per-sec", 100, "writes per second across all devices (0 to 100000)")
 	fs.Float64Var(&c.streamShare, "stream-share", 0.5, "share of the devices on the realtime stream (0 to 1); the others poll")
 	fs.DurationVar(&c.pollEvery, "poll-every", 2*time.Second, "how often a device without the stream pulls (100ms to 10m)")
+	fs.Float64Var(&c.shareRate, "share-rate", 0, "share of the writes that share a document with another user (0 to 1; more than 0 needs --users 2 or more and an owner-shared --share-collection)")
+	fs.StringVar(&c.shareCollection, "share-collection", "loadgen_shared", "the owner-shared collection of the shared documents")
 	fs.StringVar(&c.jsonFile, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&c.run, "run", "", "run id in the users' emails (default: the start time); a run id already used fails the sign-ups")
 	fs.StringVar(&c.password, "password", "loadgen correct horse battery staple", "the users' password")
@@ -91,14 +106,22 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--devices %d: want 1 to 100000", c.devices)
 	case c.users < 1 || c.users > c.devices:
 		return nil, fmt.Errorf("--users %d: want 1 to --devices (%d)", c.users, c.devices)
-	case c.duration < time.Second || c.duration > 15*time.Minute:
-		return nil, fmt.Errorf("--duration %s: want 1s to 15m (the access token's lifetime)", c.duration)
+	case c.duration < time.Second || c.duration > 24*time.Hour:
+		return nil, fmt.Errorf("--duration %s: want 1s to 24h", c.duration)
 	case !(c.writesPerSec >= 0 && c.writesPerSec <= 100000):
 		return nil, fmt.Errorf("--writes-per-sec %g: want 0 to 100000", c.writesPerSec)
 	case !(c.streamShare >= 0 && c.streamShare <= 1):
 		return nil, fmt.Errorf("--stream-share %g: want 0 to 1", c.streamShare)
 	case c.pollEvery < 100*time.Millisecond || c.pollEvery > 10*time.Minute:
 		return nil, fmt.Errorf("--poll-every %s: want 100ms to 10m", c.pollEvery)
+	case !(c.shareRate >= 0 && c.shareRate <= 1):
+		return nil, fmt.Errorf("--share-rate %g: want 0 to 1", c.shareRate)
+	case c.shareRate > 0 && c.users < 2:
+		return nil, fmt.Errorf("--share-rate %g needs --users 2 or more: a share goes to another user", c.shareRate)
+	case !collectionName.MatchString(c.shareCollection) || strings.HasPrefix(c.shareCollection, "tideline_") || strings.HasPrefix(c.shareCollection, "system"):
+		return nil, fmt.Errorf("--share-collection %q: want a collection name: a lowercase letter, then up to 62 lowercase letters, digits or '_' (not starting with tideline_ or system)", c.shareCollection)
+	case c.shareCollection == collection:
+		return nil, fmt.Errorf("--share-collection %q: want another collection than the devices' own documents'", c.shareCollection)
 	}
 	if c.run == "" {
 		c.run = time.Now().UTC().Format("20060102t150405")
@@ -108,6 +131,9 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	}
 	return c, nil
 }
+
+// collectionName is the sync protocol's collection name syntax.
+var collectionName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
 func validRun(s string) bool {
 	if len(s) < 1 || len(s) > 32 {

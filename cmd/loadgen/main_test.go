@@ -27,12 +27,24 @@ func TestFlags(t *testing.T) {
 		{[]string{"--devices", "100001"}, "--devices 100001"},
 		{[]string{"--devices", "5", "--users", "6"}, "--users 6: want 1 to --devices (5)"},
 		{[]string{"--users", "0"}, "--users 0"},
-		{[]string{"--duration", "500ms"}, "--duration 500ms: want 1s to 15m"},
-		{[]string{"--duration", "1h"}, "--duration 1h0m0s"},
+		{[]string{"--duration", "500ms"}, "--duration 500ms: want 1s to 24h"},
+		{[]string{"--duration", "20m"}, ""}, // longer than an access token lives: it is refreshed
+		{[]string{"--duration", "25h"}, "--duration 25h0m0s: want 1s to 24h"},
 		{[]string{"--writes-per-sec", "-1"}, "--writes-per-sec -1"},
 		{[]string{"--writes-per-sec", "NaN"}, "--writes-per-sec NaN"},
 		{[]string{"--stream-share", "1.5"}, "--stream-share 1.5: want 0 to 1"},
 		{[]string{"--poll-every", "10ms"}, "--poll-every 10ms"},
+		{[]string{"--share-rate", "0.05", "--share-collection", "lists"}, ""},
+		{[]string{"--share-rate", "-0.1"}, "--share-rate -0.1: want 0 to 1"},
+		{[]string{"--share-rate", "1.01"}, "--share-rate 1.01: want 0 to 1"},
+		{[]string{"--share-rate", "NaN"}, "--share-rate NaN: want 0 to 1"},
+		{[]string{"--share-rate", "0.1", "--devices", "5", "--users", "1"}, "--share-rate 0.1 needs --users 2 or more"},
+		{[]string{"--share-rate", "0", "--devices", "5", "--users", "1"}, ""},
+		{[]string{"--share-collection", "Lists"}, `--share-collection "Lists": want a collection name`},
+		{[]string{"--share-collection", ""}, `--share-collection "": want a collection name`},
+		{[]string{"--share-collection", "tideline_x"}, `--share-collection "tideline_x"`},
+		{[]string{"--share-collection", "loadgen"}, `--share-collection "loadgen": want another collection`},
+		{[]string{"--share-rate", "lots"}, `invalid value "lots" for flag -share-rate`},
 		{[]string{"--server", "localhost:8080"}, `--server "localhost:8080": want an http or https URL`},
 		{[]string{"--server", "ftp://x"}, "want an http or https URL"},
 		{[]string{"--run", "a b"}, `--run "a b"`},
@@ -118,9 +130,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startServer builds ./cmd/api (once) and runs it on a free port with a fresh data dir,
-// returning its base URL.
-func startServer(t *testing.T) string {
+// startServer builds ./cmd/api (once) and runs it on a free port with a fresh data dir and
+// the extra flags, returning its base URL.
+func startServer(t *testing.T, flags ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: builds and runs the server binary")
@@ -131,7 +143,7 @@ func startServer(t *testing.T) string {
 			t.Fatalf("go build ./cmd/api: %v\n%s", err, out)
 		}
 	}
-	cmd := exec.Command(apiBin, "--log-format", "json", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--auth-limits-signup", "off")
+	cmd := exec.Command(apiBin, append([]string{"--log-format", "json", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--auth-limits-signup", "off"}, flags...)...)
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TIDELINE_") }),
 		"TIDELINE_AUTH_ARGON2_MEMORY=64KiB")
 	cmd.Dir = t.TempDir()
@@ -183,8 +195,15 @@ func TestShortRun(t *testing.T) {
 	if rep.Run.Partial || rep.Run.StreamDevices != 10 {
 		t.Errorf("run = %+v", rep.Run)
 	}
-	if rep.Throughput.Mutations < 40 || rep.Throughput.Pulls == 0 {
+	if tp := rep.Throughput; tp.Mutations < 40 || tp.Pulls == 0 || tp.Puts == 0 || tp.Patches == 0 || tp.Shares != 0 ||
+		tp.Puts+tp.Patches != tp.Mutations || tp.PullsPerWrite <= 0 {
 		t.Errorf("throughput = %+v", rep.Throughput)
+	}
+	if rep.Run.AccessTokenLifetimeSec != 900 || rep.Auth.RetriedAfter401 != 0 {
+		t.Errorf("run = %+v, auth = %+v", rep.Run, rep.Auth)
+	}
+	if !strings.Contains(text.String(), "reads (pulls)") || strings.Contains(text.String(), "propagation, shared") {
+		t.Errorf("the text report lacks the reads, or shows shares it did not make:\n%s", text.String())
 	}
 	if rep.Latency.Push.Count == 0 || rep.Latency.Pull.Count == 0 {
 		t.Errorf("no push or pull samples: %+v", rep.Latency)

@@ -29,12 +29,7 @@ type Latency struct {
 	Max   float64 `json:"maxMs"`
 }
 
-func (s *samples) summary() Latency {
-	s.mu.Lock()
-	d := slices.Clone(s.d)
-	s.mu.Unlock()
-	return summarize(d)
-}
+func (s *samples) summary() Latency { return summarize(s.all()) }
 
 func summarize(d []time.Duration) Latency {
 	slices.Sort(d)
@@ -59,4 +54,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 		rank = len(sorted)
 	}
 	return sorted[rank-1]
+}
+
+// all is a copy of the samples.
+func (s *samples) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.d)
 }
