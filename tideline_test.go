@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -87,6 +88,34 @@ func TestNewID(t *testing.T) {
 	}
 	if !ValidID(NewID()) {
 		t.Fatal("NewID is not valid")
+	}
+	// Many IDs in a row, most within one millisecond (past 4,096 in one the counter borrows
+	// the next): each sorts after the one before, from several goroutines too.
+	var (
+		mu  sync.Mutex
+		all []string
+		wg  sync.WaitGroup
+	)
+	for range 4 {
+		wg.Go(func() {
+			var mine []string
+			for range 5000 {
+				mine = append(mine, NewID())
+			}
+			if !sort.StringsAreSorted(mine) {
+				t.Error("IDs made one after another by one goroutine do not sort in that order")
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, id := range all {
+		if seen[id] || !ValidID(id) || id[14] != '7' {
+			t.Fatalf("duplicate or malformed id %q", id)
+		}
+		seen[id] = true
 	}
 }
 
