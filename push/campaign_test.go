@@ -278,13 +278,7 @@ func testCampaignWorkerKilled(t *testing.T, engine string) {
 	ctx, kill := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { _, err := e.svc.Step(ctx); done <- err }()
-	deadline := time.Now().Add(10 * time.Second)
-	for fake.Waiting() == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if fake.Waiting() == 0 {
-		t.Fatal("the second batch never reached FCM")
-	}
+	waitHeld(t, fake)
 	kill()
 	<-done
 	for fake.Waiting() > 0 { // the fake notices its clients went away
@@ -620,13 +614,7 @@ func testCampaignGracefulStop(t *testing.T, engine string) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { svc.Run(ctx); close(done) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for fake.Waiting() == 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if fake.Waiting() == 0 {
-			t.Fatal("no batch reached FCM")
-		}
+		waitHeld(t, fake)
 		cancel()
 		return func() {
 			select {
@@ -673,4 +661,16 @@ func testCampaignGracefulStop(t *testing.T, engine string) {
 		}
 		wantOnce(t, fake, ds)
 	})
+}
+
+// waitHeld waits until the blocked fake FCM holds a request.
+func waitHeld(t *testing.T, fake *fcmtest.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for fake.Waiting() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if fake.Waiting() == 0 {
+		t.Fatal("no batch reached FCM")
+	}
 }

@@ -18,13 +18,7 @@ func TestSDKAgainstServer(t *testing.T) {
 	onEngines(t, "e2e_sdk", nil, func(t *testing.T, p *proc, base string) {
 		ada := signUp(t, base, "ada@example.com")
 		dir := t.TempDir()
-		open := func(name string) *tideline.Client {
-			c, err := tideline.Open(t.Context(), filepath.Join(dir, name+".db"), base, tideline.Token(ada.token))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
+		open := func(name string) *tideline.Client { return openSDK(t, dir, name, base, ada.token) }
 		phone, laptop := open("phone"), open("laptop")
 		defer phone.Close()
 		ctx, stop := context.WithCancel(t.Context())
@@ -109,15 +103,8 @@ func TestSDKReceiptBeforeFirstPull(t *testing.T) {
 	base := p.waitFor("tideline listening")["addr"].(string)
 	ada := signUp(t, base, "ada@example.com")
 	dir := t.TempDir()
-	open := func(name string) *tideline.Client {
-		c, err := tideline.Open(t.Context(), filepath.Join(dir, name+".db"), base, tideline.Token(ada.token))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	phone, laptop := open("phone"), open("laptop")
+	phone, laptop := openSDK(t, dir, "phone", base, ada.token), openSDK(t, dir, "laptop", base, ada.token)
+	t.Cleanup(func() { phone.Close(); laptop.Close() })
 	ctx := t.Context()
 	if err := phone.Collection("todos").Put(ctx, "t1", map[string]any{"title": "Buy milk"}); err != nil {
 		t.Fatal(err)
@@ -147,4 +134,14 @@ func TestSDKReceiptBeforeFirstPull(t *testing.T) {
 			t.Errorf("%s still has t1 after its delete: %v %+v", name, err, d)
 		}
 	}
+}
+
+// openSDK opens a Go SDK client whose database is dir/name.db, signed in with token.
+func openSDK(t *testing.T, dir, name, base, token string) *tideline.Client {
+	t.Helper()
+	c, err := tideline.Open(t.Context(), filepath.Join(dir, name+".db"), base, tideline.Token(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

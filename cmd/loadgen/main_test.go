@@ -181,17 +181,7 @@ func TestShortRun(t *testing.T) {
 	u, _ := url.Parse(base)
 	cfg := &config{server: u, devices: 20, users: 2, duration: 2 * time.Second, writesPerSec: 40, streamShare: 0.5,
 		pollEvery: 500 * time.Millisecond, run: "test", password: "loadgen correct horse battery staple"}
-	var progress strings.Builder
-	rep, err := run(context.Background(), cfg, &progress)
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, progress.String())
-	}
-	var text strings.Builder
-	rep.writeText(&text)
-	t.Logf("%s%s", progress.String(), text.String())
-	if len(rep.Errors) != 0 {
-		t.Errorf("errors: %v", rep.Errors)
-	}
+	rep, text, progress := runClean(t, cfg)
 	if rep.Run.Partial || rep.Run.StreamDevices != 10 {
 		t.Errorf("run = %+v", rep.Run)
 	}
@@ -202,8 +192,8 @@ func TestShortRun(t *testing.T) {
 	if rep.Run.AccessTokenLifetimeSec != 900 || rep.Auth.RetriedAfter401 != 0 {
 		t.Errorf("run = %+v, auth = %+v", rep.Run, rep.Auth)
 	}
-	if !strings.Contains(text.String(), "reads (pulls)") || strings.Contains(text.String(), "propagation, shared") {
-		t.Errorf("the text report lacks the reads, or shows shares it did not make:\n%s", text.String())
+	if !strings.Contains(text, "reads (pulls)") || strings.Contains(text, "propagation, shared") {
+		t.Errorf("the text report lacks the reads, or shows shares it did not make:\n%s", text)
 	}
 	if rep.Latency.Push.Count == 0 || rep.Latency.Pull.Count == 0 {
 		t.Errorf("no push or pull samples: %+v", rep.Latency)
@@ -215,8 +205,8 @@ func TestShortRun(t *testing.T) {
 	if rep.Server == nil || rep.Server.CPUSeconds <= 0 || rep.Server.RSSAfterMiB <= 0 {
 		t.Errorf("server = %+v", rep.Server)
 	}
-	if !strings.Contains(progress.String(), "devices 20/20") {
-		t.Errorf("no live progress line with every device connected:\n%s", progress.String())
+	if !strings.Contains(progress, "devices 20/20") {
+		t.Errorf("no live progress line with every device connected:\n%s", progress)
 	}
 	path := filepath.Join(t.TempDir(), "report.json")
 	if err := rep.writeJSON(path); err != nil {
@@ -259,4 +249,23 @@ func TestSignupRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "use a new --run") {
 		t.Errorf("second run with the same --run: %v", err)
 	}
+}
+
+// runClean runs the load generator with cfg, logs its progress and report, and fails the
+// test if the run fails or its report has errors (a 401 would be push:http-401 or
+// pull:http-401). It returns the report, and its text and live progress as printed.
+func runClean(t *testing.T, cfg *config) (*Report, string, string) {
+	t.Helper()
+	var progress strings.Builder
+	rep, err := run(context.Background(), cfg, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	var text strings.Builder
+	rep.writeText(&text)
+	t.Logf("%s%s", progress.String(), text.String())
+	if len(rep.Errors) != 0 {
+		t.Errorf("errors: %v", rep.Errors)
+	}
+	return rep, text.String(), progress.String()
 }

@@ -27,17 +27,7 @@ func TestTokenRefresh(t *testing.T) {
 	base := startServer(t, "--auth-access-token-ttl", "1s", "--auth-limits-refresh", "off")
 	cfg := testConfig(t, base, "ttl")
 	cfg.devices, cfg.duration = 6, 12*time.Second
-	var progress strings.Builder
-	rep, err := run(context.Background(), cfg, &progress)
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, progress.String())
-	}
-	var text strings.Builder
-	rep.writeText(&text)
-	t.Logf("%s", text.String())
-	if len(rep.Errors) != 0 {
-		t.Errorf("errors (a 401 would be push:http-401 or pull:http-401): %v", rep.Errors)
-	}
+	rep, text, _ := runClean(t, cfg)
 	if rep.Run.AccessTokenLifetimeSec != 1 {
 		t.Errorf("access token lifetime %d s, want 1", rep.Run.AccessTokenLifetimeSec)
 	}
@@ -48,8 +38,8 @@ func TestTokenRefresh(t *testing.T) {
 	if rep.Throughput.Mutations < 100 || rep.Latency.PropagationStream.Count == 0 {
 		t.Errorf("throughput = %+v, propagation %+v", rep.Throughput, rep.Latency.PropagationStream)
 	}
-	if !strings.Contains(text.String(), "refreshes ") {
-		t.Errorf("the text report lacks the refreshes:\n%s", text.String())
+	if !strings.Contains(text, "refreshes ") {
+		t.Errorf("the text report lacks the refreshes:\n%s", text)
 	}
 }
 

@@ -14,17 +14,7 @@ func TestShares(t *testing.T) {
 	base := startServer(t, "--sync-collections", `[{"name":"loadgen_shared","read":"owner-shared"}]`)
 	cfg := testConfig(t, base, "share")
 	cfg.devices, cfg.users, cfg.duration, cfg.writesPerSec, cfg.shareRate = 12, 3, 3*time.Second, 40, 0.3
-	var progress strings.Builder
-	rep, err := run(context.Background(), cfg, &progress)
-	if err != nil {
-		t.Fatalf("run: %v\n%s", err, progress.String())
-	}
-	var text strings.Builder
-	rep.writeText(&text)
-	t.Logf("%s%s", progress.String(), text.String())
-	if len(rep.Errors) != 0 {
-		t.Errorf("errors: %v", rep.Errors)
-	}
+	rep, text, _ := runClean(t, cfg)
 	tp := rep.Throughput
 	if tp.Shares == 0 || tp.Puts == 0 || tp.Patches == 0 || tp.Puts+tp.Patches+tp.Shares != tp.Mutations {
 		t.Errorf("throughput = %+v", tp)
@@ -32,8 +22,8 @@ func TestShares(t *testing.T) {
 	if rep.Latency.PropagationSharedStream.Count == 0 || rep.Latency.PropagationSharedPoll.Count == 0 || rep.Latency.PropagationStream.Count == 0 {
 		t.Errorf("latency = %+v", rep.Latency)
 	}
-	if rep.Run.ShareCollection != "loadgen_shared" || !strings.Contains(text.String(), "propagation, shared (stream)") {
-		t.Errorf("run = %+v; text report:\n%s", rep.Run, text.String())
+	if rep.Run.ShareCollection != "loadgen_shared" || !strings.Contains(text, "propagation, shared (stream)") {
+		t.Errorf("run = %+v; text report:\n%s", rep.Run, text)
 	}
 }
 

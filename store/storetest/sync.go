@@ -31,6 +31,7 @@ func runSync(t *testing.T, h Harness) {
 			t.Fatalf("Secret gave %q then %q", a, b)
 		}
 	})
+	t.Run("ReplaceSecrets", func(t *testing.T) { runReplaceSecrets(t, syncStore(t, h)) })
 	t.Run("Evicted", func(t *testing.T) { runSyncEvicted(t, h) })
 	t.Run("TouchedBuckets", func(t *testing.T) { runSyncTouched(t, h) })
 	t.Run("Purge", func(t *testing.T) { runSyncPurge(t, h) })
