@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"time"
 
@@ -57,11 +58,23 @@ func (s *Service) issueAccessToken(ctx context.Context, u User, sessionID string
 
 // parseAccessToken verifies an access token's signature and claims: EdDSA only (so "none"
 // and HMAC signed with the public key are refused), a known kid, our issuer and audience,
-// and exp, iat and nbf against the clock (with tokenLeeway).
+// and exp, iat and nbf against the clock (with tokenLeeway). A token verified before is
+// taken from the tokenCache after checking its expiry and key again; the claims returned
+// are shared and must not be changed.
 func (s *Service) parseAccessToken(ctx context.Context, raw string) (*AccessClaims, error) {
+	sum := sha256.Sum256([]byte(raw))
+	if v, ok := s.tokens.get(sum); ok {
+		if s.clock.Now().Before(v.claims.ExpiresAt.Add(tokenLeeway)) {
+			if _, known := s.keys.publicKey(ctx, v.kid); known {
+				return v.claims, nil
+			}
+		}
+		s.tokens.forget(sum) // expired, or its key is gone: the full check says which
+	}
 	var claims AccessClaims
+	var kid string
 	_, err := jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		pub, ok := s.keys.publicKey(ctx, kid)
 		if !ok {
 			return nil, errors.New("unknown kid")
@@ -86,5 +99,6 @@ func (s *Service) parseAccessToken(ctx context.Context, raw string) (*AccessClai
 	if claims.Subject == "" || claims.SessionID == "" {
 		return nil, tideline.Errorf(tideline.CodeUnauthenticated, "The access token is invalid.")
 	}
+	s.tokens.remember(sum, verifiedToken{claims: &claims, kid: kid})
 	return &claims, nil
 }

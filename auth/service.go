@@ -113,6 +113,7 @@ type Service struct {
 	hasher   *hasher
 	rotation []byte // the server secret that derives a refresh token's successor
 	sessions *sessionCache
+	tokens   *tokenCache
 	outbox   *outbox
 	limits   struct{ signup, login, loginFailures, refresh, email *limiter }
 	deleted  []func(ctx context.Context, userID string) error
@@ -138,6 +139,7 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("load refresh rotation secret: %w", err)
 	}
 	s.sessions = newSessionCache(cfg.SessionCheckTTL, cfg.Clock)
+	s.tokens = newTokenCache()
 	l, lim := cfg.Limits, func(name string, r Rate) *limiter { return newLimiter(name, r, s.clock, cfg.RateStore, s.log) }
 	s.limits.signup, s.limits.login, s.limits.loginFailures = lim("signup", l.Signup), lim("login", l.Login), lim("loginFailures", l.LoginFailures)
 	s.limits.refresh, s.limits.email = lim("refresh", l.Refresh), lim("email", l.Email)

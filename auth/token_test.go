@@ -89,6 +89,42 @@ func testAccessTokenVerification(t *testing.T, engine string) {
 			t.Fatalf("message %q does not say expired", tideline.ErrorMessage(err))
 		}
 	})
+	// A token verified once is remembered (the signature check is skipped next time), but
+	// what time changes is checked again, and other text is never taken for it.
+	t.Run("ExpiredAfterCached", func(t *testing.T) {
+		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
+		for range 2 {
+			if _, err := e.svc.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clock.Advance(15*time.Minute + 9*time.Second) // within the leeway: still valid
+		if _, err := e.svc.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
+			t.Fatalf("within the leeway: %v", err)
+		}
+		e.clock.Advance(2 * time.Second)
+		defer e.clock.Advance(-15*time.Minute - 11*time.Second)
+		_, err := e.svc.Authenticate(t.Context(), res.Tokens.AccessToken)
+		wantCode(t, err, tideline.CodeUnauthenticated)
+		if !strings.Contains(tideline.ErrorMessage(err), "expired") {
+			t.Fatalf("message %q does not say expired", tideline.ErrorMessage(err))
+		}
+	})
+	t.Run("TamperedAfterCached", func(t *testing.T) {
+		if _, err := e.svc.Authenticate(t.Context(), real); err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.Split(real, ".")
+		sig := []byte(parts[2])
+		sig[len(sig)/2] ^= 1 // one character of the signature
+		for _, bad := range []string{tamper(real), parts[0] + "." + parts[1] + "." + string(sig), real + "x", " " + real} {
+			_, err := e.svc.Authenticate(t.Context(), bad)
+			wantCode(t, err, tideline.CodeUnauthenticated)
+		}
+		if _, err := e.svc.Authenticate(t.Context(), real); err != nil {
+			t.Fatalf("the real token after the forgeries: %v", err)
+		}
+	})
 	t.Run("NotYetValid", func(t *testing.T) {
 		e.clock.Advance(time.Hour)
 		res, _ := e.svc.Login(t.Context(), "ada@example.com", goodPassword, client)
