@@ -228,18 +228,19 @@ func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 	if err != nil || len(ds) == 0 {
 		return false, err
 	}
-	// giveBack hands deliveries back when this worker cannot send them: their leases end
-	// now and they are due again at once (a try is counted, as for an expired lease).
+	// Outcomes are recorded even if ctx ends: what was sent must not be sent again, and
+	// what was not is handed back.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	// giveBack hands deliveries back when this worker cannot send them.
 	giveBack := func(list []Delivery, why error) error {
 		if !handBack {
 			return why
 		}
 		out := make([]Outcome, len(list))
 		for i, d := range list {
-			out[i] = Outcome{DeliveryID: d.ID, Status: DeliveryPending, Due: now, At: now, Error: "handed back: " + why.Error()}
+			out[i] = handedBack(d, now, now, why.Error())
 		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
 		if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, out); err != nil {
 			s.cfg.Logger.ErrorContext(rctx, "push worker could not hand deliveries back", "deliveries", len(list), "err", err)
 		}
@@ -276,9 +277,6 @@ func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 		msgs = append(msgs, sp.message(dev, d.CampaignID))
 		sending = append(sending, d)
 	}
-	// Record even if ctx ends while sending: what was sent must not be sent again.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
 	var stopped error
 	if len(msgs) > 0 {
 		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
@@ -310,8 +308,7 @@ func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 		done := s.clock.Now()
 		for i, d := range sending {
 			if stopped != nil && (results == nil || results[i].Outcome == ResultRetry) {
-				outcomes = append(outcomes, Outcome{DeliveryID: d.ID, Status: DeliveryPending, Due: now, At: done,
-					Error: "handed back: the node stopped while sending"})
+				outcomes = append(outcomes, handedBack(d, now, done, "the node stopped while sending"))
 				continue
 			}
 			o, prune := s.outcome(d, results[i], done)
@@ -345,6 +342,13 @@ func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 		}
 	}
 	return true, stopped
+}
+
+// handedBack is the outcome of a delivery this worker claimed and gives up without
+// sending: its lease ends and it is due again at due (a try is counted, as for a lease
+// that runs out).
+func handedBack(d Delivery, due, at time.Time, why string) Outcome {
+	return Outcome{DeliveryID: d.ID, Status: DeliveryPending, Due: due, At: at, Error: "handed back: " + why}
 }
 
 // outcome turns a provider's result into the delivery's outcome, and says whether the
