@@ -69,7 +69,7 @@ func (s *Service) parseAccessToken(ctx context.Context, raw string) (*AccessClai
 				return v.claims, nil
 			}
 		}
-		s.tokens.forget(sum) // expired, or its key is gone: the full check says which
+		s.tokens.delete(sum) // expired, or its key is gone: the full check says which
 	}
 	var claims AccessClaims
 	var kid string
@@ -99,6 +99,6 @@ func (s *Service) parseAccessToken(ctx context.Context, raw string) (*AccessClai
 	if claims.Subject == "" || claims.SessionID == "" {
 		return nil, tideline.Errorf(tideline.CodeUnauthenticated, "The access token is invalid.")
 	}
-	s.tokens.remember(sum, verifiedToken{claims: &claims, kid: kid})
+	s.tokens.put(sum, verifiedToken{claims: &claims, kid: kid})
 	return &claims, nil
 }

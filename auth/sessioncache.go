@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"sync"
 	"time"
 
 	"github.com/tideline-dev/tideline"
@@ -14,8 +13,7 @@ import (
 type sessionCache struct {
 	ttl     time.Duration
 	clock   tideline.Clock
-	mu      sync.Mutex
-	entries map[string]cachedSession
+	entries *boundedMap[string, cachedSession]
 }
 
 type cachedSession struct {
@@ -28,41 +26,24 @@ type cachedSession struct {
 const maxCachedSessions = 100_000
 
 func newSessionCache(ttl time.Duration, clock tideline.Clock) *sessionCache {
-	return &sessionCache{ttl: ttl, clock: clock, entries: map[string]cachedSession{}}
+	return &sessionCache{ttl: ttl, clock: clock, entries: newBoundedMap[string, cachedSession](maxCachedSessions)}
 }
 
 // get returns the session's entry while it is fresh.
 func (c *sessionCache) get(id string) (cachedSession, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[id]
+	e, ok := c.entries.get(id)
 	return e, ok && c.clock.Now().Sub(e.at) < c.ttl
 }
 
 func (c *sessionCache) remember(id string, e cachedSession) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= maxCachedSessions {
-		c.entries = map[string]cachedSession{}
-	}
 	e.at = c.clock.Now()
-	c.entries[id] = e
+	c.entries.put(id, e)
 }
 
-func (c *sessionCache) forget(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.entries, id)
-}
+func (c *sessionCache) forget(id string) { c.entries.delete(id) }
 
 // forgetUser drops the entries of a user's sessions: after their sessions are revoked, or
 // they are disabled, deleted or given other roles.
 func (c *sessionCache) forgetUser(userID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, e := range c.entries {
-		if e.userID == userID {
-			delete(c.entries, id)
-		}
-	}
+	c.entries.deleteFunc(func(_ string, e cachedSession) bool { return e.userID == userID })
 }
