@@ -149,8 +149,13 @@ type execer interface {
 }
 
 func (c *Client) meta(ctx context.Context, key string) (string, error) {
+	return getMeta(ctx, c.db, key)
+}
+
+// getMeta reads a tl_meta value through db ("" when absent).
+func getMeta(ctx context.Context, db execer, key string) (string, error) {
 	var v string
-	err := c.db.QueryRowContext(ctx, core.Statement("get_meta"), sql.Named("key", key)).Scan(&v)
+	err := db.QueryRowContext(ctx, core.Statement("get_meta"), sql.Named("key", key)).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -461,9 +461,8 @@ func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error)
 			}
 		}
 		if !page.HasMore { // the end of a full resync drops what it did not re-send
-			var resync string
-			err := tx.QueryRowContext(ctx, core.Statement("get_meta"), sql.Named("key", "resync")).Scan(&resync)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			resync, err := getMeta(ctx, tx, "resync")
+			if err != nil {
 				return err
 			}
 			if resync == "1" {
