@@ -631,7 +631,6 @@ func testCampaignGracefulStop(t *testing.T, engine string) {
 		c := e.create(hello(push.Target{All: true}))
 		release := fake.Block()
 		wait := run(t, e, fake, e.svc)
-		time.Sleep(50 * time.Millisecond) // stopping, still holding the batch
 		release()
 		wait()
 		if got := e.campaign(c.ID); got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 30}) {
