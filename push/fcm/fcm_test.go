@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,7 @@ func want(t *testing.T, msg map[string]any, fields map[string]any) {
 }
 
 func TestSendBatch(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	p := newProvider(t, srv, nil)
 	if p.Name() != "fcm" || p.ProjectID() != fcmtest.DefaultProjectID {
@@ -72,11 +74,11 @@ func TestSendBatch(t *testing.T) {
 
 	start := time.Now()
 	results, err := p.Send(t.Context(), msgs)
-	elapsed := time.Since(start)
+	end := time.Now()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d messages sent in %v", len(msgs), elapsed)
+	t.Logf("%d messages sent in %v", len(msgs), end.Sub(start))
 	for i, r := range results {
 		if r.Outcome != push.ResultSent || !strings.HasPrefix(r.ID, "projects/"+fcmtest.DefaultProjectID+"/messages/") {
 			t.Fatalf("result %d: %+v", i, r)
@@ -106,9 +108,10 @@ func TestSendBatch(t *testing.T) {
 		"apns.payload.aps.sound": "default", "apns.payload.aps.mutable-content": nil, "apns.payload.aps.content-available": nil,
 		"webpush.headers.TTL": "3600", "webpush.headers.Urgency": "high", "webpush.notification.tag": "campaign-1",
 	})
+	// An hour after the provider's clock read during Send, which lies between start and end.
 	exp, _ := strconv.ParseInt(fmt.Sprint(get(normal, "apns.headers.apns-expiration")), 10, 64)
-	if d := time.Until(time.Unix(exp, 0)); d < 59*time.Minute || d > 61*time.Minute {
-		t.Errorf("apns-expiration %d is %v away, want an hour", exp, d)
+	if lo, hi := start.Add(time.Hour).Unix(), end.Add(time.Hour).Unix(); exp < lo || exp > hi {
+		t.Errorf("apns-expiration %d, want an hour after the send: %d to %d", exp, lo, hi)
 	}
 
 	image := byToken["tok-001"]
@@ -137,6 +140,7 @@ func TestSendBatch(t *testing.T) {
 }
 
 func TestSendClassifiesErrors(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	p := newProvider(t, srv, nil)
 	// 100 messages: 0-4 to uninstalled apps, 5-9 to malformed tokens, 10-11 refused locally;
@@ -203,18 +207,23 @@ func TestSendClassifiesErrors(t *testing.T) {
 		}
 	}
 
-	// Retry-After as an HTTP date.
-	srv.RateLimit(1, time.Now().Add(30*time.Second).UTC().Format(http.TimeFormat))
+	// Retry-After as an HTTP date: the wait from the provider's clock, read during Send.
+	date := time.Now().Add(30 * time.Second).UTC().Truncate(time.Second)
+	srv.RateLimit(1, date.Format(http.TimeFormat))
+	before := time.Now()
 	results, err = p.Send(t.Context(), msgs[20:21])
+	after := time.Now()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := results[0]; r.Outcome != push.ResultRetry || r.RetryAfter < 28*time.Second || r.RetryAfter > 31*time.Second {
-		t.Errorf("Retry-After date: %+v", r)
+	lo, hi := date.Sub(after).Round(time.Second), date.Sub(before).Round(time.Second)
+	if r := results[0]; r.Outcome != push.ResultRetry || r.RetryAfter < lo || r.RetryAfter > hi {
+		t.Errorf("Retry-After date: %+v, want %v to %v", r, lo, hi)
 	}
 }
 
 func TestRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for h, w := range map[string]time.Duration{
 		"": 0, "0": 0, "-3": 0, "120": 2 * time.Minute, "junk": 0, "99999999999999": maxRetryAfter,
@@ -228,6 +237,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestSendWithContextDone(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	p := newProvider(t, srv, nil)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -243,6 +253,7 @@ func TestSendWithContextDone(t *testing.T) {
 // A batch whose context ends while FCM holds its requests: every message is a retry, and the
 // fake records none as delivered.
 func TestSendContextEndsMidBatch(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	p := newProvider(t, srv, nil)
 	release := srv.Block()
@@ -256,57 +267,71 @@ func TestSendContextEndsMidBatch(t *testing.T) {
 		}
 		done <- results
 	}()
-	for deadline := time.Now().Add(5 * time.Second); srv.Waiting() < len(msgs); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests held", srv.Waiting())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	start := time.Now()
+	srv.WaitFor(t, "the batch held", func() bool { return srv.Waiting() == len(msgs) })
 	cancel()
 	results := <-done
-	t.Logf("Send returned %v after the cancel", time.Since(start))
 	for i, r := range results {
 		if r.Outcome != push.ResultRetry || r.Code != "CANCELLED" {
 			t.Errorf("result %d: %+v", i, r)
 		}
 	}
 	// The fake notices the closed connections and drops the held requests.
-	for deadline := time.Now().Add(5 * time.Second); srv.Waiting() > 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests still held", srv.Waiting())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	srv.WaitFor(t, "the held requests dropped", func() bool { return srv.Dropped() == len(msgs) })
 	release()
 	if d := srv.Delivered(); len(d) != 0 {
 		t.Fatalf("delivered %v", d)
 	}
 }
 
-// A deadline that passes while FCM is silent: the SDK's network-error retries stop at once.
+// A deadline that passes while FCM is silent: Send ends with it, and the SDK, whose
+// network-error retries would otherwise go on for seconds, makes no other attempt. A
+// transport under the provider's counts the attempts.
 func TestSendDeadline(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
-	p := newProvider(t, srv, nil)
+	var attempts atomic.Int32
+	p := newProvider(t, srv, func(c *Config) {
+		c.HTTPClient = &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+			if strings.HasSuffix(r.URL.Path, ":send") {
+				attempts.Add(1)
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+	})
+	// An access token first, so that the deadline meets the send, not the token's fetch.
+	if _, err := p.Send(t.Context(), []push.Message{{Token: "warm", Title: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	attempts.Store(0)
 	defer srv.Block()()
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	results, err := p.Send(ctx, []push.Message{{Token: "a", Title: "t"}})
-	if err != nil {
-		t.Fatal(err)
+	done := make(chan []push.Result, 1)
+	go func() {
+		results, err := p.Send(ctx, []push.Message{{Token: "a", Title: "t"}})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- results
+	}()
+	var results []push.Result
+	select {
+	case results = <-done:
+	case <-time.After(fcmtest.WaitLimit): // a hang, not a speed limit
+		t.Fatalf("Send did not end with its context; FCM holds %d requests", srv.Waiting())
 	}
 	if r := results[0]; r.Outcome != push.ResultRetry || r.Code != "DEADLINE_EXCEEDED" {
 		t.Errorf("result %+v", r)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Send took %v", d)
+	if n := attempts.Load(); n != 1 {
+		t.Errorf("%d attempts to send: the SDK retried after the deadline", n)
 	}
 }
 
 // The fake refuses a wrong bearer token (401); the provider reports it failed. The wrong token
 // is put on the requests by the test HTTPClient's transport, under the provider's.
 func TestWrongBearerToken(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	p := newProvider(t, srv, func(c *Config) {
 		c.HTTPClient = &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
@@ -338,6 +363,7 @@ func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { retur
 
 // A key the token endpoint refuses: Send fails at once, having sent nothing.
 func TestRefusedKey(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	other := fcmtest.New(t)
 	// other's key, with srv's token endpoint: a signature srv cannot verify.
@@ -380,6 +406,7 @@ func TestApplicationDefaultCredentials(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
+	t.Parallel()
 	srv := fcmtest.New(t)
 	var good map[string]string
 	b, _ := os.ReadFile(srv.WriteCredentials(t))

@@ -10,13 +10,22 @@
 //
 // Every message to a token is accepted and recorded (Delivered, Count) unless a hook says
 // otherwise: Unregister and Invalidate mark tokens, RateLimit and InternalErrors fail the next
-// requests, Block holds requests until released. Errors have FCM's body, so the SDK's error
-// predicates (messaging.IsUnregistered, ...) see them as they would see FCM's.
+// requests, Block holds requests before FCM takes them and HoldAnswers after, until
+// released. Errors have FCM's body, so the SDK's error predicates (messaging.IsUnregistered,
+// ...) see them as they would see FCM's.
+//
+// Tests wait for what the fake does with Await or WaitFor, which wake on its events (a
+// request arriving, held, dropped or answered), never by sleeping:
+//
+//	release := srv.Block()
+//	go send(ctx, batch)
+//	srv.WaitFor(t, "the batch held", func() bool { return srv.Waiting() == len(batch) })
 //
 // A Server is safe for concurrent use (the SDK sends up to 50 requests at once).
 package fcmtest
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -38,6 +47,10 @@ import (
 	"testing"
 	"time"
 )
+
+// WaitLimit bounds WaitFor. It only turns a hang into a failure that says what never
+// happened; the waits themselves end on events.
+const WaitLimit = 2 * time.Minute
 
 // DefaultProjectID is the ProjectID of a new Server.
 const DefaultProjectID = "tideline-fcmtest"
@@ -78,9 +91,13 @@ type Server struct {
 	rateLimited  int
 	retryAfter   string
 	internal     int
-	gate         chan struct{} // nil: open; closed by the release function
-	waiting      int
+	gate         chan struct{} // Block's: nil: open; closed by the release function
+	answerGate   chan struct{} // HoldAnswers': the same
+	waiting      int           // requests Block holds
+	answersHeld  int           // answers HoldAnswers holds
+	dropped      int           // held requests whose client went away
 	requests     int
+	changed      chan struct{} // closed and replaced at every change: Await's signal
 	delivered    []Message
 	validated    []Message
 	counts       map[string]int
@@ -96,6 +113,7 @@ func New(t testing.TB) *Server {
 		unregistered: map[string]bool{},
 		invalid:      map[string]bool{},
 		counts:       map[string]int{},
+		changed:      make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", s.token)
@@ -103,9 +121,11 @@ func New(t testing.TB) *Server {
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
 		s.mu.Lock()
-		if s.gate != nil {
-			close(s.gate) // let blocked handlers end, or Close waits for them
-			s.gate = nil
+		for _, g := range []*chan struct{}{&s.gate, &s.answerGate} {
+			if *g != nil {
+				close(*g) // let held handlers end, or Close waits for them
+				*g = nil
+			}
 		}
 		s.mu.Unlock()
 		s.srv.Close()
@@ -194,25 +214,40 @@ func (s *Server) InternalErrors(n int) {
 	s.internal = n
 }
 
-// Block holds every send request that arrives from now on until release is called (release
-// may be called more than once). A held request whose client goes away (a cancelled context,
-// a killed worker) is dropped, not recorded; one released is handled as usual. The fake
-// notices a closed connection within milliseconds: a test that cancels and then releases
-// should wait for Waiting to fall to 0 in between.
+// Block holds every send request that arrives from now on, before FCM takes it, until
+// release is called (release may be called more than once). A held request whose client
+// goes away (a cancelled context, a killed worker) is dropped (Dropped counts it), not
+// recorded; one released is handled as usual. Wait for Waiting to reach a batch's size
+// before cancelling its sender, and for Dropped before releasing, and nothing depends on
+// when the fake notices a closed connection.
 func (s *Server) Block() (release func()) {
+	return s.hold(&s.gate)
+}
+
+// HoldAnswers lets every send request that arrives from now on through, FCM taking its
+// message (Delivered and Count record it) but holding the answer until release is called
+// or the client goes away. AnswersHeld counts the held answers. A sender killed meanwhile
+// never learns that FCM took its messages: the window docs/push.md names, in which a
+// campaign's batch is legitimately sent twice.
+func (s *Server) HoldAnswers() (release func()) {
+	return s.hold(&s.answerGate)
+}
+
+func (s *Server) hold(gate *chan struct{}) (release func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	gate := make(chan struct{})
-	s.gate = gate
+	g := make(chan struct{})
+	*gate = g
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			close(gate)
-			if s.gate == gate {
-				s.gate = nil
+			close(g)
+			if *gate == g {
+				*gate = nil
 			}
+			s.changedLocked()
 		})
 	}
 }
@@ -222,6 +257,59 @@ func (s *Server) Waiting() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.waiting
+}
+
+// AnswersHeld is how many answers HoldAnswers is holding now (their messages are delivered).
+func (s *Server) AnswersHeld() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answersHeld
+}
+
+// Dropped is how many send requests were dropped because their client went away before
+// FCM took the message (while Block held them, typically): nothing was delivered.
+func (s *Server) Dropped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// Await returns when cond holds, or ctx's error when ctx ends first. cond may call the
+// Server's accessors; it is checked at once and again after every change of the fake's
+// state (a request arriving, being held, dropped, released or answered), so Await waits
+// for an event, not for a timer.
+func (s *Server) Await(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		changed := s.changed // taken before cond runs: a change after it closes this one
+		s.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitFor is Await for a test: it fails t, saying it was waiting for what, if cond does
+// not hold within WaitLimit.
+func (s *Server) WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
+	defer cancel()
+	if err := s.Await(ctx, cond); err != nil {
+		t.Fatalf("fcmtest: waiting for %s: %v (%d requests, %d held, %d answers held, %d dropped, %d delivered)",
+			what, err, s.Requests(), s.Waiting(), s.AnswersHeld(), s.Dropped(), len(s.Delivered()))
+	}
+}
+
+// changedLocked wakes Await; s.mu is held.
+func (s *Server) changedLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // Delivered returns a copy of the messages accepted for delivery, in arrival order.
@@ -269,6 +357,7 @@ func (s *Server) AccessToken() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accessTokens[tok] = true
+	s.changedLocked()
 	return tok
 }
 
@@ -339,6 +428,7 @@ func decodePart(part string, v any) error {
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++
+	s.changedLocked()
 	authorized := s.accessTokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	s.mu.Unlock()
 	if !authorized {
@@ -355,7 +445,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	var target struct{ Token string }
 	// Reading the body to its end also lets the server notice a client that goes away
-	// (it cancels r.Context()), which pass relies on.
+	// (it cancels r.Context()), which wait relies on.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil || json.Unmarshal(body, &req) != nil || json.Unmarshal(req.Message, &target) != nil {
 		fcmError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid JSON payload received.", "")
@@ -366,59 +456,83 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.pass(r) {
+	if !s.wait(r, &s.gate, &s.waiting) {
+		s.mu.Lock()
+		s.dropped++
+		s.changedLocked()
+		s.mu.Unlock()
 		return // the client went away while held: nothing to answer, nothing delivered
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.unregistered[target.Token]:
-		fcmError(w, http.StatusNotFound, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
-	case s.invalid[target.Token]:
-		fcmError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT")
-	case s.rateLimited > 0:
-		s.rateLimited--
-		if s.retryAfter != "" {
-			w.Header().Set("Retry-After", s.retryAfter)
-		}
-		fcmError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Send requests'.", "QUOTA_EXCEEDED")
-	case s.internal > 0:
-		s.internal--
-		fcmError(w, http.StatusInternalServerError, "INTERNAL", "Internal error encountered.", "INTERNAL")
-	case r.Context().Err() != nil:
-		// The client went away: it will not see an answer, so it is not a delivery.
-	default:
-		n := len(s.delivered) + len(s.validated) + 1
-		m := Message{Token: target.Token, ID: fmt.Sprintf("projects/%s/messages/%d", s.ProjectID, n), JSON: req.Message}
-		if req.ValidateOnly {
-			s.validated = append(s.validated, m)
-		} else {
-			s.delivered = append(s.delivered, m)
-			s.counts[m.Token]++
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"name": m.ID})
-	}
+	answer := s.take(r, target.Token, req.ValidateOnly, req.Message)
+	s.wait(r, &s.answerGate, &s.answersHeld) // FCM has the message; the client may never hear so
+	answer(w)
 }
 
-// pass waits while Block holds requests; false when the client went away meanwhile.
-func (s *Server) pass(r *http.Request) bool {
+// take decides the answer to a send request to token and records a delivered message.
+func (s *Server) take(r *http.Request, token string, validateOnly bool, msg json.RawMessage) (answer func(http.ResponseWriter)) {
 	s.mu.Lock()
-	gate := s.gate
-	if gate != nil {
-		s.waiting++
+	defer s.mu.Unlock()
+	defer s.changedLocked()
+	switch {
+	case s.unregistered[token]:
+		return func(w http.ResponseWriter) {
+			fcmError(w, http.StatusNotFound, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+		}
+	case s.invalid[token]:
+		return func(w http.ResponseWriter) {
+			fcmError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT")
+		}
+	case s.rateLimited > 0:
+		s.rateLimited--
+		retryAfter := s.retryAfter
+		return func(w http.ResponseWriter) {
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
+			fcmError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Send requests'.", "QUOTA_EXCEEDED")
+		}
+	case s.internal > 0:
+		s.internal--
+		return func(w http.ResponseWriter) {
+			fcmError(w, http.StatusInternalServerError, "INTERNAL", "Internal error encountered.", "INTERNAL")
+		}
+	case r.Context().Err() != nil:
+		// The client went away before FCM took the message: it is not a delivery.
+		s.dropped++
+		return func(http.ResponseWriter) {}
+	}
+	n := len(s.delivered) + len(s.validated) + 1
+	m := Message{Token: token, ID: fmt.Sprintf("projects/%s/messages/%d", s.ProjectID, n), JSON: msg}
+	if validateOnly {
+		s.validated = append(s.validated, m)
+	} else {
+		s.delivered = append(s.delivered, m)
+		s.counts[m.Token]++
+	}
+	return func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, map[string]string{"name": m.ID}) }
+}
+
+// wait waits while *gate is set (Block's or HoldAnswers'), counting itself in *held; false
+// when the client went away meanwhile.
+func (s *Server) wait(r *http.Request, gate *chan struct{}, held *int) bool {
+	s.mu.Lock()
+	g := *gate
+	if g != nil {
+		*held++
+		s.changedLocked()
 	}
 	s.mu.Unlock()
-	if gate == nil {
+	if g == nil {
 		return r.Context().Err() == nil
 	}
 	defer func() {
 		s.mu.Lock()
-		s.waiting--
+		*held--
+		s.changedLocked()
 		s.mu.Unlock()
 	}()
 	select {
-	case <-gate:
+	case <-g:
 		return r.Context().Err() == nil
 	case <-r.Context().Done():
 		return false
