@@ -3,6 +3,7 @@ package auth_test
 import (
 	"testing"
 
+	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/store/sqlite"
 )
@@ -64,5 +65,33 @@ func BenchmarkRefresh(b *testing.B) {
 			b.Fatal(err)
 		}
 		token = r.Tokens.RefreshToken
+	}
+}
+
+// BenchmarkLogin measures a failed login (a wrong password) for an email with an account
+// and for one without, with the default argon2id parameters: the two take the same time,
+// because both derive one argon2id key (TestLoginWorkHidesAccounts checks that).
+func BenchmarkLogin(b *testing.B) {
+	db, err := sqlite.Open(b.Context(), b.TempDir(), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	svc, err := auth.New(b.Context(), db.Auth(), auth.Config{Argon2: auth.DefaultArgon2, Limits: &auth.Limits{}, Mailer: newMailbox()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(svc.Close)
+	if _, err := svc.SignUp(b.Context(), "ada@example.com", goodPassword, client); err != nil {
+		b.Fatal(err)
+	}
+	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+		b.Run(map[bool]string{true: "known-email", false: "unknown-email"}[email == "ada@example.com"], func(b *testing.B) {
+			for b.Loop() {
+				if _, err := svc.Login(b.Context(), email, "wrong password!", client); tideline.ErrorCode(err) != tideline.CodeInvalidCredentials {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

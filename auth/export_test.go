@@ -5,3 +5,9 @@ package auth
 func ForgetVerifiedTokens(s *Service) {
 	s.tokens.clear()
 }
+
+// WatchArgon2 makes s tell derived the cost of every argon2id derivation it runs from now
+// on. Call it before s serves anything.
+func WatchArgon2(s *Service, derived func(p Argon2Params, saltLen, keyLen int)) {
+	s.hasher.derived = derived
+}
