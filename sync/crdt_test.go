@@ -214,6 +214,43 @@ func TestMetaRoundTripsThroughJSON(t *testing.T) {
 	}
 }
 
+// TestCRDTConvergesFound keeps the cases the property below once found (rapid's fail files,
+// kept here instead of under testdata, where rapid ignores them after an upgrade): each
+// must converge in both orders to the document given.
+func TestCRDTConvergesFound(t *testing.T) {
+	t.Parallel()
+	at := func(node string) HLC { return hlcAt(0, node) } // one wall time: nodes order them
+	del := func(node string) crdtOp { return crdtOp{Kind: "delete", H: at(node)} }
+	tests := []struct {
+		name   string
+		ops    []crdtOp
+		order  []int
+		want   map[string]any
+		delete bool
+	}{
+		// Deletes, an increment, then a later assignment of a string to the counter.
+		{"AssignmentAfterIncrementAtOneWall", []crdtOp{
+			del("node0"), del("node1"), del("node2"), del("node3"),
+			{Kind: "patch", H: at("node4"), Num: map[string][2]any{"n": {"inc", int64(0)}}},
+			{Kind: "patch", H: at("node5"), Fields: map[string]any{"n": "x"}},
+		}, []int{0, 1, 2, 3, 5, 4}, map[string]any{"n": "x"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reordered := make([]crdtOp, len(tt.order))
+			for i, j := range tt.order {
+				reordered[i] = tt.ops[j]
+			}
+			for _, ops := range [][]crdtOp{tt.ops, reordered} {
+				got, deleted, _ := run(ops)
+				if diff := cmp.Diff(tt.want, got); diff != "" || deleted != tt.delete {
+					t.Fatalf("deleted %v, fields (-want +got):\n%s", deleted, diff)
+				}
+			}
+		})
+	}
+}
+
 // TestCRDTConverges is the property: any set of concurrent mutations, applied in any
 // order, gives the same document.
 func TestCRDTConverges(t *testing.T) {
