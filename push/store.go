@@ -1,6 +1,3 @@
-// Package push is the push notification capability: the devices of each user and their
-// push tokens, topics, and (later) campaigns delivered through a provider such as Firebase
-// Cloud Messaging. It declares push.Store, which every storage engine implements.
 package push
 
 import (

@@ -232,98 +232,145 @@ func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 	// what was not is handed back.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	// giveBack hands deliveries back when this worker cannot send them.
-	giveBack := func(list []Delivery, why error) error {
-		if !handBack {
-			return why
-		}
-		out := make([]Outcome, len(list))
-		for i, d := range list {
-			out[i] = handedBack(d, now, now, why.Error())
-		}
-		if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, out); err != nil {
-			s.cfg.Logger.ErrorContext(rctx, "push worker could not hand deliveries back", "deliveries", len(list), "err", err)
-		}
-		return why
+	b, err := s.prepareBatch(ctx, ds, now)
+	if err != nil {
+		return true, s.giveBack(rctx, ds, now, err, handBack)
 	}
+	outcomes, stopped := b.unsent, error(nil)
+	if len(b.msgs) > 0 {
+		results, err := s.sendMessages(ctx, b.msgs, handBack)
+		if err != nil {
+			return true, err
+		}
+		if handBack && ctx.Err() != nil {
+			stopped = ctx.Err() // what the cancel kept from FCM is handed back, not retried later
+		}
+		sent, err := s.sentOutcomes(rctx, b, results, now, stopped != nil)
+		if err != nil {
+			return true, err
+		}
+		outcomes = append(outcomes, sent...)
+	}
+	if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, outcomes); err != nil {
+		return true, err
+	}
+	s.counters.count(outcomes)
+	if err := s.finishCampaigns(rctx, ds); err != nil {
+		return true, err
+	}
+	return true, stopped
+}
+
+// batch is what a worker does with the deliveries it claimed.
+type batch struct {
+	unsent  []Outcome  // of deliveries whose device was deleted or signed out: cancelled
+	msgs    []Message  // to send
+	sending []Delivery // the deliveries of msgs, in order
+}
+
+// prepareBatch builds the message of each claimed delivery whose device still has a token.
+func (s *Service) prepareBatch(ctx context.Context, ds []Delivery, now time.Time) (batch, error) {
 	ids := make([]string, len(ds))
 	for i, d := range ds {
 		ids[i] = d.DeviceID
 	}
 	devices, err := s.store.DevicesByID(ctx, ids)
 	if err != nil {
-		return true, giveBack(ds, err)
+		return batch{}, err
 	}
 	byID := make(map[string]Device, len(devices))
 	for _, d := range devices {
 		byID[d.ID] = d
 	}
-	var (
-		outcomes = make([]Outcome, 0, len(ds))
-		msgs     []Message
-		sending  []Delivery // the deliveries of msgs, in order
-	)
+	b := batch{unsent: make([]Outcome, 0, len(ds))}
 	for _, d := range ds {
 		dev, ok := byID[d.DeviceID]
 		if !ok || dev.PushToken == "" {
-			outcomes = append(outcomes, Outcome{DeliveryID: d.ID, Status: DeliveryCancelled, At: now,
+			b.unsent = append(b.unsent, Outcome{DeliveryID: d.ID, Status: DeliveryCancelled, At: now,
 				Error: "the device was deleted or signed out before the send"})
 			continue
 		}
 		sp, err := s.campaignSpec(ctx, d.CampaignID)
 		if err != nil {
-			return true, giveBack(ds, err)
+			return batch{}, err
 		}
-		msgs = append(msgs, sp.message(dev, d.CampaignID))
-		sending = append(sending, d)
+		b.msgs = append(b.msgs, sp.message(dev, d.CampaignID))
+		b.sending = append(b.sending, d)
 	}
-	var stopped error
-	if len(msgs) > 0 {
-		sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
-		results, err := s.cfg.Provider.Send(sctx, msgs)
-		cancel()
-		switch {
-		case err != nil && ctx.Err() != nil:
-			// Stopping. Step: the worker died, and the leases end in their time. Run: the
-			// batch is handed back below. FCM may have taken some of it before the
-			// cancel; the campaign's Tag makes a device show a resent one once.
-			if !handBack {
-				return true, ctx.Err()
-			}
-			results = nil
-		case err != nil:
-			// Nothing was sent: the provider is misconfigured or unreachable (revoked
-			// credentials, say). Operators see it here and in the metrics; the deliveries
-			// are retried with backoff.
-			s.counters.providerErrors.Add(1)
-			s.cfg.Logger.ErrorContext(ctx, "push provider could not send a batch", "provider", s.cfg.Provider.Name(), "messages", len(msgs), "err", err)
-			results = make([]Result, len(msgs))
-			for i := range results {
-				results[i] = Result{Outcome: ResultRetry, Code: "PROVIDER_ERROR", Message: err.Error()}
-			}
+	return b, nil
+}
+
+// giveBack hands claimed deliveries back when this worker cannot send them, if handBack
+// (Run's workers; Step's keep them until their leases end, as a dead worker would), and
+// returns why.
+func (s *Service) giveBack(rctx context.Context, ds []Delivery, now time.Time, why error, handBack bool) error {
+	if !handBack {
+		return why
+	}
+	out := make([]Outcome, len(ds))
+	for i, d := range ds {
+		out[i] = handedBack(d, now, now, why.Error())
+	}
+	if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, out); err != nil {
+		s.cfg.Logger.ErrorContext(rctx, "push worker could not hand deliveries back", "deliveries", len(ds), "err", err)
+	}
+	return why
+}
+
+// sendMessages sends msgs through the provider and returns a result for each, or none
+// when ctx ended during the send and handBack says the batch is handed back. When ctx
+// ended and not handBack (Step: the worker died), it returns ctx's error and the leases
+// end in their time.
+func (s *Service) sendMessages(ctx context.Context, msgs []Message, handBack bool) ([]Result, error) {
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+	results, err := s.cfg.Provider.Send(sctx, msgs)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Stopping. FCM may have taken some of the batch before the cancel; the campaign's
+		// Tag makes a device show a resent one once.
+		if !handBack {
+			return nil, ctx.Err()
 		}
-		if handBack && ctx.Err() != nil {
-			stopped = ctx.Err() // what the cancel kept from FCM is handed back, not retried later
-		}
-		done := s.clock.Now()
-		for i, d := range sending {
-			if stopped != nil && (results == nil || results[i].Outcome == ResultRetry) {
-				outcomes = append(outcomes, handedBack(d, now, done, "the node stopped while sending"))
-				continue
-			}
-			o, prune := s.outcome(d, results[i], done)
-			if prune {
-				if err := s.store.PruneToken(rctx, msgs[i].Token); err != nil {
-					return true, err
-				}
-			}
-			outcomes = append(outcomes, o)
+		return nil, nil
+	case err != nil:
+		// Nothing was sent: the provider is misconfigured or unreachable (revoked
+		// credentials, say). Operators see it here and in the metrics; the deliveries are
+		// retried with backoff.
+		s.counters.providerErrors.Add(1)
+		s.cfg.Logger.ErrorContext(ctx, "push provider could not send a batch", "provider", s.cfg.Provider.Name(), "messages", len(msgs), "err", err)
+		results = make([]Result, len(msgs))
+		for i := range results {
+			results[i] = Result{Outcome: ResultRetry, Code: "PROVIDER_ERROR", Message: err.Error()}
 		}
 	}
-	if _, err := s.store.FinishDeliveries(rctx, s.cfg.NodeID, outcomes); err != nil {
-		return true, err
+	return results, nil
+}
+
+// sentOutcomes turns the provider's results (nil: none) into the outcomes of b's sent
+// deliveries, pruning the tokens the provider reported unregistered. When stopping, what
+// the provider did not take is handed back instead of retried later.
+func (s *Service) sentOutcomes(rctx context.Context, b batch, results []Result, claimed time.Time, stopping bool) ([]Outcome, error) {
+	done := s.clock.Now()
+	out := make([]Outcome, 0, len(b.sending))
+	for i, d := range b.sending {
+		if stopping && (results == nil || results[i].Outcome == ResultRetry) {
+			out = append(out, handedBack(d, claimed, done, "the node stopped while sending"))
+			continue
+		}
+		o, prune := s.outcome(d, results[i], done)
+		if prune {
+			if err := s.store.PruneToken(rctx, b.msgs[i].Token); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, o)
 	}
-	s.counters.count(outcomes)
+	return out, nil
+}
+
+// finishCampaigns completes the campaigns of ds that have nothing left to send.
+func (s *Service) finishCampaigns(rctx context.Context, ds []Delivery) error {
 	campaigns := make([]string, 0, 1)
 	for _, d := range ds {
 		if !slices.Contains(campaigns, d.CampaignID) {
@@ -333,15 +380,15 @@ func (s *Service) sendBatch(ctx context.Context, handBack bool) (bool, error) {
 	for _, id := range campaigns {
 		finished, err := s.store.FinishCampaign(rctx, id, s.clock.Now())
 		if err != nil {
-			return true, err
+			return err
 		}
 		if finished {
 			s.counters.completed.Add(1)
-			s.cfg.Logger.InfoContext(ctx, "push campaign completed", "campaign", id)
+			s.cfg.Logger.InfoContext(rctx, "push campaign completed", "campaign", id)
 			s.forgetSpec(id)
 		}
 	}
-	return true, stopped
+	return nil
 }
 
 // handedBack is the outcome of a delivery this worker claimed and gives up without
