@@ -16,6 +16,7 @@ import (
 	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/push/fcm"
 	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
+	"github.com/tideline-dev/tideline/store/storetest"
 )
 
 // Campaigns are tested through the real Firebase Admin SDK (push/fcm) against a local fake
@@ -107,13 +108,19 @@ func wantOnce(t *testing.T, fake *fcmtest.Server, ds []push.Device) {
 	}
 }
 
-func TestCampaignFanOut(t *testing.T) { onEngines(t, testCampaignFanOut) }
+func TestCampaignFanOut(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignFanOut)
+}
 
-// 1,200 devices are sent in three batches of at most 500, each device once.
+// 1,200 devices are sent in three batches of at most 500 (MaxBatch), each device once; the
+// audience is read in two pages of 1,000. Where storetest.Sized shrinks tests (FerretDB,
+// -short), 120 devices go in batches of 50: the same three batches, one audience page.
 func testCampaignFanOut(t *testing.T, engine string) {
+	n, batch := storetest.Sized(engine, 1200, 120), storetest.Sized(engine, push.MaxBatch, 50)
 	fake := fcmtest.New(t)
-	e := fcmEnv(t, engine, fake, push.Config{})
-	ds := e.devicesN(1200, 40, nil)
+	e := fcmEnv(t, engine, fake, push.Config{Batch: batch})
+	ds := e.devicesN(n, 40, nil)
 	c := e.create(hello(push.Target{All: true}))
 	if c.Status != push.CampaignQueued {
 		t.Fatalf("created %+v", c)
@@ -122,14 +129,14 @@ func testCampaignFanOut(t *testing.T, engine string) {
 		t.Fatalf("%d steps: want the audience, then 3 batches", steps)
 	}
 	got := e.campaign(c.ID)
-	if got.Status != push.CampaignCompleted || got.Targeted != 1200 || got.Counts.Sent != 1200 || got.FinishedAt.IsZero() {
+	if got.Status != push.CampaignCompleted || got.Targeted != n || got.Counts.Sent != n || got.FinishedAt.IsZero() {
 		t.Fatalf("after sending: %+v %+v", got.Campaign, got.Counts)
 	}
-	if n := fake.Requests(); n != 1200 {
-		t.Fatalf("%d requests to FCM", n)
+	if r := fake.Requests(); r != n {
+		t.Fatalf("%d requests to FCM", r)
 	}
 	wantOnce(t, fake, ds)
-	if st := e.svc.Stats(); st.Sent != 1200 || st.CampaignsStarted != 1 || st.CampaignsCompleted != 1 {
+	if st := e.svc.Stats(); st.Sent != int64(n) || st.CampaignsStarted != 1 || st.CampaignsCompleted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	m := fake.Delivered()[0].Decode()
@@ -138,7 +145,10 @@ func testCampaignFanOut(t *testing.T, engine string) {
 	}
 }
 
-func TestCampaignOutcomes(t *testing.T) { onEngines(t, testCampaignOutcomes) }
+func TestCampaignOutcomes(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignOutcomes)
+}
 
 // UNREGISTERED prunes the token, INVALID_ARGUMENT fails the delivery, and 429 is retried
 // after its Retry-After, resending only what FCM did not take.
@@ -185,7 +195,10 @@ func testCampaignOutcomes(t *testing.T, engine string) {
 	}
 }
 
-func TestCampaignProviderDown(t *testing.T) { onEngines(t, testCampaignProviderDown) }
+func TestCampaignProviderDown(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignProviderDown)
+}
 
 // Credentials FCM refuses (a revoked key) send nothing: the batch is counted and logged as
 // a provider error and its deliveries wait to be retried, not failed at once.
@@ -239,7 +252,10 @@ func (w *syncBuilder) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-func TestCampaignRetriesRunOut(t *testing.T) { onEngines(t, testCampaignRetriesRunOut) }
+func TestCampaignRetriesRunOut(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignRetriesRunOut)
+}
 
 func testCampaignRetriesRunOut(t *testing.T, engine string) {
 	fake := fcmtest.New(t)
@@ -258,7 +274,10 @@ func testCampaignRetriesRunOut(t *testing.T, engine string) {
 	}
 }
 
-func TestCampaignWorkerKilled(t *testing.T) { onEngines(t, testCampaignWorkerKilled) }
+func TestCampaignWorkerKilled(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignWorkerKilled)
+}
 
 // A worker killed while its batch is in flight, and one killed right after claiming a
 // batch, lose nothing: another node finishes the campaign once their leases end. How many
@@ -366,7 +385,10 @@ func wantTag(t *testing.T, m fcmtest.Message, tag string) {
 	}
 }
 
-func TestCampaignSchedule(t *testing.T) { onEngines(t, testCampaignSchedule) }
+func TestCampaignSchedule(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignSchedule)
+}
 
 // A campaign with sendAt waits for it; with localTime, each device gets it at that wall
 // time in its own zone.
@@ -422,6 +444,7 @@ func testCampaignSchedule(t *testing.T, engine string) {
 }
 
 func TestCampaignDryRunCancelIdempotency(t *testing.T) {
+	t.Parallel()
 	onEngines(t, testCampaignDryRunCancelIdempotency)
 }
 
@@ -468,7 +491,10 @@ func testCampaignDryRunCancelIdempotency(t *testing.T, engine string) {
 	wantCode(t, err, tideline.CodeNotFound)
 }
 
-func TestCampaignAudienceChanges(t *testing.T) { onEngines(t, testCampaignAudienceChanges) }
+func TestCampaignAudienceChanges(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignAudienceChanges)
+}
 
 // A device deleted or signed out between the start of a campaign and its turn is not
 // sent; the token used is the device's token at its turn.
@@ -500,7 +526,10 @@ func testCampaignAudienceChanges(t *testing.T, engine string) {
 	}
 }
 
-func TestCampaignValidation(t *testing.T) { onEngines(t, testCampaignValidation) }
+func TestCampaignValidation(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignValidation)
+}
 
 func testCampaignValidation(t *testing.T, engine string) {
 	e := newEnv(t, engine)
@@ -554,7 +583,10 @@ func testCampaignValidation(t *testing.T, engine string) {
 	}
 }
 
-func TestSyncWakeUp(t *testing.T) { onEngines(t, testSyncWakeUp) }
+func TestSyncWakeUp(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testSyncWakeUp)
+}
 
 // Notify sends the users' devices a silent push, at most once a minute per device.
 func testSyncWakeUp(t *testing.T, engine string) {
@@ -611,7 +643,10 @@ func onEngines(t *testing.T, test func(t *testing.T, engine string)) {
 	}
 }
 
-func TestCountAudience(t *testing.T) { onEngines(t, testCountAudience) }
+func TestCountAudience(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCountAudience)
+}
 
 // CountAudience counts what a campaign would target, as a dry run does: devices with a
 // token that match, app versions included.
@@ -666,7 +701,10 @@ func testCountAudience(t *testing.T, engine string) {
 	}
 }
 
-func TestCampaignGracefulStop(t *testing.T) { onEngines(t, testCampaignGracefulStop) }
+func TestCampaignGracefulStop(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignGracefulStop)
+}
 
 // A node told to stop (Run's ctx ends) while FCM holds its batch finishes and records that
 // batch if FCM answers within FinishFor; if not, it hands the batch back, and another node

@@ -15,7 +15,7 @@ import (
 )
 
 // engines are the storage engines the service tests run on.
-var engines = []string{"sqlite", "mongodb"}
+var engines = storetest.Engines()
 
 func eachEngine(t *testing.T, test func(t *testing.T, engine string)) {
 	for _, engine := range engines {

@@ -12,10 +12,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/store/storetest"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-func TestPushAndPull(t *testing.T) { eachEngine(t, testPushAndPull) }
+func TestPushAndPull(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPushAndPull)
+}
 
 func testPushAndPull(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -45,7 +49,10 @@ func testPushAndPull(t *testing.T, engine string) {
 	}
 }
 
-func TestPatchCreatesMissingDocument(t *testing.T) { eachEngine(t, testPatchCreatesMissingDocument) }
+func TestPatchCreatesMissingDocument(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPatchCreatesMissingDocument)
+}
 
 func testPatchCreatesMissingDocument(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -57,7 +64,10 @@ func testPatchCreatesMissingDocument(t *testing.T, engine string) {
 	}
 }
 
-func TestPushIsIdempotent(t *testing.T) { eachEngine(t, testPushIsIdempotent) }
+func TestPushIsIdempotent(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPushIsIdempotent)
+}
 
 func testPushIsIdempotent(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -94,7 +104,10 @@ func (s lostMark) Commit(ctx context.Context, c datasync.Commit) ([]datasync.Com
 	return s.Store.Commit(ctx, c)
 }
 
-func TestCrashBeforeClientMark(t *testing.T) { eachEngine(t, testCrashBeforeClientMark) }
+func TestCrashBeforeClientMark(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testCrashBeforeClientMark)
+}
 
 func testCrashBeforeClientMark(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -122,12 +135,13 @@ func testCrashBeforeClientMark(t *testing.T, engine string) {
 }
 
 func TestConcurrentIncrementsSumExactly(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testConcurrentIncrementsSumExactly)
 }
 
 func testConcurrentIncrementsSumExactly(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
-	const clients, each = 6, 15
+	clients, each := 6, storetest.Sized(engine, 15, 5)
 	var wg stdsync.WaitGroup
 	var resends atomic.Int32
 	for c := range clients {
@@ -153,7 +167,7 @@ func testConcurrentIncrementsSumExactly(t *testing.T, engine string) {
 	t.Logf("%d pushes were resent after 503", resends.Load())
 	want := int64(0)
 	for c := range clients {
-		want += int64(c+1) * each
+		want += int64((c + 1) * each)
 	}
 	changes, _ := e.pullAll("alice", "", 0)
 	if f, _, _ := docOf(changes, "c", "shared"); f["n"] != want {
@@ -161,7 +175,10 @@ func testConcurrentIncrementsSumExactly(t *testing.T, engine string) {
 	}
 }
 
-func TestLastWriterWins(t *testing.T) { eachEngine(t, testLastWriterWins) }
+func TestLastWriterWins(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testLastWriterWins)
+}
 
 func testLastWriterWins(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -194,7 +211,10 @@ func testLastWriterWins(t *testing.T, engine string) {
 	}
 }
 
-func TestConflictPolicies(t *testing.T) { eachEngine(t, testConflictPolicies) }
+func TestConflictPolicies(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testConflictPolicies)
+}
 
 func testConflictPolicies(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) {
@@ -224,11 +244,15 @@ func testConflictPolicies(t *testing.T, engine string) {
 	wantStatus(t, e.push("alice", "laptop", fresh)[0], datasync.Applied)
 }
 
-var idSeq int64 = 1000
+// idSeq numbers mutations across tests, which run in parallel.
+var idSeq atomic.Int64
 
-func nextID() int64 { idSeq++; return idSeq }
+func nextID() int64 { return 1000 + idSeq.Add(1) }
 
-func TestHLCClamped(t *testing.T) { eachEngine(t, testHLCClamped) }
+func TestHLCClamped(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHLCClamped)
+}
 
 func testHLCClamped(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -248,7 +272,10 @@ func testHLCClamped(t *testing.T, engine string) {
 	}
 }
 
-func TestOwnerNamespaces(t *testing.T) { eachEngine(t, testOwnerNamespaces) }
+func TestOwnerNamespaces(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testOwnerNamespaces)
+}
 
 func testOwnerNamespaces(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) {
@@ -276,7 +303,10 @@ func testOwnerNamespaces(t *testing.T, engine string) {
 	}
 }
 
-func TestRejections(t *testing.T) { eachEngine(t, testRejections) }
+func TestRejections(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testRejections)
+}
 
 func testRejections(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) {
@@ -335,7 +365,10 @@ func testRejections(t *testing.T, engine string) {
 	}
 }
 
-func TestBatchErrors(t *testing.T) { eachEngine(t, testBatchErrors) }
+func TestBatchErrors(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testBatchErrors)
+}
 
 func testBatchErrors(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) {

@@ -646,7 +646,7 @@ func runPushClaimDeliveries(t *testing.T, h Harness) {
 func runPushClaimDeliveriesRace(t *testing.T, h Harness) {
 	s := pushStore(t, h)
 	c := createCampaign(t, s, newCampaign("", 1))
-	const n = 300
+	n := Sized(h.Engine, 300, 100)
 	ds := make([]push.Delivery, n)
 	for i := range ds {
 		ds[i] = newDelivery(c.ID, fmt.Sprint("dev", i), i%17)

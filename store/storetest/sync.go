@@ -37,7 +37,9 @@ func runSync(t *testing.T, h Harness) {
 	t.Run("Purge", func(t *testing.T) { runSyncPurge(t, h) })
 	t.Run("Lease", func(t *testing.T) { runSyncLease(t, h) })
 	t.Run("Groups", func(t *testing.T) { runSyncGroups(t, h) })
-	t.Run("OrderingUnderConcurrency", func(t *testing.T) { RunOrdering(t, syncStore(t, h), 16, 4, 120) })
+	t.Run("OrderingUnderConcurrency", func(t *testing.T) {
+		RunOrdering(t, syncStore(t, h), Sized(h.Engine, 16, 8), Sized(h.Engine, 4, 2), Sized(h.Engine, 120, 25))
+	})
 }
 
 func syncStore(t *testing.T, h Harness) sync.Store {
