@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	stdsync "sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
+
+// waitLimit bounds the waits for a stream's messages: it only turns a hang into a failure,
+// so it is far longer than any wait under a loaded race detector.
+const waitLimit = time.Minute
 
 // shortStreams shortens the stream timings of a's server (before it serves).
 func shortStreams(a *apiTest) {
@@ -79,8 +84,8 @@ func (c *wsClient) next() streamMessage {
 		return m
 	case err := <-c.closed:
 		c.t.Fatalf("the stream closed: %v", err)
-	case <-time.After(5 * time.Second):
-		c.t.Fatal("no message within 5s")
+	case <-time.After(waitLimit):
+		c.t.Fatalf("no message within %v", waitLimit)
 	}
 	return streamMessage{}
 }
@@ -108,8 +113,8 @@ func (c *wsClient) closedWith(status websocket.StatusCode, reason string) {
 				c.t.Fatalf("closed with %v, want %v %q", err, status, reason)
 			}
 			return
-		case <-time.After(5 * time.Second):
-			c.t.Fatalf("not closed within 5s, want %v", status)
+		case <-time.After(waitLimit):
+			c.t.Fatalf("not closed within %v, want %v", waitLimit, status)
 		}
 	}
 }
@@ -129,10 +134,55 @@ func (a *apiTest) poll() {
 	}
 }
 
+// serving counts the requests a handler is serving and says when that count changes, so
+// that a test can wait for handlers to return (and for what they defer) without polling.
+type serving struct {
+	h       http.Handler
+	mu      stdsync.Mutex
+	n       int
+	changed chan struct{} // closed and replaced when n changes
+}
+
+func newServing(h http.Handler) *serving { return &serving{h: h, changed: make(chan struct{})} }
+
+func (s *serving) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.add(1)
+	defer s.add(-1)
+	s.h.ServeHTTP(w, r)
+}
+
+func (s *serving) add(d int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n += d
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// waitIdle waits until no request is being served.
+func (s *serving) waitIdle(t *testing.T) {
+	t.Helper()
+	timeout := time.After(waitLimit)
+	for {
+		s.mu.Lock()
+		n, changed := s.n, s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("%d requests still served after %v", n, waitLimit)
+		}
+	}
+}
+
 func TestStreamOverHTTP(t *testing.T) {
 	a := newAPI(t, nil)
 	shortStreams(a)
-	srv := httptest.NewServer(a.srv)
+	handlers := newServing(a.srv)
+	srv := httptest.NewServer(handlers)
 	defer srv.Close()
 	ada, bob := a.signUp("ada@example.com"), a.signUp("bob@example.com")
 
@@ -194,18 +244,21 @@ func TestStreamOverHTTP(t *testing.T) {
 		t.Fatalf("logout %d", rec.Code)
 	}
 	adaStream.closedWith(websocket.StatusPolicyViolation, "session has ended")
-	deadline := time.Now().Add(5 * time.Second)
-	for a.hub.Streams() != 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	handlers.waitIdle(t) // the stream handlers have returned: they unsubscribe as they do
 	if n := a.hub.Streams(); n != 0 {
 		t.Fatalf("%d streams left after both closed", n)
 	}
 }
 
+// The streams' timers are real (a token's lifetime from the moment the stream opens), while
+// tokens are checked against the manual clock, which does not move here: a token stays
+// valid however long the test takes, so the renewal can be fetched before the expiry and
+// sent the moment "expired" arrives. The windows left (the wait for a new token, the
+// lifetime) are seconds long for a step of milliseconds.
 func TestStreamTokenRenewal(t *testing.T) {
-	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = time.Second })
+	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 3 * time.Second })
 	shortStreams(a)
+	a.srv.timings.reauthWait = 1500 * time.Millisecond
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
 	ada, bob := a.signUp("ada@example.com"), a.signUp("bob@example.com")
@@ -213,12 +266,12 @@ func TestStreamTokenRenewal(t *testing.T) {
 	renewed := a.stream(srv, ada.AccessToken)
 	lapsed := a.stream(srv, ada.AccessToken)
 	stolen := a.stream(srv, ada.AccessToken)
+	fresh := decode[sessionBody](t, a.call("POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": ada.RefreshToken}), 200)
 	for _, c := range []*wsClient{renewed, lapsed, stolen} {
 		if m := c.next(); m.Type != "expired" {
 			t.Fatalf("at expiry: %+v", m)
 		}
 	}
-	fresh := decode[sessionBody](t, a.call("POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": ada.RefreshToken}), 200)
 	send := func(c *wsClient, token string) {
 		b, _ := json.Marshal(map[string]string{"type": "auth", "token": token})
 		if err := c.conn.Write(t.Context(), websocket.MessageText, b); err != nil {
@@ -261,7 +314,9 @@ func TestStreamLimitAndDrain(t *testing.T) {
 }
 
 func TestEventsOverHTTP(t *testing.T) {
-	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 2 * time.Second })
+	// The lifetime (a real timer from the stream's start) leaves seconds for a push and a
+	// poll to poke before the expiry.
+	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 5 * time.Second })
 	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
@@ -297,8 +352,8 @@ func TestEventsOverHTTP(t *testing.T) {
 				case l == "" && name != "":
 					return name, data
 				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("no event within 5s")
+			case <-time.After(waitLimit):
+				t.Fatalf("no event within %v", waitLimit)
 			}
 		}
 	}

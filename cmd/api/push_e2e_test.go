@@ -3,7 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
 	"github.com/tideline-dev/tideline/store/storetest"
@@ -85,11 +84,11 @@ func TestServeCampaignAndWakeUp(t *testing.T) {
 			if status != 202 {
 				t.Fatalf("campaign %d %v", status, c)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for c["status"] != "completed" && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-				_, c = callJSON(t, "GET", base+"/v1/admin/push/campaigns/"+c["id"].(string), admin, nil)
+			// The server logs the campaign's completion after recording it.
+			if done := p.waitFor("push campaign completed"); done["campaign"] != c["id"] {
+				t.Fatalf("completed %v, want campaign %v", done, c["id"])
 			}
+			_, c = callJSON(t, "GET", base+"/v1/admin/push/campaigns/"+c["id"].(string), admin, nil)
 			if counts := c["counts"].(map[string]any); c["status"] != "completed" || counts["sent"] != float64(1) || fake.Count("tok-ada") != 1 {
 				t.Fatalf("campaign %v, %d delivered", c, fake.Count("tok-ada"))
 			}
@@ -102,9 +101,7 @@ func TestServeCampaignAndWakeUp(t *testing.T) {
 
 			// Ada has no open stream: a change to her data wakes her device.
 			pushApplied(t, base, ada, "ada-laptop", map[string]any{"id": 1, "collection": "todos", "docId": "t1", "op": "put", "fields": map[string]any{"title": "milk"}})
-			for fake.Count("tok-ada") < 2 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
+			fake.WaitFor(t, "the wake-up", func() bool { return fake.Count("tok-ada") >= 2 })
 			got := fake.Delivered()
 			if len(got) != 2 || got[1].Decode()["data"].(map[string]any)["tideline"] != "sync" {
 				t.Fatalf("no silent wake-up after the change: %d messages", len(got))

@@ -463,16 +463,12 @@ func TestServeRetentionReset(t *testing.T) {
 			map[string]any{"id": 5, "collection": "notes", "docId": "n2", "op": "patch", "fields": map[string]any{"text": "two, edited"}},
 		)
 
-		// Once n1's tombstone is purged, the phone's cursor is too old: its bucket resets.
-		var first page
-		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			first = pull(t, base, alice, map[string]any{"cursor": offlineCursor, "limit": 1})
-			if len(first.ResetBuckets) > 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no resetBuckets 15s after the delete (retention 1s, sweep every 200ms); last pull %s\nserver log:\n%s", first, p.log)
-			}
+		// Once n1's tombstone is purged (the only one: the sweep logs that it purged), the
+		// phone's cursor is too old: its bucket resets.
+		p.waitFor("sync sweep purged documents")
+		first := pull(t, base, alice, map[string]any{"cursor": offlineCursor, "limit": 1})
+		if len(first.ResetBuckets) == 0 {
+			t.Fatalf("no resetBuckets after the purge; pull %s\nserver log:\n%s", first, p.log)
 		}
 		// (The purge horizon is one sequence number for all buckets, so every bucket the
 		// cursor is behind it on resets, alice's empty "authenticated" and "public" too.)
