@@ -12,6 +12,7 @@ import (
 // (the server's httpapi/oapi, the Go SDK's HTTP client) is not what the current spec makes:
 // the spec changed and `go generate` was not run, or the generated file was edited by hand.
 func TestGeneratedCodeIsCurrent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("-short: regenerating takes a few seconds")
 	}

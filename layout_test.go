@@ -50,6 +50,7 @@ func without(list []string, drop ...string) []string {
 // TestImportRules fails when a package imports what DESIGN.md section 2 does not allow,
 // or when a package exists that the rules above do not cover.
 func TestImportRules(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

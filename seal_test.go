@@ -9,6 +9,7 @@ import (
 )
 
 func TestSealer(t *testing.T) {
+	t.Parallel()
 	k1, k2 := NewMasterKey(), NewMasterKey()
 	s := NewSealer(k1)
 	v := s.Seal("secret:a", []byte("hello"))
@@ -41,6 +42,7 @@ func TestSealer(t *testing.T) {
 }
 
 func TestMasterKeyFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "master.key")
 	k := NewMasterKey()
 	if err := WriteMasterKeyFile(path, k); err != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestErrorCode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -39,6 +40,7 @@ func TestErrorCode(t *testing.T) {
 }
 
 func TestErrorKeepsCauseOutOfMessage(t *testing.T) {
+	t.Parallel()
 	cause := errors.New("dial tcp 10.0.0.7:27017: connection refused")
 	err := Wrap(cause, CodeUnavailable, "The store is not reachable.")
 	if !errors.Is(err, cause) {
@@ -56,6 +58,7 @@ func TestErrorKeepsCauseOutOfMessage(t *testing.T) {
 }
 
 func TestErrorFields(t *testing.T) {
+	t.Parallel()
 	err := fmt.Errorf("validate: %w", &Error{Code: CodeInvalid, Message: "Invalid.", Fields: map[string]string{"email": "is required"}})
 	if got := ErrorFields(err)["email"]; got != "is required" {
 		t.Fatalf("ErrorFields[email] = %q", got)
@@ -66,6 +69,7 @@ func TestErrorFields(t *testing.T) {
 }
 
 func TestNewID(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var ids []string
@@ -120,6 +124,7 @@ func TestNewID(t *testing.T) {
 }
 
 func TestValidID(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"", "x", "0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6A7b", "0190a5b2-7c3d-7e4f-8a1b_2c3d4e5f6a7b", "0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b0", "$where"} {
 		if ValidID(s) {
 			t.Errorf("ValidID(%q) = true", s)
@@ -128,6 +133,7 @@ func TestValidID(t *testing.T) {
 }
 
 func TestManualClock(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	c := NewManualClock(start)
 	if !c.Now().Equal(start) {

@@ -12,7 +12,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestSessions(t *testing.T) { eachEngine(t, testSessions) }
+func TestSessions(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testSessions)
+}
 
 func testSessions(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -59,7 +62,10 @@ func testSessions(t *testing.T, engine string) {
 	}
 }
 
-func TestPasswordReset(t *testing.T) { eachEngine(t, testPasswordReset) }
+func TestPasswordReset(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPasswordReset)
+}
 
 func testPasswordReset(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -126,7 +132,10 @@ func testPasswordReset(t *testing.T, engine string) {
 	})
 }
 
-func TestVerifyEmail(t *testing.T) { eachEngine(t, testVerifyEmail) }
+func TestVerifyEmail(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testVerifyEmail)
+}
 
 func testVerifyEmail(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *auth.Config) { c.VerifyEmailURL = "https://app.example.com/verify?token={token}" })
@@ -148,7 +157,10 @@ func testVerifyEmail(t *testing.T, engine string) {
 	wantCode(t, e.svc.SendVerification(t.Context(), e.principal(up.Tokens.AccessToken)), tideline.CodeConflict)
 }
 
-func TestMe(t *testing.T) { eachEngine(t, testMe) }
+func TestMe(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testMe)
+}
 
 func testMe(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -191,6 +203,7 @@ func testMe(t *testing.T, engine string) {
 }
 
 func TestDeleteRetriesAfterHookFailure(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, testDeleteRetriesAfterHookFailure)
 }
 
@@ -217,7 +230,10 @@ func testDeleteRetriesAfterHookFailure(t *testing.T, engine string) {
 
 // TestSessionsEndedHook: every way a session ends tells the OnSessionsEnded hooks, which
 // push uses to unbind the session's device tokens; a failing hook does not undo the end.
-func TestSessionsEndedHook(t *testing.T) { eachEngine(t, testSessionsEndedHook) }
+func TestSessionsEndedHook(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testSessionsEndedHook)
+}
 
 func testSessionsEndedHook(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)

@@ -9,7 +9,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestAdmin(t *testing.T) { eachEngine(t, testAdmin) }
+func TestAdmin(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAdmin)
+}
 
 func testAdmin(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)

@@ -11,7 +11,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestLogin(t *testing.T) { eachEngine(t, testLogin) }
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testLogin)
+}
 
 func testLogin(t *testing.T, engine string) {
 	t.Run("OK", func(t *testing.T) {

@@ -114,6 +114,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 }
 
 func TestSMTPMailer(t *testing.T) {
+	t.Parallel()
 	msg := auth.Email{To: "ada@example.com", Subject: "Réinitialiser ✓", Text: "Bonjour,\nvoici le lien: https://app.example.com/reset?token=tlact_abc\n"}
 	for _, mode := range []string{"starttls", "implicit"} {
 		t.Run(mode, func(t *testing.T) {

@@ -39,6 +39,7 @@ func mustRSA(t *testing.T) crypto.Signer {
 }
 
 func TestOIDCVerifier(t *testing.T) {
+	t.Parallel()
 	is := newIssuer(t)
 	v := oidcVerifier(t, is)
 	id, err := v.Verify(t.Context(), is.Token("rsa-1", nil))
@@ -100,7 +101,10 @@ func TestOIDCVerifier(t *testing.T) {
 	}
 }
 
-func TestExchangeToken(t *testing.T) { eachEngine(t, testExchangeToken) }
+func TestExchangeToken(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testExchangeToken)
+}
 
 func testExchangeToken(t *testing.T, engine string) {
 	is := newIssuer(t)

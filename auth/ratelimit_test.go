@@ -58,6 +58,7 @@ func wantRetryAfter(t *testing.T, err error, want time.Duration) {
 }
 
 func TestRateLimitsSharedByNodes(t *testing.T) {
+	t.Parallel()
 	t.Run("Login", func(t *testing.T) {
 		clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 10, 0, time.UTC)) // 10 s into a minute
 		a, b := sharedNodes(t, auth.Limits{Login: auth.Rate{Burst: 5, Per: time.Minute}}, clock)
@@ -109,6 +110,7 @@ func TestRateLimitsSharedByNodes(t *testing.T) {
 // TestRateLimitsStoreFails: when the shared store fails, each node limits on its own (in
 // memory) and says so in its log, once, rather than lock everyone out or let all through.
 func TestRateLimitsStoreFails(t *testing.T) {
+	t.Parallel()
 	db := mongoNodes(t, 1)[0]
 	broken := mongoNodes(t, 1)[0]
 	broken.Close()

@@ -15,7 +15,10 @@ func hash(raw string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func TestRefresh(t *testing.T) { eachEngine(t, testRefresh) }
+func TestRefresh(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testRefresh)
+}
 
 func testRefresh(t *testing.T, engine string) {
 	t.Run("RotatesEveryTime", func(t *testing.T) {

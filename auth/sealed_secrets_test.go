@@ -13,6 +13,7 @@ import (
 // own place: they read back as they were, do not decrypt in another place, move to a new
 // master key with ResealSecrets, and a plaintext one keeps its value when it is sealed.
 func TestSealedSecrets(t *testing.T) {
+	t.Parallel()
 	raw := openStore(t, "sqlite") // any SecretStore
 	ctx := t.Context()
 	oldKey, newKey := tideline.NewMasterKey(), tideline.NewMasterKey()

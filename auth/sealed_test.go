@@ -37,6 +37,7 @@ func storedValues(t *testing.T, raw auth.Store) map[string][]byte {
 // plaintext, yet the service works; a wrong master key fails at start with a message naming
 // both keys; Reseal moves everything to a new key (rotation) without logging anyone out.
 func TestSealedAtRest(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := newEnv(t, engine, nil) // a plaintext service first: only to get the config
 		raw := openStore(t, engine)
@@ -106,6 +107,7 @@ func TestSealedAtRest(t *testing.T) {
 // TestSealedLegacyPlaintext: values stored in plaintext before encryption existed still
 // read through auth.Sealed, and Reseal encrypts them.
 func TestSealedLegacyPlaintext(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := newEnv(t, engine, nil) // the old way: the engine's store, no encryption
 		res := e.signUp("ada@example.com")
@@ -144,6 +146,7 @@ func TestSealedLegacyPlaintext(t *testing.T) {
 // old one, the values are re-encrypted with the new one, then the nodes encrypt with the
 // new one; at no step does a node fail to read or sign.
 func TestSealedRollingRotation(t *testing.T) {
+	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := newEnv(t, engine, nil)
 		raw := openStore(t, engine)

@@ -11,7 +11,10 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 )
 
-func TestSignUp(t *testing.T) { eachEngine(t, testSignUp) }
+func TestSignUp(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testSignUp)
+}
 
 func testSignUp(t *testing.T, engine string) {
 	t.Run("OK", func(t *testing.T) {
@@ -116,7 +119,10 @@ func testSignUp(t *testing.T, engine string) {
 	})
 }
 
-func TestAnonymousAndLink(t *testing.T) { eachEngine(t, testAnonymousAndLink) }
+func TestAnonymousAndLink(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAnonymousAndLink)
+}
 
 func testAnonymousAndLink(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)

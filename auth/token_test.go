@@ -32,7 +32,10 @@ func forge(t *testing.T, e *env, real string, change func(*auth.AccessClaims, *j
 	return s
 }
 
-func TestAccessTokenVerification(t *testing.T) { eachEngine(t, testAccessTokenVerification) }
+func TestAccessTokenVerification(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testAccessTokenVerification)
+}
 
 func testAccessTokenVerification(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -169,7 +172,10 @@ func tamper(token string) string {
 	return strings.Join(parts, ".")
 }
 
-func TestKeyRotation(t *testing.T) { eachEngine(t, testKeyRotation) }
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testKeyRotation)
+}
 
 func testKeyRotation(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)

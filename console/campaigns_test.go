@@ -24,6 +24,7 @@ func campaignID(t *testing.T, p page) string {
 }
 
 func TestCampaignPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
@@ -77,6 +78,7 @@ func TestCampaignPages(t *testing.T) {
 }
 
 func TestCampaignCancel(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	b := e.adminBrowser()
@@ -94,6 +96,7 @@ func TestCampaignCancel(t *testing.T) {
 }
 
 func TestCampaignListPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	for i := range 30 {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestComposePage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
@@ -35,6 +36,7 @@ func TestComposePage(t *testing.T) {
 }
 
 func TestComposeSend(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada, bob := e.user("ada@example.com"), e.user("bob@example.com")
 	e.device(ada, "phone", "android", "tok-a")
@@ -84,6 +86,7 @@ func sorted(ids ...string) []string {
 }
 
 func TestComposeTargets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-a")
@@ -117,6 +120,7 @@ func TestComposeTargets(t *testing.T) {
 }
 
 func TestComposeLocalTimeAndSilent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	e.device(e.user("ada@example.com"), "phone", "ios", "tok-a")
 	b := e.adminBrowser()
@@ -134,6 +138,7 @@ func TestComposeLocalTimeAndSilent(t *testing.T) {
 // A form with a mistake comes back as the admin left it, with the reason, and queues
 // nothing.
 func TestComposeErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	b := e.adminBrowser()
@@ -181,6 +186,7 @@ func TestComposeErrors(t *testing.T) {
 }
 
 func TestComposeCountsTheAudience(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
@@ -215,6 +221,7 @@ func TestComposeCountsTheAudience(t *testing.T) {
 // Above console.confirmAbove devices, sending asks first; the confirmed size comes back
 // with the form. Sending the same form twice queues one campaign.
 func TestComposeConfirmsLargeAudiences(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *console.Config) { c.ConfirmAbove = 2 }, nil)
 	for i, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 		e.device(e.user(email), "phone", "android", "tok-"+string(rune('a'+i)))

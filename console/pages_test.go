@@ -19,6 +19,7 @@ const hostile = `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
 // searches, form values sent back with an error) is shown as text: no page carries a
 // script or an element that came from it.
 func TestUserTextIsInert(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada, err := e.auth.SignUp(t.Context(), "ada@example.com", password, auth.Client{IP: "192.0.2.1", UserAgent: hostile, DeviceName: hostile, Platform: hostile})
 	if err != nil {
@@ -65,6 +66,7 @@ func TestUserTextIsInert(t *testing.T) {
 // language, landmarks, a label for every control, a name for every button, headers in
 // every table, alt on every image.
 func TestPagesAreAccessible(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
@@ -202,6 +204,7 @@ func render(n *html.Node) string {
 }
 
 func TestStaticAssets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.browser()
 	signin := b.get("/console/signin")

@@ -13,6 +13,7 @@ import (
 // a script's JSON whose session refresh is rate limited) carries Retry-After in whole
 // seconds, as the API's do.
 func TestRateLimitedPagesSayWhenToRetry(t *testing.T) {
+	t.Parallel()
 	wantRetryAfter := func(t *testing.T, p page, want string) {
 		t.Helper()
 		if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != want {

@@ -15,6 +15,7 @@ import (
 )
 
 func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.browser()
 	for path, want := range map[string]string{
@@ -49,6 +50,7 @@ func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 }
 
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.browser()
 	form := b.get("/console/signin")
@@ -104,6 +106,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSignInGoesBackWhereItCameFrom(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	for next, want := range map[string]string{
 		"/console/topics":        "/console/topics",
@@ -122,6 +125,7 @@ func TestSignInGoesBackWhereItCameFrom(t *testing.T) {
 }
 
 func TestSignInRefusesNonAdmins(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	b := e.browser()
@@ -136,6 +140,7 @@ func TestSignInRefusesNonAdmins(t *testing.T) {
 }
 
 func TestSignInNeedsItsCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.browser()
 	token := b.csrf("/console/signin")
@@ -155,6 +160,7 @@ func TestSignInNeedsItsCSRFToken(t *testing.T) {
 }
 
 func TestSignInIsRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, func(c *auth.Config) {
 		c.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
 	})
@@ -171,6 +177,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 }
 
 func TestSecureCookiesOverTLS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	c, err := console.New(console.Config{Auth: e.auth, Push: e.push, Secret: []byte(strings.Repeat("s", 32))})
 	if err != nil {
@@ -190,6 +197,7 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.adminBrowser()
 	access := b.cookie("tl_console_access")
@@ -214,6 +222,7 @@ func TestSignOut(t *testing.T) {
 // The console's session is the auth session: revoking it, disabling the admin or taking
 // the admin role away ends it.
 func TestConsoleSessionFollowsAuth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	other, _, err := e.auth.CreateAdmin(t.Context(), "ops@example.com", password, "test", false)
 	if err != nil {
@@ -268,6 +277,7 @@ func TestConsoleSessionFollowsAuth(t *testing.T) {
 // An expired access token is refreshed with the refresh token, as an app does, and the
 // cookies carry the new pair.
 func TestAccessTokenIsRefreshed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.adminBrowser()
 	access, refresh := b.cookie("tl_console_access"), b.cookie("tl_console_refresh")
@@ -294,6 +304,7 @@ func TestAccessTokenIsRefreshed(t *testing.T) {
 // Every POST of the console needs the session's CSRF token: without it, or with another
 // session's, nothing happens.
 func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
@@ -345,6 +356,7 @@ func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.adminBrowser()
 	for _, path := range []string{"/console", "/console/signin", "/console/compose", "/console/nothing-here"} {

@@ -16,6 +16,7 @@ import (
 )
 
 func TestUsersSearch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	e.user("bob@example.com")
@@ -42,6 +43,7 @@ func TestUsersSearch(t *testing.T) {
 }
 
 func TestUserPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	phone := e.device(ada, "phone", "android", "tok-a")
@@ -75,6 +77,7 @@ func TestUserPage(t *testing.T) {
 }
 
 func TestUserActions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	ada := e.user("ada@example.com")
 	phone := e.device(ada, "phone", "android", "tok-a")
@@ -143,6 +146,7 @@ func TestUserActions(t *testing.T) {
 }
 
 func TestTopicsPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.adminBrowser()
 	if p := b.get("/console/topics"); !p.has("No device is subscribed to a topic yet.") {
@@ -166,6 +170,7 @@ func TestTopicsPage(t *testing.T) {
 }
 
 func TestOverview(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil, nil)
 	b := e.adminBrowser()
 	if p := b.get("/console"); p.status != http.StatusOK || !p.has("No device has registered yet.") || !p.has("No campaign yet.") {
@@ -209,6 +214,7 @@ func TestOverview(t *testing.T) {
 // The overview shows sync's status: the collections configured and this node's realtime
 // state.
 func TestOverviewSync(t *testing.T) {
+	t.Parallel()
 	if p := newEnv(t, nil, nil).adminBrowser().get("/console"); p.has(`id="sync-h"`) {
 		t.Fatal("a console without sync shows a sync section")
 	}

@@ -85,7 +85,10 @@ func wantCode(t *testing.T, err error, code tideline.Code) {
 	}
 }
 
-func TestDevices(t *testing.T) { eachEngine(t, testDevices) }
+func TestDevices(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testDevices)
+}
 
 func testDevices(t *testing.T, e *env) {
 	phone := push.Registration{DeviceID: "phone", Platform: push.PlatformIOS, PushToken: "tok-phone", Locale: "en_GB", Timezone: "Europe/London"}
@@ -158,7 +161,10 @@ func testDevices(t *testing.T, e *env) {
 	wantCode(t, e.svc.DeleteDevice(t.Context(), "ada", "phone"), tideline.CodeNotFound)
 }
 
-func TestTopicLimit(t *testing.T) { eachEngine(t, testTopicLimit) }
+func TestTopicLimit(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testTopicLimit)
+}
 
 func testTopicLimit(t *testing.T, e *env) {
 	e.register("ada", "s1", push.Registration{DeviceID: "phone", Platform: push.PlatformWeb})

@@ -50,7 +50,10 @@ func find(changes []datasync.Change, id string) (datasync.Change, bool) {
 	return datasync.Change{}, false
 }
 
-func TestSharing(t *testing.T) { eachEngine(t, testSharing) }
+func TestSharing(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testSharing)
+}
 
 func testSharing(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
@@ -101,7 +104,10 @@ func testSharing(t *testing.T, engine string) {
 	}
 }
 
-func TestGroups(t *testing.T) { eachEngine(t, testGroups) }
+func TestGroups(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testGroups)
+}
 
 func testGroups(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
@@ -152,7 +158,10 @@ func testGroups(t *testing.T, engine string) {
 	}
 }
 
-func TestRolesAreBuckets(t *testing.T) { eachEngine(t, testRolesAreBuckets) }
+func TestRolesAreBuckets(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testRolesAreBuckets)
+}
 
 func testRolesAreBuckets(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
@@ -168,7 +177,10 @@ func testRolesAreBuckets(t *testing.T, engine string) {
 	}
 }
 
-func TestRetentionReset(t *testing.T) { eachEngine(t, testRetentionReset) }
+func TestRetentionReset(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testRetentionReset)
+}
 
 func testRetentionReset(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) { c.Retention = 24 * time.Hour })
@@ -210,7 +222,10 @@ func testRetentionReset(t *testing.T, engine string) {
 	wantStatus(t, e.push("alice", "phone", patch(1, "notes", "n2", map[string]any{"offline": true}))[0], datasync.Applied)
 }
 
-func TestSubscriptions(t *testing.T) { eachEngine(t, testSubscriptions) }
+func TestSubscriptions(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testSubscriptions)
+}
 
 func testSubscriptions(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -263,7 +278,10 @@ func (p *purgeDuringScan) ScanBucket(ctx context.Context, s datasync.BucketScan)
 
 // TestPurgeDuringPull: a purge that lands while a pull scans must not let the pull move
 // past a tombstone it did not see; the pull notices the new horizon and resets.
-func TestPurgeDuringPull(t *testing.T) { eachEngine(t, testPurgeDuringPull) }
+func TestPurgeDuringPull(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPurgeDuringPull)
+}
 
 func testPurgeDuringPull(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) { c.Retention = time.Hour })
@@ -296,7 +314,10 @@ func testPurgeDuringPull(t *testing.T, engine string) {
 // TestEvictionToldOnce: a reader who lost a document hears of it once, whenever it pulls
 // next, and nothing of the document's later writes (neither changes nor pokes); only a
 // later eviction of another reader repeats the evict.
-func TestEvictionToldOnce(t *testing.T) { eachEngine(t, testEvictionToldOnce) }
+func TestEvictionToldOnce(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testEvictionToldOnce)
+}
 
 func testEvictionToldOnce(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)

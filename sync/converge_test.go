@@ -15,6 +15,7 @@ import (
 // the same document. Each mutation comes from its own client, so its id is fresh in every
 // order.
 func TestServiceConverges(t *testing.T) {
+	t.Parallel()
 	a, b := newEnv(t, "sqlite", nil), newEnv(t, "sqlite", nil)
 	doc := 0
 	rapid.Check(t, func(rt *rapid.T) {

@@ -63,6 +63,7 @@ func run(ops []crdtOp) (map[string]any, bool, Meta) {
 }
 
 func TestCRDT(t *testing.T) {
+	t.Parallel()
 	h := func(ms int) HLC { return hlcAt(ms, "a") }
 	tests := []struct {
 		name    string
@@ -148,6 +149,7 @@ func TestCRDT(t *testing.T) {
 }
 
 func TestCRDTReceipts(t *testing.T) {
+	t.Parallel()
 	s := newState(nil, Meta{})
 	if !s.put(map[string]any{"a": int64(1)}, hlcAt(5, "a")) {
 		t.Fatal("the first put did not win")
@@ -165,6 +167,7 @@ func TestCRDTReceipts(t *testing.T) {
 }
 
 func TestCRDTFoldsLongHistories(t *testing.T) {
+	t.Parallel()
 	var ops []crdtOp
 	for i := range 1000 {
 		ops = append(ops, crdtOp{Kind: "patch", H: hlcAt(i+1, "a"), Num: map[string][2]any{"n": {"inc", int64(1)}}})
@@ -184,6 +187,7 @@ func TestCRDTFoldsLongHistories(t *testing.T) {
 }
 
 func TestCRDTDropsHiddenState(t *testing.T) {
+	t.Parallel()
 	_, _, meta := run([]crdtOp{
 		{Kind: "put", H: hlcAt(1, "a"), Fields: map[string]any{"a": int64(1), "b": int64(2)}},
 		{Kind: "patch", H: hlcAt(2, "a"), Num: map[string][2]any{"c": {"inc", int64(1)}}},
@@ -195,6 +199,7 @@ func TestCRDTDropsHiddenState(t *testing.T) {
 }
 
 func TestMetaRoundTripsThroughJSON(t *testing.T) {
+	t.Parallel()
 	s := newState(nil, Meta{})
 	s.put(map[string]any{"n": int64(1), "tags": []any{"x"}}, hlcAt(1, "a"))
 	s.numOp("n", "inc", int64(2), hlcAt(2, "a"))
@@ -254,6 +259,7 @@ func TestCRDTConvergesFound(t *testing.T) {
 // TestCRDTConverges is the property: any set of concurrent mutations, applied in any
 // order, gives the same document.
 func TestCRDTConverges(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		fields := []string{"a", "b", "n", "tags"}
 		genValue := rapid.OneOf(

@@ -38,7 +38,10 @@ func (e *env) poll(h *datasync.Hub) {
 	}
 }
 
-func TestHubPokes(t *testing.T) { eachEngine(t, testHubPokes) }
+func TestHubPokes(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHubPokes)
+}
 
 func testHubPokes(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
@@ -102,7 +105,10 @@ func testHubPokes(t *testing.T, engine string) {
 
 // TestHubOtherNodes: a node learns of writes made through another node (another Service on
 // the same store) by polling, and reads memberships changed elsewhere at RefreshEvery.
-func TestHubOtherNodes(t *testing.T) { eachEngine(t, testHubOtherNodes) }
+func TestHubOtherNodes(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHubOtherNodes)
+}
 
 func testHubOtherNodes(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
@@ -140,7 +146,10 @@ func testHubOtherNodes(t *testing.T, engine string) {
 	}
 }
 
-func TestHubMaxStreams(t *testing.T) { eachEngine(t, testHubMaxStreams) }
+func TestHubMaxStreams(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHubMaxStreams)
+}
 
 func testHubMaxStreams(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -176,7 +185,10 @@ func (n *notifier) take() [][]string {
 	return c
 }
 
-func TestHubNotifier(t *testing.T) { eachEngine(t, testHubNotifier) }
+func TestHubNotifier(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHubNotifier)
+}
 
 func testHubNotifier(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) {
@@ -218,7 +230,10 @@ func testHubNotifier(t *testing.T, engine string) {
 	}
 }
 
-func TestHubRoles(t *testing.T) { eachEngine(t, testHubRoles) }
+func TestHubRoles(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHubRoles)
+}
 
 func testHubRoles(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
@@ -255,7 +270,10 @@ func testHubRoles(t *testing.T, engine string) {
 
 // TestHubKick: a push through this node pokes its streams at once, without waiting for the
 // next tick (here an hour away); a push through another node waits for the tick.
-func TestHubKick(t *testing.T) { eachEngine(t, testHubKick) }
+func TestHubKick(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testHubKick)
+}
 
 func testHubKick(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)

@@ -9,7 +9,10 @@ import (
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-func TestPullPages(t *testing.T) { eachEngine(t, testPullPages) }
+func TestPullPages(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPullPages)
+}
 
 func testPullPages(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -58,7 +61,10 @@ func testPullPages(t *testing.T, engine string) {
 	}
 }
 
-func TestPullByteBound(t *testing.T) { eachEngine(t, testPullByteBound) }
+func TestPullByteBound(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPullByteBound)
+}
 
 func testPullByteBound(t *testing.T, engine string) {
 	e := newEnv(t, engine, func(c *datasync.Config) { c.MaxPageBytes = 1000 })
@@ -78,7 +84,10 @@ func testPullByteBound(t *testing.T, engine string) {
 	}
 }
 
-func TestPullCursorErrors(t *testing.T) { eachEngine(t, testPullCursorErrors) }
+func TestPullCursorErrors(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPullCursorErrors)
+}
 
 func testPullCursorErrors(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
@@ -121,7 +130,10 @@ func wantCode(t *testing.T, err error, code tideline.Code) {
 	}
 }
 
-func TestPullFresh(t *testing.T) { eachEngine(t, testPullFresh) }
+func TestPullFresh(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testPullFresh)
+}
 
 // testPullFresh: an initial sync leaves out tombstones only for a client that says it holds
 // no documents; one that pushed before it first pulled hears of the deletion.

@@ -72,6 +72,7 @@ type exchange struct {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	files, err := fs.Glob(core.Scenarios, "conformance/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenarios: %v", err)

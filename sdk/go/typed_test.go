@@ -14,6 +14,7 @@ type todo struct {
 }
 
 func TestTypedAndQueries(t *testing.T) {
+	t.Parallel()
 	c, err := Open(t.Context(), filepath.Join(t.TempDir(), "l.db"), "http://127.0.0.1:1", Token("t"))
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ func testUser(id, email string) auth.User {
 }
 
 func TestMigrateAuth(t *testing.T) {
+	t.Parallel()
 	uri := storetest.MongoURI(t)
 	name := newDatabaseName(t, uri)
 	mustOpen(t, uri, name, migrations[:1]).Close() // a database from before auth
@@ -52,6 +53,7 @@ func TestMigrateAuth(t *testing.T) {
 // TestCreateSessionRefusedLeavesNoToken: CreateSession writes the token before the session;
 // when the session is refused, the token must not stay behind.
 func TestCreateSessionRefusedLeavesNoToken(t *testing.T) {
+	t.Parallel()
 	s := newAuthDB(t).Auth()
 	ctx := t.Context()
 	sess := auth.Session{ID: tideline.NewID(), UserID: tideline.NewID(), CreatedAt: storetest.Epoch, LastUsedAt: storetest.Epoch, ExpiresAt: storetest.Epoch.Add(time.Hour)}
@@ -77,6 +79,7 @@ func TestCreateSessionRefusedLeavesNoToken(t *testing.T) {
 // TestAuthDocumentLayout pins what a team sees with any MongoDB tool: camelCase fields,
 // BSON dates, and "not yet" times and a missing email left out rather than stored as null.
 func TestAuthDocumentLayout(t *testing.T) {
+	t.Parallel()
 	db := newAuthDB(t)
 	s, ctx := db.Auth(), t.Context()
 	anon := testUser(tideline.NewID(), "")

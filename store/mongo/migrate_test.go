@@ -100,6 +100,7 @@ func wantIDs(t *testing.T, got []string, want ...string) {
 // starts (saying the database is newer) and serves; the new migration ran to completion
 // and is recorded once.
 func TestRollingUpgrade(t *testing.T) {
+	t.Parallel()
 	uri := storetest.MongoURI(t)
 	name := newDatabaseName(t, uri)
 	a := openNode(t, uri, name, migrations, nil)
@@ -182,6 +183,7 @@ func TestRollingUpgrade(t *testing.T) {
 // know, and the message names the migration and what to run; the binary that knows it runs.
 // Records written before migrations declared their compatibility read as additive.
 func TestBreakingMigration(t *testing.T) {
+	t.Parallel()
 	uri := storetest.MongoURI(t)
 
 	t.Run("ErrAppliedByNewerNode", func(t *testing.T) {

@@ -57,7 +57,10 @@ func harness(t *testing.T) storetest.Harness {
 	}
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, harness(t)) }
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, harness(t))
+}
 
 func mustOpen(t *testing.T, uri, name string, migs []migration) *DB {
 	t.Helper()
@@ -70,6 +73,7 @@ func mustOpen(t *testing.T, uri, name string, migs []migration) *DB {
 }
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	t.Run("ErrMalformedURI", func(t *testing.T) {
 		for _, uri := range []string{"", "postgres://localhost", "mongodb://user:s3cret@/db", "mongodb://localhost/?maxPoolSize=lots"} {
 			_, err := Open(t.Context(), Options{URI: uri})
@@ -145,6 +149,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	uri := storetest.MongoURI(t)
 	name := newDatabaseName(t, uri)
 	db := mustOpen(t, uri, name, migrations[:1])
@@ -183,6 +188,7 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestMapError(t *testing.T) {
+	t.Parallel()
 	uri := storetest.MongoURI(t)
 	db := mustOpen(t, uri, newDatabaseName(t, uri), migrations)
 	ctx := t.Context()

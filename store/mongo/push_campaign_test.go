@@ -70,6 +70,7 @@ func countDocs(t *testing.T, db *DB, coll string, filter bson.D) int {
 // TestPushCampaignSchema: migration 5 makes the indexes, runs again harmlessly, and the
 // unique ones refuse what they should.
 func TestPushCampaignSchema(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	ctx := t.Context()
 	if err := migratePushCampaigns(ctx, db); err != nil {
@@ -109,6 +110,7 @@ func TestPushCampaignSchema(t *testing.T) {
 // TestPushCreateCampaignConcurrent: nodes creating a campaign with one idempotency key at
 // once store one campaign, and every caller gets it.
 func TestPushCreateCampaignConcurrent(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	const n = 8
 	var (
@@ -148,6 +150,7 @@ func TestPushCreateCampaignConcurrent(t *testing.T) {
 // worker resolving the audience again after a crash, with new delivery ids) and once more
 // as they were (the same ids): only the missing ones are stored, nothing fails.
 func TestPushAddDeliveriesDuplicates(t *testing.T) {
+	t.Parallel()
 	smallChunks(t)
 	db := newPushDB(t)
 	s := db.Push()
@@ -190,6 +193,7 @@ func idsOf(ds []push.Delivery) []string {
 // interleave, yet no delivery is returned twice, every one is returned once, and each
 // was claimed once (Attempts 1).
 func TestPushClaimDeliveriesConcurrent(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	s := db.Push()
 	c := sendingCampaign(t, s)
@@ -262,6 +266,7 @@ func TestPushClaimDeliveriesConcurrent(t *testing.T) {
 // TestPushFinishDeliveriesBulk: outcomes in more than one bulk write, mixed with outcomes
 // of deliveries another worker holds, of retries and of a delivery cancelled meanwhile.
 func TestPushFinishDeliveriesBulk(t *testing.T) {
+	t.Parallel()
 	smallChunks(t)
 	db := newPushDB(t)
 	s := db.Push()
@@ -338,6 +343,7 @@ func TestPushFinishDeliveriesBulk(t *testing.T) {
 // admin cancelled the campaign (or a node died between CancelCampaign's steps); a claim
 // cancels them instead of returning them.
 func TestPushCancelWhileResolving(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	s := db.Push()
 	other := sendingCampaign(t, s)
@@ -403,6 +409,7 @@ func TestPushCancelWhileResolving(t *testing.T) {
 // TestPushClaimCampaignConcurrent: workers of several nodes claim at once; each queued
 // campaign is leased to one of them, in StartAt order per claim.
 func TestPushClaimCampaignConcurrent(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	s := db.Push()
 	const n = 12
@@ -450,6 +457,7 @@ func TestPushClaimCampaignConcurrent(t *testing.T) {
 // TestPushCampaignTimes: times are stored in milliseconds; a lease is stored ending no
 // earlier than asked.
 func TestPushCampaignTimes(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	s := db.Push()
 	c := newCampaign("", 0)

@@ -100,6 +100,7 @@ func wantToken(t *testing.T, s push.Store, userID, deviceID, token string) {
 // TestPushSchema: migration 4 creates the devices indexes, runs again harmlessly, and the
 // unique token index is what refuses a second holder, whatever writes the document.
 func TestPushSchema(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	ctx := t.Context()
 	if err := migratePush(ctx, db); err != nil {
@@ -231,6 +232,7 @@ func (u *pendingUpsert) result(t *testing.T) (push.Device, error) {
 // TestPushTokenSteps: b takes a's token. Paused after P2, a still holds it; after P3,
 // nobody does; when b returns, b alone does. At no point do two devices hold it.
 func TestPushTokenSteps(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	p := &pushPauser{}
 	s := pushNode(db, p.hook)
@@ -258,6 +260,7 @@ func TestPushTokenSteps(t *testing.T) {
 // registrations run to the end; b, the last to finish, ends holding the token alone, and
 // its late steps never touch anything but the token.
 func TestPushTokenInterleavings(t *testing.T) {
+	t.Parallel()
 	t.Run("AnotherTakesTheFreedTokenWhileBPausesAfterP3", func(t *testing.T) {
 		db := newPushDB(t)
 		p := &pushPauser{}
@@ -342,6 +345,7 @@ func TestPushTokenInterleavings(t *testing.T) {
 // its store call failed) leaves at most one holder, and the next registration of the token
 // settles it.
 func TestPushTokenCrash(t *testing.T) {
+	t.Parallel()
 	t.Run("AfterP2", func(t *testing.T) {
 		db := newPushDB(t)
 		p := &pushPauser{crash: map[pushStep]string{pushRefused: "b"}}
@@ -380,6 +384,7 @@ func TestPushTokenCrash(t *testing.T) {
 // cancels after P3 still gets its registration finished, so that the token it took does
 // not stay without a holder.
 func TestPushTokenCallerGivesUp(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name    string
 		step    pushStep
@@ -416,6 +421,7 @@ func TestPushTokenCallerGivesUp(t *testing.T) {
 // between their steps; at every step at most one device holds the token, and when they
 // have all returned exactly one does.
 func TestPushTokenShuffled(t *testing.T) {
+	t.Parallel()
 	db := newPushDB(t)
 	var mu sync.Mutex
 	var over []string

@@ -45,6 +45,7 @@ func take(t *testing.T, s *RateStore, key string, r auth.Rate, now time.Time, n 
 }
 
 func TestRateStoreSharedByNodes(t *testing.T) {
+	t.Parallel()
 	a, b := rateNodes(t, false)
 	five := auth.Rate{Burst: 5, Per: time.Minute}
 	clock := tideline.NewManualClock(storetest.Epoch.Add(10 * time.Second)) // 10 s into a window
@@ -80,6 +81,7 @@ func TestRateStoreSharedByNodes(t *testing.T) {
 }
 
 func TestRateStoreKeys(t *testing.T) {
+	t.Parallel()
 	a, b := rateNodes(t, false)
 	one := auth.Rate{Burst: 1, Per: time.Hour}
 	now := storetest.Epoch
@@ -131,6 +133,7 @@ func TestRateStoreKeys(t *testing.T) {
 }
 
 func TestRateStoreConcurrent(t *testing.T) {
+	t.Parallel()
 	a, b := rateNodes(t, true)
 	const limit, goroutines, each = 25, 16, 8
 	r := auth.Rate{Burst: limit, Per: time.Hour}
@@ -163,6 +166,7 @@ func TestRateStoreConcurrent(t *testing.T) {
 }
 
 func TestRateStoreSweep(t *testing.T) {
+	t.Parallel()
 	a, _ := rateNodes(t, false)
 	r := auth.Rate{Burst: 3, Per: time.Minute}
 	clock := tideline.NewManualClock(storetest.Epoch)
@@ -185,6 +189,7 @@ func TestRateStoreSweep(t *testing.T) {
 }
 
 func TestRateStoreErrUnavailable(t *testing.T) {
+	t.Parallel()
 	a, _ := rateNodes(t, false)
 	a.db.Close()
 	_, _, err := a.Take(t.Context(), "k", auth.Rate{Burst: 1, Per: time.Minute}, storetest.Epoch, 1)

@@ -69,6 +69,7 @@ func rawSync(t *testing.T, db *DB, id string) bson.M {
 // document, the creation would insert at its fenced number, below a watermark a reader
 // has passed; the placeholder the purge leaves keeps the fence, so it retries above.
 func TestSyncPurgeKeepsTheFence(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, clock := newSyncDB(t, p.hook)
 	s := db.Sync()
@@ -106,6 +107,7 @@ func TestSyncPurgeKeepsTheFence(t *testing.T) {
 // on. It must change neither (their seq is no longer the one it read), and the horizon
 // must have covered what it was about to purge before it purged anything.
 func TestSyncPurgeRacesAWrite(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, _ := newSyncDB(t, p.hook)
 	s := db.Sync()
@@ -151,6 +153,7 @@ func TestSyncPurgeRacesAWrite(t *testing.T) {
 // read and its change. The purge must not turn it into a placeholder with the fence it
 // read (that would lower the fence); the next purge does, with the raised fence.
 func TestSyncPurgeRacesAFence(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, _ := newSyncDB(t, p.hook)
 	s := db.Sync()
@@ -181,6 +184,7 @@ func TestSyncPurgeRacesAFence(t *testing.T) {
 // TestSyncPurgersCountOnce: two nodes purge the same documents at once; each document is
 // changed, and counted, by one of them.
 func TestSyncPurgersCountOnce(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, _ := newSyncDB(t, p.hook)
 	other := sibling(db, nil)
@@ -212,6 +216,7 @@ func TestSyncPurgersCountOnce(t *testing.T) {
 // TestSyncLeaseTakeover: nodes race for an expired lease; exactly one takes it, and the
 // stored holder is that one.
 func TestSyncLeaseTakeover(t *testing.T) {
+	t.Parallel()
 	db, _ := newSyncDB(t, nil)
 	nodes := []*DB{db, sibling(db, nil), sibling(db, nil)}
 	at := func(s int) time.Time { return storetest.Epoch.Add(time.Duration(s) * time.Second) }
@@ -251,6 +256,7 @@ func TestSyncLeaseTakeover(t *testing.T) {
 // TestSyncEvictionLayout: evicted is stored beside buckets, reach is their union, purgeAt
 // is on tombstones and documents with evictions only, and the indexes exist.
 func TestSyncEvictionLayout(t *testing.T) {
+	t.Parallel()
 	db, _ := newSyncDB(t, nil)
 	s := db.Sync()
 	d := note("a", 1, "x")
@@ -298,6 +304,7 @@ func stringsOf(v any) []string {
 // TestSyncPurgeLimitAcrossCollections: the limit holds for all collections together, and
 // the oldest documents go first, whatever their seq.
 func TestSyncPurgeLimitAcrossCollections(t *testing.T) {
+	t.Parallel()
 	db, _ := newSyncDB(t, nil)
 	s := db.Sync()
 	younger := tombstone("a", 1)

@@ -34,6 +34,7 @@ var writerSteps = []struct {
 // TestSyncLaterNumberCommittedFirst: writer A takes n and stops; B commits n+1. The
 // watermark stays below n, so B's write is not served, until A finishes; then both are.
 func TestSyncLaterNumberCommittedFirst(t *testing.T) {
+	t.Parallel()
 	for _, tt := range writerSteps {
 		t.Run(tt.name, func(t *testing.T) {
 			p := &pauser{}
@@ -74,6 +75,7 @@ func TestSyncLaterNumberCommittedFirst(t *testing.T) {
 // above the watermark, or (stopped after its document write) its write stands at its
 // number, served since the fence. Both for a creation (base 0) and an update.
 func TestSyncStalledWriterIsFenced(t *testing.T) {
+	t.Parallel()
 	for _, tt := range writerSteps {
 		for _, base := range []int64{0, 1} {
 			t.Run(fmt.Sprintf("%s/Base%d", tt.name, base), func(t *testing.T) {
@@ -131,6 +133,7 @@ func TestSyncStalledWriterIsFenced(t *testing.T) {
 // TestSyncFencedWriterFindsNewVersion: A stops before its document write and is fenced;
 // meanwhile B updates the same document. A, resumed, conflicts: B's version stands.
 func TestSyncFencedWriterFindsNewVersion(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, clock := newSyncDB(t, p.hook)
 	s := db.Sync()
@@ -159,6 +162,7 @@ func TestSyncFencedWriterFindsNewVersion(t *testing.T) {
 // TestSyncFencedBatchKeepsOrder: a commit of three writes is fenced at its second; the
 // first stands, the other two get new numbers, in order, above the watermark.
 func TestSyncFencedBatchKeepsOrder(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, clock := newSyncDB(t, p.hook)
 	s := db.Sync()
@@ -186,6 +190,7 @@ func TestSyncFencedBatchKeepsOrder(t *testing.T) {
 // (it must fail: the void entry is there) and stops before its document write; then the
 // advancer publishes. The write must not land below the published watermark.
 func TestSyncFenceRacesLateLedgerInsert(t *testing.T) {
+	t.Parallel()
 	writer, advancer := &pauser{}, &pauser{}
 	db, clock := newSyncDB(t, writer.hook)
 	other := sibling(db, advancer.hook)
@@ -225,6 +230,7 @@ func TestSyncFenceRacesLateLedgerInsert(t *testing.T) {
 // watermark is past it; the writer that held the number then records it again, and must
 // find it below the watermark (W3) rather than write with it.
 func TestSyncPurgedNumberIsNotReused(t *testing.T) {
+	t.Parallel()
 	p := &pauser{}
 	db, clock := newSyncDB(t, p.hook)
 	s := db.Sync()
@@ -254,6 +260,7 @@ func TestSyncPurgedNumberIsNotReused(t *testing.T) {
 // after another node published a higher one; the stored watermark stays the higher, and
 // the slow node reports that one.
 func TestSyncWatermarkNeverGoesBack(t *testing.T) {
+	t.Parallel()
 	slow := &pauser{}
 	db, _ := newSyncDB(t, nil)
 	x, y := sibling(db, slow.hook), sibling(db, nil)
@@ -357,6 +364,7 @@ func (r *roundRobin) DeleteMemberships(ctx context.Context, userID string) error
 // fencing timeout, the hook pausing writers at random for up to several timeouts (and
 // yielding often), so that writers are fenced at every step and retry, while readers follow.
 func TestSyncOrderingWithStalls(t *testing.T) {
+	t.Parallel()
 	const fenceAfter = 40 * time.Millisecond
 	uri := storetest.MongoURI(t)
 	db, err := Open(t.Context(), Options{URI: uri, Database: newDatabaseName(t, uri), Clock: tideline.SystemClock{}, SyncFenceAfter: fenceAfter})

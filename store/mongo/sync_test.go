@@ -176,6 +176,7 @@ func (f *feed) matchesStore(t *testing.T, ids ...string) {
 }
 
 func TestSyncMigration(t *testing.T) {
+	t.Parallel()
 	uri := storetest.MongoURI(t)
 	name := newDatabaseName(t, uri)
 	mustOpen(t, uri, name, migrations[:2]).Close() // a database from before sync
@@ -194,6 +195,7 @@ func TestSyncMigration(t *testing.T) {
 
 // TestSyncDocumentLayout: a synced document is what a MongoDB user would store, plus _sync.
 func TestSyncDocumentLayout(t *testing.T) {
+	t.Parallel()
 	db, _ := newSyncDB(t, nil)
 	d := note("a", 1, "ada")
 	d.Fields["tags"] = []any{"x.y", int64(2)}
@@ -237,6 +239,7 @@ func TestSyncDocumentLayout(t *testing.T) {
 // TestSyncPlaceholderIsNoDocument: fencing a creation leaves a placeholder, which neither
 // FindDocuments nor a scan shows, and which the next creation replaces.
 func TestSyncPlaceholderIsNoDocument(t *testing.T) {
+	t.Parallel()
 	db, _ := newSyncDB(t, nil)
 	s := db.Sync()
 	e := ledgerEntry{Seq: 1, State: statePending, Ref: &refRecord{Collection: "notes", Scope: "u1", ID: "a"}}

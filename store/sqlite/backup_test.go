@@ -32,6 +32,7 @@ func countMeta(t *testing.T, raw *sql.DB, prefix string) int {
 }
 
 func TestBackupRestore(t *testing.T) {
+	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		db := mustOpen(t, t.TempDir(), migrations)
 		for i := range 100 {

@@ -42,7 +42,10 @@ func openRaw(t *testing.T, dir string) *sql.DB {
 	return raw
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, harness()) }
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, harness())
+}
 
 func mustOpen(t *testing.T, dir string, migs []migration) *DB {
 	t.Helper()
@@ -55,6 +58,7 @@ func mustOpen(t *testing.T, dir string, migs []migration) *DB {
 }
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	t.Run("ErrDirectoryInUse", func(t *testing.T) {
 		dir := t.TempDir()
 		mustOpen(t, dir, migrations)
@@ -115,6 +119,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	t.Run("ForwardFromOlderSchema", func(t *testing.T) {
 		dir := t.TempDir()
 		db := mustOpen(t, dir, migrations[:1])
@@ -188,6 +193,7 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestMapError(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t, t.TempDir(), migrations)
 	ctx := t.Context()
 	if _, err := db.write.Exec(`CREATE TABLE parent (id TEXT PRIMARY KEY) STRICT;
