@@ -74,6 +74,8 @@ func (p *faultProxy) handle(c net.Conn) {
 	go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
 	if faulty {
 		if r := p.roll(); r < 0.15 {
+			// A slow network: the delay is the fault injected, not a wait for anything,
+			// and no check depends on its length.
 			time.Sleep(time.Duration(5+p.roll()*80) * time.Millisecond)
 		}
 		if p.roll() < 0.12 { // cut the answer after a few bytes
@@ -194,6 +196,18 @@ func convergence(t *testing.T, engineEnv []string) {
 	}
 
 	proxy.on.Store(true)
+	// The server is killed when the clients have made a third and two thirds of their
+	// steps, whatever the machine's speed.
+	var done atomic.Int64
+	kills := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	stepDone := func() {
+		switch n := done.Add(1); n {
+		case int64(len(all) * steps / 3):
+			close(kills[0])
+		case int64(len(all) * steps * 2 / 3):
+			close(kills[1])
+		}
+	}
 	var wg sync.WaitGroup
 	for _, dv := range all {
 		wg.Go(func() {
@@ -239,20 +253,24 @@ func convergence(t *testing.T, engineEnv []string) {
 				if online && r.IntN(3) == 0 {
 					dv.c.Sync(ctx) // errors are expected: faults, a dead server
 				}
-				time.Sleep(time.Duration(r.IntN(15)) * time.Millisecond)
+				stepDone()
 			}
 		})
 	}
 	// Kill the server twice during the run.
-	for range 2 {
-		time.Sleep(400 * time.Millisecond)
+	clients := make(chan struct{})
+	go func() { wg.Wait(); close(clients) }()
+	for _, kill := range kills {
+		select {
+		case <-kill:
+		case <-clients: // every client failed early: reported below
+		}
 		p := server.Load()
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.exited
-		time.Sleep(100 * time.Millisecond)
 		start()
 	}
-	wg.Wait()
+	<-clients
 	if t.Failed() {
 		return
 	}
@@ -270,7 +288,6 @@ func convergence(t *testing.T, engineEnv []string) {
 				if time.Now().After(deadline) {
 					t.Fatalf("a client did not reach quiescence: %v, %d pending", err, dv.c.Status().Pending)
 				}
-				time.Sleep(20 * time.Millisecond)
 			}
 		}
 	}

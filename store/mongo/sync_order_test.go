@@ -291,6 +291,8 @@ func TestSyncWatermarkNeverGoesBack(t *testing.T) {
 type roundRobin struct {
 	nodes []datasync.Store
 	next  atomic.Uint64
+	// committed, when set, is poked after every commit (monitors pull then).
+	committed chan struct{}
 }
 
 func (r *roundRobin) pick() datasync.Store { return r.nodes[r.next.Add(1)%uint64(len(r.nodes))] }
@@ -299,7 +301,14 @@ func (r *roundRobin) FindDocuments(ctx context.Context, refs []datasync.DocRef) 
 	return r.pick().FindDocuments(ctx, refs)
 }
 func (r *roundRobin) Commit(ctx context.Context, c datasync.Commit) ([]datasync.CommitResult, error) {
-	return r.pick().Commit(ctx, c)
+	res, err := r.pick().Commit(ctx, c)
+	if r.committed != nil {
+		select {
+		case r.committed <- struct{}{}:
+		default:
+		}
+	}
+	return res, err
 }
 func (r *roundRobin) Watermark(ctx context.Context) (int64, error) { return r.pick().Watermark(ctx) }
 func (r *roundRobin) ScanBucket(ctx context.Context, q datasync.BucketScan) ([]datasync.Document, error) {
@@ -361,35 +370,47 @@ func (r *roundRobin) DeleteMemberships(ctx context.Context, userID string) error
 }
 
 // TestSyncOrderingWithStalls runs the shared ordering case on three nodes with a short
-// fencing timeout, the hook pausing writers at random for up to several timeouts (and
-// yielding often), so that writers are fenced at every step and retry, while readers follow.
+// fencing timeout and a manual clock, the hook stalling writers at random between their
+// steps (and yielding often): a long stall moves the clock past the timeout and has
+// another node read the watermark meanwhile, so that writers are fenced at every step and
+// retry, while readers follow. Nothing waits for real time to pass.
 func TestSyncOrderingWithStalls(t *testing.T) {
 	t.Parallel()
 	const fenceAfter = 40 * time.Millisecond
 	uri := storetest.MongoURI(t)
-	db, err := Open(t.Context(), Options{URI: uri, Database: newDatabaseName(t, uri), Clock: tideline.SystemClock{}, SyncFenceAfter: fenceAfter})
+	clock := tideline.NewManualClock(storetest.Epoch)
+	db, err := Open(t.Context(), Options{URI: uri, Database: newDatabaseName(t, uri), Clock: clock, SyncFenceAfter: fenceAfter})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var mu sync.Mutex
-	hook := func(step syncStep, _ datasync.DocRef, _ int64) {
-		mu.Lock()
-		x, d := rng.IntN(100), time.Duration(rng.IntN(4000))*time.Microsecond
-		mu.Unlock()
-		switch {
-		case x < 4:
-			time.Sleep(3 * fenceAfter)
-		case x < 25:
-			time.Sleep(d)
-		case x < 60:
-			runtime.Gosched()
+	var nodes []*DB
+	var stalling atomic.Bool // one long stall at a time: its watermark read runs hooks too
+	hook := func(node int) func(syncStep, datasync.DocRef, int64) {
+		return func(step syncStep, _ datasync.DocRef, _ int64) {
+			mu.Lock()
+			x, d := rng.IntN(100), time.Duration(rng.IntN(4000))*time.Microsecond
+			mu.Unlock()
+			switch {
+			case x < 4 && stalling.CompareAndSwap(false, true):
+				clock.Advance(3 * fenceAfter)
+				if _, err := nodes[(node+1)%len(nodes)].Sync().Watermark(t.Context()); err != nil {
+					t.Errorf("watermark during a stall: %v", err)
+				}
+				stalling.Store(false)
+			case x < 25:
+				clock.Advance(d) // a short stall, within the timeout
+				runtime.Gosched()
+			case x < 60:
+				runtime.Gosched()
+			}
 		}
 	}
-	db.syncer.hook = hook
-	nodes := []*DB{db, sibling(db, hook), sibling(db, hook)}
-	rr := &roundRobin{}
+	db.syncer.hook = hook(0)
+	nodes = []*DB{db, sibling(db, hook(1)), sibling(db, hook(2))}
+	rr := &roundRobin{committed: make(chan struct{}, 1)}
 	for _, n := range nodes {
 		rr.nodes = append(rr.nodes, n.Sync())
 	}
@@ -398,10 +419,10 @@ func TestSyncOrderingWithStalls(t *testing.T) {
 	stop := make(chan struct{})
 	var monitors sync.WaitGroup
 	for range 2 {
-		monitors.Go(func() { monitor(t, newFeed(rr), stop) })
+		monitors.Go(func() { monitor(t, newFeed(rr), rr.committed, stop) })
 	}
 	start := time.Now()
-	storetest.RunOrdering(t, rr, 6, 3, 25)
+	storetest.RunOrdering(t, rr, 6, 3, storetest.Sized("mongodb", 25, 15))
 	close(stop)
 	monitors.Wait()
 	var fenced int64
@@ -414,18 +435,18 @@ func TestSyncOrderingWithStalls(t *testing.T) {
 	}
 }
 
-// monitor pulls f until stop is closed, reporting what a pull finds wrong.
-func monitor(t *testing.T, f *feed, stop <-chan struct{}) {
+// monitor pulls f after every commit until stop is closed, reporting what a pull finds
+// wrong.
+func monitor(t *testing.T, f *feed, committed <-chan struct{}, stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
 			return
-		default:
+		case <-committed:
 		}
 		if _, err := f.pull(context.Background()); err != nil {
 			t.Errorf("monitor: %v", err)
 			return
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tideline-dev/tideline"
@@ -310,9 +309,18 @@ func RunOrdering(t *testing.T, s sync.Store, writers, readers, rounds int) {
 	stop := make(chan struct{})
 	var wr, rd stdsync.WaitGroup
 	copies := make([]map[string]int64, readers)
+	pokes := make([]chan struct{}, readers) // as the hub pokes a client: something changed
 	for r := range readers {
-		copies[r] = map[string]int64{}
-		rd.Go(func() { follow(t, s, copies[r], stop) })
+		copies[r], pokes[r] = map[string]int64{}, make(chan struct{}, 1)
+		rd.Go(func() { follow(t, s, copies[r], pokes[r], stop) })
+	}
+	poke := func() {
+		for _, p := range pokes {
+			select {
+			case p <- struct{}{}:
+			default: // a poke is pending: the reader will see this write too
+			}
+		}
 	}
 	var commits atomic.Int64
 	for w := range writers {
@@ -331,6 +339,7 @@ func RunOrdering(t *testing.T, s sync.Store, writers, readers, rounds int) {
 					}
 					if !res[0].Conflict {
 						commits.Add(1)
+						poke()
 						break
 					}
 				}
@@ -366,10 +375,10 @@ func refs(ids []string) []sync.DocRef {
 	return out
 }
 
-// follow reads the change feed of bucket user:u1 into copy (id -> version) until stop is
-// closed, then catches up one last time. After every catch-up it checks that nothing has
-// appeared behind its position.
-func follow(t *testing.T, s sync.Store, copy map[string]int64, stop <-chan struct{}) {
+// follow reads the change feed of bucket user:u1 into copy (id -> version) at every poke
+// (a commit's, while others may be in flight) until stop is closed, then catches up one
+// last time. After every catch-up it checks that nothing has appeared behind its position.
+func follow(t *testing.T, s sync.Store, copy map[string]int64, pokes <-chan struct{}, stop <-chan struct{}) {
 	var pos int64
 	received := map[string]bool{} // "<id>@<seq>"
 	behind := func() bool {
@@ -418,11 +427,10 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, stop <-chan struc
 		case <-stop:
 			pull()
 			return
-		default:
+		case <-pokes:
 			if !pull() {
 				return
 			}
-			time.Sleep(time.Millisecond) // a reader polls; it is not a wait for an event
 		}
 	}
 }
