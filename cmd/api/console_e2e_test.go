@@ -266,9 +266,11 @@ func evalJS[T any](b *tab, expr string) T {
 
 // waitFor waits until the JavaScript expression is true in the page; it is evaluated again
 // across navigations and reloads (an evaluation a navigation interrupts counts as false).
+// It polls: the page's state lives in another process, which signals nothing this test
+// can wait on across its navigations. The deadline only turns a hang into a failure.
 func (b *tab) waitFor(expr, what string) {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
@@ -279,7 +281,7 @@ func (b *tab) waitFor(expr, what string) {
 		if time.Now().After(deadline) {
 			loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 			body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-			b.t.Fatalf("waiting for %s: not within 30s (at %s, last error %v):\n%s", what, loc, err, body)
+			b.t.Fatalf("waiting for %s: not within a minute (at %s, last error %v):\n%s", what, loc, err, body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
