@@ -83,6 +83,7 @@ func (a *apiTest) admin() string {
 // TestSecuritySweep checks every operation of the spec that names a security scheme:
 // without credentials it is 401, with forged ones 401, with the wrong kind 403.
 func TestSecuritySweep(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	user := a.signUp("ada@example.com").AccessToken
 	adminKey := a.admin()
@@ -124,6 +125,7 @@ func TestSecuritySweep(t *testing.T) {
 // TestHostileBodies sends malformed and hostile bodies to every operation with a JSON
 // request body: each is refused with 4xx and a problem document, never a 500.
 func TestHostileBodies(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	user := a.signUp("ada@example.com").AccessToken
 	adminKey := a.admin()
@@ -178,6 +180,7 @@ func TestHostileBodies(t *testing.T) {
 }
 
 func TestAuthFlow(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	up := a.signUp(" Ada@Example.com ")
 	if up.User.Email != "ada@example.com" || up.ExpiresIn != 900 || up.SessionID == "" {
@@ -235,6 +238,7 @@ func TestAuthFlow(t *testing.T) {
 }
 
 func TestJWKSVerifiesAccessTokens(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	up := a.signUp("ada@example.com")
 	rec := a.get("/.well-known/jwks.json")
@@ -263,6 +267,7 @@ func TestJWKSVerifiesAccessTokens(t *testing.T) {
 }
 
 func TestAnonymousLinkOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	anon := decode[sessionBody](t, a.call("POST", "/v1/auth/anonymous", "", nil), 201)
 	if !anon.User.Anonymous || anon.User.Email != "" {
@@ -286,6 +291,7 @@ func TestAnonymousLinkOverHTTP(t *testing.T) {
 }
 
 func TestPasswordResetOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	a.signUp("ada@example.com")
 	<-a.mail.ch // verification
@@ -310,6 +316,7 @@ func TestPasswordResetOverHTTP(t *testing.T) {
 }
 
 func TestRateLimitOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.Limits = &auth.Limits{Signup: auth.Rate{Burst: 1, Per: time.Minute}} })
 	a.signUp("ada@example.com")
 	rec := a.call("POST", "/v1/auth/signup", "", map[string]string{"email": "bob@example.com", "password": password})
@@ -320,6 +327,7 @@ func TestRateLimitOverHTTP(t *testing.T) {
 }
 
 func TestMeOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	up := a.signUp("ada@example.com")
 	u := decode[map[string]any](t, a.call("PATCH", "/v1/me", up.AccessToken, map[string]string{"displayName": "Ada"}), 200)
@@ -338,6 +346,7 @@ func TestMeOverHTTP(t *testing.T) {
 }
 
 func TestAdminOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	key := a.admin()
 	var ids []string
@@ -415,6 +424,7 @@ func TestAdminOverHTTP(t *testing.T) {
 func fmtJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestBodyTooLargeOnJSONRoute(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, func(c *Config) { c.MaxBodyBytes = 2048 })
 	big := map[string]string{"email": "ada@example.com", "password": strings.Repeat("x", 4000)}
 	checkProblem(t, a.call("POST", "/v1/auth/signup", "", big), 413, tideline.CodeTooLarge)

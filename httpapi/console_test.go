@@ -9,6 +9,7 @@ import (
 // The console is mounted under /console behind the API's middleware, and sees the
 // client's IP as the trusted proxies say.
 func TestConsoleMount(t *testing.T) {
+	t.Parallel()
 	var seen []string
 	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = append(seen, r.Method+" "+r.URL.Path+" from "+r.RemoteAddr)

@@ -31,6 +31,7 @@ func (a *apiTest) register(token string, body map[string]any) deviceBody {
 }
 
 func TestDevicesOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	ada, bob := a.signUp("ada@example.com"), a.signUp("bob@example.com")
 	key := a.admin()
@@ -147,6 +148,7 @@ type campaignBody struct {
 }
 
 func TestCampaignsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	ada, bob := a.signUp("ada@example.com"), a.signUp("bob@example.com")
 	key := a.admin()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestExchangeTokenOverHTTP(t *testing.T) {
+	t.Parallel()
 	is := authtest.NewIssuer(t, "tideline-app")
 	v, err := auth.NewOIDCVerifier(auth.OIDCProvider{Name: "acme", Issuer: is.URL, JWKSURL: is.JWKSURL, Audience: is.Audience}, auth.OIDCOptions{UnknownKIDEvery: time.Millisecond})
 	if err != nil {

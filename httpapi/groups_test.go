@@ -31,6 +31,7 @@ func (a *apiTest) pull(token, cursor string) accessPull {
 }
 
 func TestGroupsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	ada, bob, cyd := a.signUp("ada@example.com"), a.signUp("bob@example.com"), a.signUp("cyd@example.com")
 	key := a.admin()
@@ -125,6 +126,7 @@ func TestGroupsOverHTTP(t *testing.T) {
 }
 
 func TestPullSubscriptionsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	ada := a.signUp("ada@example.com").AccessToken
 	a.pushTodo(ada, "p", 1, "t1")

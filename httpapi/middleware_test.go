@@ -15,6 +15,7 @@ import (
 )
 
 func TestProblems(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	t.Run("NotFound", func(t *testing.T) {
 		p := checkProblem(t, a.get("/v1/nothing/here"), http.StatusNotFound, tideline.CodeNotFound)
@@ -35,6 +36,7 @@ func TestProblems(t *testing.T) {
 }
 
 func TestProblemFor(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		err    error
@@ -71,6 +73,7 @@ func (retryErr) Error() string             { return "slow down" }
 func (retryErr) RetryAfter() time.Duration { return 1500 * time.Millisecond }
 
 func TestRetryAfterHeader(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	a.srv.engine.GET("/test/limited", func(c *gin.Context) {
 		writeProblem(c, a.srv.log, &tideline.Error{Code: tideline.CodeRateLimited, Message: "Slow down.", Err: retryErr{}})
@@ -83,6 +86,7 @@ func TestRetryAfterHeader(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	for _, tt := range []struct{ sent, want string }{
 		{"", ""},
@@ -106,6 +110,7 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	rec := newAPI(t, nil).get("/healthz")
 	for h, want := range map[string]string{
 		"X-Content-Type-Options":  "nosniff",
@@ -128,6 +133,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, func(c *Config) { c.MaxBodyBytes = 64 })
 	a.srv.engine.POST("/test/echo", func(c *gin.Context) {
 		if _, err := io.ReadAll(c.Request.Body); err != nil {
@@ -157,6 +163,7 @@ func TestBodyLimit(t *testing.T) {
 }
 
 func TestPanicRecovery(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	a.srv.engine.GET("/test/panic", func(*gin.Context) { panic("secret: db password is hunter2") })
 	p := checkProblem(t, a.get("/test/panic"), http.StatusInternalServerError, tideline.CodeInternal)
@@ -173,6 +180,7 @@ func TestPanicRecovery(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	req := httptest.NewRequest(http.MethodGet, "/healthz?token=secret", nil)
 	req.RemoteAddr = "203.0.113.9:5555"
@@ -192,6 +200,7 @@ func TestAccessLog(t *testing.T) {
 }
 
 func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8"} })
 	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 	req.RemoteAddr = "10.1.2.3:5555"
@@ -210,6 +219,7 @@ func TestTrustedProxies(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	preflight := func(a *apiTest, origin string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodOptions, "/healthz", nil)
 		req.Header.Set("Origin", origin)
@@ -258,6 +268,7 @@ func TestCORS(t *testing.T) {
 }
 
 func TestRequestErrorMapping(t *testing.T) {
+	t.Parallel()
 	err := requestError(&json.SyntaxError{Offset: 3})
 	if tideline.ErrorCode(err) != tideline.CodeInvalid || !strings.Contains(tideline.ErrorMessage(err), "malformed") {
 		t.Fatalf("syntax error: %v", err)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestHealthz(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	rec := a.get("/healthz")
 	if rec.Code != http.StatusOK {
@@ -27,6 +28,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
+	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		a := newAPI(t, nil)
 		rec := a.get("/readyz")
@@ -59,6 +61,7 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	a.get("/healthz")
 	a.get("/healthz")
@@ -86,6 +89,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestOpenAPI(t *testing.T) {
+	t.Parallel()
 	rec := newAPI(t, nil).get("/openapi.yaml")
 	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), tideline.OpenAPI) {
 		t.Fatalf("status %d; body is not openapi.yaml byte for byte", rec.Code)
@@ -96,6 +100,7 @@ func TestOpenAPI(t *testing.T) {
 }
 
 func TestDocs(t *testing.T) {
+	t.Parallel()
 	rec := newAPI(t, nil).get("/docs")
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/html" {
 		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
@@ -135,6 +140,7 @@ func TestDocs(t *testing.T) {
 }
 
 func TestRenderDocsEscapes(t *testing.T) {
+	t.Parallel()
 	spec := []byte(`openapi: 3.0.3
 info:
   title: "<script>alert(1)</script>"

@@ -14,6 +14,7 @@ import (
 // TestRateLimitedEndpointsSayWhenToRetry: every endpoint with a rate limit answers 429
 // with Retry-After in whole seconds once the limit is spent.
 func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
+	t.Parallel()
 	one := auth.Rate{Burst: 1, Per: time.Hour}
 	login := map[string]string{"email": "ada@example.com", "password": "not the password"}
 	tests := []struct {
@@ -59,6 +60,7 @@ func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
 // TestRetryAfterOnEvery429: a rate_limited error that does not say when to retry still
 // answers with a Retry-After, of 1 s.
 func TestRetryAfterOnEvery429(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	a.srv.engine.GET("/test/limited", func(c *gin.Context) {
 		writeProblem(c, a.srv.log, tideline.Errorf(tideline.CodeRateLimited, "Slow down."))

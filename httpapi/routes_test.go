@@ -14,6 +14,7 @@ import (
 // TestRoutesMatchSpec fails when the server serves a route that openapi.yaml lacks, or the
 // spec has an operation that the server does not serve.
 func TestRoutesMatchSpec(t *testing.T) {
+	t.Parallel()
 	doc, err := openapi3.NewLoader().LoadFromData(tideline.OpenAPI)
 	if err != nil {
 		t.Fatal(err)

@@ -131,8 +131,11 @@ func New(cfg Config) (*Server, error) {
 
 	gin.SetMode(gin.ReleaseMode)
 	// Numbers in free-form JSON (synced documents) keep their exact value: an int64
-	// counter must not pass through float64.
-	binding.EnableDecoderUseNumber = true
+	// counter must not pass through float64. Written once: servers of parallel tests
+	// would race writing it while others read it.
+	if !binding.EnableDecoderUseNumber {
+		binding.EnableDecoderUseNumber = true
+	}
 	e := gin.New()
 	e.ContextWithFallback = true // handlers' context.Context is the request's: cancellation reaches the stores
 	e.HandleMethodNotAllowed = true

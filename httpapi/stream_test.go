@@ -179,6 +179,7 @@ func (s *serving) waitIdle(t *testing.T) {
 }
 
 func TestStreamOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	shortStreams(a)
 	handlers := newServing(a.srv)
@@ -256,6 +257,7 @@ func TestStreamOverHTTP(t *testing.T) {
 // sent the moment "expired" arrives. The windows left (the wait for a new token, the
 // lifetime) are seconds long for a step of milliseconds.
 func TestStreamTokenRenewal(t *testing.T) {
+	t.Parallel()
 	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 3 * time.Second })
 	shortStreams(a)
 	a.srv.timings.reauthWait = 1500 * time.Millisecond
@@ -294,6 +296,7 @@ func TestStreamTokenRenewal(t *testing.T) {
 }
 
 func TestStreamLimitAndDrain(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, func(c *Config) { c.Hub = datasync.NewHub(c.Sync, datasync.HubConfig{MaxStreams: 1}) })
 	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
@@ -314,6 +317,7 @@ func TestStreamLimitAndDrain(t *testing.T) {
 }
 
 func TestEventsOverHTTP(t *testing.T) {
+	t.Parallel()
 	// The lifetime (a real timer from the stream's start) leaves seconds for a push and a
 	// poll to poke before the expiry.
 	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 5 * time.Second })
@@ -376,6 +380,7 @@ func TestEventsOverHTTP(t *testing.T) {
 }
 
 func TestStreamMessageJSON(t *testing.T) {
+	t.Parallel()
 	for m, want := range map[streamMessage]string{
 		{Type: "hello"}:           `{"type":"hello","seq":0}`,
 		{Type: "poke", Seq: 42}:   `{"type":"poke","seq":42}`,

@@ -51,6 +51,7 @@ func (a *apiTest) raw(method, path, token, body string) *httptest.ResponseRecord
 }
 
 func TestSyncOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	ada := a.signUp("ada@example.com").AccessToken
 	bob := a.signUp("bob@example.com").AccessToken
@@ -92,6 +93,7 @@ func TestSyncOverHTTP(t *testing.T) {
 }
 
 func TestSyncHostileBodies(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	ada := a.signUp("ada@example.com").AccessToken
 	deep := strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70)
@@ -138,6 +140,7 @@ func TestSyncHostileBodies(t *testing.T) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestCollectionsAdmin(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, nil)
 	key := a.admin()
 	ada := a.signUp("ada@example.com").AccessToken
