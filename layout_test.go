@@ -26,11 +26,15 @@ var layout = map[string]struct {
 	"store/sqlite":     {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, sqliteDriver)},
 	"store/mongo":      {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, mongoDriver)},
 	"store/storetest":  {mayImport: []string{"", "auth", "sync", "push"}, forbidden: driversAndFrameworks},
+	"store/enginetest": {mayImport: []string{"", "auth", "sync", "push", "store/sqlite", "store/mongo", "store/storetest"}, forbidden: driversAndFrameworks},
 	"httpapi":          {mayImport: []string{"", "auth", "sync", "push", "httpapi/oapi"}, forbidden: without(driversAndFrameworks, gin, ginContrib)},
 	"httpapi/oapi":     {forbidden: without(driversAndFrameworks, gin)},
 	"console":          {mayImport: []string{"", "auth", "push", "sync"}, forbidden: driversAndFrameworks},
+	"app":              {mayImport: []string{"", "auth", "auth/firebase", "sync", "push", "push/fcm", "store/sqlite", "store/mongo", "httpapi", "console"}},
+	"app/apptest":      {mayImport: []string{"", "app", "auth", "console", "internal/testkit", "store/enginetest", "store/storetest"}},
 	"cmd/api":          {mayImport: []string{"*"}},
-	"cmd/loadgen":      {}, // a protocol-level client: it imports no module package
+	"internal/testkit": {forbidden: []string{"*"}}, // test helpers: the standard library only
+	"cmd/loadgen":      {},                         // a protocol-level client: it imports no module package
 }
 
 const (

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,6 +49,9 @@ type Config struct {
 	// RateStore, when set, counts the limits where every node of a deployment sees the same
 	// counts (cmd/api sets the MongoDB engine's); nil counts them in this process's memory.
 	RateStore RateStore
+	// Secrets keeps the server secrets (the refresh rotation key), shared by every node;
+	// required. The composition root hands it sealed with the master key.
+	Secrets tideline.SecretStore
 	// Mailer sends emails; nil logs them (LogMailer).
 	Mailer Mailer
 	// Providers verify external ID tokens, by provider name ("oidc:<name>", "firebase").
@@ -123,6 +127,9 @@ type Service struct {
 // New returns the Service on store: it loads the signing keys (creating the first one) and
 // the server secrets. Close it to send queued emails.
 func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
+	if cfg.Secrets == nil {
+		return nil, errors.New("auth: Config.Secrets is required")
+	}
 	cfg.setDefaults()
 	s := &Service{cfg: cfg, store: store, clock: cfg.Clock, log: cfg.Logger}
 	var err error
@@ -135,7 +142,7 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 	}
 	candidate := make([]byte, 32)
 	_, _ = rand.Read(candidate)
-	if s.rotation, err = store.Secret(ctx, "refresh-rotation", candidate); err != nil {
+	if s.rotation, err = cfg.Secrets.Secret(ctx, tideline.SecretRefreshRotation, candidate); err != nil {
 		return nil, fmt.Errorf("load refresh rotation secret: %w", err)
 	}
 	s.sessions = newSessionCache(cfg.SessionCheckTTL, cfg.Clock)

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/tideline-dev/tideline/console"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/push"
 )
 
 func TestComposePage(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, d.DeviceID, "news", true); err != nil {
@@ -35,7 +35,7 @@ func TestComposePage(t *testing.T) {
 }
 
 func TestComposeSend(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada, bob := e.user("ada@example.com"), e.user("bob@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	e.device(bob, "tablet", "ios", "tok-b")
@@ -84,7 +84,7 @@ func sorted(ids ...string) []string {
 }
 
 func TestComposeTargets(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-a")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, d.DeviceID, "news", true); err != nil {
@@ -117,7 +117,7 @@ func TestComposeTargets(t *testing.T) {
 }
 
 func TestComposeLocalTimeAndSilent(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	e.device(e.user("ada@example.com"), "phone", "ios", "tok-a")
 	b := e.adminBrowser()
 	p := b.send(url.Values{"target": {"all"}, "silent": {"1"}, "dataKey": {"sync"}, "dataValue": {"1"},
@@ -134,7 +134,7 @@ func TestComposeLocalTimeAndSilent(t *testing.T) {
 // A form with a mistake comes back as the admin left it, with the reason, and queues
 // nothing.
 func TestComposeErrors(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	b := e.adminBrowser()
 	for name, tt := range map[string]struct {
@@ -181,7 +181,7 @@ func TestComposeErrors(t *testing.T) {
 }
 
 func TestComposeCountsTheAudience(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	e.device(ada, "tablet", "ios", "tok-b")
@@ -215,7 +215,7 @@ func TestComposeCountsTheAudience(t *testing.T) {
 // Above console.confirmAbove devices, sending asks first; the confirmed size comes back
 // with the form. Sending the same form twice queues one campaign.
 func TestComposeConfirmsLargeAudiences(t *testing.T) {
-	e := newEnv(t, func(c *console.Config) { c.ConfirmAbove = 2 }, nil)
+	e := newEnv(t, func(c *app.Config) { c.ConsoleConfirmAbove = 2 })
 	for i, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 		e.device(e.user(email), "phone", "android", "tok-"+string(rune('a'+i)))
 	}

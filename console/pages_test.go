@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/console"
 	"github.com/tideline-dev/tideline/push"
 	"golang.org/x/net/html"
 )
@@ -19,7 +19,7 @@ const hostile = `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
 // searches, form values sent back with an error) is shown as text: no page carries a
 // script or an element that came from it.
 func TestUserTextIsInert(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada, err := e.auth.SignUp(t.Context(), "ada@example.com", password, auth.Client{IP: "192.0.2.1", UserAgent: hostile, DeviceName: hostile, Platform: hostile})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestUserTextIsInert(t *testing.T) {
 // language, landmarks, a label for every control, a name for every button, headers in
 // every table, alt on every image.
 func TestPagesAreAccessible(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, "phone", "news", true); err != nil {
@@ -83,7 +83,7 @@ func TestPagesAreAccessible(t *testing.T) {
 		pages[path] = b.get(path)
 	}
 	pages["/console/compose (confirm)"] = func() page {
-		e2 := newEnv(t, func(c *console.Config) { c.ConfirmAbove = -1 }, nil)
+		e2 := newEnv(t, func(c *app.Config) { c.ConsoleConfirmAbove = 0 })
 		e2.device(e2.user("ada@example.com"), "phone", "android", "tok-a")
 		return e2.adminBrowser().send(url.Values{"title": {"x"}, "target": {"all"}})
 	}()
@@ -202,7 +202,7 @@ func render(n *html.Node) string {
 }
 
 func TestStaticAssets(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	signin := b.get("/console/signin")
 	for _, name := range []string{"console.css", "console.js"} {

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/console"
 )
 
 func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	for path, want := range map[string]string{
 		"/console":                  "/console/signin",
@@ -49,7 +50,7 @@ func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 }
 
 func TestSignIn(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	form := b.get("/console/signin")
 	if form.status != http.StatusOK || !form.has(`<label for="email">Email</label>`) || !form.has(`autocomplete="current-password"`) {
@@ -104,7 +105,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSignInGoesBackWhereItCameFrom(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	for next, want := range map[string]string{
 		"/console/topics":        "/console/topics",
 		"https://evil.example/":  "/console",
@@ -122,7 +123,7 @@ func TestSignInGoesBackWhereItCameFrom(t *testing.T) {
 }
 
 func TestSignInRefusesNonAdmins(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	b := e.browser()
 	p := b.signIn("ada@example.com", password)
@@ -136,7 +137,7 @@ func TestSignInRefusesNonAdmins(t *testing.T) {
 }
 
 func TestSignInNeedsItsCSRFToken(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	token := b.csrf("/console/signin")
 	for name, form := range map[string]url.Values{
@@ -155,8 +156,8 @@ func TestSignInNeedsItsCSRFToken(t *testing.T) {
 }
 
 func TestSignInIsRateLimited(t *testing.T) {
-	e := newEnv(t, nil, func(c *auth.Config) {
-		c.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
+	e := newEnv(t, func(c *app.Config) {
+		c.Auth.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
 	})
 	b := e.browser()
 	for range 2 {
@@ -171,7 +172,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 }
 
 func TestSecureCookiesOverTLS(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	c, err := console.New(console.Config{Auth: e.auth, Push: e.push, Secret: []byte(strings.Repeat("s", 32))})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +191,7 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.adminBrowser()
 	access := b.cookie("tl_console_access")
 	if p := b.post("/console/signout", url.Values{}); p.status != http.StatusForbidden || !p.has("This form has expired") {
@@ -214,7 +215,7 @@ func TestSignOut(t *testing.T) {
 // The console's session is the auth session: revoking it, disabling the admin or taking
 // the admin role away ends it.
 func TestConsoleSessionFollowsAuth(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	other, _, err := e.auth.CreateAdmin(t.Context(), "ops@example.com", password, "test", false)
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +269,7 @@ func TestConsoleSessionFollowsAuth(t *testing.T) {
 // An expired access token is refreshed with the refresh token, as an app does, and the
 // cookies carry the new pair.
 func TestAccessTokenIsRefreshed(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.adminBrowser()
 	access, refresh := b.cookie("tl_console_access"), b.cookie("tl_console_refresh")
 	e.clock.Advance(16 * time.Minute)
@@ -294,7 +295,7 @@ func TestAccessTokenIsRefreshed(t *testing.T) {
 // Every POST of the console needs the session's CSRF token: without it, or with another
 // session's, nothing happens.
 func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
 	b := e.adminBrowser()
@@ -345,7 +346,7 @@ func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.adminBrowser()
 	for _, path := range []string{"/console", "/console/signin", "/console/compose", "/console/nothing-here"} {
 		p := b.get(path)

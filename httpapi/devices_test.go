@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"net/url"
@@ -58,7 +58,7 @@ func TestDevicesOverHTTP(t *testing.T) {
 	if d.ID == "" || !d.HasPushToken || !d.Current || d.Timezone != "Europe/Rome" || len(d.Topics) != 0 {
 		t.Fatalf("registered %+v", d)
 	}
-	a.clock.Advance(time.Minute)
+	a.app.Clock.Advance(time.Minute)
 	again := a.register(ada.AccessToken, map[string]any{"deviceId": "d1", "platform": "android", "pushToken": "tok-1"})
 	if again.ID != d.ID || again.LastSeen == d.LastSeen {
 		t.Fatalf("re-registered %+v, first %+v", again, d)
@@ -197,7 +197,7 @@ func TestCampaignsOverHTTP(t *testing.T) {
 	if again := decode[campaignBody](t, a.raw("POST", path, key, send), 202); again.ID != c.ID {
 		t.Fatalf("retried with the key: %s, first %s", again.ID, c.ID)
 	}
-	svc := a.srv.cfg.Push
+	svc := a.app.Push
 	for {
 		did, err := svc.Step(t.Context())
 		if err != nil {
@@ -219,7 +219,7 @@ func TestCampaignsOverHTTP(t *testing.T) {
 
 	// A dry run counts the audience and sends nothing; a scheduled campaign can be cancelled.
 	dry := decode[campaignBody](t, a.raw("POST", path, key, `{"target":{"all":true},"notification":{"title":"t"},"dryRun":true}`), 202)
-	later := decode[campaignBody](t, a.raw("POST", path, key, `{"target":{"all":true},"notification":{"title":"t"},"sendAt":"`+a.clock.Now().Add(time.Hour).Format(time.RFC3339)+`"}`), 202)
+	later := decode[campaignBody](t, a.raw("POST", path, key, `{"target":{"all":true},"notification":{"title":"t"},"sendAt":"`+a.app.Clock.Now().Add(time.Hour).Format(time.RFC3339)+`"}`), 202)
 	if did, err := svc.Step(t.Context()); !did || err != nil {
 		t.Fatalf("dry run step: %v %v", did, err)
 	}
@@ -232,7 +232,7 @@ func TestCampaignsOverHTTP(t *testing.T) {
 	if cl := decode[campaignBody](t, a.call("POST", path+"/"+later.ID+"/cancel", key, nil), 200); cl.Status != "cancelled" || cl.FinishedAt == "" {
 		t.Fatalf("cancelled: %+v", cl)
 	}
-	a.clock.Advance(2 * time.Hour)
+	a.app.Clock.Advance(2 * time.Hour)
 	if did, err := svc.Step(t.Context()); did || err != nil {
 		t.Fatalf("a cancelled campaign was worked on: %v %v", did, err)
 	}

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"encoding/json"
@@ -75,7 +75,7 @@ func TestGroupsOverHTTP(t *testing.T) {
 		t.Fatalf("members %+v", list)
 	}
 	// An admin (a user with the admin role, not an API key) sees and manages any group.
-	if _, _, err := a.auth.CreateAdmin(t.Context(), "root@example.com", password, "test", false); err != nil {
+	if _, _, err := a.app.Auth.CreateAdmin(t.Context(), "root@example.com", password, "test", false); err != nil {
 		t.Fatal(err)
 	}
 	root := decode[sessionBody](t, a.call("POST", "/v1/auth/login", "", map[string]string{"email": "root@example.com", "password": password}), 200).AccessToken

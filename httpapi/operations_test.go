@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/httpapi"
 )
 
 func TestHealthz(t *testing.T) {
@@ -37,7 +38,7 @@ func TestReadyz(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatal(err)
 		}
-		info, _ := a.db.Info(t.Context())
+		info, _ := a.app.Store.Info(t.Context())
 		if rec.Code != http.StatusOK || body.Status != "ready" || body.Engine != "sqlite" || body.SchemaVersion != info.SchemaVersion || body.SchemaVersion < 1 {
 			t.Fatalf("status %d, body %s", rec.Code, rec.Body)
 		}
@@ -45,7 +46,7 @@ func TestReadyz(t *testing.T) {
 
 	t.Run("ErrStoreClosed", func(t *testing.T) {
 		a := newAPI(t, nil)
-		if err := a.db.Close(); err != nil {
+		if err := a.app.Store.Close(); err != nil {
 			t.Fatal(err)
 		}
 		p := checkProblem(t, a.get("/readyz"), http.StatusServiceUnavailable, tideline.CodeUnavailable)
@@ -53,7 +54,7 @@ func TestReadyz(t *testing.T) {
 			t.Fatalf("detail %q does not name the engine", p.Detail)
 		}
 		if len(a.logLines("request failed")) != 1 {
-			t.Fatalf("the cause was not logged: %s", a.logs)
+			t.Fatalf("the cause was not logged: %s", a.app.Logs)
 		}
 	})
 }
@@ -149,11 +150,11 @@ paths:
         "200":
           description: ok
 `)
-	doc, err := loadSpec(t.Context(), spec)
+	doc, err := httpapi.LoadSpec(t.Context(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := renderDocs(doc)
+	page, err := httpapi.RenderDocs(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ paths:
 	if !strings.Contains(s, "<strong>bold</strong>") || !strings.Contains(s, "&lt;script&gt;") {
 		t.Fatal("Markdown or escaped text missing")
 	}
-	if _, err := loadSpec(t.Context(), []byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
+	if _, err := httpapi.LoadSpec(t.Context(), []byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
 		t.Fatal("an invalid document rendered")
 	}
 }

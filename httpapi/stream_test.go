@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bufio"
@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/tideline-dev/tideline/auth"
-	datasync "github.com/tideline-dev/tideline/sync"
+	"github.com/tideline-dev/tideline/app"
+	"github.com/tideline-dev/tideline/httpapi"
 )
 
 // shortStreams shortens the stream timings of a's server (before it serves).
 func shortStreams(a *apiTest) {
-	a.srv.timings = streamTimings{ping: 50 * time.Millisecond, write: time.Second, recheck: 50 * time.Millisecond, reauthWait: 300 * time.Millisecond}
+	a.srv.ShortenStreams(50*time.Millisecond, time.Second, 50*time.Millisecond, 300*time.Millisecond)
 }
 
 // wsClient is an open WebSocket whose messages a goroutine reads into msgs; closed gets
@@ -26,7 +26,7 @@ func shortStreams(a *apiTest) {
 type wsClient struct {
 	t      *testing.T
 	conn   *websocket.Conn
-	msgs   chan streamMessage
+	msgs   chan httpapi.StreamMessage
 	closed chan error
 }
 
@@ -37,7 +37,7 @@ func dialStream(t *testing.T, srv *httptest.Server, header http.Header, query st
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &wsClient{t: t, conn: conn, msgs: make(chan streamMessage, 16), closed: make(chan error, 1)}
+	c := &wsClient{t: t, conn: conn, msgs: make(chan httpapi.StreamMessage, 16), closed: make(chan error, 1)}
 	go func() {
 		for {
 			_, data, err := conn.Read(context.Background())
@@ -45,7 +45,7 @@ func dialStream(t *testing.T, srv *httptest.Server, header http.Header, query st
 				c.closed <- err
 				return
 			}
-			var m streamMessage
+			var m httpapi.StreamMessage
 			if json.Unmarshal(data, &m) != nil {
 				c.closed <- errors.New("not JSON: " + string(data))
 				return
@@ -72,7 +72,7 @@ func (a *apiTest) stream(srv *httptest.Server, token string) *wsClient {
 }
 
 // next waits for the next message.
-func (c *wsClient) next() streamMessage {
+func (c *wsClient) next() httpapi.StreamMessage {
 	c.t.Helper()
 	select {
 	case m := <-c.msgs:
@@ -82,7 +82,7 @@ func (c *wsClient) next() streamMessage {
 	case <-time.After(5 * time.Second):
 		c.t.Fatal("no message within 5s")
 	}
-	return streamMessage{}
+	return httpapi.StreamMessage{}
 }
 
 // quiet checks that no message comes for a while.
@@ -124,7 +124,7 @@ func (a *apiTest) pushTodo(token, client string, id int, doc string) {
 
 func (a *apiTest) poll() {
 	a.t.Helper()
-	if err := a.hub.Poll(a.t.Context()); err != nil {
+	if err := a.app.Hub.Poll(a.t.Context()); err != nil {
 		a.t.Fatal(err)
 	}
 }
@@ -160,7 +160,7 @@ func TestStreamOverHTTP(t *testing.T) {
 	if m := bobStream.next(); m.Type != "hello" {
 		t.Fatalf("bob's first message %+v", m)
 	}
-	if n := a.hub.Streams(); n != 2 {
+	if n := a.app.Hub.Streams(); n != 2 {
 		t.Fatalf("%d streams", n)
 	}
 	if body := a.get("/metrics").Body.String(); !strings.Contains(body, "tideline_sync_streams 2") {
@@ -195,16 +195,16 @@ func TestStreamOverHTTP(t *testing.T) {
 	}
 	adaStream.closedWith(websocket.StatusPolicyViolation, "session has ended")
 	deadline := time.Now().Add(5 * time.Second)
-	for a.hub.Streams() != 0 && time.Now().Before(deadline) {
+	for a.app.Hub.Streams() != 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := a.hub.Streams(); n != 0 {
+	if n := a.app.Hub.Streams(); n != 0 {
 		t.Fatalf("%d streams left after both closed", n)
 	}
 }
 
 func TestStreamTokenRenewal(t *testing.T) {
-	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = time.Second })
+	a := newAPI(t, func(c *app.Config) { c.Auth.AccessTokenTTL = time.Second })
 	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
@@ -241,7 +241,7 @@ func TestStreamTokenRenewal(t *testing.T) {
 }
 
 func TestStreamLimitAndDrain(t *testing.T) {
-	a := newAPI(t, func(c *Config) { c.Hub = datasync.NewHub(c.Sync, datasync.HubConfig{MaxStreams: 1}) })
+	a := newAPI(t, func(c *app.Config) { c.Hub.MaxStreams = 1 })
 	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
@@ -261,7 +261,7 @@ func TestStreamLimitAndDrain(t *testing.T) {
 }
 
 func TestEventsOverHTTP(t *testing.T) {
-	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.AccessTokenTTL = 2 * time.Second })
+	a := newAPI(t, func(c *app.Config) { c.Auth.AccessTokenTTL = 2 * time.Second })
 	shortStreams(a)
 	srv := httptest.NewServer(a.srv)
 	defer srv.Close()
@@ -321,7 +321,7 @@ func TestEventsOverHTTP(t *testing.T) {
 }
 
 func TestStreamMessageJSON(t *testing.T) {
-	for m, want := range map[streamMessage]string{
+	for m, want := range map[httpapi.StreamMessage]string{
 		{Type: "hello"}:           `{"type":"hello","seq":0}`,
 		{Type: "poke", Seq: 42}:   `{"type":"poke","seq":42}`,
 		{Type: "expired", Seq: 7}: `{"type":"expired"}`,

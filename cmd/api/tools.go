@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 )
 
@@ -50,9 +51,9 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 	}
 	log := newLogger(cfg, stderr)
 	if sub == "rotate-master" {
-		res, key, err := rotateMasterKey(ctx, cfg, newKeyFile, log)
+		res, key, err := app.RotateMasterKey(ctx, cfg, newKeyFile, log)
 		if err != nil {
-			msg, cause := explain(err)
+			msg, cause := app.Explain(err)
 			log.Error("keys rotate-master failed: "+msg, "cause", cause)
 			return exitFailed
 		}
@@ -60,7 +61,7 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 			res.Plaintext+res.Rekeyed, key.ID(), res.Plaintext, res.Current, newKeyFile)
 		return exitOK
 	}
-	err = withAuth(ctx, cfg, log, func(svc *auth.Service) error {
+	err = app.WithAuth(ctx, cfg, log, func(svc *auth.Service) error {
 		if cmd == "keys" {
 			kid, err := svc.RotateSigningKey(ctx, "cli", auth.Client{})
 			if err == nil {
@@ -79,7 +80,7 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 		return err
 	})
 	if err != nil {
-		msg, cause := explain(err)
+		msg, cause := app.Explain(err)
 		log.Error(cmd+" "+sub+" failed: "+msg, "cause", cause)
 		return exitFailed
 	}

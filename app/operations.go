@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type operations struct {
 
 // startOperations starts them for a server listening on addr. close stops them; a backup
 // under way is abandoned.
-func startOperations(cfg *Config, store engine, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (_ *operations, err error) {
+func startOperations(cfg *Config, store Engine, addr net.Addr, log *slog.Logger, reg prometheus.Registerer) (_ *operations, err error) {
 	ctx, stop := context.WithCancel(context.Background())
 	o := &operations{stop: stop}
 	defer func() {

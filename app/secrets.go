@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -14,54 +14,34 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
-	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // masterKeyFileName is the embedded engine's generated key file, in the data directory.
 const masterKeyFileName = "master.key"
 
-// syncSecretPlace is where sync's server secrets are sealed: "sync-secret:<name>".
-const syncSecretPlace = "sync-secret"
-
-// sealedEngine is an engine whose auth and sync stores encrypt their secrets with the
-// master key.
-type sealedEngine struct {
-	engine
-	auth auth.Store
-	sync datasync.Store
+// sealed are the engine's stores that keep secrets, encrypted with the master key: auth's
+// (its private signing keys) and the server secrets. The features and the console see
+// plaintext; the engine stores only sealed bytes.
+type sealed struct {
+	auth    auth.Store
+	secrets tideline.SecretStore
 }
 
-func (e sealedEngine) Auth() auth.Store     { return e.auth }
-func (e sealedEngine) Sync() datasync.Store { return e.sync }
-
-// sealedSync is sync's store with its server secrets (the cursor key) encrypted.
-type sealedSync struct {
-	datasync.Store
-	secrets auth.SecretStore // auth.SealedSecrets of Store
-}
-
-func (s sealedSync) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
-	return s.secrets.Secret(ctx, name, candidate)
-}
-
-func (s sealedSync) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	return s.secrets.ListSecrets(ctx)
-}
-
-// sealEngine finds the master key and returns store with its secrets encrypted by it. On
-// the embedded engine it also encrypts the values an earlier version stored in plaintext;
-// on MongoDB it only counts them, because a node of the earlier version may still be
-// serving and could not read them (`api keys rotate-master` encrypts them).
-func sealEngine(ctx context.Context, cfg *Config, store engine, log *slog.Logger) (engine, error) {
+// sealEngine finds the master key and returns the engine's stores that keep secrets,
+// sealed with it. On the embedded engine it also encrypts the values an earlier version
+// stored in plaintext; on MongoDB it only counts them, because a node of the earlier
+// version may still be serving and could not read them (`api keys rotate-master` encrypts
+// them).
+func sealEngine(ctx context.Context, cfg *Config, store Engine, log *slog.Logger) (sealed, error) {
 	keys, err := loadMasterKey(ctx, cfg, store, log)
 	if err != nil {
-		return nil, err
+		return sealed{}, err
 	}
 	sealer := tideline.NewSealer(keys[0], keys[1:]...)
 	if cfg.MongoDBURI == "" {
 		res, err := reseal(ctx, store, sealer)
 		if err != nil {
-			return nil, fmt.Errorf("encrypt the stored secrets: %w", err)
+			return sealed{}, fmt.Errorf("encrypt the stored secrets: %w", err)
 		}
 		if res.Plaintext > 0 {
 			log.Info("encrypted the secrets an earlier version stored in plaintext", "count", res.Plaintext, "master_key", keys[0].ID())
@@ -70,40 +50,39 @@ func sealEngine(ctx context.Context, cfg *Config, store engine, log *slog.Logger
 			log.Info("re-encrypted with the first master key the secrets encrypted with the others", "count", res.Rekeyed, "master_key", keys[0].ID())
 		}
 	} else if n, err := unsealed(ctx, store); err != nil {
-		return nil, err
+		return sealed{}, err
 	} else if n > 0 {
 		log.Warn("secrets stored in plaintext by an earlier version: once every node runs this version, encrypt them with `api keys rotate-master`", "count", n)
 	}
-	return sealedEngine{engine: store, auth: auth.Sealed(store.Auth(), sealer),
-		sync: sealedSync{Store: store.Sync(), secrets: auth.SealedSecrets(store.Sync(), sealer, syncSecretPlace)}}, nil
+	return sealed{auth: auth.Sealed(store.Auth(), sealer), secrets: tideline.SealSecrets(store.Secrets(), sealer)}, nil
 }
 
 // reseal encrypts with sealer's current key every secret of store that is not: auth's
-// signing keys and secrets, and sync's secrets (see auth.Reseal).
-func reseal(ctx context.Context, store engine, sealer *tideline.Sealer) (auth.ResealResult, error) {
+// private signing keys and the server secrets.
+func reseal(ctx context.Context, store Engine, sealer *tideline.Sealer) (tideline.ResealResult, error) {
 	res, err := auth.Reseal(ctx, store.Auth(), sealer)
 	if err != nil {
 		return res, err
 	}
-	more, err := auth.ResealSecrets(ctx, store.Sync(), syncSecretPlace, sealer)
+	more, err := tideline.ResealSecrets(ctx, store.Secrets(), sealer)
 	res.Add(more)
 	return res, err
 }
 
 // unsealed counts the secrets of store in plaintext.
-func unsealed(ctx context.Context, store engine) (int, error) {
+func unsealed(ctx context.Context, store Engine) (int, error) {
 	n, err := auth.Unsealed(ctx, store.Auth())
 	if err != nil {
 		return 0, err
 	}
-	m, err := auth.UnsealedSecrets(ctx, store.Sync())
+	m, err := tideline.UnsealedSecrets(ctx, store.Secrets())
 	return n + m, err
 }
 
 // loadMasterKey returns the master keys: masterKey, else masterKeyFile, else (embedded
 // engine only) master.key in the data directory, which it creates at the first start. The
 // first key encrypts; the others (during a rotation) only decrypt.
-func loadMasterKey(ctx context.Context, cfg *Config, store engine, log *slog.Logger) ([]tideline.MasterKey, error) {
+func loadMasterKey(ctx context.Context, cfg *Config, store Engine, log *slog.Logger) ([]tideline.MasterKey, error) {
 	switch {
 	case cfg.MasterKey != "":
 		keys, err := tideline.ParseMasterKeys(cfg.MasterKey)
@@ -162,7 +141,7 @@ func keyIDs(keys []tideline.MasterKey) []string {
 
 // sealedWith returns the ids of the master keys that sealed the secrets of store (none
 // when every value is in plaintext, or there is none).
-func sealedWith(ctx context.Context, store engine) (map[string]bool, error) {
+func sealedWith(ctx context.Context, store Engine) (map[string]bool, error) {
 	keys, err := store.Auth().ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
@@ -171,13 +150,11 @@ func sealedWith(ctx context.Context, store engine) (map[string]bool, error) {
 	for _, k := range keys {
 		values = append(values, k.PrivateKey)
 	}
-	for _, secrets := range []auth.SecretStore{store.Auth(), store.Sync()} {
-		all, err := secrets.ListSecrets(ctx)
-		if err != nil {
-			return nil, err
-		}
-		values = slices.AppendSeq(values, maps.Values(all))
+	all, err := store.Secrets().ListSecrets(ctx)
+	if err != nil {
+		return nil, err
 	}
+	values = slices.AppendSeq(values, maps.Values(all))
 	ids := map[string]bool{}
 	for _, v := range values {
 		if id := tideline.SealedKeyID(v); id != "" {
@@ -187,11 +164,12 @@ func sealedWith(ctx context.Context, store engine) (map[string]bool, error) {
 	return ids, nil
 }
 
-// rotateMasterKey re-encrypts every stored secret with the (first) key in newKeyFile
-// (created, mode 0600, when it does not exist), reading them with the current master keys.
-func rotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, log *slog.Logger) (auth.ResealResult, tideline.MasterKey, error) {
-	var res auth.ResealResult
-	store, err := openEngine(ctx, cfg, log)
+// RotateMasterKey re-encrypts every stored secret with the (first) key in newKeyFile
+// (created, mode 0600, when it does not exist), reading them with the current master keys
+// (`api keys rotate-master`).
+func RotateMasterKey(ctx context.Context, cfg *Config, newKeyFile string, log *slog.Logger) (tideline.ResealResult, tideline.MasterKey, error) {
+	var res tideline.ResealResult
+	store, err := Open(ctx, cfg, log)
 	if err != nil {
 		return res, tideline.MasterKey{}, err
 	}
