@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -136,12 +135,13 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 	return a, nil
 }
 
-// logger is cfg's logger, or one that discards.
+// logger is cfg's logger (or one that discards), stamping every record logged with a
+// request's context with its request_id (tideline.LogHandler).
 func logger(cfg Config) *slog.Logger {
 	if cfg.Logger == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return slog.New(slog.DiscardHandler)
 	}
-	return cfg.Logger
+	return slog.New(tideline.LogHandler(cfg.Logger.Handler()))
 }
 
 // Info describes the opened engine.

@@ -179,7 +179,7 @@ func (s *Service) OnSessionsEnded(fn func(ctx context.Context, userID, sessionID
 func (s *Service) sessionsEnded(ctx context.Context, userID, sessionID, except string) {
 	for _, fn := range s.ended {
 		if err := fn(ctx, userID, sessionID, except); err != nil {
-			s.log.Error("a session-ended hook failed", "user", userID, "session", sessionID, "err", err.Error())
+			s.log.ErrorContext(ctx, "a session-ended hook failed", "user", userID, "session", sessionID, "err", err.Error())
 		}
 	}
 }
@@ -231,7 +231,7 @@ func (s *Service) startSession(ctx context.Context, u User, c Client) (Result, e
 func (s *Service) audit(ctx context.Context, typ string, userID, sessionID, actor string, c Client, detail map[string]string) {
 	e := AuditEvent{ID: tideline.NewID(), At: s.clock.Now(), Type: typ, UserID: userID, SessionID: sessionID, Actor: actor, IP: c.IP, Detail: detail}
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("audit event not recorded", "type", typ, "user_id", userID, "err", err.Error())
+		s.log.ErrorContext(ctx, "audit event not recorded", "type", typ, "user_id", userID, "err", err.Error())
 	}
 }
 

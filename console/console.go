@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -264,45 +263,12 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	_, _ = io.WriteString(w, b.String())
 }
 
-// statusOf is the HTTP status of an error's code.
-func statusOf(err error) int {
-	switch tideline.ErrorCode(err) {
-	case tideline.CodeInvalid, tideline.CodeWeakPassword:
-		return http.StatusBadRequest
-	case tideline.CodeUnauthenticated, tideline.CodeInvalidCredentials:
-		return http.StatusUnauthorized
-	case tideline.CodeForbidden, tideline.CodeAccountDisabled:
-		return http.StatusForbidden
-	case tideline.CodeNotFound:
-		return http.StatusNotFound
-	case tideline.CodeConflict, tideline.CodeEmailTaken:
-		return http.StatusConflict
-	case tideline.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case tideline.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case tideline.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// retryAfter is an error that says when to try again (auth's rate limits do).
-type retryAfter interface {
-	error
-	RetryAfter() time.Duration
-}
-
-// errorStatus is the HTTP status of err, as statusOf, for an answer being written to w: a
-// 429 also gets Retry-After, in whole seconds rounded up and at least 1, as the API's do.
+// errorStatus is the HTTP status of err (tideline.HTTPStatus), for an answer being written
+// to w, which also gets the Retry-After the API would send (429s, and errors that say).
 func errorStatus(w http.ResponseWriter, err error) int {
-	status := statusOf(err)
-	if status == http.StatusTooManyRequests {
-		wait := time.Second
-		if ra, ok := errors.AsType[retryAfter](err); ok {
-			wait = max(wait, ra.RetryAfter())
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	status, _ := tideline.HTTPStatus(err)
+	if ra, ok := tideline.RetryAfterHeader(err, status); ok {
+		w.Header().Set("Retry-After", ra)
 	}
 	return status
 }
@@ -311,7 +277,7 @@ func errorStatus(w http.ResponseWriter, err error) int {
 // error the request id to look for in the log (which has the cause).
 func errorText(w http.ResponseWriter, err error) string {
 	msg := tideline.ErrorMessage(err)
-	if statusOf(err) >= 500 {
+	if status, _ := tideline.HTTPStatus(err); status >= 500 {
 		if id := w.Header().Get("X-Request-Id"); id != "" {
 			msg += " (request " + id + ")"
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
+	"github.com/tideline-dev/tideline/httpapi/oapi"
 )
 
 // What the external tests (package httpapi_test, which start the real app through
@@ -38,6 +39,12 @@ func (s *Server) Handle(method, path string, h gin.HandlerFunc) { s.engine.Handl
 
 // WriteProblem writes err as the server writes every error.
 func (s *Server) WriteProblem(c *gin.Context, err error) { writeProblem(c, s.log, err) }
+
+// RequireScope is the strict middleware that refuses a handler a context without its
+// request's scope.
+func (s *Server) RequireScope(f oapi.StrictHandlerFunc, operationID string) oapi.StrictHandlerFunc {
+	return s.requireScope(f, operationID)
+}
 
 // Routes are the routes of the server's engine.
 func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }

@@ -15,7 +15,6 @@ func (s *Server) GetHealthz(context.Context, oapi.GetHealthzRequestObject) (oapi
 
 // GetReadyz answers 200 when the store answers a ping in time, 503 otherwise.
 func (s *Server) GetReadyz(ctx context.Context, _ oapi.GetReadyzRequestObject) (oapi.GetReadyzResponseObject, error) {
-	ctx = detach(ctx)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -69,6 +70,7 @@ func (a *apiTest) do(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	a.srv.ServeHTTP(rec, req)
 	a.validate(req, rec)
+	a.checkScope()
 	return rec
 }
 
@@ -135,6 +137,18 @@ func checkProblem(t *testing.T, rec *httptest.ResponseRecorder, status int, code
 		t.Fatalf("request_id %q, X-Request-Id header %q", p.RequestID, id)
 	}
 	return p
+}
+
+// checkScope fails the test when a handler was refused for lacking its request's scope
+// (httpapi's requireScope): every request every test makes checks that handlers reach the
+// features with the request id and the caller in their context.
+func (a *apiTest) checkScope() {
+	a.t.Helper()
+	for _, rec := range a.logLines("request failed") {
+		if err, _ := rec["err"].(string); strings.Contains(err, "lacks the request's scope") {
+			a.t.Fatalf("a handler ran without its request's scope: %v", rec)
+		}
+	}
 }
 
 // logLines returns the JSON log records whose msg is msg.

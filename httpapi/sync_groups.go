@@ -12,7 +12,6 @@ func groupOut(g datasync.Group, role string) oapi.Group {
 }
 
 func (s *Server) CreateGroup(ctx context.Context, r oapi.CreateGroupRequestObject) (oapi.CreateGroupResponseObject, error) {
-	ctx = detach(ctx)
 	g, err := s.cfg.Sync.CreateGroup(ctx, callerOf(ctx), r.Body.Name)
 	if err != nil {
 		return nil, err
@@ -21,7 +20,6 @@ func (s *Server) CreateGroup(ctx context.Context, r oapi.CreateGroupRequestObjec
 }
 
 func (s *Server) ListGroups(ctx context.Context, _ oapi.ListGroupsRequestObject) (oapi.ListGroupsResponseObject, error) {
-	ctx = detach(ctx)
 	ms, err := s.cfg.Sync.ListGroups(ctx, callerOf(ctx))
 	if err != nil {
 		return nil, err
@@ -34,7 +32,6 @@ func (s *Server) ListGroups(ctx context.Context, _ oapi.ListGroupsRequestObject)
 }
 
 func (s *Server) ListGroupMembers(ctx context.Context, r oapi.ListGroupMembersRequestObject) (oapi.ListGroupMembersResponseObject, error) {
-	ctx = detach(ctx)
 	members, err := s.cfg.Sync.Members(ctx, callerOf(ctx), principal(ctx).Admin(), r.GroupId)
 	if err != nil {
 		return nil, err
@@ -47,7 +44,6 @@ func (s *Server) ListGroupMembers(ctx context.Context, r oapi.ListGroupMembersRe
 }
 
 func (s *Server) AddGroupMember(ctx context.Context, r oapi.AddGroupMemberRequestObject) (oapi.AddGroupMemberResponseObject, error) {
-	ctx = detach(ctx)
 	if _, err := s.cfg.Auth.GetUser(ctx, r.UserId); err != nil {
 		return nil, err // not_found: no such user
 	}
@@ -58,7 +54,6 @@ func (s *Server) AddGroupMember(ctx context.Context, r oapi.AddGroupMemberReques
 }
 
 func (s *Server) RemoveGroupMember(ctx context.Context, r oapi.RemoveGroupMemberRequestObject) (oapi.RemoveGroupMemberResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Sync.RemoveMember(ctx, callerOf(ctx), principal(ctx).Admin(), r.GroupId, r.UserId); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 )
 
 func (s *Server) AdminListUsers(ctx context.Context, r oapi.AdminListUsersRequestObject) (oapi.AdminListUsersResponseObject, error) {
-	ctx = detach(ctx)
 	limit := deref(r.Params.Limit)
 	users, err := s.cfg.Auth.ListUsers(ctx, auth.UserQuery{EmailContains: deref(r.Params.Email), After: deref(r.Params.After), Limit: limit})
 	if err != nil {
@@ -25,7 +24,6 @@ func (s *Server) AdminListUsers(ctx context.Context, r oapi.AdminListUsersReques
 }
 
 func (s *Server) AdminGetUser(ctx context.Context, r oapi.AdminGetUserRequestObject) (oapi.AdminGetUserResponseObject, error) {
-	ctx = detach(ctx)
 	u, err := s.cfg.Auth.GetUser(ctx, r.UserId)
 	if err != nil {
 		return nil, err
@@ -34,7 +32,6 @@ func (s *Server) AdminGetUser(ctx context.Context, r oapi.AdminGetUserRequestObj
 }
 
 func (s *Server) AdminUpdateUser(ctx context.Context, r oapi.AdminUpdateUserRequestObject) (oapi.AdminUpdateUserResponseObject, error) {
-	ctx = detach(ctx)
 	u, err := s.cfg.Auth.UpdateUser(ctx, principal(ctx), r.UserId, auth.AdminUserUpdate{
 		Disabled: r.Body.Disabled, Roles: r.Body.Roles, EmailVerified: r.Body.EmailVerified, DisplayName: r.Body.DisplayName,
 	}, clientOf(ctx, nil))
@@ -45,7 +42,6 @@ func (s *Server) AdminUpdateUser(ctx context.Context, r oapi.AdminUpdateUserRequ
 }
 
 func (s *Server) AdminDeleteUser(ctx context.Context, r oapi.AdminDeleteUserRequestObject) (oapi.AdminDeleteUserResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.DeleteUser(ctx, principal(ctx), r.UserId, clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -53,7 +49,6 @@ func (s *Server) AdminDeleteUser(ctx context.Context, r oapi.AdminDeleteUserRequ
 }
 
 func (s *Server) AdminListUserSessions(ctx context.Context, r oapi.AdminListUserSessionsRequestObject) (oapi.AdminListUserSessionsResponseObject, error) {
-	ctx = detach(ctx)
 	list, err := s.cfg.Auth.UserSessions(ctx, r.UserId)
 	if err != nil {
 		return nil, err
@@ -62,7 +57,6 @@ func (s *Server) AdminListUserSessions(ctx context.Context, r oapi.AdminListUser
 }
 
 func (s *Server) AdminListKeys(ctx context.Context, _ oapi.AdminListKeysRequestObject) (oapi.AdminListKeysResponseObject, error) {
-	ctx = detach(ctx)
 	keys, err := s.cfg.Auth.ListAdminKeys(ctx)
 	if err != nil {
 		return nil, err
@@ -75,7 +69,6 @@ func (s *Server) AdminListKeys(ctx context.Context, _ oapi.AdminListKeysRequestO
 }
 
 func (s *Server) AdminCreateKey(ctx context.Context, r oapi.AdminCreateKeyRequestObject) (oapi.AdminCreateKeyResponseObject, error) {
-	ctx = detach(ctx)
 	k, secret, err := s.cfg.Auth.CreateAdminKey(ctx, principal(ctx), r.Body.Name, clientOf(ctx, nil))
 	if err != nil {
 		return nil, err
@@ -84,7 +77,6 @@ func (s *Server) AdminCreateKey(ctx context.Context, r oapi.AdminCreateKeyReques
 }
 
 func (s *Server) AdminDeleteKey(ctx context.Context, r oapi.AdminDeleteKeyRequestObject) (oapi.AdminDeleteKeyResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.DeleteAdminKey(ctx, principal(ctx), r.KeyId, clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -92,7 +84,6 @@ func (s *Server) AdminDeleteKey(ctx context.Context, r oapi.AdminDeleteKeyReques
 }
 
 func (s *Server) AdminListAudit(ctx context.Context, r oapi.AdminListAuditRequestObject) (oapi.AdminListAuditResponseObject, error) {
-	ctx = detach(ctx)
 	limit := deref(r.Params.Limit)
 	events, err := s.cfg.Auth.ListAudit(ctx, auth.AuditQuery{UserID: deref(r.Params.UserId), Type: deref(r.Params.Type), Before: deref(r.Params.Before), Limit: limit})
 	if err != nil {
@@ -109,7 +100,6 @@ func (s *Server) AdminListAudit(ctx context.Context, r oapi.AdminListAuditReques
 }
 
 func (s *Server) AdminRotateSigningKey(ctx context.Context, _ oapi.AdminRotateSigningKeyRequestObject) (oapi.AdminRotateSigningKeyResponseObject, error) {
-	ctx = detach(ctx)
 	kid, err := s.cfg.Auth.RotateSigningKey(ctx, principal(ctx).Actor(), clientOf(ctx, nil))
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func (m streamMessage) MarshalJSON() ([]byte, error) {
 // subscribe opens the hub stream of the request's caller, or answers with the problem (503
 // with Retry-After past the node's limit).
 func (s *Server) subscribe(c *gin.Context) (*datasync.Subscriber, bool) {
-	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c))
+	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c.Request.Context()))
 	if err != nil {
 		writeProblem(c, s.log, tideline.Wrap(retryLater{err}, tideline.ErrorCode(err), tideline.ErrorMessage(err)))
 		return nil, false
@@ -58,7 +58,7 @@ func (s *Server) subscribe(c *gin.Context) (*datasync.Subscriber, bool) {
 
 // stream serves GET /v1/sync/stream: a WebSocket of pokes.
 func (s *Server) stream(c *gin.Context) {
-	p := principal(c)
+	p := principal(c.Request.Context())
 	sub, ok := s.subscribe(c)
 	if !ok {
 		return
@@ -94,7 +94,7 @@ func (s *Server) stream(c *gin.Context) {
 		b, _ := json.Marshal(m)
 		return conn.Write(wctx, websocket.MessageText, b)
 	}
-	status, reason := s.serveStream(ctx, sub, c.GetString(ctxToken), p.ExpiresAt, send, tokens, func() error {
+	status, reason := s.serveStream(ctx, sub, tokenOf(c.Request.Context()), p.ExpiresAt, send, tokens, func() error {
 		pctx, pcancel := context.WithTimeout(ctx, s.timings.write)
 		defer pcancel()
 		return conn.Ping(pctx)
@@ -170,7 +170,7 @@ func (s *Server) timerAt(t time.Time) *time.Timer {
 
 // events serves GET /v1/sync/events: the pokes as server-sent events.
 func (s *Server) events(c *gin.Context) {
-	p := principal(c)
+	p := principal(c.Request.Context())
 	sub, ok := s.subscribe(c)
 	if !ok {
 		return
@@ -197,7 +197,7 @@ func (s *Server) events(c *gin.Context) {
 	}
 	send := func(m streamMessage) error { return write(m.Type, &m) }
 	ping := func() error { return write("ping", nil) }
-	s.serveStream(c.Request.Context(), sub, c.GetString(ctxToken), p.ExpiresAt, func(m streamMessage) error {
+	s.serveStream(c.Request.Context(), sub, tokenOf(c.Request.Context()), p.ExpiresAt, func(m streamMessage) error {
 		if err := send(m); err != nil || m.Type != "expired" {
 			return err
 		}

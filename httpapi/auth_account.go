@@ -8,7 +8,6 @@ import (
 )
 
 func (s *Server) GetMe(ctx context.Context, _ oapi.GetMeRequestObject) (oapi.GetMeResponseObject, error) {
-	ctx = detach(ctx)
 	u, err := s.cfg.Auth.Me(ctx, principal(ctx))
 	if err != nil {
 		return nil, err
@@ -17,7 +16,6 @@ func (s *Server) GetMe(ctx context.Context, _ oapi.GetMeRequestObject) (oapi.Get
 }
 
 func (s *Server) UpdateMe(ctx context.Context, r oapi.UpdateMeRequestObject) (oapi.UpdateMeResponseObject, error) {
-	ctx = detach(ctx)
 	u, err := s.cfg.Auth.UpdateMe(ctx, principal(ctx), auth.MeUpdate{
 		DisplayName: r.Body.DisplayName, Password: r.Body.Password, CurrentPassword: deref(r.Body.CurrentPassword),
 	}, clientOf(ctx, nil))
@@ -28,7 +26,6 @@ func (s *Server) UpdateMe(ctx context.Context, r oapi.UpdateMeRequestObject) (oa
 }
 
 func (s *Server) DeleteMe(ctx context.Context, _ oapi.DeleteMeRequestObject) (oapi.DeleteMeResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.DeleteMe(ctx, principal(ctx), clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
