@@ -293,13 +293,13 @@ func WithAuth(ctx context.Context, cfg *Config, log *slog.Logger, fn func(*auth.
 }
 
 // Explain splits a failure into what the operator should read first (a *tideline.Error's
-// message) and the underlying cause.
-func Explain(err error) (msg, cause string) {
+// message) and the log attributes of its underlying cause ("cause", when there is one).
+func Explain(err error) (msg string, cause []any) {
 	if e, ok := errors.AsType[*tideline.Error](err); ok && e.Message != "" {
 		if e.Err != nil {
-			cause = e.Err.Error()
+			cause = []any{"cause", e.Err.Error()}
 		}
 		return e.Message, cause
 	}
-	return err.Error(), ""
+	return err.Error(), nil
 }

@@ -95,7 +95,7 @@ func (s *backupSchedule) run(ctx context.Context) {
 			}
 			s.failures.Inc()
 			msg, cause := Explain(err)
-			s.log.Error("scheduled backup failed: "+msg, "dir", s.dir, "cause", cause)
+			s.log.Error("scheduled backup failed: "+msg, append([]any{"dir", s.dir}, cause...)...)
 			wait = min(s.every, backupRetry)
 		}
 		timer.Reset(wait)

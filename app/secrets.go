@@ -87,7 +87,7 @@ func loadMasterKey(ctx context.Context, cfg *Config, store Engine, log *slog.Log
 	case cfg.MasterKey != "":
 		keys, err := tideline.ParseMasterKeys(cfg.MasterKey)
 		if err == nil {
-			log.Info("secrets at rest are encrypted with the master key from masterKey", "master_key", keys[0].ID(), "also_reads", keyIDs(keys[1:]))
+			log.Info("secrets at rest are encrypted with the master key from masterKey", keyAttrs(keys)...)
 		}
 		return keys, err
 	case cfg.MasterKeyFile != "":
@@ -126,17 +126,22 @@ func readKeyFile(path string, log *slog.Logger) ([]tideline.MasterKey, error) {
 	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
 		log.Warn("the master key file can be read by others than its owner: chmod 600 it", "file", path, "mode", st.Mode().Perm().String())
 	}
-	log.Info("secrets at rest are encrypted with the master key file", "file", path, "master_key", keys[0].ID(), "also_reads", keyIDs(keys[1:]))
+	log.Info("secrets at rest are encrypted with the master key file", append([]any{"file", path}, keyAttrs(keys)...)...)
 	return keys, nil
 }
 
-// keyIDs are the ids of keys, for the log.
-func keyIDs(keys []tideline.MasterKey) []string {
-	ids := []string{}
-	for _, k := range keys {
-		ids = append(ids, k.ID())
+// keyAttrs name keys in the log: the first, which encrypts, and the others, which only
+// decrypt (during a rotation), when there are any.
+func keyAttrs(keys []tideline.MasterKey) []any {
+	attrs := []any{"master_key", keys[0].ID()}
+	if len(keys) > 1 {
+		ids := []string{}
+		for _, k := range keys[1:] {
+			ids = append(ids, k.ID())
+		}
+		attrs = append(attrs, "also_reads", ids)
 	}
-	return ids
+	return attrs
 }
 
 // sealedWith returns the ids of the master keys that sealed the secrets of store (none

@@ -44,7 +44,7 @@ func runBackup(ctx context.Context, args []string, lookupEnv func(string) (strin
 	info, err := sqlite.BackupDir(ctx, cfg.DataDir, out)
 	if err != nil {
 		msg, cause := app.Explain(err)
-		log.Error("backup failed: "+msg, "cause", cause)
+		log.Error("backup failed: "+msg, cause...)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s (%s, schema version %d, instance %s) in %s\n",
@@ -77,7 +77,7 @@ func runRestore(ctx context.Context, args []string, lookupEnv func(string) (stri
 	info, err := sqlite.Restore(ctx, from, cfg.DataDir, force)
 	if err != nil {
 		msg, cause := app.Explain(err)
-		log.Error("restore failed: "+msg, "cause", cause)
+		log.Error("restore failed: "+msg, cause...)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "restored %s into %s (schema version %d, instance %s); start the server with --data-dir %s\n",

@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		log := newLogger(cfg, stderr)
 		if err := serve(ctx, cfg, log); err != nil {
 			msg, cause := app.Explain(err)
-			log.Error("cannot serve: "+msg, "cause", cause)
+			log.Error("cannot serve: "+msg, cause...)
 			return exitFailed
 		}
 		return exitOK

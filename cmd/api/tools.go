@@ -54,7 +54,7 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 		res, key, err := app.RotateMasterKey(ctx, cfg, newKeyFile, log)
 		if err != nil {
 			msg, cause := app.Explain(err)
-			log.Error("keys rotate-master failed: "+msg, "cause", cause)
+			log.Error("keys rotate-master failed: "+msg, cause...)
 			return exitFailed
 		}
 		fmt.Fprintf(stdout, "re-encrypted %d secrets with master key %s (%d were in plaintext, %d already used it); start the server with masterKeyFile=%s (or TIDELINE_MASTER_KEY set to its content)\n",
@@ -81,7 +81,7 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 	})
 	if err != nil {
 		msg, cause := app.Explain(err)
-		log.Error(cmd+" "+sub+" failed: "+msg, "cause", cause)
+		log.Error(cmd+" "+sub+" failed: "+msg, cause...)
 		return exitFailed
 	}
 	return exitOK
