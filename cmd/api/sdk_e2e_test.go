@@ -28,7 +28,7 @@ func TestSDKAgainstServer(t *testing.T) {
 			go func() { done <- c.Start(ctx, tideline.Backoff{Min: 50 * time.Millisecond, Max: time.Second}) }()
 		}
 		seen := make(chan []tideline.Doc, 16)
-		if _, err := laptop.Collection("todos").Watch(ctx, tideline.Query{OrderBy: "title"}, func(ds []tideline.Doc) { seen <- ds }); err != nil {
+		if _, err := laptop.Collection("todos").Watch(ctx, tideline.Query{OrderBy: "title"}, func(s tideline.Snapshot) { seen <- s.Docs }); err != nil {
 			t.Fatal(err)
 		}
 		select {

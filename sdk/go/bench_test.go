@@ -90,7 +90,7 @@ func BenchmarkApplyPage1000(b *testing.B) {
 	c := benchClient(b, srv.URL)
 	b.ResetTimer()
 	for range b.N {
-		if err := c.setMeta(b.Context(), c.db, "cursor", ""); err != nil {
+		if err := setMeta(b.Context(), c.db, "cursor", ""); err != nil {
 			b.Fatal(err)
 		}
 		if err := c.Pull(b.Context()); err != nil {
@@ -117,7 +117,7 @@ func BenchmarkRawApplyPage1000(b *testing.B) {
 					return err
 				}
 			}
-			return c.setMeta(b.Context(), tx, "cursor", "c1")
+			return setMeta(b.Context(), tx, "cursor", "c1")
 		})
 		if err != nil {
 			b.Fatal(err)
