@@ -92,14 +92,19 @@ func (c *Client) follow(ctx context.Context, backoff Backoff, poke func()) {
 		if ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, ErrSignedOut) {
+		if errors.Is(err, ErrSignedOut) || errors.Is(err, ErrOtherUser) {
 			return
 		}
 		failures++
+		wait := backoff.wait(failures)
+		var se *ServerError
+		if errors.As(err, &se) {
+			wait = max(wait, se.RetryAfter) // a full node says when to come back
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff.wait(failures)):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -124,9 +129,12 @@ func (c *Client) stream(ctx context.Context, poke, connected func()) error {
 		if token, err = c.refresh(ctx, token); err != nil {
 			return err
 		}
-		conn, _, err = dial(token)
+		conn, res, err = dial(token)
 	}
 	if err != nil {
+		if res != nil && res.StatusCode >= 400 {
+			return serverError(res, nil)
+		}
 		return err
 	}
 	defer conn.CloseNow()
