@@ -1,14 +1,12 @@
--- Tideline client core: the local cache every SDK keeps, in SQL that SQLite 3.37+ runs
--- unchanged (JSON functions as text, no JSONB): the system SQLite of iOS 16 and Android,
--- the sqlite3 Dart package, and modernc.org/sqlite in the Go SDK all run this file.
+-- Cache version 1: the tables of client core v1, unchanged (a cache that core v1 wrote has
+-- exactly these, and PRAGMA user_version 0). Every statement is idempotent, so running it
+-- on such a cache changes nothing. See docs/sdk-core.md, "Cache versions".
 --
--- Three layers:
+--   tl_meta    key/value: client_id, cursor, hlc, resync, and from v2 the user and session
 --   tl_server  the documents as the server last said they are (pulled, or from receipts)
 --   tl_outbox  the local writes not yet acknowledged, in order (the mutation id is the
 --              autoincrement: never reused, always increasing, as the protocol requires)
---   tl_view    what the app reads: the server copy with the outbox rebased on top,
---              kept up to date by the statement rebase_doc after every change
--- and tl_meta: the client id, the pull cursor, the last HLC stamp, the user.
+--   tl_view    what the app reads: the server copy with the outbox rebased on top
 
 CREATE TABLE IF NOT EXISTS tl_meta (
     key   TEXT PRIMARY KEY,
