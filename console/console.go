@@ -204,6 +204,7 @@ func (c *Console) loadPages() error {
 		"percent": percent,
 		"join":    strings.Join,
 		"inc":     func(i int) int { return i + 1 },
+		"unit":    unit,
 		"has":     slices.Contains[[]string],
 		"platforms": func() []string {
 			return []string{push.PlatformAndroid, push.PlatformIOS, push.PlatformWeb}
@@ -296,6 +297,15 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, s *session
 		v.Admin, v.CSRF = &s.user, s.csrf
 	}
 	c.render(w, r, status, "error", v)
+}
+
+// unit is the name of what a count of n counts: unit for 1, else its plural ("1 poke",
+// "2 pokes", "0 pokes"), as plural writes them whole.
+func unit(n any, unit string) string {
+	if fmt.Sprint(n) == "1" {
+		return unit
+	}
+	return unit + "s"
 }
 
 func formatTime(t time.Time) string {

@@ -225,3 +225,14 @@ func TestOverviewSync(t *testing.T) {
 		t.Log(p.body)
 	}
 }
+
+// The overview's counts agree with their nouns: 1 user, 0 devices, 0 realtime streams.
+func TestOverviewCountsReadAsEnglish(t *testing.T) {
+	p := newEnv(t, nil).adminBrowser().get("/console")
+	for _, want := range []string{`<span class="stat">1</span> user</a>`, `<span class="stat">0</span> devices`,
+		`<span class="stat">0</span> realtime streams`, `<span class="stat">0</span> pokes`} {
+		if !p.has(want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+}

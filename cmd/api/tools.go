@@ -18,6 +18,14 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
 	}
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		printUsage(stdout)
+		return exitOK
+	case "":
+		fmt.Fprintf(stderr, "api: %s needs a subcommand: %s (run `api help`)\n", cmd, map[string]string{"admin": "create", "keys": "rotate or rotate-master"}[cmd])
+		return exitUsage
+	}
 	var email, password, newKeyFile string
 	var extra func(*flag.FlagSet)
 	switch cmd + " " + sub {
