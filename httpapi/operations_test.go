@@ -121,6 +121,22 @@ func TestDocs(t *testing.T) {
 	if !strings.Contains(page, "<table>") || !strings.Contains(page, "<code>unauthenticated</code>") {
 		t.Error("the Markdown error table in the description was not rendered")
 	}
+	// Examples: the push's own (from openapi.yaml's media example), and one made of the
+	// schema's property examples (sign-up's credentials).
+	push := page[strings.Index(page, `id="op-syncPush"`):]
+	push = push[:strings.Index(push, "</article>")]
+	if !strings.Contains(push, `<pre class="example"><code>{
+  &#34;clientId&#34;: &#34;my-laptop&#34;,`) || !strings.Contains(push, `&#34;status&#34;: &#34;applied&#34;`) {
+		t.Error("the push operation does not show its request and response examples")
+	}
+	signUp := page[strings.Index(page, `id="op-signUp"`):]
+	if signUp = signUp[:strings.Index(signUp, "</article>")]; !strings.Contains(signUp, `&#34;email&#34;: &#34;ada@example.com&#34;`) {
+		t.Error("the sign-up operation shows no example made of its schema's examples")
+	}
+	// Long paths wrap between their segments, never inside one.
+	if !strings.Contains(page, `/<wbr>v1/<wbr>admin/<wbr>push/<wbr>campaigns/<wbr>{campaignId}/<wbr>cancel</a>`) || strings.Contains(page, "break-all") {
+		t.Error("the sidebar's paths do not wrap at their slashes")
+	}
 	if regexp.MustCompile(`(?i)<script|src="http|href="http`).MatchString(page) {
 		t.Error("the page loads scripts or remote assets")
 	}
