@@ -46,6 +46,7 @@ type App struct {
 	// Registry holds the metrics /metrics serves.
 	Registry *prometheus.Registry
 
+	pushToLog  bool // no push provider is set up: messages go to the log
 	startOnce  sync.Once
 	stopBg     context.CancelFunc
 	background sync.WaitGroup
@@ -100,6 +101,7 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.pushToLog = provider.Name() == push.LogProvider{}.Name()
 	a.Push = push.New(store.Push(), push.Config{Clock: cfg.Clock, Logger: a.log, Provider: provider, NodeID: a.info.InstanceID + "/" + tideline.NewID()})
 	// Deleting a user deletes what each feature keeps of them; ending sessions unbinds the
 	// push tokens they registered.
@@ -269,7 +271,7 @@ func (a *App) newConsole(ctx context.Context) (*console.Console, error) {
 		confirm = -1 // console.Config: negative asks before every campaign, 0 is the default
 	}
 	return console.New(console.Config{Auth: a.Auth, Push: a.Push, Sync: a.Sync, Hub: a.Hub, Secret: secret,
-		ConfirmAbove: confirm, Clock: a.cfg.Clock, Logger: a.log})
+		ConfirmAbove: confirm, PushToLog: a.pushToLog, Clock: a.cfg.Clock, Logger: a.log})
 }
 
 // WithAuth opens the engine and the auth capability alone, runs fn and closes them: what

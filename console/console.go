@@ -57,6 +57,9 @@ type Config struct {
 	// ConfirmAbove: sending to more devices than this asks for confirmation first
 	// (DefaultConfirmAbove); negative asks for every campaign.
 	ConfirmAbove int
+	// PushToLog says push messages go to the server's log, not to devices (no push
+	// provider is set up): every page says so, so that "sent" is not misread.
+	PushToLog bool
 	// Clock is the time (the system clock); the auth service keeps its own.
 	Clock tideline.Clock
 	// Logger receives failures (nil discards them).
@@ -245,6 +248,8 @@ type view struct {
 	Refresh int
 	// Data is the page's own.
 	Data any
+	// PushToLog: push messages go to the server's log (Config.PushToLog).
+	PushToLog bool
 }
 
 // render writes page with v, as status.
@@ -253,6 +258,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if !ok {
 		panic("console: no page " + page)
 	}
+	v.PushToLog = c.cfg.PushToLog
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
 		c.log.ErrorContext(r.Context(), "console: render", "page", page, "err", err.Error())

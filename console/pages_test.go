@@ -9,6 +9,8 @@ import (
 	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/push"
+	"github.com/tideline-dev/tideline/push/fcm"
+	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
 	"golang.org/x/net/html"
 )
 
@@ -225,5 +227,38 @@ func TestStaticAssets(t *testing.T) {
 	}
 	if p := b.get("/console/static/nope.js"); p.status != http.StatusNotFound {
 		t.Errorf("unknown asset: %d", p.status)
+	}
+}
+
+// While no push provider is set up, every page says that push messages go to the server's
+// log, and a campaign's page says nothing reached devices; with Firebase set up (here the
+// real SDK against the local fake of FCM), neither appears.
+func TestPushToLogBanner(t *testing.T) {
+	const banner = "Push messages go to the server's log, not to devices"
+	e := newEnv(t, nil)
+	e.device(e.user("ada@example.com"), "phone", "ios", "tok-a")
+	b := e.adminBrowser()
+	for _, path := range []string{"/console", "/console/compose", "/console/campaigns", "/console/users", "/console/topics"} {
+		if p := b.get(path); p.status != 200 || !p.has(banner) {
+			t.Errorf("%s: %d, no banner", path, p.status)
+		}
+	}
+	if p := b.send(url.Values{"title": {"Hi"}, "target": {"all"}}); p.status != 303 {
+		t.Fatalf("send: %d\n%s", p.status, p.body)
+	}
+	e.drain()
+	if p := b.get("/console/campaigns/" + e.campaigns()[0].ID); !p.has("to the server's log: nothing reaches devices") {
+		t.Errorf("the campaign page does not say nothing reached devices:\n%s", p.body)
+	}
+	if p := e.browser().get("/console/signin"); p.has(banner) {
+		t.Error("the sign-in page shows the banner to someone not signed in")
+	}
+
+	fake := fcmtest.New(t)
+	withFCM := newEnv(t, func(c *app.Config) {
+		c.FCM = fcm.Config{CredentialsFile: fake.WriteCredentials(t), Endpoint: fake.Endpoint()}
+	})
+	if p := withFCM.adminBrowser().get("/console"); p.status != 200 || p.has(banner) {
+		t.Errorf("with FCM set up: %d, banner shown %v", p.status, p.has(banner))
 	}
 }
