@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	_ "embed"
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/httpapi/oapi"
@@ -35,4 +36,17 @@ func (s *Server) GetMetrics(context.Context, oapi.GetMetricsRequestObject) (oapi
 // GetOpenAPI serves the OpenAPI document the server was built from.
 func (s *Server) GetOpenAPI(context.Context, oapi.GetOpenAPIRequestObject) (oapi.GetOpenAPIResponseObject, error) {
 	return oapi.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(tideline.OpenAPI), ContentLength: int64(len(tideline.OpenAPI))}, nil
+}
+
+//go:embed favicon.ico
+var favicon []byte
+
+// faviconCacheControl lets browsers keep the icon a day.
+const faviconCacheControl = "public, max-age=86400"
+
+// GetFavicon serves the icon browsers ask for at /favicon.ico.
+func (s *Server) GetFavicon(context.Context, oapi.GetFaviconRequestObject) (oapi.GetFaviconResponseObject, error) {
+	cc := faviconCacheControl
+	return oapi.GetFavicon200ImagexIconResponse{Body: bytes.NewReader(favicon), ContentLength: int64(len(favicon)),
+		Headers: oapi.GetFavicon200ResponseHeaders{CacheControl: &cc}}, nil
 }

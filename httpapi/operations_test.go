@@ -185,3 +185,16 @@ paths:
 		t.Fatal("an invalid document rendered")
 	}
 }
+
+// TestFavicon: browsers asking for /favicon.ico (the reference page, the console) get an
+// icon they may keep a day, not a 404.
+func TestFavicon(t *testing.T) {
+	rec := newAPI(t, nil).get("/favicon.ico")
+	body := rec.Body.Bytes()
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/x-icon" || rec.Header().Get("Cache-Control") != "public, max-age=86400" {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
+	}
+	if !bytes.HasPrefix(body, []byte{0, 0, 1, 0, 1, 0}) || !bytes.Contains(body, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("not an ICO holding a PNG: % x", body[:min(len(body), 16)])
+	}
+}

@@ -29,7 +29,7 @@ func router(t *testing.T) routers.Router {
 	t.Helper()
 	specOnce.Do(func() {
 		// Non-JSON bodies in the spec are plain strings.
-		for _, ct := range []string{"text/html", "application/yaml"} {
+		for _, ct := range []string{"text/html", "application/yaml", "image/x-icon"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 		}
 		var doc *openapi3.T

@@ -1316,6 +1316,9 @@ type ServerInterface interface {
 	// GetDocs API reference
 	// (GET /docs)
 	GetDocs(c *gin.Context)
+	// GetFavicon The icon browsers show
+	// (GET /favicon.ico)
+	GetFavicon(c *gin.Context)
 	// GetHealthz Liveness
 	// (GET /healthz)
 	GetHealthz(c *gin.Context)
@@ -1513,6 +1516,19 @@ func (siw *ServerInterfaceWrapper) GetDocs(c *gin.Context) {
 	}
 
 	siw.Handler.GetDocs(c)
+}
+
+// GetFavicon operation middleware
+func (siw *ServerInterfaceWrapper) GetFavicon(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetFavicon(c)
 }
 
 // GetHealthz operation middleware
@@ -2647,6 +2663,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	router.GET(options.BaseURL+"/favicon.ico", wrapper.GetFavicon)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs)
 	router.GET(options.BaseURL+"/v1/devices", wrapper.ListDevices)
 	router.POST(options.BaseURL+"/v1/devices", wrapper.RegisterDevice)
@@ -2754,6 +2771,58 @@ type GetDocsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDocsdefaultApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFaviconRequestObject struct {
+}
+
+type GetFaviconResponseObject interface {
+	VisitGetFaviconResponse(w http.ResponseWriter) error
+}
+
+type GetFavicon200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type GetFavicon200ImagexIconResponse struct {
+	Body          io.Reader
+	Headers       GetFavicon200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetFavicon200ImagexIconResponse) VisitGetFaviconResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "image/x-icon")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFavicondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFavicondefaultApplicationProblemPlusJSONResponse) VisitGetFaviconResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5997,6 +6066,9 @@ type StrictServerInterface interface {
 	// GetDocs API reference
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
+	// GetFavicon The icon browsers show
+	// (GET /favicon.ico)
+	GetFavicon(ctx context.Context, request GetFaviconRequestObject) (GetFaviconResponseObject, error)
 	// GetHealthz Liveness
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
@@ -6263,6 +6335,30 @@ func (sh *strictHandler) GetDocs(ctx *gin.Context) {
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
 		if err := validResponse.VisitGetDocsResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetFavicon operation middleware
+func (sh *strictHandler) GetFavicon(ctx *gin.Context) {
+	var request GetFaviconRequestObject
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFavicon(ctx, request.(GetFaviconRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFavicon")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetFaviconResponseObject); ok {
+		if err := validResponse.VisitGetFaviconResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {
