@@ -11,7 +11,7 @@ import (
 type Code string
 
 // The general error codes. Features add specific ones (for example refresh_token_reused or
-// cursor_expired); each maps to one HTTP status in httpapi.
+// cursor_expired); each maps to one HTTP status (HTTPStatus).
 const (
 	CodeInvalid              Code = "invalid"                // malformed request or invalid field
 	CodeUnauthenticated      Code = "unauthenticated"        // missing, expired or forged credentials
@@ -37,7 +37,7 @@ const (
 	CodeInvalidCursor      Code = "invalid_cursor"       // sync: the cursor is malformed, forged, another user's, or for other collections
 )
 
-// Codes lists every code above; httpapi has a status for each.
+// Codes lists every code above; HTTPStatus has a status for each.
 var Codes = []Code{
 	CodeInvalid, CodeUnauthenticated, CodeForbidden, CodeNotFound, CodeMethodNotAllowed, CodeConflict, CodeGone,
 	CodeTooLarge, CodeUnsupportedMediaType, CodeRateLimited, CodeInternal, CodeUnavailable,

@@ -35,7 +35,14 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "config.yaml"), cfg, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command("go", "tool", "oapi-codegen", "-config", filepath.Join(dir, "config.yaml"), "openapi.yaml")
+			spec, err := filepath.Abs("openapi.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// In the package's directory, as `go generate` runs it: the config's paths (user
+			// templates) are relative to it.
+			cmd := exec.Command("go", "tool", "oapi-codegen", "-config", filepath.Join(dir, "config.yaml"), spec)
+			cmd.Dir = g.dir
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("oapi-codegen: %v\n%s", err, msg)
 			}

@@ -26,11 +26,15 @@ var layout = map[string]struct {
 	"store/sqlite":     {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, sqliteDriver)},
 	"store/mongo":      {mayImport: []string{"", "auth", "sync", "push"}, forbidden: without(driversAndFrameworks, mongoDriver)},
 	"store/storetest":  {mayImport: []string{"", "auth", "sync", "push"}, forbidden: driversAndFrameworks},
+	"store/enginetest": {mayImport: []string{"", "auth", "sync", "push", "store/sqlite", "store/mongo", "store/storetest"}, forbidden: []string{gin, ginContrib, firebase}},
 	"httpapi":          {mayImport: []string{"", "auth", "sync", "push", "httpapi/oapi"}, forbidden: without(driversAndFrameworks, gin, ginContrib)},
 	"httpapi/oapi":     {forbidden: without(driversAndFrameworks, gin)},
 	"console":          {mayImport: []string{"", "auth", "push", "sync"}, forbidden: driversAndFrameworks},
+	"app":              {mayImport: []string{"", "auth", "auth/firebase", "sync", "push", "push/fcm", "store/sqlite", "store/mongo", "httpapi", "console"}},
+	"app/apptest":      {mayImport: []string{"", "app", "auth", "console", "internal/testkit", "store/enginetest", "store/storetest"}},
 	"cmd/api":          {mayImport: []string{"*"}},
-	"cmd/loadgen":      {}, // a protocol-level client: it imports no module package
+	"internal/testkit": {forbidden: []string{"*"}}, // test helpers: the standard library only
+	"cmd/loadgen":      {},                         // a protocol-level client: it imports no module package
 }
 
 const (
@@ -48,19 +52,29 @@ func without(list []string, drop ...string) []string {
 }
 
 // TestImportRules fails when a package imports what DESIGN.md section 2 does not allow,
-// or when a package exists that the rules above do not cover.
+// directly or through what it imports (as tailscale's deptest does), or when a package
+// exists that the rules above do not cover. A module package may reach, transitively, only
+// what the packages it may import may reach; and a third-party module kept out of a
+// package is kept out of every module package it reaches. (What an allowed third-party
+// module brings along, such as the BSON renderer gin ships, is that module's business. Go
+// refuses import cycles by itself.)
 func TestImportRules(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, module+"/...").CombinedOutput()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}|{{range .Deps}} {{.}}{{end}}`, module+"/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
+	imports, deps := map[string][]string{}, map[string][]string{} // by package relative to the module
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fields := strings.Fields(line)
-		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
+		direct, all, _ := strings.Cut(line, "|")
+		fields := strings.Fields(direct)
+		pkg := relative(fields[0])
+		imports[pkg], deps[pkg] = fields[1:], strings.Fields(all)
+	}
+	for pkg := range imports {
 		if strings.HasPrefix(pkg, "sdk/") {
-			for _, imp := range fields[1:] {
-				if strings.HasPrefix(imp, module) && !strings.HasPrefix(imp, module+"/sdk/") {
+			for _, imp := range deps[pkg] {
+				if strings.HasPrefix(imp, module) && !strings.HasPrefix(relative(imp), "sdk/") {
 					t.Errorf("%s imports %s: SDKs import no server package", pkg, imp)
 				}
 			}
@@ -71,24 +85,66 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("package %q is not in the layout of DESIGN.md section 2; add it to layout_test.go with its rule", pkg)
 			continue
 		}
-		for _, imp := range fields[1:] {
-			if rel, internal := strings.CutPrefix(imp, module); internal {
-				rel = strings.TrimPrefix(rel, "/")
-				if !slices.Contains(rule.mayImport, "*") && !slices.Contains(rule.mayImport, rel) {
-					t.Errorf("%s imports %s, which DESIGN.md section 2 does not allow", displayName(pkg), displayName(rel))
-				}
+		for _, imp := range imports[pkg] {
+			if strings.HasPrefix(imp, module) && !slices.Contains(rule.mayImport, "*") && !slices.Contains(rule.mayImport, relative(imp)) {
+				t.Errorf("%s imports %s, which DESIGN.md section 2 does not allow", displayName(pkg), displayName(relative(imp)))
+			}
+		}
+		reach := reachable(pkg)
+		through := []string{pkg} // the module packages pkg reaches, itself included
+		for _, imp := range deps[pkg] {
+			if !strings.HasPrefix(imp, module) {
 				continue
 			}
-			if !strings.Contains(strings.Split(imp, "/")[0], ".") {
-				continue // the standard library
+			if rel := relative(imp); reach == nil || reach[rel] {
+				through = append(through, rel)
+			} else {
+				t.Errorf("%s reaches %s through its imports, which DESIGN.md section 2 does not allow", displayName(pkg), displayName(rel))
 			}
-			for _, f := range rule.forbidden {
-				if f == "*" || strings.HasPrefix(imp, f) {
-					t.Errorf("%s imports %s, which DESIGN.md section 2 keeps out of it", displayName(pkg), imp)
+		}
+		for _, q := range through {
+			for _, imp := range imports[q] {
+				if strings.HasPrefix(imp, module) || !strings.Contains(strings.Split(imp, "/")[0], ".") {
+					continue // a module package, or the standard library
+				}
+				for _, f := range rule.forbidden {
+					if f == "*" || strings.HasPrefix(imp, f) {
+						t.Errorf("%s imports %s (through %s), which DESIGN.md section 2 keeps out of it", displayName(pkg), imp, displayName(q))
+					}
 				}
 			}
 		}
 	}
+}
+
+// relative is a module package's path relative to the module ("" for the root package).
+func relative(importPath string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(importPath, module), "/")
+}
+
+// reachable is the set of module packages pkg may reach through its imports: those it may
+// import, and what they may reach; nil when it may import anything.
+func reachable(pkg string) map[string]bool {
+	out := map[string]bool{}
+	var walk func(p string) bool
+	walk = func(p string) bool {
+		for _, q := range layout[p].mayImport {
+			if q == "*" {
+				return false
+			}
+			if !out[q] {
+				out[q] = true
+				if !walk(q) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !walk(pkg) {
+		return nil
+	}
+	return out
 }
 
 func displayName(rel string) string {

@@ -16,7 +16,7 @@ func benchService(b *testing.B) *auth.Service {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	svc, err := auth.New(b.Context(), db.Auth(), auth.Config{Argon2: cheap, Limits: &auth.Limits{}, Mailer: newMailbox()})
+	svc, err := auth.New(b.Context(), db.Auth(), auth.Config{Argon2: cheap, Limits: &auth.Limits{}, Mailer: newMailbox(), Secrets: db.Secrets()})
 	if err != nil {
 		b.Fatal(err)
 	}

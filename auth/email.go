@@ -17,10 +17,10 @@ func (s *Service) sendVerification(ctx context.Context, u User) {
 	}
 	raw, err := s.newActionToken(ctx, ActionVerifyEmail, u, s.cfg.VerifyEmailTTL)
 	if err != nil {
-		s.log.Error("verification email not sent", "user_id", u.ID, "err", err.Error())
+		s.log.ErrorContext(ctx, "verification email not sent", "user_id", u.ID, "err", err.Error())
 		return
 	}
-	s.outbox.enqueue(Email{To: u.Email, Subject: "Confirm your email for " + s.cfg.AppName,
+	s.outbox.enqueue(ctx, Email{To: u.Email, Subject: "Confirm your email for " + s.cfg.AppName,
 		Text: s.emailText("confirm this email address for your "+s.cfg.AppName+" account", s.cfg.VerifyEmailURL, raw, s.cfg.VerifyEmailTTL.String())})
 }
 
@@ -86,7 +86,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 	if err != nil {
 		return err
 	}
-	s.outbox.enqueue(Email{To: u.Email, Subject: "Reset your " + s.cfg.AppName + " password",
+	s.outbox.enqueue(ctx, Email{To: u.Email, Subject: "Reset your " + s.cfg.AppName + " password",
 		Text: s.emailText("reset the password of your "+s.cfg.AppName+" account", s.cfg.ResetPasswordURL, raw, s.cfg.ResetPasswordTTL.String())})
 	s.audit(ctx, "password_reset_requested", u.ID, "", "", c, nil)
 	return nil

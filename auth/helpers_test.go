@@ -9,9 +9,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/store/mongo"
-	"github.com/tideline-dev/tideline/store/sqlite"
-	"github.com/tideline-dev/tideline/store/storetest"
+	"github.com/tideline-dev/tideline/store/enginetest"
 )
 
 // cheap are argon2id parameters that keep tests fast; the defaults are measured in
@@ -80,44 +78,17 @@ type env struct {
 
 var client = auth.Client{IP: "203.0.113.5", UserAgent: "test/1.0", DeviceName: "Test phone", Platform: "ios"}
 
-// engines are the storage engines the service tests run on: the embedded one, and MongoDB
-// (an in-process FerretDB, or TIDELINE_TEST_MONGODB_URI).
-var engines = []string{"sqlite", "mongodb"}
-
-// eachEngine runs test once per engine, as a subtest named after it.
-func eachEngine(t *testing.T, test func(t *testing.T, engine string)) {
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) { test(t, engine) })
-	}
-}
+// eachEngine runs test once per engine (enginetest.Each).
+var eachEngine = enginetest.Each
 
 // openStore opens a fresh auth store on engine, closed when the test ends.
-func openStore(t *testing.T, engine string) auth.Store {
-	t.Helper()
-	var db interface {
-		Auth() auth.Store
-		Close() error
-	}
-	var err error
-	switch engine {
-	case "sqlite":
-		db, err = sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
-	case "mongodb":
-		db, err = mongo.Open(t.Context(), mongo.Options{URI: storetest.MongoURI(t), Database: "auth_" + strings.ReplaceAll(tideline.NewID(), "-", "")[:20]})
-	default:
-		t.Fatalf("unknown engine %q", engine)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db.Auth()
-}
+func openStore(t *testing.T, engine string) auth.Store { return enginetest.Open(t, engine, nil).Auth() }
 
 func newEnv(t *testing.T, engine string, change func(*auth.Config)) *env {
 	t.Helper()
-	e := &env{t: t, store: openStore(t, engine), clock: tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)), mail: newMailbox()}
-	e.cfg = auth.Config{Argon2: cheap, Clock: e.clock, Mailer: e.mail, Limits: &auth.Limits{}}
+	db := enginetest.Open(t, engine, nil)
+	e := &env{t: t, store: db.Auth(), clock: tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)), mail: newMailbox()}
+	e.cfg = auth.Config{Argon2: cheap, Clock: e.clock, Mailer: e.mail, Limits: &auth.Limits{}, Secrets: db.Secrets()}
 	if change != nil {
 		change(&e.cfg)
 	}
@@ -154,12 +125,7 @@ func (e *env) principal(access string) auth.Principal {
 	return p
 }
 
-func wantCode(t *testing.T, err error, code tideline.Code) {
-	t.Helper()
-	if got := tideline.ErrorCode(err); got != code {
-		t.Fatalf("code %q, want %q (err: %v)", got, code, err)
-	}
-}
+var wantCode = enginetest.WantCode
 
 func (e *env) auditTypes(userID string) []string {
 	e.t.Helper()

@@ -61,6 +61,6 @@ func (s *Service) upgradeHash(ctx context.Context, u User, password string) {
 	}
 	u.PasswordHash, u.UpdatedAt = hash, s.clock.Now()
 	if _, err := s.store.UpdateUser(ctx, u); err != nil {
-		s.log.Warn("password hash not upgraded", "user_id", u.ID, "err", err.Error())
+		s.log.WarnContext(ctx, "password hash not upgraded", "user_id", u.ID, "err", err.Error())
 	}
 }

@@ -140,12 +140,20 @@ func (m SMTPMailer) message(e Email) []byte {
 type outbox struct {
 	mailer Mailer
 	log    *slog.Logger
-	queue  chan Email
+	queue  chan queuedEmail
 	done   chan struct{}
 }
 
+// queuedEmail is an email waiting to be sent, with the context of the request that sent
+// it, stripped of its cancellation (the request is long over when the email goes) and
+// bounded anew: its request id still stamps what is logged about it.
+type queuedEmail struct {
+	ctx context.Context
+	Email
+}
+
 func newOutbox(m Mailer, log *slog.Logger) *outbox {
-	o := &outbox{mailer: m, log: log, queue: make(chan Email, 1000), done: make(chan struct{})}
+	o := &outbox{mailer: m, log: log, queue: make(chan queuedEmail, 1000), done: make(chan struct{})}
 	go o.run()
 	return o
 }
@@ -153,20 +161,20 @@ func newOutbox(m Mailer, log *slog.Logger) *outbox {
 func (o *outbox) run() {
 	defer close(o.done)
 	for e := range o.queue {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := o.mailer.Send(ctx, e); err != nil {
-			o.log.Error("email not sent", "to", e.To, "subject", e.Subject, "err", err.Error())
+		ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+		if err := o.mailer.Send(ctx, e.Email); err != nil {
+			o.log.ErrorContext(ctx, "email not sent", "to", e.To, "subject", e.Subject, "err", err.Error())
 		}
 		cancel()
 	}
 }
 
 // enqueue queues e; when the queue is full the email is dropped and logged.
-func (o *outbox) enqueue(e Email) {
+func (o *outbox) enqueue(ctx context.Context, e Email) {
 	select {
-	case o.queue <- e:
+	case o.queue <- queuedEmail{context.WithoutCancel(ctx), e}:
 	default:
-		o.log.Error("email dropped: the outbox is full", "to", e.To, "subject", e.Subject)
+		o.log.ErrorContext(ctx, "email dropped: the outbox is full", "to", e.To, "subject", e.Subject)
 	}
 }
 

@@ -87,8 +87,23 @@ func (s *Service) authenticateAdminKey(ctx context.Context, raw string) (Princip
 	}
 	if now := s.clock.Now(); now.Sub(key.LastUsedAt) >= adminKeyTouchEvery {
 		if err := s.store.TouchAdminKey(ctx, key.ID, now); err != nil {
-			s.log.Warn("admin key use not recorded", "key_id", key.ID, "err", err.Error())
+			s.log.WarnContext(ctx, "admin key use not recorded", "key_id", key.ID, "err", err.Error())
 		}
 	}
 	return Principal{AdminKeyID: key.ID, Roles: []string{RoleAdmin}}, nil
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying the authenticated caller p (the HTTP layer does this
+// for every authenticated request, before its handler runs).
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller ctx carries, and false when it carries none (an
+// unauthenticated route, or work outside a request).
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
 }

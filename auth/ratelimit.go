@@ -161,7 +161,7 @@ func (l *limiter) storeFailed(ctx context.Context, err error, now time.Time) {
 	if now.UnixNano()-last < int64(storeWarnEvery) || !l.warned.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	l.log.Warn("the shared rate limit store failed: this node limits on its own until it answers",
+	l.log.WarnContext(ctx, "the shared rate limit store failed: this node limits on its own until it answers",
 		"limit", l.name, "err", err.Error())
 }
 

@@ -37,7 +37,7 @@ func sharedNodes(t *testing.T, limits auth.Limits, clock tideline.Clock) (a, b *
 	t.Helper()
 	var svcs []*auth.Service
 	for _, db := range mongoNodes(t, 2) {
-		svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Argon2: cheap, Clock: clock, Mailer: newMailbox(),
+		svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Argon2: cheap, Clock: clock, Mailer: newMailbox(), Secrets: db.Secrets(),
 			Limits: &limits, RateStore: mongo.NewRateStore(db)})
 		if err != nil {
 			t.Fatal(err)
@@ -116,7 +116,7 @@ func TestRateLimitsStoreFails(t *testing.T) {
 	broken.Close()
 	var logs bytes.Buffer
 	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Argon2: cheap, Clock: clock, Mailer: newMailbox(),
+	svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Argon2: cheap, Clock: clock, Mailer: newMailbox(), Secrets: db.Secrets(),
 		Limits: &auth.Limits{Signup: auth.Rate{Burst: 2, Per: time.Hour}}, RateStore: mongo.NewRateStore(broken),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

@@ -9,21 +9,22 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/store/enginetest"
 )
 
 // storedValues are the private signing keys and server secrets as the engine stores them
-// (the engine's own store: the bytes of the rows or documents).
-func storedValues(t *testing.T, raw auth.Store) map[string][]byte {
+// (the engine's own stores: the bytes of the rows or documents).
+func storedValues(t *testing.T, raw enginetest.Engine) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	keys, err := raw.ListSigningKeys(t.Context())
+	keys, err := raw.Auth().ListSigningKeys(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
 		out["signing-key:"+k.ID] = k.PrivateKey
 	}
-	secrets, err := raw.ListSecrets(t.Context())
+	secrets, err := raw.Secrets().ListSecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +34,33 @@ func storedValues(t *testing.T, raw auth.Store) map[string][]byte {
 	return out
 }
 
+// sealedNode starts a service on raw's stores sealed with keys, as the composition root
+// does: the signing keys by auth.Sealed, the secrets by tideline.SealSecrets.
+func sealedNode(t *testing.T, raw enginetest.Engine, cfg auth.Config, keys ...tideline.MasterKey) (*auth.Service, error) {
+	t.Helper()
+	sealer := tideline.NewSealer(keys[0], keys[1:]...)
+	cfg.Secrets = tideline.SealSecrets(raw.Secrets(), sealer)
+	svc, err := auth.New(t.Context(), auth.Sealed(raw.Auth(), sealer), cfg)
+	if err == nil {
+		t.Cleanup(svc.Close)
+	}
+	return svc, err
+}
+
+// reseal re-encrypts raw's signing keys and secrets with keys[0], as `api keys
+// rotate-master` does.
+func reseal(t *testing.T, raw enginetest.Engine, keys ...tideline.MasterKey) (tideline.ResealResult, error) {
+	t.Helper()
+	sealer := tideline.NewSealer(keys[0], keys[1:]...)
+	res, err := auth.Reseal(t.Context(), raw.Auth(), sealer)
+	if err != nil {
+		return res, err
+	}
+	more, err := tideline.ResealSecrets(t.Context(), raw.Secrets(), sealer)
+	res.Add(more)
+	return res, err
+}
+
 // TestSealedAtRest: through auth.Sealed, the engine stores no private key or secret in
 // plaintext, yet the service works; a wrong master key fails at start with a message naming
 // both keys; Reseal moves everything to a new key (rotation) without logging anyone out.
@@ -40,19 +68,18 @@ func TestSealedAtRest(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := newEnv(t, engine, nil) // a plaintext service first: only to get the config
-		raw := openStore(t, engine)
+		raw := enginetest.Open(t, engine, nil)
 		oldKey, newKey := tideline.NewMasterKey(), tideline.NewMasterKey()
-		svc, err := auth.New(t.Context(), auth.Sealed(raw, tideline.NewSealer(oldKey)), e.cfg)
+		svc, err := sealedNode(t, raw, e.cfg, oldKey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer svc.Close()
 		res, err := svc.SignUp(t.Context(), "ada@example.com", goodPassword, client)
 		if err != nil {
 			t.Fatal(err)
 		}
 
-		plain, err := auth.Sealed(raw, tideline.NewSealer(oldKey)).ListSecrets(t.Context())
+		plain, err := tideline.SealSecrets(raw.Secrets(), tideline.NewSealer(oldKey)).ListSecrets(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,14 +96,14 @@ func TestSealedAtRest(t *testing.T) {
 			t.Fatal("the stored secret contains its plaintext")
 		}
 
-		_, err = auth.New(t.Context(), auth.Sealed(raw, tideline.NewSealer(newKey)), e.cfg)
+		_, err = sealedNode(t, raw, e.cfg, newKey)
 		if !errors.Is(err, tideline.ErrWrongMasterKey) || !strings.Contains(err.Error(), oldKey.ID()) || !strings.Contains(err.Error(), newKey.ID()) {
 			t.Fatalf("start with another master key: %v; want ErrWrongMasterKey naming %s and %s", err, oldKey.ID(), newKey.ID())
 		}
 
 		// Rotation: with both keys, everything is re-encrypted with the new one.
-		r, err := auth.Reseal(t.Context(), raw, tideline.NewSealer(newKey, oldKey))
-		if err != nil || r != (auth.ResealResult{Rekeyed: 2}) {
+		r, err := reseal(t, raw, newKey, oldKey)
+		if err != nil || r != (tideline.ResealResult{Rekeyed: 2}) {
 			t.Fatalf("Reseal to the new key: %+v, %v", r, err)
 		}
 		for label, v := range storedValues(t, raw) {
@@ -84,21 +111,20 @@ func TestSealedAtRest(t *testing.T) {
 				t.Fatalf("after rotation, %s is sealed with %q, want %s", label, tideline.SealedKeyID(v), newKey.ID())
 			}
 		}
-		if r, err := auth.Reseal(t.Context(), raw, tideline.NewSealer(newKey, oldKey)); err != nil || r != (auth.ResealResult{Current: 2}) {
+		if r, err := reseal(t, raw, newKey, oldKey); err != nil || r != (tideline.ResealResult{Current: 2}) {
 			t.Fatalf("Reseal again: %+v, %v; want nothing to do", r, err)
 		}
-		rotated, err := auth.New(t.Context(), auth.Sealed(raw, tideline.NewSealer(newKey)), e.cfg)
+		rotated, err := sealedNode(t, raw, e.cfg, newKey)
 		if err != nil {
 			t.Fatalf("start with the new key only: %v", err)
 		}
-		defer rotated.Close()
 		if _, err := rotated.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
 			t.Fatalf("an access token from before the rotation: %v", err)
 		}
 		if _, err := rotated.Refresh(t.Context(), res.Tokens.RefreshToken, client); err != nil {
 			t.Fatalf("a refresh token from before the rotation: %v", err)
 		}
-		if _, err := auth.New(t.Context(), auth.Sealed(raw, tideline.NewSealer(oldKey)), e.cfg); !errors.Is(err, tideline.ErrWrongMasterKey) {
+		if _, err := sealedNode(t, raw, e.cfg, oldKey); !errors.Is(err, tideline.ErrWrongMasterKey) {
 			t.Fatalf("start with the old key after rotation: %v, want ErrWrongMasterKey", err)
 		}
 	})
@@ -109,32 +135,48 @@ func TestSealedAtRest(t *testing.T) {
 func TestSealedLegacyPlaintext(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
-		e := newEnv(t, engine, nil) // the old way: the engine's store, no encryption
-		res := e.signUp("ada@example.com")
-		if n, err := auth.Unsealed(t.Context(), e.store); err != nil || n != 2 {
-			t.Fatalf("Unsealed before: %d, %v; want 2", n, err)
-		}
-		key := tideline.NewMasterKey()
-		sealed := auth.Sealed(e.store, tideline.NewSealer(key))
-		svc, err := auth.New(t.Context(), sealed, e.cfg)
-		if err != nil {
-			t.Fatalf("start on plaintext values: %v", err)
-		}
-		defer svc.Close()
-		if _, err := svc.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
-			t.Fatalf("a token signed with the plaintext key: %v", err)
-		}
-		if r, err := auth.Reseal(t.Context(), e.store, tideline.NewSealer(key)); err != nil || r != (auth.ResealResult{Plaintext: 2}) {
-			t.Fatalf("Reseal: %+v, %v; want 2 plaintext values sealed", r, err)
-		}
-		if n, err := auth.Unsealed(t.Context(), e.store); err != nil || n != 0 {
-			t.Fatalf("Unsealed after: %d, %v; want 0", n, err)
-		}
-		again, err := auth.New(t.Context(), sealed, e.cfg)
+		raw := enginetest.Open(t, engine, nil)
+		e := newEnv(t, engine, nil)
+		e.cfg.Secrets = raw.Secrets()
+		old, err := auth.New(t.Context(), raw.Auth(), e.cfg) // the old way: no encryption
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer again.Close()
+		defer old.Close()
+		res, err := old.SignUp(t.Context(), "ada@example.com", goodPassword, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsealed := func() int {
+			t.Helper()
+			n, err := auth.Unsealed(t.Context(), raw.Auth())
+			m, err2 := tideline.UnsealedSecrets(t.Context(), raw.Secrets())
+			if err != nil || err2 != nil {
+				t.Fatal(err, err2)
+			}
+			return n + m
+		}
+		if n := unsealed(); n != 2 {
+			t.Fatalf("plaintext values before: %d; want 2", n)
+		}
+		key := tideline.NewMasterKey()
+		svc, err := sealedNode(t, raw, e.cfg, key)
+		if err != nil {
+			t.Fatalf("start on plaintext values: %v", err)
+		}
+		if _, err := svc.Authenticate(t.Context(), res.Tokens.AccessToken); err != nil {
+			t.Fatalf("a token signed with the plaintext key: %v", err)
+		}
+		if r, err := reseal(t, raw, key); err != nil || r != (tideline.ResealResult{Plaintext: 2}) {
+			t.Fatalf("Reseal: %+v, %v; want 2 plaintext values sealed", r, err)
+		}
+		if n := unsealed(); n != 0 {
+			t.Fatalf("plaintext values after: %d; want 0", n)
+		}
+		again, err := sealedNode(t, raw, e.cfg, key)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := again.Refresh(t.Context(), res.Tokens.RefreshToken, client); err != nil {
 			t.Fatalf("a refresh token from before sealing: %v", err)
 		}
@@ -149,15 +191,14 @@ func TestSealedRollingRotation(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := newEnv(t, engine, nil)
-		raw := openStore(t, engine)
+		raw := enginetest.Open(t, engine, nil)
 		oldKey, newKey := tideline.NewMasterKey(), tideline.NewMasterKey()
 		node := func(keys ...tideline.MasterKey) *auth.Service {
 			t.Helper()
-			svc, err := auth.New(t.Context(), auth.Sealed(raw, tideline.NewSealer(keys[0], keys[1:]...)), e.cfg)
+			svc, err := sealedNode(t, raw, e.cfg, keys...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(svc.Close)
 			return svc
 		}
 		a := node(oldKey)
@@ -169,7 +210,7 @@ func TestSealedRollingRotation(t *testing.T) {
 		// old one.
 		b := node(oldKey, newKey)
 		// Step 2: `api keys rotate-master`.
-		if _, err := auth.Reseal(t.Context(), raw, tideline.NewSealer(newKey, oldKey)); err != nil {
+		if _, err := reseal(t, raw, newKey, oldKey); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(2 * time.Minute) // every node reloads its signing keys
@@ -191,7 +232,7 @@ func TestSealedRollingRotation(t *testing.T) {
 		if _, err := b.Authenticate(t.Context(), signed.Tokens.AccessToken); err != nil {
 			t.Fatalf("a token signed by a step-3 node, checked by a step-1 node: %v", err)
 		}
-		if r, err := auth.Reseal(t.Context(), raw, tideline.NewSealer(newKey, oldKey)); err != nil || r.Rekeyed != 1 {
+		if r, err := reseal(t, raw, newKey, oldKey); err != nil || r.Rekeyed != 1 {
 			t.Fatalf("second Reseal: %+v, %v; want the signing key %s re-encrypted", r, err, kid)
 		}
 		// Step 4: the old key can go.

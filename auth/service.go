@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,6 +49,9 @@ type Config struct {
 	// RateStore, when set, counts the limits where every node of a deployment sees the same
 	// counts (cmd/api sets the MongoDB engine's); nil counts them in this process's memory.
 	RateStore RateStore
+	// Secrets keeps the server secrets (the refresh rotation key), shared by every node;
+	// required. The composition root hands it sealed with the master key.
+	Secrets tideline.SecretStore
 	// Mailer sends emails; nil logs them (LogMailer).
 	Mailer Mailer
 	// Providers verify external ID tokens, by provider name ("oidc:<name>", "firebase").
@@ -123,6 +127,9 @@ type Service struct {
 // New returns the Service on store: it loads the signing keys (creating the first one) and
 // the server secrets. Close it to send queued emails.
 func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
+	if cfg.Secrets == nil {
+		return nil, errors.New("auth: Config.Secrets is required")
+	}
 	cfg.setDefaults()
 	s := &Service{cfg: cfg, store: store, clock: cfg.Clock, log: cfg.Logger}
 	var err error
@@ -135,7 +142,7 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 	}
 	candidate := make([]byte, 32)
 	_, _ = rand.Read(candidate)
-	if s.rotation, err = store.Secret(ctx, "refresh-rotation", candidate); err != nil {
+	if s.rotation, err = cfg.Secrets.Secret(ctx, tideline.SecretRefreshRotation, candidate); err != nil {
 		return nil, fmt.Errorf("load refresh rotation secret: %w", err)
 	}
 	s.sessions = newSessionCache(cfg.SessionCheckTTL, cfg.Clock)
@@ -172,7 +179,7 @@ func (s *Service) OnSessionsEnded(fn func(ctx context.Context, userID, sessionID
 func (s *Service) sessionsEnded(ctx context.Context, userID, sessionID, except string) {
 	for _, fn := range s.ended {
 		if err := fn(ctx, userID, sessionID, except); err != nil {
-			s.log.Error("a session-ended hook failed", "user", userID, "session", sessionID, "err", err.Error())
+			s.log.ErrorContext(ctx, "a session-ended hook failed", "user", userID, "session", sessionID, "err", err.Error())
 		}
 	}
 }
@@ -224,7 +231,7 @@ func (s *Service) startSession(ctx context.Context, u User, c Client) (Result, e
 func (s *Service) audit(ctx context.Context, typ string, userID, sessionID, actor string, c Client, detail map[string]string) {
 	e := AuditEvent{ID: tideline.NewID(), At: s.clock.Now(), Type: typ, UserID: userID, SessionID: sessionID, Actor: actor, IP: c.IP, Detail: detail}
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("audit event not recorded", "type", typ, "user_id", userID, "err", err.Error())
+		s.log.ErrorContext(ctx, "audit event not recorded", "type", typ, "user_id", userID, "err", err.Error())
 	}
 }
 

@@ -99,7 +99,7 @@ type SessionStore interface {
 	SpendRefreshToken(ctx context.Context, hash string, at time.Time) (t RefreshToken, spent bool, err error)
 }
 
-// KeyStore keeps signing keys, server secrets and admin API keys.
+// KeyStore keeps signing keys and admin API keys.
 type KeyStore interface {
 	// ListSigningKeys returns all signing keys, oldest first.
 	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
@@ -111,16 +111,6 @@ type KeyStore interface {
 	// DeleteSigningKey removes a key. Not found when absent.
 	DeleteSigningKey(ctx context.Context, id string) error
 
-	// Secret returns the server secret called name, storing candidate first when there is
-	// none: every caller, on every node, gets the same bytes.
-	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
-
-	// ListSecrets returns every server secret that Secret stored, by name.
-	ListSecrets(ctx context.Context) (map[string][]byte, error)
-	// ReplaceSecret sets the secret called name to value if its stored value is still old
-	// (re-encryption under a new master key). Not found when absent; conflict when the
-	// stored value is not old.
-	ReplaceSecret(ctx context.Context, name string, old, value []byte) error
 	// ReplaceSigningKey sets the private key of the signing key id to private if its stored
 	// private key is still old. Not found when absent; conflict when it is not old.
 	ReplaceSigningKey(ctx context.Context, id string, old, private []byte) error

@@ -92,7 +92,7 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, s *session) {
 func (c *Console) progress(w http.ResponseWriter, r *http.Request, _ *session) {
 	v, err := c.cfg.Push.GetCampaign(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeJSON(w, statusOf(err), map[string]string{"error": errorText(w, err)})
+		writeJSON(w, errorStatus(w, err), map[string]string{"error": errorText(w, err)})
 		return
 	}
 	writeJSON(w, http.StatusOK, progressOf(v))

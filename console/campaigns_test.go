@@ -25,7 +25,7 @@ func campaignID(t *testing.T, p page) string {
 
 func TestCampaignPages(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	e.device(ada, "tablet", "ios", "tok-b")
@@ -79,7 +79,7 @@ func TestCampaignPages(t *testing.T) {
 
 func TestCampaignCancel(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	b := e.adminBrowser()
 	id := campaignID(t, b.send(url.Values{"title": {"Later"}, "target": {"all"}, "when": {"later"}, "sendAt": {"2026-06-01T09:00"}}))
@@ -97,7 +97,7 @@ func TestCampaignCancel(t *testing.T) {
 
 func TestCampaignListPages(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	for i := range 30 {
 		n := push.NewCampaign{Spec: push.Spec{Target: push.Target{All: true}, Notification: push.Notification{Title: fmt.Sprintf("c%02d", i)}}, DryRun: true}

@@ -298,11 +298,11 @@ func (c *Console) compose(w http.ResponseWriter, r *http.Request, s *session) {
 	d := composeData{Form: f}
 	n, err := c.newCampaign(ctx, f, s)
 	if err != nil {
-		c.renderCompose(w, r, s, statusOf(err), d, errorText(w, err))
+		c.renderCompose(w, r, s, errorStatus(w, err), d, errorText(w, err))
 		return
 	}
 	if d.Audience, err = c.cfg.Push.CountAudience(ctx, n.Target); err != nil {
-		c.renderCompose(w, r, s, statusOf(err), d, errorText(w, err))
+		c.renderCompose(w, r, s, errorStatus(w, err), d, errorText(w, err))
 		return
 	}
 	d.Counted = true
@@ -322,7 +322,7 @@ func (c *Console) compose(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	v, _, err := c.cfg.Push.CreateCampaign(ctx, n)
 	if err != nil {
-		c.renderCompose(w, r, s, statusOf(err), d, errorText(w, err))
+		c.renderCompose(w, r, s, errorStatus(w, err), d, errorText(w, err))
 		return
 	}
 	http.Redirect(w, r, Prefix+"/campaigns/"+v.ID+"?done=queued", http.StatusSeeOther)
@@ -337,7 +337,7 @@ func (c *Console) audience(w http.ResponseWriter, r *http.Request, _ *session) {
 		n, err = c.cfg.Push.CountAudience(r.Context(), t)
 	}
 	if err != nil {
-		writeJSON(w, statusOf(err), map[string]string{"error": errorText(w, err)})
+		writeJSON(w, errorStatus(w, err), map[string]string{"error": errorText(w, err)})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"count": n, "confirmAbove": c.cfg.ConfirmAbove,

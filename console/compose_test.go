@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/tideline-dev/tideline/console"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/push"
 )
 
 func TestComposePage(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, d.DeviceID, "news", true); err != nil {
@@ -37,7 +37,7 @@ func TestComposePage(t *testing.T) {
 
 func TestComposeSend(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada, bob := e.user("ada@example.com"), e.user("bob@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	e.device(bob, "tablet", "ios", "tok-b")
@@ -87,7 +87,7 @@ func sorted(ids ...string) []string {
 
 func TestComposeTargets(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-a")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, d.DeviceID, "news", true); err != nil {
@@ -121,7 +121,7 @@ func TestComposeTargets(t *testing.T) {
 
 func TestComposeLocalTimeAndSilent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	e.device(e.user("ada@example.com"), "phone", "ios", "tok-a")
 	b := e.adminBrowser()
 	p := b.send(url.Values{"target": {"all"}, "silent": {"1"}, "dataKey": {"sync"}, "dataValue": {"1"},
@@ -139,7 +139,7 @@ func TestComposeLocalTimeAndSilent(t *testing.T) {
 // nothing.
 func TestComposeErrors(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	e.device(e.user("ada@example.com"), "phone", "android", "tok-a")
 	b := e.adminBrowser()
 	for name, tt := range map[string]struct {
@@ -187,7 +187,7 @@ func TestComposeErrors(t *testing.T) {
 
 func TestComposeCountsTheAudience(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	e.device(ada, "tablet", "ios", "tok-b")
@@ -222,7 +222,7 @@ func TestComposeCountsTheAudience(t *testing.T) {
 // with the form. Sending the same form twice queues one campaign.
 func TestComposeConfirmsLargeAudiences(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *console.Config) { c.ConfirmAbove = 2 }, nil)
+	e := newEnv(t, func(c *app.Config) { c.ConsoleConfirmAbove = 2 })
 	for i, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
 		e.device(e.user(email), "phone", "android", "tok-"+string(rune('a'+i)))
 	}

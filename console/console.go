@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +57,9 @@ type Config struct {
 	// ConfirmAbove: sending to more devices than this asks for confirmation first
 	// (DefaultConfirmAbove); negative asks for every campaign.
 	ConfirmAbove int
+	// PushToLog says push messages go to the server's log, not to devices (no push
+	// provider is set up): every page says so, so that "sent" is not misread.
+	PushToLog bool
 	// Clock is the time (the system clock); the auth service keeps its own.
 	Clock tideline.Clock
 	// Logger receives failures (nil discards them).
@@ -205,6 +207,7 @@ func (c *Console) loadPages() error {
 		"percent": percent,
 		"join":    strings.Join,
 		"inc":     func(i int) int { return i + 1 },
+		"unit":    unit,
 		"has":     slices.Contains[[]string],
 		"platforms": func() []string {
 			return []string{push.PlatformAndroid, push.PlatformIOS, push.PlatformWeb}
@@ -245,6 +248,8 @@ type view struct {
 	Refresh int
 	// Data is the page's own.
 	Data any
+	// PushToLog: push messages go to the server's log (Config.PushToLog).
+	PushToLog bool
 }
 
 // render writes page with v, as status.
@@ -253,6 +258,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if !ok {
 		panic("console: no page " + page)
 	}
+	v.PushToLog = c.cfg.PushToLog
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
 		c.log.ErrorContext(r.Context(), "console: render", "page", page, "err", err.Error())
@@ -264,45 +270,12 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 	_, _ = io.WriteString(w, b.String())
 }
 
-// statusOf is the HTTP status of an error's code.
-func statusOf(err error) int {
-	switch tideline.ErrorCode(err) {
-	case tideline.CodeInvalid, tideline.CodeWeakPassword:
-		return http.StatusBadRequest
-	case tideline.CodeUnauthenticated, tideline.CodeInvalidCredentials:
-		return http.StatusUnauthorized
-	case tideline.CodeForbidden, tideline.CodeAccountDisabled:
-		return http.StatusForbidden
-	case tideline.CodeNotFound:
-		return http.StatusNotFound
-	case tideline.CodeConflict, tideline.CodeEmailTaken:
-		return http.StatusConflict
-	case tideline.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case tideline.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case tideline.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// retryAfter is an error that says when to try again (auth's rate limits do).
-type retryAfter interface {
-	error
-	RetryAfter() time.Duration
-}
-
-// errorStatus is the HTTP status of err, as statusOf, for an answer being written to w: a
-// 429 also gets Retry-After, in whole seconds rounded up and at least 1, as the API's do.
+// errorStatus is the HTTP status of err (tideline.HTTPStatus), for an answer being written
+// to w, which also gets the Retry-After the API would send (429s, and errors that say).
 func errorStatus(w http.ResponseWriter, err error) int {
-	status := statusOf(err)
-	if status == http.StatusTooManyRequests {
-		wait := time.Second
-		if ra, ok := errors.AsType[retryAfter](err); ok {
-			wait = max(wait, ra.RetryAfter())
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	status, _ := tideline.HTTPStatus(err)
+	if ra, ok := tideline.RetryAfterHeader(err, status); ok {
+		w.Header().Set("Retry-After", ra)
 	}
 	return status
 }
@@ -311,7 +284,7 @@ func errorStatus(w http.ResponseWriter, err error) int {
 // error the request id to look for in the log (which has the cause).
 func errorText(w http.ResponseWriter, err error) string {
 	msg := tideline.ErrorMessage(err)
-	if statusOf(err) >= 500 {
+	if status, _ := tideline.HTTPStatus(err); status >= 500 {
 		if id := w.Header().Get("X-Request-Id"); id != "" {
 			msg += " (request " + id + ")"
 		}
@@ -330,6 +303,15 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, s *session
 		v.Admin, v.CSRF = &s.user, s.csrf
 	}
 	c.render(w, r, status, "error", v)
+}
+
+// unit is the name of what a count of n counts: unit for 1, else its plural ("1 poke",
+// "2 pokes", "0 pokes"), as plural writes them whole.
+func unit(n any, unit string) string {
+	if fmt.Sprint(n) == "1" {
+		return unit
+	}
+	return unit + "s"
 }
 
 func formatTime(t time.Time) string {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -13,10 +12,10 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
+	"github.com/tideline-dev/tideline/app/apptest"
 	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/console"
 	"github.com/tideline-dev/tideline/push"
-	"github.com/tideline-dev/tideline/store/sqlite"
 )
 
 // The console is tested over HTTP, as a browser uses it, on a real embedded store: the
@@ -29,51 +28,25 @@ const (
 
 type env struct {
 	t     *testing.T
-	db    *sqlite.DB
+	app   *apptest.App
 	auth  *auth.Service
 	push  *push.Service
 	clock *tideline.ManualClock
-	srv   *httptest.Server
+	url   string
 	admin auth.User
 }
 
-// newEnv starts the console with an admin (adminEmail, password). change and authChange,
-// when not nil, adjust the configurations first.
-func newEnv(t *testing.T, change func(*console.Config), authChange func(*auth.Config)) *env {
+// newEnv starts the app, idle (the test drives the push workers: drain), with an admin
+// (adminEmail, password), and serves it. change, when not nil, adjusts the configuration
+// first.
+func newEnv(t *testing.T, change func(*app.Config)) *env {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
+	a := apptest.New(t, apptest.Options{Config: change, Now: time.Date(2026, 5, 14, 9, 0, 0, 0, time.UTC)})
+	admin, _, err := a.Auth.CreateAdmin(t.Context(), adminEmail, password, "test", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	clock := tideline.NewManualClock(time.Date(2026, 5, 14, 9, 0, 0, 0, time.UTC))
-	acfg := auth.Config{Argon2: auth.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, Limits: &auth.Limits{}, Clock: clock}
-	if authChange != nil {
-		authChange(&acfg)
-	}
-	authSvc, err := auth.New(t.Context(), db.Auth(), acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(authSvc.Close)
-	pushSvc := push.New(db.Push(), push.Config{Clock: clock})
-	authSvc.OnSessionsEnded(pushSvc.SessionsEnded)
-	authSvc.OnUserDeleted(pushSvc.DeleteUser)
-	admin, _, err := authSvc.CreateAdmin(t.Context(), adminEmail, password, "test", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := console.Config{Auth: authSvc, Push: pushSvc, Secret: []byte(strings.Repeat("s", 32)), Clock: clock}
-	if change != nil {
-		change(&cfg)
-	}
-	c, err := console.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, auth: authSvc, push: pushSvc, clock: clock, srv: srv, admin: admin}
+	return &env{t: t, app: a, auth: a.Auth, push: a.Push, clock: a.Clock, url: a.Serve(), admin: admin}
 }
 
 // user signs up a user and returns their first session.
@@ -107,18 +80,7 @@ func (e *env) campaigns() []push.CampaignView {
 }
 
 // drain runs the push workers until they have nothing to do.
-func (e *env) drain() {
-	e.t.Helper()
-	for {
-		did, err := e.push.Step(e.t.Context())
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if !did {
-			return
-		}
-	}
-}
+func (e *env) drain() { e.app.Drain() }
 
 // browser is a client with its own cookies that does not follow redirects.
 type browser struct {
@@ -161,7 +123,7 @@ func (b *browser) do(req *http.Request) page {
 
 func (b *browser) get(path string) page {
 	b.e.t.Helper()
-	req, err := http.NewRequestWithContext(b.e.t.Context(), http.MethodGet, b.e.srv.URL+path, nil)
+	req, err := http.NewRequestWithContext(b.e.t.Context(), http.MethodGet, b.e.url+path, nil)
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
@@ -170,7 +132,7 @@ func (b *browser) get(path string) page {
 
 func (b *browser) post(path string, form url.Values) page {
 	b.e.t.Helper()
-	req, err := http.NewRequestWithContext(b.e.t.Context(), http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(b.e.t.Context(), http.MethodPost, b.e.url+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
@@ -219,7 +181,7 @@ func (b *browser) send(form url.Values) page {
 
 // cookie returns the browser's cookie called name for the console's paths.
 func (b *browser) cookie(name string) string {
-	u, _ := url.Parse(b.e.srv.URL + "/console")
+	u, _ := url.Parse(b.e.url + "/console")
 	for _, c := range b.c.Jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value

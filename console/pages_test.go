@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/console"
 	"github.com/tideline-dev/tideline/push"
+	"github.com/tideline-dev/tideline/push/fcm"
+	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
 	"golang.org/x/net/html"
 )
 
@@ -20,7 +22,7 @@ const hostile = `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
 // script or an element that came from it.
 func TestUserTextIsInert(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada, err := e.auth.SignUp(t.Context(), "ada@example.com", password, auth.Client{IP: "192.0.2.1", UserAgent: hostile, DeviceName: hostile, Platform: hostile})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestUserTextIsInert(t *testing.T) {
 // every table, alt on every image.
 func TestPagesAreAccessible(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, "phone", "news", true); err != nil {
@@ -85,7 +87,7 @@ func TestPagesAreAccessible(t *testing.T) {
 		pages[path] = b.get(path)
 	}
 	pages["/console/compose (confirm)"] = func() page {
-		e2 := newEnv(t, func(c *console.Config) { c.ConfirmAbove = -1 }, nil)
+		e2 := newEnv(t, func(c *app.Config) { c.ConsoleConfirmAbove = 0 })
 		e2.device(e2.user("ada@example.com"), "phone", "android", "tok-a")
 		return e2.adminBrowser().send(url.Values{"title": {"x"}, "target": {"all"}})
 	}()
@@ -205,7 +207,7 @@ func render(n *html.Node) string {
 
 func TestStaticAssets(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	signin := b.get("/console/signin")
 	for _, name := range []string{"console.css", "console.js"} {
@@ -228,5 +230,39 @@ func TestStaticAssets(t *testing.T) {
 	}
 	if p := b.get("/console/static/nope.js"); p.status != http.StatusNotFound {
 		t.Errorf("unknown asset: %d", p.status)
+	}
+}
+
+// While no push provider is set up, every page says that push messages go to the server's
+// log, and a campaign's page says nothing reached devices; with Firebase set up (here the
+// real SDK against the local fake of FCM), neither appears.
+func TestPushToLogBanner(t *testing.T) {
+	t.Parallel()
+	const banner = "Push messages go to the server's log, not to devices"
+	e := newEnv(t, nil)
+	e.device(e.user("ada@example.com"), "phone", "ios", "tok-a")
+	b := e.adminBrowser()
+	for _, path := range []string{"/console", "/console/compose", "/console/campaigns", "/console/users", "/console/topics"} {
+		if p := b.get(path); p.status != 200 || !p.has(banner) {
+			t.Errorf("%s: %d, no banner", path, p.status)
+		}
+	}
+	if p := b.send(url.Values{"title": {"Hi"}, "target": {"all"}}); p.status != 303 {
+		t.Fatalf("send: %d\n%s", p.status, p.body)
+	}
+	e.drain()
+	if p := b.get("/console/campaigns/" + e.campaigns()[0].ID); !p.has("to the server's log: nothing reaches devices") {
+		t.Errorf("the campaign page does not say nothing reached devices:\n%s", p.body)
+	}
+	if p := e.browser().get("/console/signin"); p.has(banner) {
+		t.Error("the sign-in page shows the banner to someone not signed in")
+	}
+
+	fake := fcmtest.New(t)
+	withFCM := newEnv(t, func(c *app.Config) {
+		c.FCM = fcm.Config{CredentialsFile: fake.WriteCredentials(t), Endpoint: fake.Endpoint()}
+	})
+	if p := withFCM.adminBrowser().get("/console"); p.status != 200 || p.has(banner) {
+		t.Errorf("with FCM set up: %d, banner shown %v", p.status, p.has(banner))
 	}
 }

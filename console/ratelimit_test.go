@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 )
 
@@ -22,8 +23,8 @@ func TestRateLimitedPagesSayWhenToRetry(t *testing.T) {
 	}
 
 	t.Run("SignInPerAccount", func(t *testing.T) {
-		e := newEnv(t, nil, func(c *auth.Config) {
-			c.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
+		e := newEnv(t, func(c *app.Config) {
+			c.Auth.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
 		})
 		b := e.browser()
 		for range 2 {
@@ -33,13 +34,13 @@ func TestRateLimitedPagesSayWhenToRetry(t *testing.T) {
 	})
 
 	t.Run("SignInPerIP", func(t *testing.T) {
-		e := newEnv(t, nil, func(c *auth.Config) { c.Limits = &auth.Limits{Login: auth.Rate{Burst: 1, Per: time.Hour}} })
+		e := newEnv(t, func(c *app.Config) { c.Auth.Limits = &auth.Limits{Login: auth.Rate{Burst: 1, Per: time.Hour}} })
 		e.adminBrowser()
 		wantRetryAfter(t, e.browser().signIn(adminEmail, password), "3600")
 	})
 
 	t.Run("SessionRefresh", func(t *testing.T) {
-		e := newEnv(t, nil, func(c *auth.Config) { c.Limits = &auth.Limits{Refresh: auth.Rate{Burst: 1, Per: time.Hour}} })
+		e := newEnv(t, func(c *app.Config) { c.Auth.Limits = &auth.Limits{Refresh: auth.Rate{Burst: 1, Per: time.Hour}} })
 		b := e.adminBrowser()
 		e.clock.Advance(16 * time.Minute) // the access token has expired: the page refreshes it
 		if p := b.get("/console"); p.status != http.StatusOK {

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/console"
 )
 
 func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	for path, want := range map[string]string{
 		"/console":                  "/console/signin",
@@ -51,7 +52,7 @@ func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 
 func TestSignIn(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	form := b.get("/console/signin")
 	if form.status != http.StatusOK || !form.has(`<label for="email">Email</label>`) || !form.has(`autocomplete="current-password"`) {
@@ -107,7 +108,7 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInGoesBackWhereItCameFrom(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	for next, want := range map[string]string{
 		"/console/topics":        "/console/topics",
 		"https://evil.example/":  "/console",
@@ -126,7 +127,7 @@ func TestSignInGoesBackWhereItCameFrom(t *testing.T) {
 
 func TestSignInRefusesNonAdmins(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	b := e.browser()
 	p := b.signIn("ada@example.com", password)
@@ -141,7 +142,7 @@ func TestSignInRefusesNonAdmins(t *testing.T) {
 
 func TestSignInNeedsItsCSRFToken(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.browser()
 	token := b.csrf("/console/signin")
 	for name, form := range map[string]url.Values{
@@ -161,8 +162,8 @@ func TestSignInNeedsItsCSRFToken(t *testing.T) {
 
 func TestSignInIsRateLimited(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, func(c *auth.Config) {
-		c.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
+	e := newEnv(t, func(c *app.Config) {
+		c.Auth.Limits = &auth.Limits{LoginFailures: auth.Rate{Burst: 2, Per: time.Hour}}
 	})
 	b := e.browser()
 	for range 2 {
@@ -178,7 +179,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 
 func TestSecureCookiesOverTLS(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	c, err := console.New(console.Config{Auth: e.auth, Push: e.push, Secret: []byte(strings.Repeat("s", 32))})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +199,7 @@ func TestSecureCookiesOverTLS(t *testing.T) {
 
 func TestSignOut(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.adminBrowser()
 	access := b.cookie("tl_console_access")
 	if p := b.post("/console/signout", url.Values{}); p.status != http.StatusForbidden || !p.has("This form has expired") {
@@ -223,7 +224,7 @@ func TestSignOut(t *testing.T) {
 // the admin role away ends it.
 func TestConsoleSessionFollowsAuth(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	other, _, err := e.auth.CreateAdmin(t.Context(), "ops@example.com", password, "test", false)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +279,7 @@ func TestConsoleSessionFollowsAuth(t *testing.T) {
 // cookies carry the new pair.
 func TestAccessTokenIsRefreshed(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.adminBrowser()
 	access, refresh := b.cookie("tl_console_access"), b.cookie("tl_console_refresh")
 	e.clock.Advance(16 * time.Minute)
@@ -305,7 +306,7 @@ func TestAccessTokenIsRefreshed(t *testing.T) {
 // session's, nothing happens.
 func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
 	b := e.adminBrowser()
@@ -357,7 +358,7 @@ func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, nil)
 	b := e.adminBrowser()
 	for _, path := range []string{"/console", "/console/signin", "/console/compose", "/console/nothing-here"} {
 		p := b.get(path)

@@ -9,7 +9,6 @@ import (
 // The auth routes: each decodes, calls one auth.Service method and encodes.
 
 func (s *Server) SignUp(ctx context.Context, r oapi.SignUpRequestObject) (oapi.SignUpResponseObject, error) {
-	ctx = detach(ctx)
 	res, err := s.cfg.Auth.SignUp(ctx, r.Body.Email, r.Body.Password, clientOf(ctx, r.Body.Device))
 	if err != nil {
 		return nil, err
@@ -18,7 +17,6 @@ func (s *Server) SignUp(ctx context.Context, r oapi.SignUpRequestObject) (oapi.S
 }
 
 func (s *Server) Login(ctx context.Context, r oapi.LoginRequestObject) (oapi.LoginResponseObject, error) {
-	ctx = detach(ctx)
 	res, err := s.cfg.Auth.Login(ctx, r.Body.Email, r.Body.Password, clientOf(ctx, r.Body.Device))
 	if err != nil {
 		return nil, err
@@ -27,7 +25,6 @@ func (s *Server) Login(ctx context.Context, r oapi.LoginRequestObject) (oapi.Log
 }
 
 func (s *Server) SignInAnonymously(ctx context.Context, r oapi.SignInAnonymouslyRequestObject) (oapi.SignInAnonymouslyResponseObject, error) {
-	ctx = detach(ctx)
 	var device *oapi.Device
 	if r.Body != nil {
 		device = r.Body.Device
@@ -40,7 +37,6 @@ func (s *Server) SignInAnonymously(ctx context.Context, r oapi.SignInAnonymously
 }
 
 func (s *Server) LinkAccount(ctx context.Context, r oapi.LinkAccountRequestObject) (oapi.LinkAccountResponseObject, error) {
-	ctx = detach(ctx)
 	res, err := s.cfg.Auth.Link(ctx, principal(ctx), r.Body.Email, r.Body.Password, clientOf(ctx, nil))
 	if err != nil {
 		return nil, err
@@ -50,7 +46,6 @@ func (s *Server) LinkAccount(ctx context.Context, r oapi.LinkAccountRequestObjec
 }
 
 func (s *Server) RefreshSession(ctx context.Context, r oapi.RefreshSessionRequestObject) (oapi.RefreshSessionResponseObject, error) {
-	ctx = detach(ctx)
 	res, err := s.cfg.Auth.Refresh(ctx, r.Body.RefreshToken, clientOf(ctx, nil))
 	if err != nil {
 		return nil, err
@@ -59,7 +54,6 @@ func (s *Server) RefreshSession(ctx context.Context, r oapi.RefreshSessionReques
 }
 
 func (s *Server) Logout(ctx context.Context, _ oapi.LogoutRequestObject) (oapi.LogoutResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.Logout(ctx, principal(ctx), clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -67,7 +61,6 @@ func (s *Server) Logout(ctx context.Context, _ oapi.LogoutRequestObject) (oapi.L
 }
 
 func (s *Server) ListSessions(ctx context.Context, _ oapi.ListSessionsRequestObject) (oapi.ListSessionsResponseObject, error) {
-	ctx = detach(ctx)
 	p := principal(ctx)
 	list, err := s.cfg.Auth.ListSessions(ctx, p)
 	if err != nil {
@@ -77,7 +70,6 @@ func (s *Server) ListSessions(ctx context.Context, _ oapi.ListSessionsRequestObj
 }
 
 func (s *Server) RevokeSession(ctx context.Context, r oapi.RevokeSessionRequestObject) (oapi.RevokeSessionResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.RevokeSession(ctx, principal(ctx), r.SessionId, clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -85,7 +77,6 @@ func (s *Server) RevokeSession(ctx context.Context, r oapi.RevokeSessionRequestO
 }
 
 func (s *Server) ForgotPassword(ctx context.Context, r oapi.ForgotPasswordRequestObject) (oapi.ForgotPasswordResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.ForgotPassword(ctx, r.Body.Email, clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -93,7 +84,6 @@ func (s *Server) ForgotPassword(ctx context.Context, r oapi.ForgotPasswordReques
 }
 
 func (s *Server) ResetPassword(ctx context.Context, r oapi.ResetPasswordRequestObject) (oapi.ResetPasswordResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.ResetPassword(ctx, r.Body.Token, r.Body.Password, clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -101,7 +91,6 @@ func (s *Server) ResetPassword(ctx context.Context, r oapi.ResetPasswordRequestO
 }
 
 func (s *Server) VerifyEmail(ctx context.Context, r oapi.VerifyEmailRequestObject) (oapi.VerifyEmailResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.VerifyEmail(ctx, r.Body.Token, clientOf(ctx, nil)); err != nil {
 		return nil, err
 	}
@@ -109,7 +98,6 @@ func (s *Server) VerifyEmail(ctx context.Context, r oapi.VerifyEmailRequestObjec
 }
 
 func (s *Server) ResendVerification(ctx context.Context, _ oapi.ResendVerificationRequestObject) (oapi.ResendVerificationResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Auth.SendVerification(ctx, principal(ctx)); err != nil {
 		return nil, err
 	}
@@ -121,7 +109,6 @@ func (s *Server) ResendVerification(ctx context.Context, _ oapi.ResendVerificati
 const jwksCacheControl = "public, max-age=300"
 
 func (s *Server) GetJWKS(ctx context.Context, _ oapi.GetJWKSRequestObject) (oapi.GetJWKSResponseObject, error) {
-	ctx = detach(ctx)
 	keys, err := s.cfg.Auth.JWKS(ctx)
 	if err != nil {
 		return nil, err
@@ -135,7 +122,6 @@ func (s *Server) GetJWKS(ctx context.Context, _ oapi.GetJWKSRequestObject) (oapi
 }
 
 func (s *Server) ExchangeToken(ctx context.Context, r oapi.ExchangeTokenRequestObject) (oapi.ExchangeTokenResponseObject, error) {
-	ctx = detach(ctx)
 	res, created, err := s.cfg.Auth.ExchangeToken(ctx, r.Body.Provider, r.Body.Token, clientOf(ctx, r.Body.Device))
 	if err != nil {
 		return nil, err
@@ -147,7 +133,6 @@ func (s *Server) ExchangeToken(ctx context.Context, r oapi.ExchangeTokenRequestO
 }
 
 func (s *Server) LinkIdentity(ctx context.Context, r oapi.LinkIdentityRequestObject) (oapi.LinkIdentityResponseObject, error) {
-	ctx = detach(ctx)
 	id, err := s.cfg.Auth.LinkIdentity(ctx, principal(ctx), r.Body.Provider, r.Body.Token, clientOf(ctx, nil))
 	if err != nil {
 		return nil, err

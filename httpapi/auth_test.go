@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -14,7 +14,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/httpapi"
 )
 
 // call sends a JSON request (body nil for none) with an optional bearer token.
@@ -73,7 +75,7 @@ func (a *apiTest) signUp(email string) sessionBody {
 // admin returns an admin API key.
 func (a *apiTest) admin() string {
 	a.t.Helper()
-	_, raw, err := a.auth.CreateAdminKey(a.t.Context(), auth.Principal{AdminKeyID: "bootstrap"}, "test", auth.Client{})
+	_, raw, err := a.app.Auth.CreateAdminKey(a.t.Context(), auth.Principal{AdminKeyID: "bootstrap"}, "test", auth.Client{})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestSecuritySweep(t *testing.T) {
 			for name := range (*op.Security)[0] {
 				scheme = name
 			}
-			url := pathParam.ReplaceAllString(path, tideline.NewID())
+			url := httpapi.PathParam.ReplaceAllString(path, tideline.NewID())
 			for _, tt := range []struct {
 				name, token string
 				status      int
@@ -152,7 +154,7 @@ func TestHostileBodies(t *testing.T) {
 					token = adminKey
 				}
 			}
-			url := pathParam.ReplaceAllString(path, tideline.NewID())
+			url := httpapi.PathParam.ReplaceAllString(path, tideline.NewID())
 			for _, b := range bodies {
 				if b.name == "OperatorObjects" && len(op.RequestBody.Value.Content.Get("application/json").Schema.Value.Required) == 0 {
 					continue // every member optional: unknown members are ignored, as everywhere
@@ -174,7 +176,7 @@ func TestHostileBodies(t *testing.T) {
 			}
 		}
 	}
-	if u, _ := a.auth.ListUsers(t.Context(), auth.UserQuery{}); len(u) != 1 {
+	if u, _ := a.app.Auth.ListUsers(t.Context(), auth.UserQuery{}); len(u) != 1 {
 		t.Fatalf("hostile bodies created users: %d", len(u))
 	}
 }
@@ -223,7 +225,7 @@ func TestAuthFlow(t *testing.T) {
 	if r1.RefreshToken == up.RefreshToken || r2.RefreshToken == r1.RefreshToken || r2.SessionID != up.SessionID {
 		t.Fatal("refresh did not rotate")
 	}
-	a.clock.Advance(11 * time.Second)
+	a.app.Clock.Advance(11 * time.Second)
 	checkProblem(t, a.call("POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": up.RefreshToken}), 401, tideline.CodeRefreshTokenReused)
 	checkProblem(t, a.call("POST", "/v1/auth/refresh", "", map[string]string{"refreshToken": r2.RefreshToken}), 401, tideline.CodeUnauthenticated)
 	checkProblem(t, a.call("GET", "/v1/me", r2.AccessToken, nil), 401, tideline.CodeUnauthenticated)
@@ -242,7 +244,7 @@ func TestJWKSVerifiesAccessTokens(t *testing.T) {
 	a := newAPI(t, nil)
 	up := a.signUp("ada@example.com")
 	rec := a.get("/.well-known/jwks.json")
-	if cc := rec.Header().Get("Cache-Control"); cc != jwksCacheControl {
+	if cc := rec.Header().Get("Cache-Control"); cc != httpapi.JWKSCacheControl {
 		t.Fatalf("Cache-Control %q", cc)
 	}
 	set := decode[struct {
@@ -257,7 +259,7 @@ func TestJWKSVerifiesAccessTokens(t *testing.T) {
 			}
 		}
 		return nil, jwt.ErrTokenUnverifiable
-	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer("tideline"), jwt.WithAudience("tideline"), jwt.WithTimeFunc(a.clock.Now))
+	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithIssuer("tideline"), jwt.WithAudience("tideline"), jwt.WithTimeFunc(a.app.Clock.Now))
 	if err != nil || !tok.Valid {
 		t.Fatalf("the JWKS does not verify the token: %v", err)
 	}
@@ -294,19 +296,17 @@ func TestPasswordResetOverHTTP(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, nil)
 	a.signUp("ada@example.com")
-	<-a.mail.ch // verification
+	a.app.Mail.Next(t) // verification
 	unknown := a.call("POST", "/v1/auth/password/forgot", "", map[string]string{"email": "nobody@example.com"})
 	known := a.call("POST", "/v1/auth/password/forgot", "", map[string]string{"email": "ada@example.com"})
 	if unknown.Code != 202 || known.Code != 202 || unknown.Body.String() != known.Body.String() {
 		t.Fatalf("forgot answers differ: %d %q / %d %q", unknown.Code, unknown.Body, known.Code, known.Body)
 	}
-	mail := <-a.mail.ch
+	mail := a.app.Mail.Next(t)
 	token := mail.Text[strings.Index(mail.Text, "tlact_"):]
 	token = strings.Fields(token)[0]
-	select {
-	case extra := <-a.mail.ch:
+	if extra, ok := a.app.Mail.Waiting(); ok {
 		t.Fatalf("an email went to %s", extra.To)
-	default:
 	}
 	if rec := a.call("POST", "/v1/auth/password/reset", "", map[string]string{"token": token, "password": "a different passphrase"}); rec.Code != 204 {
 		t.Fatalf("reset %d %s", rec.Code, rec.Body)
@@ -317,7 +317,7 @@ func TestPasswordResetOverHTTP(t *testing.T) {
 
 func TestRateLimitOverHTTP(t *testing.T) {
 	t.Parallel()
-	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.Limits = &auth.Limits{Signup: auth.Rate{Burst: 1, Per: time.Minute}} })
+	a := newAPI(t, func(c *app.Config) { c.Auth.Limits = &auth.Limits{Signup: auth.Rate{Burst: 1, Per: time.Minute}} })
 	a.signUp("ada@example.com")
 	rec := a.call("POST", "/v1/auth/signup", "", map[string]string{"email": "bob@example.com", "password": password})
 	checkProblem(t, rec, 429, tideline.CodeRateLimited)
@@ -425,7 +425,7 @@ func fmtJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestBodyTooLargeOnJSONRoute(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t, func(c *Config) { c.MaxBodyBytes = 2048 })
+	a := newAPI(t, func(c *app.Config) { c.MaxBodyBytes = 2048 })
 	big := map[string]string{"email": "ada@example.com", "password": strings.Repeat("x", 4000)}
 	checkProblem(t, a.call("POST", "/v1/auth/signup", "", big), 413, tideline.CodeTooLarge)
 	b, _ := json.Marshal(big)

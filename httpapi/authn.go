@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -10,14 +12,10 @@ import (
 	"github.com/tideline-dev/tideline/httpapi/oapi"
 )
 
-const (
-	ctxPrincipal = "tideline.principal"
-	ctxToken     = "tideline.token" // the credential, for streams that check it again
-)
-
 // authenticate enforces the security the spec gives the route: bearerAuth needs a user's
-// access token, adminAuth an admin API key or an admin user's access token. The caller is
-// then available to the handler (principal).
+// access token, adminAuth an admin API key or an admin user's access token. The caller
+// (auth.WithPrincipal) and the credential (for streams, which check it again) then travel
+// in the request's context.
 func (s *Server) authenticate(c *gin.Context) {
 	scheme := s.routes[c.Request.Method+" "+c.FullPath()].security
 	if scheme == "" {
@@ -48,49 +46,58 @@ func (s *Server) authenticate(c *gin.Context) {
 		writeProblem(c, s.log, tideline.Errorf(tideline.CodeForbidden, "An admin API key has no account; use a user's access token."))
 		return
 	}
-	c.Set(ctxPrincipal, p)
-	c.Set(ctxToken, strings.TrimSpace(raw))
+	ctx := auth.WithPrincipal(c.Request.Context(), p)
+	c.Request = c.Request.WithContext(context.WithValue(ctx, tokenKey{}, strings.TrimSpace(raw)))
+}
+
+// errNoScope is what a handler would get instead of running without its request's scope.
+var errNoScope = errors.New("the handler's context lacks the request's scope")
+
+// requireScope runs before every handler of the strict layer, which hands it the request's
+// context: it refuses to run a handler whose context lacks the request id, or, on a route
+// with security, the caller (an operation it does not know counts as secured and
+// missing). The generated layer cannot do otherwise (see
+// httpapi/oapi/templates); this keeps it so, and the tests check no request ever trips it.
+func (s *Server) requireScope(f oapi.StrictHandlerFunc, operationID string) oapi.StrictHandlerFunc {
+	route, known := s.routes["op:"+operationID]
+	return func(ctx context.Context, request any) (any, error) {
+		_, hasCaller := auth.PrincipalFrom(ctx)
+		if !known || tideline.RequestID(ctx) == "" || (route.security != "" && !hasCaller) {
+			return nil, fmt.Errorf("%s: %w", operationID, errNoScope)
+		}
+		return f(ctx, request)
+	}
+}
+
+type tokenKey struct{}
+
+// tokenOf is the credential an authenticated request was made with.
+func tokenOf(ctx context.Context) string {
+	t, _ := ctx.Value(tokenKey{}).(string)
+	return t
 }
 
 // streamRoutes take the access token in the query string too.
 var streamRoutes = map[string]bool{"/v1/sync/stream": true, "/v1/sync/events": true}
 
-// principal returns the authenticated caller of a request that passed authenticate.
+// principal returns the authenticated caller of a request that passed authenticate (the
+// zero Principal on a route without security).
 func principal(ctx context.Context) auth.Principal {
-	p, _ := ginContext(ctx).Get(ctxPrincipal)
-	pr, _ := p.(auth.Principal)
-	return pr
+	p, _ := auth.PrincipalFrom(ctx)
+	return p
 }
 
-// ginContext returns the *gin.Context of a strict handler's context (detached or not).
-func ginContext(ctx context.Context) *gin.Context {
-	if d, ok := ctx.(detached); ok {
-		return d.gin
-	}
-	return ctx.(*gin.Context)
-}
+type clientKey struct{}
 
-// detached is a request's context as handlers pass it on: the request's own context, which
-// still leads to the gin context for principal. Gin reuses a *gin.Context for later
-// requests once the handler returns, so nothing that may outlive the handler (such as
-// database/sql's watcher goroutine of a query) may hold one: handlers call detach first.
-type detached struct {
-	context.Context
-	gin *gin.Context
-}
-
-func detach(ctx context.Context) context.Context {
-	if c, ok := ctx.(*gin.Context); ok {
-		return detached{Context: c.Request.Context(), gin: c}
-	}
-	return ctx
+// withClient is ctx carrying where the request comes from (requestScope puts it there).
+func withClient(ctx context.Context, c auth.Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
 }
 
 // clientOf describes the request's origin for sessions and the audit log, with the device
 // the body names, if any.
 func clientOf(ctx context.Context, device *oapi.Device) auth.Client {
-	c := ginContext(ctx)
-	cl := auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+	cl, _ := ctx.Value(clientKey{}).(auth.Client)
 	if device != nil {
 		cl.DeviceName, cl.Platform = deref(device.Name), deref(device.Platform)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"html/template"
@@ -52,12 +53,15 @@ type (
 	}
 	docsOp struct {
 		ID, Method, Path, Summary string
-		Description               template.HTML
-		Auth                      string
-		Params                    []docsField
-		Body                      []docsMedia
-		BodyRequired              bool
-		Responses                 []docsResponse
+		// PathHTML is Path with a break opportunity after each slash, so the sidebar wraps
+		// long paths between their segments, never inside one.
+		PathHTML     template.HTML
+		Description  template.HTML
+		Auth         string
+		Params       []docsField
+		Body         []docsMedia
+		BodyRequired bool
+		Responses    []docsResponse
 	}
 	docsResponse struct {
 		Status      string
@@ -68,6 +72,9 @@ type (
 		Type   string
 		Schema template.HTML
 		Props  []docsField
+		// Example is the media's example, else one made of its schema's examples, as
+		// indented JSON; empty when there is neither.
+		Example string
 	}
 	docsSchema struct {
 		Name        string
@@ -137,7 +144,8 @@ func renderDocs(doc *openapi3.T) ([]byte, error) {
 }
 
 func docsOperation(doc *openapi3.T, path, method string, op *openapi3.Operation) docsOp {
-	o := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Description: md(op.Description), Auth: "none"}
+	o := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Description: md(op.Description), Auth: "none",
+		PathHTML: template.HTML(strings.ReplaceAll(html.EscapeString(path), "/", "/<wbr>"))}
 	security := doc.Security
 	if op.Security != nil {
 		security = *op.Security
@@ -183,9 +191,60 @@ func docsContent(content openapi3.Content) []docsMedia {
 				m.Props = schemaProps(s.Value) // inline objects are shown in place
 			}
 		}
+		m.Example = mediaExample(content[mt])
 		out = append(out, m)
 	}
 	return out
+}
+
+// mediaExample is the media's example (or its first named one), else an example made of
+// its schema's property examples, as indented JSON; "" when there is none.
+func mediaExample(mt *openapi3.MediaType) string {
+	ex := mt.Example
+	if ex == nil && len(mt.Examples) > 0 {
+		first := mt.Examples[slices.Sorted(maps.Keys(mt.Examples))[0]]
+		if first != nil && first.Value != nil {
+			ex = first.Value.Value
+		}
+	}
+	if ex == nil {
+		var ok bool
+		if ex, ok = schemaExample(mt.Schema, 0); !ok {
+			return ""
+		}
+	}
+	b, err := json.MarshalIndent(ex, "", "  ")
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// schemaExample is the schema's example, else an object of its properties' examples (or an
+// array of its items' example), ok when there is any.
+func schemaExample(ref *openapi3.SchemaRef, depth int) (any, bool) {
+	if ref == nil || ref.Value == nil || depth > 4 {
+		return nil, false
+	}
+	s := ref.Value
+	if s.Example != nil {
+		return s.Example, true
+	}
+	switch {
+	case s.Type.Is("array"):
+		if item, ok := schemaExample(s.Items, depth+1); ok {
+			return []any{item}, true
+		}
+	case len(s.Properties) > 0:
+		obj := map[string]any{}
+		for name, p := range s.Properties {
+			if v, ok := schemaExample(p, depth+1); ok {
+				obj[name] = v
+			}
+		}
+		return obj, len(obj) > 0
+	}
+	return nil, false
 }
 
 func schemaProps(s *openapi3.Schema) []docsField {

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/auth/authtest"
 )
@@ -17,7 +18,7 @@ func TestExchangeTokenOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.Providers = map[string]auth.ExternalVerifier{"oidc:acme": v} })
+	a := newAPI(t, func(c *app.Config) { c.Auth.Providers = map[string]auth.ExternalVerifier{"oidc:acme": v} })
 
 	first := decode[sessionBody](t, a.call("POST", "/v1/auth/token", "", map[string]string{"provider": "oidc:acme", "token": is.Token("rsa-1", nil)}), 201)
 	again := decode[sessionBody](t, a.call("POST", "/v1/auth/token", "", map[string]string{"provider": "oidc:acme", "token": is.Token("rsa-1", nil)}), 200)

@@ -13,32 +13,36 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 )
 
-const (
-	headerRequestID = "X-Request-Id"
-	ctxRequestID    = "tideline.request_id"
-)
+const headerRequestID = "X-Request-Id"
 
 // validRequestID accepts a caller's request id (from a proxy or the client) when it is short
 // and plain, so it can go into logs and headers as it is.
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
-// requestIDs gives every request an id: the caller's X-Request-Id when it is plain, else a
-// new one. It is sent back in X-Request-Id and quoted in problem documents and logs.
-func requestIDs() gin.HandlerFunc {
+// requestScope gives every request an id, the caller's X-Request-Id when it is plain, else
+// a new one, sent back in X-Request-Id and quoted in problem documents and logs; and puts
+// the request's scope in its context (tideline.WithRequestID, and where the request comes
+// from: its client IP as the trusted proxies say, and user agent), so that everything the
+// request reaches, down to the log records of the features, sees it.
+func requestScope() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader(headerRequestID)
 		if !validRequestID.MatchString(id) {
 			id = tideline.NewID()
 		}
-		c.Set(ctxRequestID, id)
+		ctx := tideline.WithRequestID(c.Request.Context(), id)
+		ctx = withClient(ctx, auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})
+		c.Request = c.Request.WithContext(ctx)
 		c.Header(headerRequestID, id)
 		c.Next()
 	}
 }
 
-func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+// requestID is the id requestScope gave the request.
+func requestID(c *gin.Context) string { return tideline.RequestID(c.Request.Context()) }
 
 // recovery turns a panic in a handler into a 500 problem and logs the stack; the server
 // keeps serving. http.ErrAbortHandler is re-raised: it means "drop the connection".
@@ -52,7 +56,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			log.ErrorContext(c, "panic", "request_id", requestID(c), "route", c.FullPath(),
+			log.ErrorContext(c.Request.Context(), "panic", "request_id", requestID(c), "route", c.FullPath(),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if c.Writer.Written() {
 				c.Abort()

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"encoding/json"
@@ -11,7 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/tideline-dev/tideline"
-	datasync "github.com/tideline-dev/tideline/sync"
+	"github.com/tideline-dev/tideline/app"
+	"github.com/tideline-dev/tideline/httpapi"
 )
 
 func TestProblems(t *testing.T) {
@@ -45,13 +46,13 @@ func TestProblemFor(t *testing.T) {
 		detail string
 	}{
 		{"Invalid", &tideline.Error{Code: tideline.CodeInvalid, Message: "Bad email.", Fields: map[string]string{"email": "is not an email address"}}, 400, "invalid", "Bad email."},
-		{"UnknownError", io.ErrUnexpectedEOF, 500, "internal", internalDetail},
-		{"InternalWithMessage", tideline.Errorf(tideline.CodeInternal, "secret table users_v2 broke"), 500, "internal", internalDetail},
-		{"UnknownCode", tideline.Errorf("no_such_code", "x"), 500, "internal", internalDetail},
+		{"UnknownError", io.ErrUnexpectedEOF, 500, "internal", httpapi.InternalDetail},
+		{"InternalWithMessage", tideline.Errorf(tideline.CodeInternal, "secret table users_v2 broke"), 500, "internal", httpapi.InternalDetail},
+		{"UnknownCode", tideline.Errorf("no_such_code", "x"), 500, "internal", httpapi.InternalDetail},
 		{"Unavailable", tideline.Wrap(io.EOF, tideline.CodeUnavailable, "Down."), 503, "unavailable", "Down."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p := problemFor(tt.err, "rid")
+			p := httpapi.ProblemFor(tt.err, "rid")
 			if p.Status != tt.status || p.Code != tt.code || p.Detail == nil || *p.Detail != tt.detail || p.RequestId != "rid" {
 				t.Fatalf("problem %+v (detail %v)", p, p.Detail)
 			}
@@ -61,7 +62,7 @@ func TestProblemFor(t *testing.T) {
 		})
 	}
 	for _, code := range tideline.Codes {
-		if p := problemFor(tideline.Errorf(code, "m"), ""); p.Code != string(code) {
+		if p := httpapi.ProblemFor(tideline.Errorf(code, "m"), ""); p.Code != string(code) {
 			t.Errorf("code %q has no status: it became %q", code, p.Code)
 		}
 	}
@@ -75,8 +76,8 @@ func (retryErr) RetryAfter() time.Duration { return 1500 * time.Millisecond }
 func TestRetryAfterHeader(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, nil)
-	a.srv.engine.GET("/test/limited", func(c *gin.Context) {
-		writeProblem(c, a.srv.log, &tideline.Error{Code: tideline.CodeRateLimited, Message: "Slow down.", Err: retryErr{}})
+	a.srv.Handle(http.MethodGet, "/test/limited", func(c *gin.Context) {
+		a.srv.WriteProblem(c, &tideline.Error{Code: tideline.CodeRateLimited, Message: "Slow down.", Err: retryErr{}})
 	})
 	rec := a.get("/test/limited")
 	checkProblem(t, rec, http.StatusTooManyRequests, tideline.CodeRateLimited)
@@ -97,9 +98,9 @@ func TestRequestID(t *testing.T) {
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 		if tt.sent != "" {
-			req.Header.Set(headerRequestID, tt.sent)
+			req.Header.Set(httpapi.HeaderRequestID, tt.sent)
 		}
-		got := a.do(req).Header().Get(headerRequestID)
+		got := a.do(req).Header().Get(httpapi.HeaderRequestID)
 		if tt.want != "" && got != tt.want {
 			t.Errorf("sent %q: got %q, want it echoed", tt.sent, got)
 		}
@@ -116,7 +117,7 @@ func TestSecurityHeaders(t *testing.T) {
 		"X-Content-Type-Options":  "nosniff",
 		"X-Frame-Options":         "DENY",
 		"Referrer-Policy":         "no-referrer",
-		"Content-Security-Policy": apiCSP,
+		"Content-Security-Policy": httpapi.APICSP,
 		"Cache-Control":           "no-store",
 	} {
 		if got := rec.Header().Get(h); got != want {
@@ -127,17 +128,17 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("HSTS over plain HTTP: %q", got)
 	}
 	req := httptest.NewRequest("GET", "https://api.example.com/healthz", nil) // sets req.TLS
-	if got := newAPI(t, nil).do(req).Header().Get("Strict-Transport-Security"); got != hsts {
-		t.Errorf("HSTS over TLS = %q, want %q", got, hsts)
+	if got := newAPI(t, nil).do(req).Header().Get("Strict-Transport-Security"); got != httpapi.HSTS {
+		t.Errorf("HSTS over TLS = %q, want %q", got, httpapi.HSTS)
 	}
 }
 
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t, func(c *Config) { c.MaxBodyBytes = 64 })
-	a.srv.engine.POST("/test/echo", func(c *gin.Context) {
+	a := newAPI(t, func(c *app.Config) { c.MaxBodyBytes = 64 })
+	a.srv.Handle(http.MethodPost, "/test/echo", func(c *gin.Context) {
 		if _, err := io.ReadAll(c.Request.Body); err != nil {
-			writeProblem(c, a.srv.log, requestError(err))
+			a.srv.WriteProblem(c, httpapi.RequestError(err))
 			return
 		}
 		c.Status(http.StatusNoContent)
@@ -165,9 +166,9 @@ func TestBodyLimit(t *testing.T) {
 func TestPanicRecovery(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, nil)
-	a.srv.engine.GET("/test/panic", func(*gin.Context) { panic("secret: db password is hunter2") })
+	a.srv.Handle(http.MethodGet, "/test/panic", func(*gin.Context) { panic("secret: db password is hunter2") })
 	p := checkProblem(t, a.get("/test/panic"), http.StatusInternalServerError, tideline.CodeInternal)
-	if p.Detail != internalDetail {
+	if p.Detail != httpapi.InternalDetail {
 		t.Fatalf("a panic's detail reached the client: %q", p.Detail)
 	}
 	logged := a.logLines("panic")
@@ -182,26 +183,26 @@ func TestPanicRecovery(t *testing.T) {
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, nil)
-	req := httptest.NewRequest(http.MethodGet, "/healthz?token=secret", nil)
+	req := httptest.NewRequest(http.MethodGet, "/healthz?token=s3cr3t-in-query", nil)
 	req.RemoteAddr = "203.0.113.9:5555"
 	req.Header.Set("X-Forwarded-For", "198.51.100.1") // no proxy is trusted by default
 	rec := a.do(req)
 	lines := a.logLines("request")
 	if len(lines) != 1 {
-		t.Fatalf("%d access log lines: %s", len(lines), a.logs)
+		t.Fatalf("%d access log lines: %s", len(lines), a.app.Logs)
 	}
 	l := lines[0]
-	if l["route"] != "/healthz" || l["path"] != "/healthz" || l["status"] != float64(200) || l["request_id"] != rec.Header().Get(headerRequestID) || l["ip"] != "203.0.113.9" {
+	if l["route"] != "/healthz" || l["path"] != "/healthz" || l["status"] != float64(200) || l["request_id"] != rec.Header().Get(httpapi.HeaderRequestID) || l["ip"] != "203.0.113.9" {
 		t.Fatalf("access log %v", l)
 	}
-	if strings.Contains(a.logs.String(), "secret") {
+	if strings.Contains(a.app.Logs.String(), "s3cr3t-in-query") {
 		t.Fatal("the query string was logged")
 	}
 }
 
 func TestTrustedProxies(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t, func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8"} })
+	a := newAPI(t, func(c *app.Config) { c.TrustedProxies = []string{"10.0.0.0/8"} })
 	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 	req.RemoteAddr = "10.1.2.3:5555"
 	req.Header.Set("X-Forwarded-For", "198.51.100.1")
@@ -213,7 +214,7 @@ func TestTrustedProxies(t *testing.T) {
 	if l["ip"] != "198.51.100.1" {
 		t.Fatalf("behind a trusted proxy, ip = %v", l["ip"])
 	}
-	if _, err := New(Config{Store: a.db, Auth: a.auth, Sync: a.srv.cfg.Sync, Hub: datasync.NewHub(a.srv.cfg.Sync, datasync.HubConfig{}), TrustedProxies: []string{"not a cidr"}}); err == nil {
+	if _, err := httpapi.New(httpapi.Config{Store: a.app.Store, Auth: a.app.Auth, Sync: a.app.Sync, Hub: a.app.Hub, Push: a.app.Push, TrustedProxies: []string{"not a cidr"}}); err == nil {
 		t.Fatal("an invalid proxy CIDR was accepted")
 	}
 }
@@ -229,7 +230,7 @@ func TestCORS(t *testing.T) {
 		return rec
 	}
 	t.Run("AllowedOrigin", func(t *testing.T) {
-		a := newAPI(t, func(c *Config) { c.CORSOrigins = []string{"https://app.example"} })
+		a := newAPI(t, func(c *app.Config) { c.CORSOrigins = []string{"https://app.example"} })
 		rec := preflight(a, "https://app.example")
 		if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "https://app.example" {
 			t.Fatalf("preflight: %d %v", rec.Code, rec.Header())
@@ -245,14 +246,14 @@ func TestCORS(t *testing.T) {
 		}
 	})
 	t.Run("ErrOtherOrigin", func(t *testing.T) {
-		a := newAPI(t, func(c *Config) { c.CORSOrigins = []string{"https://app.example"} })
+		a := newAPI(t, func(c *app.Config) { c.CORSOrigins = []string{"https://app.example"} })
 		rec := preflight(a, "https://evil.example")
 		if rec.Header().Get("Access-Control-Allow-Origin") != "" || rec.Code == http.StatusNoContent {
 			t.Fatalf("an unlisted origin passed the preflight: %d %v", rec.Code, rec.Header())
 		}
 	})
 	t.Run("AnyOrigin", func(t *testing.T) {
-		a := newAPI(t, func(c *Config) { c.CORSOrigins = []string{"*"} })
+		a := newAPI(t, func(c *app.Config) { c.CORSOrigins = []string{"*"} })
 		if got := preflight(a, "https://whoever.example").Header().Get("Access-Control-Allow-Origin"); got != "*" {
 			t.Fatalf("Allow-Origin %q", got)
 		}
@@ -269,12 +270,12 @@ func TestCORS(t *testing.T) {
 
 func TestRequestErrorMapping(t *testing.T) {
 	t.Parallel()
-	err := requestError(&json.SyntaxError{Offset: 3})
+	err := httpapi.RequestError(&json.SyntaxError{Offset: 3})
 	if tideline.ErrorCode(err) != tideline.CodeInvalid || !strings.Contains(tideline.ErrorMessage(err), "malformed") {
 		t.Fatalf("syntax error: %v", err)
 	}
 	own := tideline.Errorf(tideline.CodeForbidden, "no")
-	if requestError(own) != own {
+	if httpapi.RequestError(own) != own {
 		t.Fatal("a *tideline.Error was re-wrapped")
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	_ "embed"
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/httpapi/oapi"
@@ -15,7 +16,6 @@ func (s *Server) GetHealthz(context.Context, oapi.GetHealthzRequestObject) (oapi
 
 // GetReadyz answers 200 when the store answers a ping in time, 503 otherwise.
 func (s *Server) GetReadyz(ctx context.Context, _ oapi.GetReadyzRequestObject) (oapi.GetReadyzResponseObject, error) {
-	ctx = detach(ctx)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {
@@ -36,4 +36,17 @@ func (s *Server) GetMetrics(context.Context, oapi.GetMetricsRequestObject) (oapi
 // GetOpenAPI serves the OpenAPI document the server was built from.
 func (s *Server) GetOpenAPI(context.Context, oapi.GetOpenAPIRequestObject) (oapi.GetOpenAPIResponseObject, error) {
 	return oapi.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(tideline.OpenAPI), ContentLength: int64(len(tideline.OpenAPI))}, nil
+}
+
+//go:embed favicon.ico
+var favicon []byte
+
+// faviconCacheControl lets browsers keep the icon a day.
+const faviconCacheControl = "public, max-age=86400"
+
+// GetFavicon serves the icon browsers ask for at /favicon.ico.
+func (s *Server) GetFavicon(context.Context, oapi.GetFaviconRequestObject) (oapi.GetFaviconResponseObject, error) {
+	cc := faviconCacheControl
+	return oapi.GetFavicon200ImagexIconResponse{Body: bytes.NewReader(favicon), ContentLength: int64(len(favicon)),
+		Headers: oapi.GetFavicon200ResponseHeaders{CacheControl: &cc}}, nil
 }

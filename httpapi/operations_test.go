@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/httpapi"
 )
 
 func TestHealthz(t *testing.T) {
@@ -39,7 +40,7 @@ func TestReadyz(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatal(err)
 		}
-		info, _ := a.db.Info(t.Context())
+		info, _ := a.app.Store.Info(t.Context())
 		if rec.Code != http.StatusOK || body.Status != "ready" || body.Engine != "sqlite" || body.SchemaVersion != info.SchemaVersion || body.SchemaVersion < 1 {
 			t.Fatalf("status %d, body %s", rec.Code, rec.Body)
 		}
@@ -47,7 +48,7 @@ func TestReadyz(t *testing.T) {
 
 	t.Run("ErrStoreClosed", func(t *testing.T) {
 		a := newAPI(t, nil)
-		if err := a.db.Close(); err != nil {
+		if err := a.app.Store.Close(); err != nil {
 			t.Fatal(err)
 		}
 		p := checkProblem(t, a.get("/readyz"), http.StatusServiceUnavailable, tideline.CodeUnavailable)
@@ -55,7 +56,7 @@ func TestReadyz(t *testing.T) {
 			t.Fatalf("detail %q does not name the engine", p.Detail)
 		}
 		if len(a.logLines("request failed")) != 1 {
-			t.Fatalf("the cause was not logged: %s", a.logs)
+			t.Fatalf("the cause was not logged: %s", a.app.Logs)
 		}
 	})
 }
@@ -125,6 +126,22 @@ func TestDocs(t *testing.T) {
 	if !strings.Contains(page, "<table>") || !strings.Contains(page, "<code>unauthenticated</code>") {
 		t.Error("the Markdown error table in the description was not rendered")
 	}
+	// Examples: the push's own (from openapi.yaml's media example), and one made of the
+	// schema's property examples (sign-up's credentials).
+	push := page[strings.Index(page, `id="op-syncPush"`):]
+	push = push[:strings.Index(push, "</article>")]
+	if !strings.Contains(push, `<pre class="example"><code>{
+  &#34;clientId&#34;: &#34;my-laptop&#34;,`) || !strings.Contains(push, `&#34;status&#34;: &#34;applied&#34;`) {
+		t.Error("the push operation does not show its request and response examples")
+	}
+	signUp := page[strings.Index(page, `id="op-signUp"`):]
+	if signUp = signUp[:strings.Index(signUp, "</article>")]; !strings.Contains(signUp, `&#34;email&#34;: &#34;ada@example.com&#34;`) {
+		t.Error("the sign-up operation shows no example made of its schema's examples")
+	}
+	// Long paths wrap between their segments, never inside one.
+	if !strings.Contains(page, `/<wbr>v1/<wbr>admin/<wbr>push/<wbr>campaigns/<wbr>{campaignId}/<wbr>cancel</a>`) || strings.Contains(page, "break-all") {
+		t.Error("the sidebar's paths do not wrap at their slashes")
+	}
 	if regexp.MustCompile(`(?i)<script|src="http|href="http`).MatchString(page) {
 		t.Error("the page loads scripts or remote assets")
 	}
@@ -155,11 +172,11 @@ paths:
         "200":
           description: ok
 `)
-	doc, err := loadSpec(t.Context(), spec)
+	doc, err := httpapi.LoadSpec(t.Context(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := renderDocs(doc)
+	page, err := httpapi.RenderDocs(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +187,21 @@ paths:
 	if !strings.Contains(s, "<strong>bold</strong>") || !strings.Contains(s, "&lt;script&gt;") {
 		t.Fatal("Markdown or escaped text missing")
 	}
-	if _, err := loadSpec(t.Context(), []byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
+	if _, err := httpapi.LoadSpec(t.Context(), []byte("openapi: 3.0.3\ninfo: {}\npaths: {}\n")); err == nil {
 		t.Fatal("an invalid document rendered")
+	}
+}
+
+// TestFavicon: browsers asking for /favicon.ico (the reference page, the console) get an
+// icon they may keep a day, not a 404.
+func TestFavicon(t *testing.T) {
+	t.Parallel()
+	rec := newAPI(t, nil).get("/favicon.ico")
+	body := rec.Body.Bytes()
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/x-icon" || rec.Header().Get("Cache-Control") != "public, max-age=86400" {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
+	}
+	if !bytes.HasPrefix(body, []byte{0, 0, 1, 0, 1, 0}) || !bytes.Contains(body, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("not an ICO holding a PNG: % x", body[:min(len(body), 16)])
 	}
 }

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 )
 
@@ -36,7 +37,7 @@ func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAPIWithAuth(t, nil, func(c *auth.Config) { c.Limits = &tt.limits })
+			a := newAPI(t, func(c *app.Config) { c.Auth.Limits = &tt.limits })
 			var token string
 			if tt.limits.Signup == (auth.Rate{}) {
 				token = a.signUp("ada@example.com").AccessToken
@@ -62,8 +63,8 @@ func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
 func TestRetryAfterOnEvery429(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, nil)
-	a.srv.engine.GET("/test/limited", func(c *gin.Context) {
-		writeProblem(c, a.srv.log, tideline.Errorf(tideline.CodeRateLimited, "Slow down."))
+	a.srv.Handle(http.MethodGet, "/test/limited", func(c *gin.Context) {
+		a.srv.WriteProblem(c, tideline.Errorf(tideline.CodeRateLimited, "Slow down."))
 	})
 	rec := a.get("/test/limited")
 	checkProblem(t, rec, http.StatusTooManyRequests, tideline.CodeRateLimited)

@@ -90,6 +90,16 @@ type Server struct {
 
 var _ oapi.StrictServerInterface = (*Server)(nil)
 
+// gin's two process-wide settings the API needs are set once, when the package loads,
+// never by New: servers built concurrently (parallel tests, several in one process) must
+// not race on them. Release mode keeps gin from printing its routes and warnings, and
+// numbers in free-form JSON (synced documents) keep their exact value when a body is
+// bound by gin: an int64 counter must not pass through float64.
+func init() {
+	gin.SetMode(gin.ReleaseMode)
+	binding.EnableDecoderUseNumber = true
+}
+
 // New builds the API from cfg.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil || cfg.Auth == nil || cfg.Sync == nil || cfg.Hub == nil || cfg.Push == nil {
@@ -129,13 +139,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
-	gin.SetMode(gin.ReleaseMode)
-	// Numbers in free-form JSON (synced documents) keep their exact value: an int64
-	// counter must not pass through float64. Written once: servers of parallel tests
-	// would race writing it while others read it.
-	if !binding.EnableDecoderUseNumber {
-		binding.EnableDecoderUseNumber = true
-	}
 	e := gin.New()
 	e.ContextWithFallback = true // handlers' context.Context is the request's: cancellation reaches the stores
 	e.HandleMethodNotAllowed = true
@@ -144,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
 	}
-	e.Use(requestIDs(), recovery(s.log), observe(s.log, metrics), securityHeaders(map[string]string{"/docs": docsCSP}))
+	e.Use(requestScope(), recovery(s.log), observe(s.log, metrics), securityHeaders(map[string]string{"/docs": docsCSP}))
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(corsFor(cfg.CORSOrigins))
 	}
@@ -156,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 		writeProblem(c, s.log, tideline.Errorf(tideline.CodeMethodNotAllowed, "%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
 	})
 
-	strict := oapi.NewStrictHandlerWithOptions(s, nil, oapi.StrictGinServerOptions{
+	strict := oapi.NewStrictHandlerWithOptions(s, []oapi.StrictMiddlewareFunc{s.requireScope}, oapi.StrictGinServerOptions{
 		RequestErrorHandlerFunc:  func(c *gin.Context, err error) { writeProblem(c, s.log, requestError(err)) },
 		HandlerErrorFunc:         func(c *gin.Context, err error) { writeProblem(c, s.log, err) },
 		ResponseErrorHandlerFunc: func(c *gin.Context, err error) { writeProblem(c, s.log, fmt.Errorf("write response: %w", err)) },

@@ -30,7 +30,9 @@ type specRoute struct {
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
-// specRoutes maps "METHOD /gin/:path" to its specRoute. An operation may name at most one
+// specRoutes maps "METHOD /gin/:path" to its specRoute, and the operation's name in the
+// generated code (its operationId with the first letter upper-cased) to the same, under
+// "op:<Name>". An operation may name at most one
 // security scheme: the API has no route that accepts either of two credentials.
 func specRoutes(doc *openapi3.T) (map[string]specRoute, error) {
 	out := map[string]specRoute{}
@@ -51,6 +53,7 @@ func specRoutes(doc *openapi3.T) (map[string]specRoute, error) {
 			}
 			key := method + " " + pathParam.ReplaceAllString(path, ":$1")
 			out[key] = specRoute{security: scheme, route: &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}}
+			out["op:"+strings.ToUpper(op.OperationID[:1])+op.OperationID[1:]] = out[key]
 		}
 	}
 	return out, nil

@@ -1,27 +1,21 @@
-package httpapi
+package httpapi_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/tideline-dev/tideline"
-	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/push"
-	"github.com/tideline-dev/tideline/store/sqlite"
-	datasync "github.com/tideline-dev/tideline/sync"
+	"github.com/tideline-dev/tideline/app"
+	"github.com/tideline-dev/tideline/app/apptest"
+	"github.com/tideline-dev/tideline/httpapi"
 )
 
 var (
@@ -35,7 +29,7 @@ func router(t *testing.T) routers.Router {
 	t.Helper()
 	specOnce.Do(func() {
 		// Non-JSON bodies in the spec are plain strings.
-		for _, ct := range []string{"text/html", "application/yaml"} {
+		for _, ct := range []string{"text/html", "application/yaml", "image/x-icon"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 		}
 		var doc *openapi3.T
@@ -53,92 +47,21 @@ func router(t *testing.T) routers.Router {
 	return specRouter
 }
 
-// apiTest is a Server under test whose every response to a route of the spec is validated
-// against openapi.yaml, and whose logs are kept for inspection.
+// apiTest is the real app under test (app/apptest, idle: the test polls the hub), whose
+// every response to a route of the spec is validated against openapi.yaml, and whose logs
+// are kept for inspection.
 type apiTest struct {
-	t     *testing.T
-	srv   *Server
-	db    *sqlite.DB
-	auth  *auth.Service
-	hub   *datasync.Hub
-	clock *tideline.ManualClock
-	mail  *mailbox
-	logs  *bytes.Buffer
+	t   *testing.T
+	app *apptest.App
+	srv *httpapi.Server
 }
 
-// authConfig is the auth configuration of tests: cheap hashing, no rate limits, a manual
-// clock; tests change it through newAPI's authChange.
-func authConfig(clock tideline.Clock, m auth.Mailer) auth.Config {
-	return auth.Config{Argon2: auth.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, Limits: &auth.Limits{}, Clock: clock, Mailer: m}
-}
-
-// mailbox keeps the emails the auth service sends.
-type mailbox struct{ ch chan auth.Email }
-
-func (m *mailbox) Send(_ context.Context, e auth.Email) error { m.ch <- e; return nil }
-
-// newAPI starts a Server on a real embedded store in a temporary directory. change, when
-// not nil, adjusts the configuration first.
-func newAPI(t *testing.T, change func(*Config)) *apiTest {
+// newAPI starts the app on a real embedded store in a temporary directory. change, when not
+// nil, adjusts the configuration first.
+func newAPI(t *testing.T, change func(*app.Config)) *apiTest {
 	t.Helper()
-	return newAPIWithAuth(t, change, nil)
-}
-
-// newAPIWithAuth is newAPI with a change to the auth configuration too.
-func newAPIWithAuth(t *testing.T, change func(*Config), authChange func(*auth.Config)) *apiTest {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	info, err := db.Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &bytes.Buffer{}
-	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	mail := &mailbox{ch: make(chan auth.Email, 100)}
-	acfg := authConfig(clock, mail)
-	if authChange != nil {
-		authChange(&acfg)
-	}
-	svc, err := auth.New(t.Context(), db.Auth(), acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	syncSvc, err := datasync.New(t.Context(), db.Sync(), datasync.Config{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := datasync.NewHub(syncSvc, datasync.HubConfig{})
-	pushSvc := push.New(db.Push(), push.Config{Clock: clock})
-	svc.OnSessionsEnded(pushSvc.SessionsEnded)
-	svc.OnUserDeleted(pushSvc.DeleteUser)
-	cfg := Config{Store: db, Info: info, Auth: svc, Sync: syncSvc, Hub: hub, Push: pushSvc, Clock: clock, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil))}
-	if change != nil {
-		change(&cfg)
-	}
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Hub.Poll(t.Context()); err != nil { // as Hub.Run does first
-		t.Fatal(err)
-	}
-	return &apiTest{t: t, srv: srv, db: db, auth: svc, hub: cfg.Hub, clock: clock, mail: mail, logs: logs}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+	a := apptest.New(t, apptest.Options{Config: change})
+	return &apiTest{t: t, app: a, srv: a.API}
 }
 
 // do serves req and, when the spec has its route, validates the response against it.
@@ -147,6 +70,7 @@ func (a *apiTest) do(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	a.srv.ServeHTTP(rec, req)
 	a.validate(req, rec)
+	a.checkScope()
 	return rec
 }
 
@@ -209,21 +133,23 @@ func checkProblem(t *testing.T, rec *httptest.ResponseRecorder, status int, code
 	if code != "" && p.Code != string(code) {
 		t.Fatalf("code %q, want %q (detail %q)", p.Code, code, p.Detail)
 	}
-	if id := rec.Header().Get(headerRequestID); p.RequestID == "" || p.RequestID != id {
+	if id := rec.Header().Get(httpapi.HeaderRequestID); p.RequestID == "" || p.RequestID != id {
 		t.Fatalf("request_id %q, X-Request-Id header %q", p.RequestID, id)
 	}
 	return p
 }
 
-// logLines returns the JSON log records whose msg is msg.
-func (a *apiTest) logLines(msg string) []map[string]any {
+// checkScope fails the test when a handler was refused for lacking its request's scope
+// (httpapi's requireScope): every request every test makes checks that handlers reach the
+// features with the request id and the caller in their context.
+func (a *apiTest) checkScope() {
 	a.t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(a.logs.String()), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
-			out = append(out, rec)
+	for _, rec := range a.logLines("request failed") {
+		if err, _ := rec["err"].(string); strings.Contains(err, "lacks the request's scope") {
+			a.t.Fatalf("a handler ran without its request's scope: %v", rec)
 		}
 	}
-	return out
 }
+
+// logLines returns the JSON log records whose msg is msg.
+func (a *apiTest) logLines(msg string) []map[string]any { return a.app.Logs.Records(msg) }

@@ -13,7 +13,6 @@ import (
 const ProtocolVersion = 1
 
 func (s *Server) SyncPush(ctx context.Context, r oapi.SyncPushRequestObject) (oapi.SyncPushResponseObject, error) {
-	ctx = detach(ctx)
 	muts := make([]datasync.Mutation, len(r.Body.Mutations))
 	for i, m := range r.Body.Mutations {
 		muts[i] = datasync.Mutation{ID: m.Id, Collection: m.Collection, DocID: m.DocId, Op: string(m.Op), HLC: deref(m.Hlc), BaseVersion: m.BaseVersion}
@@ -85,7 +84,6 @@ func orEmpty(m map[string]any) map[string]any {
 }
 
 func (s *Server) SyncPull(ctx context.Context, r oapi.SyncPullRequestObject) (oapi.SyncPullResponseObject, error) {
-	ctx = detach(ctx)
 	var req datasync.PullRequest
 	if r.Body != nil {
 		req = datasync.PullRequest{Cursor: deref(r.Body.Cursor), Collections: deref(r.Body.Collections), Limit: deref(r.Body.Limit), Fresh: deref(r.Body.Fresh)}
@@ -144,7 +142,6 @@ func collectionOut(c datasync.Collection) oapi.CollectionConfig {
 }
 
 func (s *Server) AdminListCollections(ctx context.Context, _ oapi.AdminListCollectionsRequestObject) (oapi.AdminListCollectionsResponseObject, error) {
-	ctx = detach(ctx)
 	list, err := s.cfg.Sync.ListCollections(ctx)
 	if err != nil {
 		return nil, err
@@ -157,7 +154,6 @@ func (s *Server) AdminListCollections(ctx context.Context, _ oapi.AdminListColle
 }
 
 func (s *Server) AdminGetCollection(ctx context.Context, r oapi.AdminGetCollectionRequestObject) (oapi.AdminGetCollectionResponseObject, error) {
-	ctx = detach(ctx)
 	c, err := s.cfg.Sync.GetCollection(ctx, r.Name)
 	if err != nil {
 		return nil, err
@@ -166,7 +162,6 @@ func (s *Server) AdminGetCollection(ctx context.Context, r oapi.AdminGetCollecti
 }
 
 func (s *Server) AdminPutCollection(ctx context.Context, r oapi.AdminPutCollectionRequestObject) (oapi.AdminPutCollectionResponseObject, error) {
-	ctx = detach(ctx)
 	c := datasync.Collection{Name: r.Name, Policy: datasync.Policy(deref(r.Body.Policy)), Read: datasync.ReadRule(deref(r.Body.Read)),
 		MaxDocBytes: deref(r.Body.MaxDocBytes), Notify: true}
 	if r.Body.Notify != nil {
@@ -183,7 +178,6 @@ func (s *Server) AdminPutCollection(ctx context.Context, r oapi.AdminPutCollecti
 }
 
 func (s *Server) AdminDeleteCollection(ctx context.Context, r oapi.AdminDeleteCollectionRequestObject) (oapi.AdminDeleteCollectionResponseObject, error) {
-	ctx = detach(ctx)
 	if err := s.cfg.Sync.DeleteCollection(ctx, r.Name); err != nil {
 		return nil, err
 	}

@@ -295,7 +295,7 @@ func testPurgeDuringPull(t *testing.T, engine string) {
 			t.Errorf("sweep: %d %v", n, err)
 		}
 	}}
-	svc, err := datasync.New(t.Context(), racy, datasync.Config{Clock: e.clock, Retention: time.Hour})
+	svc, err := datasync.New(t.Context(), racy, datasync.Config{Clock: e.clock, Retention: time.Hour, Secrets: e.secrets})
 	if err != nil {
 		t.Fatal(err)
 	}

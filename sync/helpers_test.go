@@ -3,65 +3,33 @@ package sync_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/tideline-dev/tideline"
-	"github.com/tideline-dev/tideline/store/mongo"
-	"github.com/tideline-dev/tideline/store/sqlite"
-	"github.com/tideline-dev/tideline/store/storetest"
+	"github.com/tideline-dev/tideline/store/enginetest"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-// engines are the storage engines the service tests run on.
-var engines = storetest.Engines()
-
-func eachEngine(t *testing.T, test func(t *testing.T, engine string)) {
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) { test(t, engine) })
-	}
-}
-
-func openStore(t *testing.T, engine string) datasync.Store {
-	t.Helper()
-	var db interface {
-		Sync() datasync.Store
-		Close() error
-	}
-	var err error
-	switch engine {
-	case "sqlite":
-		db, err = sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
-	case "mongodb":
-		var m any
-		m, err = mongo.Open(t.Context(), mongo.Options{URI: storetest.MongoURI(t), Database: "sync_" + strings.ReplaceAll(tideline.NewID(), "-", "")[:20]})
-		db, _ = m.(interface {
-			Sync() datasync.Store
-			Close() error
-		})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db.Sync()
-}
+// eachEngine runs test once per engine (enginetest.Each).
+var eachEngine = enginetest.Each
 
 // env is a sync Service on a real store with a manual clock.
 type env struct {
-	t     *testing.T
-	svc   *datasync.Service
-	store datasync.Store
-	clock *tideline.ManualClock
+	t       *testing.T
+	svc     *datasync.Service
+	store   datasync.Store
+	secrets tideline.SecretStore
+	clock   *tideline.ManualClock
 }
 
 var t0 = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, engine string, change func(*datasync.Config)) *env {
 	t.Helper()
-	e := &env{t: t, store: openStore(t, engine), clock: tideline.NewManualClock(t0)}
-	cfg := datasync.Config{Clock: e.clock}
+	db := enginetest.Open(t, engine, nil)
+	e := &env{t: t, store: db.Sync(), secrets: db.Secrets(), clock: tideline.NewManualClock(t0)}
+	cfg := datasync.Config{Clock: e.clock, Secrets: e.secrets}
 	if change != nil {
 		change(&cfg)
 	}

@@ -112,7 +112,7 @@ func TestHubOtherNodes(t *testing.T) {
 
 func testHubOtherNodes(t *testing.T, engine string) {
 	e := newEnv(t, engine, shared)
-	other, err := datasync.New(t.Context(), e.store, datasync.Config{Clock: e.clock, Collections: []datasync.Collection{{Name: "docs", Read: datasync.OwnerShared}}})
+	other, err := datasync.New(t.Context(), e.store, datasync.Config{Clock: e.clock, Secrets: e.secrets, Collections: []datasync.Collection{{Name: "docs", Read: datasync.OwnerShared}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/store/enginetest"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
@@ -97,7 +98,8 @@ func testPullCursorErrors(t *testing.T, engine string) {
 		t.Fatal(err)
 	}
 	body, mac, _ := strings.Cut(p.Cursor, ".")
-	other, err := datasync.New(t.Context(), openStore(t, engine), datasync.Config{})
+	otherDB := enginetest.Open(t, engine, nil)
+	other, err := datasync.New(t.Context(), otherDB.Sync(), datasync.Config{Secrets: otherDB.Secrets()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,12 +125,7 @@ func testPullCursorErrors(t *testing.T, engine string) {
 	}
 }
 
-func wantCode(t *testing.T, err error, code tideline.Code) {
-	t.Helper()
-	if got := tideline.ErrorCode(err); got != code {
-		t.Fatalf("code %q, want %q (err %v)", got, code, err)
-	}
-}
+var wantCode = enginetest.WantCode
 
 func TestPullFresh(t *testing.T) {
 	t.Parallel()

@@ -111,7 +111,7 @@ func TestCrashBeforeClientMark(t *testing.T) {
 
 func testCrashBeforeClientMark(t *testing.T, engine string) {
 	e := newEnv(t, engine, nil)
-	crashing, err := datasync.New(t.Context(), lostMark{e.store}, datasync.Config{Clock: e.clock})
+	crashing, err := datasync.New(t.Context(), lostMark{e.store}, datasync.Config{Clock: e.clock, Secrets: e.secrets})
 	if err != nil {
 		t.Fatal(err)
 	}

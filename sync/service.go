@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,8 +39,11 @@ type Config struct {
 	// Retention is how long tombstones and eviction markers are kept (30 days); clients
 	// offline for longer sync the affected buckets again, keeping their pending writes.
 	Retention time.Duration
-	Clock     tideline.Clock
-	Logger    *slog.Logger
+	// Secrets keeps the server secrets (the cursor key, tideline.SecretCursor), shared by
+	// every node; required. The composition root hands it sealed with the master key.
+	Secrets tideline.SecretStore
+	Clock   tideline.Clock
+	Logger  *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -94,15 +98,12 @@ type compiled struct {
 	schema *jsonschema.Schema
 }
 
-// CursorSecret names the server secret (Store.Secret) that authenticates cursors: the same
-// on every node, and kept across restarts, or clients' cursors stop being accepted. It is
-// stored encrypted when store encrypts its secrets (cmd/api hands the Service such a store,
-// sealed with the master key); the Service sees the plaintext.
-const CursorSecret = "sync-cursor"
-
 // New returns the Service on store. It fails when the cursor secret cannot be read, such
 // as when it is encrypted with another master key than store's.
 func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
+	if cfg.Secrets == nil {
+		return nil, errors.New("sync: Config.Secrets is required")
+	}
 	cfg.setDefaults()
 	s := &Service{cfg: cfg, store: store, clock: cfg.Clock, fixed: map[string]Collection{}, schemas: map[string]*compiled{}}
 	s.hlc = &hlcClock{clock: cfg.Clock, maxSkew: cfg.MaxClockSkew}
@@ -116,7 +117,7 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 	candidate := make([]byte, 32)
 	_, _ = rand.Read(candidate)
 	var err error
-	if s.cursorKey, err = store.Secret(ctx, CursorSecret, candidate); err != nil {
+	if s.cursorKey, err = cfg.Secrets.Secret(ctx, tideline.SecretCursor, candidate); err != nil {
 		return nil, fmt.Errorf("load the cursor secret: %w", err)
 	}
 	return s, nil

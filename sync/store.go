@@ -192,14 +192,4 @@ type Store interface {
 	// DeleteCollection removes a collection's configuration (not its documents). Not
 	// found when absent.
 	DeleteCollection(ctx context.Context, name string) error
-
-	// Secret returns the server secret called name, storing candidate first when there is
-	// none: every caller, on every node, gets the same bytes.
-	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
-	// ListSecrets returns every server secret that Secret stored, by name.
-	ListSecrets(ctx context.Context) (map[string][]byte, error)
-	// ReplaceSecret sets the secret called name to value if its stored value is still old
-	// (encryption with the master key, and its rotation). Not found when absent; conflict
-	// when the stored value is not old.
-	ReplaceSecret(ctx context.Context, name string, old, value []byte) error
 }

@@ -193,34 +193,6 @@ func httpGet(url string) (string, error) {
 	return string(b), err
 }
 
-// waitForN returns the first n records whose msg is msg, failing the test when done closes
-// or a minute passes first.
-func (s *logSink) waitForN(t testing.TB, msg string, n int, done <-chan struct{}) []map[string]any {
-	t.Helper()
-	timeout := time.After(time.Minute)
-	for {
-		s.mu.Lock()
-		var found []map[string]any
-		for _, rec := range s.records {
-			if rec["msg"] == msg {
-				found = append(found, rec)
-			}
-		}
-		changed := s.changed
-		s.mu.Unlock()
-		if len(found) >= n {
-			return found[:n]
-		}
-		select {
-		case <-changed:
-		case <-done:
-			t.Fatalf("gone before logging %q %d times:\n%s", msg, n, s)
-		case <-timeout:
-			t.Fatalf("%q is not in the log %d times within a minute:\n%s", msg, n, s)
-		}
-	}
-}
-
 func copyTestFile(t *testing.T, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -245,7 +217,7 @@ func TestServeScheduledBackups(t *testing.T) {
 		t.Fatalf("schedule %v", sched)
 	}
 	written := p.waitFor("backup written")
-	p.log.waitForN(t, "old backup removed", 2, p.exited)
+	p.log.WaitForN(t, "old backup removed", 2, p.exited)
 	var names []string
 	entries, err := os.ReadDir(dir)
 	if err != nil {

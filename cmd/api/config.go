@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -17,113 +16,58 @@ import (
 	"unicode"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/push/fcm"
 	datasync "github.com/tideline-dev/tideline/sync"
 	"gopkg.in/yaml.v3"
 )
-
-// Config is the validated configuration of the server.
-type Config struct {
-	Addr                  string
-	DataDir               string
-	MongoDBURI            string
-	MongoDBDatabase       string
-	MongoDBConnectTimeout time.Duration
-	LogLevel              slog.Level
-	LogFormat             string
-	MaxBodyBytes          int64
-	CORSOrigins           []string
-	TrustedProxies        []string
-	ShutdownTimeout       time.Duration
-
-	Auth          auth.Config // everything but Clock, Logger and Mailer, which serve sets
-	SMTP          auth.SMTPMailer
-	AdminEmail    string
-	AdminPassword string
-
-	Sync       datasync.Config // Collections, StrictCollections, MaxClockSkew, Retention; serve sets the rest
-	SweepEvery time.Duration
-	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery
-
-	OIDC                  []auth.OIDCProvider
-	FirebaseProjectID     string
-	FirebaseAllowEmulator bool
-
-	// FCM sends push notifications; with neither a credentials file nor a project id, the
-	// log provider is used.
-	FCM fcm.Config
-
-	// ConsoleConfirmAbove: the admin console asks for confirmation before sending a
-	// campaign to more devices than this (0: before every campaign).
-	ConsoleConfirmAbove int
-
-	// Scheduled backups of the embedded engine; BackupEvery 0 means none.
-	BackupEvery time.Duration
-	BackupDir   string
-	BackupKeep  int
-
-	// TLS: with TLSCertFile and TLSKeyFile the server serves HTTPS; TLSRedirectAddr, when
-	// set, is a plain HTTP listener that redirects to it.
-	TLSCertFile     string
-	TLSKeyFile      string
-	TLSRedirectAddr string
-
-	// MasterKey (base64) or MasterKeyFile encrypt private signing keys and server secrets at
-	// rest; with neither, the embedded engine keeps a generated key in DataDir.
-	MasterKey     string
-	MasterKeyFile string
-
-	// ConfigFile is the tideline.yaml that was read, or "" when there was none.
-	ConfigFile string
-}
 
 // A setting is one configuration value. Its key is its name in tideline.yaml (dots nest);
 // the flag and the environment variable are derived from it: "mongodb.connectTimeout" is
 // --mongodb-connect-timeout and TIDELINE_MONGODB_CONNECT_TIMEOUT.
 type setting struct {
 	key, def, help string
-	set            func(c *Config, v string) error
+	set            func(c *app.Config, v string) error
 }
 
 var settings = []setting{
-	{"addr", "127.0.0.1:8080", "Address (host:port) the HTTP server listens on. Port 0 picks a free port.", func(c *Config, v string) error {
+	{"addr", "127.0.0.1:8080", "Address (host:port) the HTTP server listens on. Port 0 picks a free port.", func(c *app.Config, v string) error {
 		c.Addr = v
 		return checkAddr(v)
 	}},
-	{"dataDir", "./data", "Directory of the embedded engine's data (created if missing). Not used with MongoDB.", func(c *Config, v string) error {
+	{"dataDir", "./data", "Directory of the embedded engine's data (created if missing). Not used with MongoDB.", func(c *app.Config, v string) error {
 		if strings.TrimSpace(v) == "" {
 			return errors.New("must not be empty")
 		}
 		c.DataDir = v
 		return nil
 	}},
-	{"mongodb.uri", "", "MongoDB connection string (mongodb:// or mongodb+srv://). When set, the MongoDB engine is used instead of the embedded one.", func(c *Config, v string) error {
+	{"mongodb.uri", "", "MongoDB connection string (mongodb:// or mongodb+srv://). When set, the MongoDB engine is used instead of the embedded one.", func(c *app.Config, v string) error {
 		if v != "" && !strings.HasPrefix(v, "mongodb://") && !strings.HasPrefix(v, "mongodb+srv://") {
 			return errors.New("must start with mongodb:// or mongodb+srv://")
 		}
 		c.MongoDBURI = v
 		return nil
 	}},
-	{"mongodb.database", "", "MongoDB database name; empty means the one in the URI, else \"tideline\".", func(c *Config, v string) error {
+	{"mongodb.database", "", "MongoDB database name; empty means the one in the URI, else \"tideline\".", func(c *app.Config, v string) error {
 		if strings.ContainsAny(v, "/\\. \"$\x00") {
 			return errors.New(`must not contain / \ . space " $ or NUL`)
 		}
 		c.MongoDBDatabase = v
 		return nil
 	}},
-	{"mongodb.connectTimeout", "10s", "How long start-up waits for a MongoDB server to answer before it gives up.", durationSetter(func(c *Config) *time.Duration { return &c.MongoDBConnectTimeout })},
-	{"log.level", "info", "Log level: debug, info, warn or error.", func(c *Config, v string) error {
+	{"mongodb.connectTimeout", "10s", "How long start-up waits for a MongoDB server to answer before it gives up.", durationSetter(func(c *app.Config) *time.Duration { return &c.MongoDBConnectTimeout })},
+	{"log.level", "info", "Log level: debug, info, warn or error.", func(c *app.Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
-	{"log.format", "auto", "Log format: json, text, or auto (text on a terminal, JSON otherwise).", func(c *Config, v string) error {
+	{"log.format", "auto", "Log format: json, text, or auto (text on a terminal, JSON otherwise).", func(c *app.Config, v string) error {
 		if v != "auto" && v != "json" && v != "text" {
 			return errors.New("want auto, json or text")
 		}
 		c.LogFormat = v
 		return nil
 	}},
-	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB.", func(c *Config, v string) error {
+	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB.", func(c *app.Config, v string) error {
 		n, err := parseSize(v)
 		if err != nil {
 			return err
@@ -134,7 +78,7 @@ var settings = []setting{
 		c.MaxBodyBytes = n
 		return nil
 	}},
-	{"http.corsOrigins", "", "Comma-separated browser origins allowed to call the API (such as https://app.example.com), or * for any. Empty: none.", func(c *Config, v string) error {
+	{"http.corsOrigins", "", "Comma-separated browser origins allowed to call the API (such as https://app.example.com), or * for any. Empty: none.", func(c *app.Config, v string) error {
 		c.CORSOrigins = nil
 		for _, o := range splitList(v) {
 			if o != "*" {
@@ -148,7 +92,7 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{"http.trustedProxies", "", "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client. Empty: none.", func(c *Config, v string) error {
+	{"http.trustedProxies", "", "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client. Empty: none.", func(c *app.Config, v string) error {
 		c.TrustedProxies = nil
 		for _, p := range splitList(v) {
 			if _, err := netip.ParsePrefix(p); err != nil {
@@ -160,14 +104,14 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{"auth.issuer", "tideline", "The iss claim of access tokens (and what verifiers expect).", func(c *Config, v string) error { c.Auth.Issuer = v; return nonEmpty(v) }},
-	{"auth.audience", "tideline", "The aud claim of access tokens.", func(c *Config, v string) error { c.Auth.Audience = v; return nonEmpty(v) }},
-	{"auth.accessTokenTTL", "15m", "Lifetime of access tokens.", durationSetter(func(c *Config) *time.Duration { return &c.Auth.AccessTokenTTL })},
-	{"auth.refreshTokenTTL", "720h", "How long a session lasts without a refresh.", durationSetter(func(c *Config) *time.Duration { return &c.Auth.RefreshTokenTTL })},
-	{"auth.refreshReuseGrace", "10s", "How long after a refresh the spent refresh token still gets the same successor (for a client that lost the response).", durationSetter(func(c *Config) *time.Duration { return &c.Auth.RefreshReuseGrace })},
-	{"auth.sessionCheckTTL", "30s", "How long a node trusts a checked session: revoked sessions and disabled users are refused on other nodes within this time.", durationSetter(func(c *Config) *time.Duration { return &c.Auth.SessionCheckTTL })},
-	{"auth.minPasswordLength", "8", "Shortest password accepted, in characters.", intSetter(6, 128, func(c *Config) *int { return &c.Auth.MinPasswordLength })},
-	{"auth.argon2.memory", "46MiB", "argon2id memory per password hash, with KiB or MiB (see docs/benchmarks.md for the time a hash takes).", func(c *Config, v string) error {
+	{"auth.issuer", "tideline", "The iss claim of access tokens (and what verifiers expect).", func(c *app.Config, v string) error { c.Auth.Issuer = v; return nonEmpty(v) }},
+	{"auth.audience", "tideline", "The aud claim of access tokens.", func(c *app.Config, v string) error { c.Auth.Audience = v; return nonEmpty(v) }},
+	{"auth.accessTokenTTL", "15m", "Lifetime of access tokens.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.AccessTokenTTL })},
+	{"auth.refreshTokenTTL", "720h", "How long a session lasts without a refresh.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.RefreshTokenTTL })},
+	{"auth.refreshReuseGrace", "10s", "How long after a refresh the spent refresh token still gets the same successor (for a client that lost the response).", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.RefreshReuseGrace })},
+	{"auth.sessionCheckTTL", "30s", "How long a node trusts a checked session: revoked sessions and disabled users are refused on other nodes within this time.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.SessionCheckTTL })},
+	{"auth.minPasswordLength", "8", "Shortest password accepted, in characters.", intSetter(6, 128, func(c *app.Config) *int { return &c.Auth.MinPasswordLength })},
+	{"auth.argon2.memory", "46MiB", "argon2id memory per password hash, with KiB or MiB (see docs/benchmarks.md for the time a hash takes).", func(c *app.Config, v string) error {
 		n, err := parseSize(v)
 		if err != nil || n < 8<<10 || n > 4<<30 {
 			return errors.New("want a size from 8KiB to 4096MiB, such as 46MiB")
@@ -175,12 +119,12 @@ var settings = []setting{
 		c.Auth.Argon2.MemoryKiB = uint32(n >> 10)
 		return nil
 	}},
-	{"auth.argon2.iterations", "1", "argon2id passes over the memory.", func(c *Config, v string) error {
+	{"auth.argon2.iterations", "1", "argon2id passes over the memory.", func(c *app.Config, v string) error {
 		n, err := boundedInt(v, 1, 100)
 		c.Auth.Argon2.Iterations = uint32(n)
 		return err
 	}},
-	{"auth.argon2.parallelism", "1", "argon2id lanes.", func(c *Config, v string) error {
+	{"auth.argon2.parallelism", "1", "argon2id lanes.", func(c *app.Config, v string) error {
 		n, err := boundedInt(v, 1, 64)
 		c.Auth.Argon2.Parallelism = uint8(n)
 		return err
@@ -190,10 +134,10 @@ var settings = []setting{
 	{"auth.limits.loginFailures", "10/15m", "Failed sign-ins per account (refills: never a permanent lockout).", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.LoginFailures })},
 	{"auth.limits.refresh", "60/1m", "Token refreshes per IP.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Refresh })},
 	{"auth.limits.email", "5/1h", "Emails (password reset, verification) per IP and per address.", rateSetter(func(l *auth.Limits) *auth.Rate { return &l.Email })},
-	{"auth.appName", "Tideline", "The product name in emails.", func(c *Config, v string) error { c.Auth.AppName = v; return nonEmpty(v) }},
-	{"auth.verifyEmailURL", "", "Link in verification emails, with {token} where the token goes (your app's page or deep link, which calls POST /v1/auth/email/verify). Empty: the email shows the token to paste.", linkSetter(func(c *Config) *string { return &c.Auth.VerifyEmailURL })},
-	{"auth.resetPasswordURL", "", "Link in password reset emails, with {token} (your app's page, which calls POST /v1/auth/password/reset). Empty: the email shows the token.", linkSetter(func(c *Config) *string { return &c.Auth.ResetPasswordURL })},
-	{"auth.oidc", "", `External OpenID Connect issuers whose ID tokens sign users in (POST /v1/auth/token, provider "oidc:<name>"): a JSON list of {"name", "issuer", "jwksURL", "audience"} (a YAML list in the file).`, func(c *Config, v string) error {
+	{"auth.appName", "Tideline", "The product name in emails.", func(c *app.Config, v string) error { c.Auth.AppName = v; return nonEmpty(v) }},
+	{"auth.verifyEmailURL", "", "Link in verification emails, with {token} where the token goes (your app's page or deep link, which calls POST /v1/auth/email/verify). Empty: the email shows the token to paste.", linkSetter(func(c *app.Config) *string { return &c.Auth.VerifyEmailURL })},
+	{"auth.resetPasswordURL", "", "Link in password reset emails, with {token} (your app's page, which calls POST /v1/auth/password/reset). Empty: the email shows the token.", linkSetter(func(c *app.Config) *string { return &c.Auth.ResetPasswordURL })},
+	{"auth.oidc", "", `External OpenID Connect issuers whose ID tokens sign users in (POST /v1/auth/token, provider "oidc:<name>"): a JSON list of {"name", "issuer", "jwksURL", "audience"} (a YAML list in the file).`, func(c *app.Config, v string) error {
 		c.OIDC = nil
 		if strings.TrimSpace(v) == "" {
 			return nil
@@ -220,9 +164,9 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{"auth.firebase.projectId", "", `Firebase project whose ID tokens sign users in (POST /v1/auth/token, provider "firebase"), for apps moving from Firebase. Empty: off.`, func(c *Config, v string) error { c.FirebaseProjectID = v; return nil }},
-	{"auth.firebase.allowEmulator", "false", "Allow FIREBASE_AUTH_EMULATOR_HOST, which makes the Firebase SDK accept unsigned tokens: development only.", boolSetter(func(c *Config) *bool { return &c.FirebaseAllowEmulator })},
-	{"fcm.credentialsFile", "", "Service-account JSON file of the Firebase project push notifications are sent through (FCM HTTP v1). Empty with fcm.projectId set: Application Default Credentials. Both empty: notifications are written to the log, not sent (development).", func(c *Config, v string) error {
+	{"auth.firebase.projectId", "", `Firebase project whose ID tokens sign users in (POST /v1/auth/token, provider "firebase"), for apps moving from Firebase. Empty: off.`, func(c *app.Config, v string) error { c.FirebaseProjectID = v; return nil }},
+	{"auth.firebase.allowEmulator", "false", "Allow FIREBASE_AUTH_EMULATOR_HOST, which makes the Firebase SDK accept unsigned tokens: development only.", boolSetter(func(c *app.Config) *bool { return &c.FirebaseAllowEmulator })},
+	{"fcm.credentialsFile", "", "Service-account JSON file of the Firebase project push notifications are sent through (FCM HTTP v1). Empty with fcm.projectId set: Application Default Credentials. Both empty: notifications are written to the log, not sent (development).", func(c *app.Config, v string) error {
 		if v != "" {
 			if _, err := os.Stat(v); err != nil {
 				return fmt.Errorf("cannot read the credentials file: %v", err)
@@ -231,8 +175,8 @@ var settings = []setting{
 		c.FCM.CredentialsFile = v
 		return nil
 	}},
-	{"fcm.projectId", "", "Firebase project id for push notifications. Empty: the project_id of fcm.credentialsFile.", func(c *Config, v string) error { c.FCM.ProjectID = v; return nil }},
-	{"fcm.endpoint", "", "FCM API base URL, for FCM-compatible proxies and tests, such as http://127.0.0.1:9099/v1. Empty: Google's.", func(c *Config, v string) error {
+	{"fcm.projectId", "", "Firebase project id for push notifications. Empty: the project_id of fcm.credentialsFile.", func(c *app.Config, v string) error { c.FCM.ProjectID = v; return nil }},
+	{"fcm.endpoint", "", "FCM API base URL, for FCM-compatible proxies and tests, such as http://127.0.0.1:9099/v1. Empty: Google's.", func(c *app.Config, v string) error {
 		if v != "" {
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				return errors.New("want an http(s) URL such as https://fcm.example.com/v1")
@@ -241,7 +185,7 @@ var settings = []setting{
 		c.FCM.Endpoint = v
 		return nil
 	}},
-	{"smtp.addr", "", "SMTP server host:port for emails. Empty: emails are written to the log instead (development).", func(c *Config, v string) error {
+	{"smtp.addr", "", "SMTP server host:port for emails. Empty: emails are written to the log instead (development).", func(c *app.Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {
 				return errors.New("want host:port, such as smtp.example.com:587")
@@ -250,15 +194,15 @@ var settings = []setting{
 		c.SMTP.Addr = v
 		return nil
 	}},
-	{"smtp.from", "", "Sender address of emails (required with smtp.addr).", func(c *Config, v string) error { c.SMTP.From = v; return nil }},
-	{"smtp.username", "", "SMTP user name (PLAIN auth, only over TLS).", func(c *Config, v string) error { c.SMTP.Username = v; return nil }},
-	{"smtp.password", "", "SMTP password. Prefer the environment variable to the flag.", func(c *Config, v string) error { c.SMTP.Password = v; return nil }},
-	{"smtp.implicitTLS", "false", "Connect with TLS from the start (port 465) instead of STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.ImplicitTLS })},
-	{"smtp.requireTLS", "true", "Refuse to send when the server does not offer STARTTLS.", boolSetter(func(c *Config) *bool { return &c.SMTP.RequireTLS })},
-	{"admin.email", "", "At start, create this admin account if no account has the email (with admin.password). Existing accounts are left alone.", func(c *Config, v string) error { c.AdminEmail = v; return nil }},
-	{"admin.password", "", "Password of the admin.email account created at start. Prefer the environment variable.", func(c *Config, v string) error { c.AdminPassword = v; return nil }},
-	{"console.confirmAbove", "10000", "The admin console (/console) asks for confirmation before sending a campaign to more devices than this; 0 asks before every campaign.", intSetter(0, 1_000_000_000, func(c *Config) *int { return &c.ConsoleConfirmAbove })},
-	{"sync.collections", "", `Synced collections: a list of {"name", "policy" (lww, server-wins, optimistic), "read" (owner, owner-shared, authenticated-read, public-read), "schema" (a JSON Schema), "maxDocBytes", "notify"} (YAML in the file, JSON in the variable or flag). Unlisted collections are owner-private lww, unless sync.strictCollections.`, func(c *Config, v string) error {
+	{"smtp.from", "", "Sender address of emails (required with smtp.addr).", func(c *app.Config, v string) error { c.SMTP.From = v; return nil }},
+	{"smtp.username", "", "SMTP user name (PLAIN auth, only over TLS).", func(c *app.Config, v string) error { c.SMTP.Username = v; return nil }},
+	{"smtp.password", "", "SMTP password. Prefer the environment variable to the flag.", func(c *app.Config, v string) error { c.SMTP.Password = v; return nil }},
+	{"smtp.implicitTLS", "false", "Connect with TLS from the start (port 465) instead of STARTTLS.", boolSetter(func(c *app.Config) *bool { return &c.SMTP.ImplicitTLS })},
+	{"smtp.requireTLS", "true", "Refuse to send when the server does not offer STARTTLS.", boolSetter(func(c *app.Config) *bool { return &c.SMTP.RequireTLS })},
+	{"admin.email", "", "At start, create this admin account if no account has the email (with admin.password). Existing accounts are left alone.", func(c *app.Config, v string) error { c.AdminEmail = v; return nil }},
+	{"admin.password", "", "Password of the admin.email account created at start. Prefer the environment variable.", func(c *app.Config, v string) error { c.AdminPassword = v; return nil }},
+	{"console.confirmAbove", "10000", "The admin console (/console) asks for confirmation before sending a campaign to more devices than this; 0 asks before every campaign.", intSetter(0, 1_000_000_000, func(c *app.Config) *int { return &c.ConsoleConfirmAbove })},
+	{"sync.collections", "", `Synced collections: a list of {"name", "policy" (lww, server-wins, optimistic), "read" (owner, owner-shared, authenticated-read, public-read), "schema" (a JSON Schema), "maxDocBytes", "notify"} (YAML in the file, JSON in the variable or flag). Unlisted collections are owner-private lww, unless sync.strictCollections.`, func(c *app.Config, v string) error {
 		c.Sync.Collections = nil
 		if strings.TrimSpace(v) == "" {
 			return nil
@@ -290,14 +234,14 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{"sync.strictCollections", "false", "Refuse pushes to collections not listed in sync.collections or configured through the admin API.", boolSetter(func(c *Config) *bool { return &c.Sync.StrictCollections })},
-	{"sync.maxClockSkew", "60s", "How far ahead of the server's clock a client's HLC may be before the server clamps it (so a wrong clock cannot make writes win forever).", durationSetter(func(c *Config) *time.Duration { return &c.Sync.MaxClockSkew })},
-	{"sync.retention", "720h", "How long tombstones and eviction markers are kept. A device offline for longer syncs the affected buckets again (keeping its pending writes).", durationSetter(func(c *Config) *time.Duration { return &c.Sync.Retention })},
-	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease).", durationSetter(func(c *Config) *time.Duration { return &c.SweepEvery })},
-	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *Config) *time.Duration { return &c.Hub.PollEvery })},
-	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *Config) *int { return &c.Hub.MaxStreams })},
-	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *Config) *time.Duration { return &c.Hub.NotifyEvery })},
-	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *Config, v string) error {
+	{"sync.strictCollections", "false", "Refuse pushes to collections not listed in sync.collections or configured through the admin API.", boolSetter(func(c *app.Config) *bool { return &c.Sync.StrictCollections })},
+	{"sync.maxClockSkew", "60s", "How far ahead of the server's clock a client's HLC may be before the server clamps it (so a wrong clock cannot make writes win forever).", durationSetter(func(c *app.Config) *time.Duration { return &c.Sync.MaxClockSkew })},
+	{"sync.retention", "720h", "How long tombstones and eviction markers are kept. A device offline for longer syncs the affected buckets again (keeping its pending writes).", durationSetter(func(c *app.Config) *time.Duration { return &c.Sync.Retention })},
+	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease).", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
+	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.PollEvery })},
+	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreams })},
+	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.NotifyEvery })},
+	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *app.Config, v string) error {
 		c.BackupEvery = 0
 		if v == "off" || v == "" {
 			return nil
@@ -309,11 +253,11 @@ var settings = []setting{
 		c.BackupEvery = d
 		return nil
 	}},
-	{"backup.dir", "", "Directory of scheduled backups (created if missing), best on another disk than dataDir. Required with backup.every.", func(c *Config, v string) error { c.BackupDir = v; return nil }},
-	{"backup.keep", "7", "How many scheduled backups to keep; older ones are removed after each new backup.", intSetter(1, 100_000, func(c *Config) *int { return &c.BackupKeep })},
-	{"tls.certFile", "", "PEM certificate chain file: with tls.keyFile, the server serves HTTPS. Both files are read again on SIGHUP and when they change.", func(c *Config, v string) error { c.TLSCertFile = v; return nil }},
-	{"tls.keyFile", "", "PEM private key file of tls.certFile.", func(c *Config, v string) error { c.TLSKeyFile = v; return nil }},
-	{"tls.redirectAddr", "", "With TLS, also listen for plain HTTP here (such as :80) and redirect every request to HTTPS. Empty: off.", func(c *Config, v string) error {
+	{"backup.dir", "", "Directory of scheduled backups (created if missing), best on another disk than dataDir. Required with backup.every.", func(c *app.Config, v string) error { c.BackupDir = v; return nil }},
+	{"backup.keep", "7", "How many scheduled backups to keep; older ones are removed after each new backup.", intSetter(1, 100_000, func(c *app.Config) *int { return &c.BackupKeep })},
+	{"tls.certFile", "", "PEM certificate chain file: with tls.keyFile, the server serves HTTPS. Both files are read again on SIGHUP and when they change.", func(c *app.Config, v string) error { c.TLSCertFile = v; return nil }},
+	{"tls.keyFile", "", "PEM private key file of tls.certFile.", func(c *app.Config, v string) error { c.TLSKeyFile = v; return nil }},
+	{"tls.redirectAddr", "", "With TLS, also listen for plain HTTP here (such as :80) and redirect every request to HTTPS. Empty: off.", func(c *app.Config, v string) error {
 		if v != "" {
 			if err := checkAddr(v); err != nil {
 				return err
@@ -322,9 +266,9 @@ var settings = []setting{
 		c.TLSRedirectAddr = v
 		return nil
 	}},
-	{"masterKey", "", "Master key that encrypts private signing keys and server secrets at rest: base64 of 32 random bytes (openssl rand -base64 32). Prefer the environment variable to the flag. Required on MongoDB unless masterKeyFile is set.", func(c *Config, v string) error { c.MasterKey = v; return nil }},
-	{"masterKeyFile", "", "File holding the master key (base64 of 32 bytes). Empty, with no masterKey: the embedded engine uses master.key in dataDir, created (mode 0600) at the first start.", func(c *Config, v string) error { c.MasterKeyFile = v; return nil }},
-	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"masterKey", "", "Master key that encrypts private signing keys and server secrets at rest: base64 of 32 random bytes (openssl rand -base64 32). Prefer the environment variable to the flag. Required on MongoDB unless masterKeyFile is set.", func(c *app.Config, v string) error { c.MasterKey = v; return nil }},
+	{"masterKeyFile", "", "File holding the master key (base64 of 32 bytes). Empty, with no masterKey: the embedded engine uses master.key in dataDir, created (mode 0600) at the first start.", func(c *app.Config, v string) error { c.MasterKeyFile = v; return nil }},
+	{"shutdownTimeout", "30s", "On SIGINT or SIGTERM, how long in-flight requests may take to finish before the server stops anyway.", durationSetter(func(c *app.Config) *time.Duration { return &c.ShutdownTimeout })},
 }
 
 // checkAddr checks a listen address: host:port with a port from 0 to 65535.
@@ -339,8 +283,8 @@ func checkAddr(v string) error {
 	return nil
 }
 
-func durationSetter(field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
+func durationSetter(field func(*app.Config) *time.Duration) func(*app.Config, string) error {
+	return func(c *app.Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return fmt.Errorf("%q is not a duration such as 10s or 1m30s", v)
@@ -368,16 +312,16 @@ func boundedInt(v string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func intSetter(lo, hi int, field func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) error {
+func intSetter(lo, hi int, field func(*app.Config) *int) func(*app.Config, string) error {
+	return func(c *app.Config, v string) error {
 		n, err := boundedInt(v, lo, hi)
 		*field(c) = n
 		return err
 	}
 }
 
-func boolSetter(field func(*Config) *bool) func(*Config, string) error {
-	return func(c *Config, v string) error {
+func boolSetter(field func(*app.Config) *bool) func(*app.Config, string) error {
+	return func(c *app.Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return errors.New("want true or false")
@@ -387,8 +331,8 @@ func boolSetter(field func(*Config) *bool) func(*Config, string) error {
 	}
 }
 
-func rateSetter(field func(*auth.Limits) *auth.Rate) func(*Config, string) error {
-	return func(c *Config, v string) error {
+func rateSetter(field func(*auth.Limits) *auth.Rate) func(*app.Config, string) error {
+	return func(c *app.Config, v string) error {
 		r, err := auth.ParseRate(v)
 		if err != nil {
 			return err
@@ -401,8 +345,8 @@ func rateSetter(field func(*auth.Limits) *auth.Rate) func(*Config, string) error
 	}
 }
 
-func linkSetter(field func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error {
+func linkSetter(field func(*app.Config) *string) func(*app.Config, string) error {
+	return func(c *app.Config, v string) error {
 		if v != "" {
 			u, err := url.Parse(v)
 			if err != nil || u.Scheme == "" || !strings.Contains(v, "{token}") {
@@ -482,7 +426,7 @@ var errHelp = errors.New("help requested")
 // the setting and where its bad value came from.
 //
 // extra, when not nil, adds a command's own flags (such as `admin create --email`).
-func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer, extra func(*flag.FlagSet)) (*Config, error) {
+func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut io.Writer, extra func(*flag.FlagSet)) (*app.Config, error) {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	if extra != nil {
 		extra(fs)
@@ -508,7 +452,7 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 		return nil, fmt.Errorf("unexpected argument %q (run `api --help`)", fs.Arg(0))
 	}
 
-	cfg := &Config{}
+	cfg := &app.Config{}
 	apply := func(s setting, v, source string) error {
 		if err := s.set(cfg, v); err != nil {
 			return fmt.Errorf("invalid %s %q (from %s): %v", s.key, v, source, err)
@@ -544,22 +488,7 @@ func loadConfig(args []string, lookupEnv func(string) (string, bool), usageOut i
 			}
 		}
 	}
-	if cfg.SMTP.Addr != "" && cfg.SMTP.From == "" {
-		return nil, errors.New("smtp.from is required when smtp.addr is set (the sender address of emails)")
-	}
-	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
-		return nil, errors.New("admin.email and admin.password go together: set both (or neither)")
-	}
-	if cfg.MasterKey != "" && cfg.MasterKeyFile != "" {
-		return nil, errors.New("masterKey and masterKeyFile are two ways to give the master key: set one of them")
-	}
-	if cfg.MasterKey != "" {
-		// The value is not repeated in the message: it is (close to) a secret.
-		if _, err := tideline.ParseMasterKeys(cfg.MasterKey); err != nil {
-			return nil, fmt.Errorf("invalid masterKey: %w", err)
-		}
-	}
-	if err := checkOperations(cfg); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil

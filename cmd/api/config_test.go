@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
@@ -34,7 +35,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Config{
+	want := &app.Config{
 		Addr:                  "127.0.0.1:8080",
 		DataDir:               "./data",
 		MongoDBConnectTimeout: 10 * time.Second,

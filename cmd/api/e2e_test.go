@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tideline-dev/tideline/internal/testkit"
 	"github.com/tideline-dev/tideline/store/storetest"
 )
 
@@ -65,7 +66,7 @@ func TestMain(m *testing.M) {
 type proc struct {
 	t      testing.TB
 	cmd    *exec.Cmd
-	log    *logSink
+	log    *testkit.LogSink
 	exited chan struct{}
 	code   int
 }
@@ -73,7 +74,7 @@ type proc struct {
 // startAPI starts the binary with args and extra environment variables.
 func startAPI(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, log: newLogSink(), exited: make(chan struct{})}
+	p := &proc{t: t, log: testkit.NewLogSink(), exited: make(chan struct{})}
 	p.cmd = exec.Command(binary(t), append([]string{"--log-format", "json"}, args...)...)
 	// The developer's own TIDELINE_* settings must not reach the server under test.
 	p.cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TIDELINE_") })
@@ -97,7 +98,7 @@ func startAPI(t testing.TB, env []string, args ...string) *proc {
 
 func (p *proc) waitFor(msg string) map[string]any {
 	p.t.Helper()
-	return p.log.waitFor(p.t, msg, p.exited)
+	return p.log.WaitFor(p.t, msg, p.exited)
 }
 
 // wait waits for the process to exit and returns its exit code.

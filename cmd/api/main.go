@@ -14,8 +14,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tideline-dev/tideline"
 	_ "time/tzdata" // device time zones validate on machines without a zoneinfo database
+
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/app"
 )
 
 func main() {
@@ -49,9 +51,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return exitUsage
 		}
 		log := newLogger(cfg, stderr)
-		if err := serve(ctx, cfg, log, openEngine); err != nil {
-			msg, cause := explain(err)
-			log.Error("cannot serve: "+msg, "cause", cause)
+		if err := serve(ctx, cfg, log); err != nil {
+			msg, cause := app.Explain(err)
+			log.Error("cannot serve: "+msg, cause...)
 			return exitFailed
 		}
 		return exitOK
@@ -73,21 +75,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 }
 
-// explain splits a failure into what the operator should read first (a *tideline.Error's
-// message) and the underlying cause.
-func explain(err error) (msg, cause string) {
-	if e, ok := errors.AsType[*tideline.Error](err); ok && e.Message != "" {
-		if e.Err != nil {
-			cause = e.Err.Error()
-		}
-		return e.Message, cause
-	}
-	return err.Error(), ""
-}
-
 // newLogger returns the process's logger: JSON lines unless the format is text, or auto
 // and stderr is a terminal.
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+func newLogger(cfg *app.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	text := cfg.LogFormat == "text"
 	if cfg.LogFormat == "auto" {

@@ -17,8 +17,8 @@ import (
 // so that a real MongoDB kept between runs (TIDELINE_TEST_MONGODB_URI) still opens.
 const testMasterKeyEnv = "TIDELINE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-// storedSecrets returns the private signing keys and server secrets (auth's and sync's) of
-// the embedded engine in dataDir as they are stored (the bytes of the rows).
+// storedSecrets returns the private signing keys and server secrets of the embedded engine
+// in dataDir as they are stored (the bytes of the rows).
 func storedSecrets(t *testing.T, dataDir string) map[string][]byte {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), dataDir, sqlite.Options{})
@@ -34,18 +34,12 @@ func storedSecrets(t *testing.T, dataDir string) map[string][]byte {
 	for _, k := range keys {
 		out["signing-key:"+k.ID] = k.PrivateKey
 	}
-	secrets, err := db.Auth().ListSecrets(t.Context())
+	secrets, err := db.Secrets().ListSecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, v := range secrets {
 		out["secret:"+name] = v
-	}
-	if secrets, err = db.Sync().ListSecrets(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	for name, v := range secrets {
-		out["sync-secret:"+name] = v
 	}
 	return out
 }
@@ -64,12 +58,12 @@ func TestServeMasterKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(t.Context(), db.Auth(), auth.Config{})
+	svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Secrets: db.Secrets()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc.Close()
-	if _, err := datasync.New(t.Context(), db.Sync(), datasync.Config{}); err != nil {
+	if _, err := datasync.New(t.Context(), db.Sync(), datasync.Config{Secrets: db.Secrets()}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -12,39 +12,9 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/internal/testkit"
 	"github.com/tideline-dev/tideline/store/storetest"
 )
-
-// TestRateStoreByEngine: auth counts its limits in MongoDB on the MongoDB engine (sealed
-// or not), and in memory on the embedded engine.
-func TestRateStoreByEngine(t *testing.T) {
-	sqliteCfg := &Config{DataDir: t.TempDir()}
-	embedded, err := openEngine(t.Context(), sqliteCfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer embedded.Close()
-	uri := storetest.MongoURI(t)
-	mongoDB, err := openEngine(t.Context(), &Config{MongoDBURI: uri, MongoDBDatabase: "ratestore_" + strings.ReplaceAll(tideline.NewID(), "-", "")[:16]}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mongoDB.Close()
-	for _, tt := range []struct {
-		name   string
-		store  engine
-		shared bool
-	}{
-		{"Embedded", embedded, false},
-		{"EmbeddedSealed", sealedEngine{engine: embedded, auth: embedded.Auth()}, false},
-		{"MongoDB", mongoDB, true},
-		{"MongoDBSealed", sealedEngine{engine: mongoDB, auth: mongoDB.Auth()}, true},
-	} {
-		if got := rateStore(tt.store) != nil; got != tt.shared {
-			t.Errorf("%s: shared rate store %v, want %v", tt.name, got, tt.shared)
-		}
-	}
-}
 
 // serveNode runs serve in this process with args and env vars until the test ends, and
 // returns its base URL.
@@ -54,17 +24,17 @@ func serveNode(t *testing.T, vars map[string]string, args ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := newLogSink()
+	logs := testkit.NewLogSink()
 	ctx, cancel := context.WithCancel(t.Context())
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		if err := serve(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)), openEngine); err != nil {
+		if err := serve(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil))); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-stopped })
-	return logs.waitFor(t, "tideline listening", stopped)["addr"].(string)
+	return logs.WaitFor(t, "tideline listening", stopped)["addr"].(string)
 }
 
 // TestRateLimitsSharedByNodesOverHTTP: two nodes on one MongoDB database allow a client

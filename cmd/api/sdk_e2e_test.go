@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestSDKAgainstServer(t *testing.T) {
 			go func() { done <- c.Start(ctx, tideline.Backoff{Min: 50 * time.Millisecond, Max: time.Second}) }()
 		}
 		seen := make(chan []tideline.Doc, 16)
-		if _, err := laptop.Collection("todos").Watch(ctx, tideline.Query{OrderBy: "title"}, func(ds []tideline.Doc) { seen <- ds }); err != nil {
+		if _, err := laptop.Collection("todos").Watch(ctx, tideline.Query{OrderBy: "title"}, func(s tideline.Snapshot) { seen <- s.Docs }); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -144,4 +145,72 @@ func openSDK(t *testing.T, dir, name, base, token string) *tideline.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestSDKSessions: the SDK's sign-in helpers against the real server. The session is kept
+// in the cache (a reopen with no session syncs), a sign-out keeps the user's documents and
+// unsent writes for her next sign-in, another user's sign-in is refused until the cache is
+// cleared, and after SignOut(clearLocal) the next user starts from an empty cache.
+func TestSDKSessions(t *testing.T) {
+	p := startAPI(t, syncEnv(t, "sqlite", "", ""), "--addr", "127.0.0.1:0")
+	base := p.waitFor("tideline listening")["addr"].(string)
+	path := filepath.Join(t.TempDir(), "phone.db")
+	ctx := t.Context()
+	open := func() *tideline.Client {
+		t.Helper()
+		c, err := tideline.Open(ctx, path, base, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	c := open()
+	if err := c.SignUp(ctx, "ada@example.com", "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Collection("notes").Put(ctx, "n1", map[string]any{"text": "synced"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ada := c.Status().UserID
+	c.Close()
+
+	c = open() // the session comes from the cache
+	if st := c.Status(); !st.SignedIn || st.UserID != ada || !st.HasSyncedOnce {
+		t.Fatalf("after a reopen: %+v", st)
+	}
+	if err := c.Collection("notes").Put(ctx, "n2", map[string]any{"text": "unsent"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignOut(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); !errors.Is(err, tideline.ErrSignedOut) {
+		t.Fatalf("sync after sign-out: %v, want ErrSignedOut", err)
+	}
+	if err := c.SignUp(ctx, "bob@example.com", "correct horse battery staple"); !errors.Is(err, tideline.ErrOtherUser) {
+		t.Fatalf("Bob's sign-up on Ada's cache: %v, want ErrOtherUser", err)
+	}
+	if err := c.SignIn(ctx, "ada@example.com", "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil || c.Status().Pending != 0 {
+		t.Fatalf("Ada's kept write after her sign-in: %v, %d pending", err, c.Status().Pending)
+	}
+	if err := c.SignOut(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignInAnonymously(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := c.Collection("notes").Find(ctx, tideline.Query{})
+	if err != nil || len(docs) != 0 {
+		t.Fatalf("a new user after SignOut(clearLocal) sees %d documents (%v), want none", len(docs), err)
+	}
 }

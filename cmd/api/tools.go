@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 )
 
@@ -16,6 +17,14 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 	sub := ""
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		printUsage(stdout)
+		return exitOK
+	case "":
+		fmt.Fprintf(stderr, "api: %s needs a subcommand: %s (run `api help`)\n", cmd, map[string]string{"admin": "create", "keys": "rotate or rotate-master"}[cmd])
+		return exitUsage
 	}
 	var email, password, newKeyFile string
 	var extra func(*flag.FlagSet)
@@ -50,17 +59,17 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 	}
 	log := newLogger(cfg, stderr)
 	if sub == "rotate-master" {
-		res, key, err := rotateMasterKey(ctx, cfg, newKeyFile, log)
+		res, key, err := app.RotateMasterKey(ctx, cfg, newKeyFile, log)
 		if err != nil {
-			msg, cause := explain(err)
-			log.Error("keys rotate-master failed: "+msg, "cause", cause)
+			msg, cause := app.Explain(err)
+			log.Error("keys rotate-master failed: "+msg, cause...)
 			return exitFailed
 		}
 		fmt.Fprintf(stdout, "re-encrypted %d secrets with master key %s (%d were in plaintext, %d already used it); start the server with masterKeyFile=%s (or TIDELINE_MASTER_KEY set to its content)\n",
 			res.Plaintext+res.Rekeyed, key.ID(), res.Plaintext, res.Current, newKeyFile)
 		return exitOK
 	}
-	err = withAuth(ctx, cfg, log, func(svc *auth.Service) error {
+	err = app.WithAuth(ctx, cfg, log, func(svc *auth.Service) error {
 		if cmd == "keys" {
 			kid, err := svc.RotateSigningKey(ctx, "cli", auth.Client{})
 			if err == nil {
@@ -79,8 +88,8 @@ func runTool(ctx context.Context, cmd string, args []string, lookupEnv func(stri
 		return err
 	})
 	if err != nil {
-		msg, cause := explain(err)
-		log.Error(cmd+" "+sub+" failed: "+msg, "cause", cause)
+		msg, cause := app.Explain(err)
+		log.Error(cmd+" "+sub+" failed: "+msg, cause...)
 		return exitFailed
 	}
 	return exitOK

@@ -51,6 +51,14 @@ func TestAdminTools(t *testing.T) {
 	if code != exitUsage || !strings.Contains(out, `unknown command "keys forget"`) {
 		t.Fatalf("keys forget: %d %s", code, out)
 	}
+	for _, help := range [][]string{{"admin", "--help"}, {"keys", "-h"}, {"admin", "help"}} {
+		if code, out = runBinary(t, cheap, help...); code != exitOK || !strings.Contains(out, "api admin create --email EMAIL") {
+			t.Fatalf("%v: %d %s; want the usage", help, code, out)
+		}
+	}
+	if code, out = runBinary(t, cheap, "admin"); code != exitUsage || !strings.Contains(out, "admin needs a subcommand: create") {
+		t.Fatalf("admin alone: %d %s", code, out)
+	}
 
 	p := startAPI(t, append(cheap, "TIDELINE_ADMIN_EMAIL=ops@example.com", "TIDELINE_ADMIN_PASSWORD=another admin passphrase"), "--addr", "127.0.0.1:0")
 	created := p.waitFor("created the admin account")

@@ -1316,6 +1316,9 @@ type ServerInterface interface {
 	// GetDocs API reference
 	// (GET /docs)
 	GetDocs(c *gin.Context)
+	// GetFavicon The icon browsers show
+	// (GET /favicon.ico)
+	GetFavicon(c *gin.Context)
 	// GetHealthz Liveness
 	// (GET /healthz)
 	GetHealthz(c *gin.Context)
@@ -1513,6 +1516,19 @@ func (siw *ServerInterfaceWrapper) GetDocs(c *gin.Context) {
 	}
 
 	siw.Handler.GetDocs(c)
+}
+
+// GetFavicon operation middleware
+func (siw *ServerInterfaceWrapper) GetFavicon(c *gin.Context) {
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetFavicon(c)
 }
 
 // GetHealthz operation middleware
@@ -2647,6 +2663,7 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadyz)
 	router.GET(options.BaseURL+"/metrics", wrapper.GetMetrics)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	router.GET(options.BaseURL+"/favicon.ico", wrapper.GetFavicon)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs)
 	router.GET(options.BaseURL+"/v1/devices", wrapper.ListDevices)
 	router.POST(options.BaseURL+"/v1/devices", wrapper.RegisterDevice)
@@ -2754,6 +2771,58 @@ type GetDocsdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDocsdefaultApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFaviconRequestObject struct {
+}
+
+type GetFaviconResponseObject interface {
+	VisitGetFaviconResponse(w http.ResponseWriter) error
+}
+
+type GetFavicon200ResponseHeaders struct {
+	CacheControl *string
+}
+
+type GetFavicon200ImagexIconResponse struct {
+	Body          io.Reader
+	Headers       GetFavicon200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetFavicon200ImagexIconResponse) VisitGetFaviconResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "image/x-icon")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFavicondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFavicondefaultApplicationProblemPlusJSONResponse) VisitGetFaviconResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5997,6 +6066,9 @@ type StrictServerInterface interface {
 	// GetDocs API reference
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
+	// GetFavicon The icon browsers show
+	// (GET /favicon.ico)
+	GetFavicon(ctx context.Context, request GetFaviconRequestObject) (GetFaviconResponseObject, error)
 	// GetHealthz Liveness
 	// (GET /healthz)
 	GetHealthz(ctx context.Context, request GetHealthzRequestObject) (GetHealthzResponseObject, error)
@@ -6161,7 +6233,11 @@ type StrictServerInterface interface {
 	SyncStream(ctx context.Context, request SyncStreamRequestObject) (SyncStreamResponseObject, error)
 }
 
-type StrictHandlerFunc func(ctx *gin.Context, request any) (any, error)
+// StrictHandlerFunc is a handler of the strict layer. Tideline's template (the generator's
+// strict-gin.tmpl with this one change) gives it the request's context.Context, never the
+// *gin.Context: the handlers and whatever they call see the request scope the middleware
+// put in the request's context, and nothing that gin reuses after the handler returns.
+type StrictHandlerFunc func(ctx context.Context, request any) (any, error)
 type StrictMiddlewareFunc func(f StrictHandlerFunc, operationID string) StrictHandlerFunc
 
 type StrictGinServerOptions struct {
@@ -6222,14 +6298,14 @@ type strictHandler struct {
 func (sh *strictHandler) GetJWKS(ctx *gin.Context) {
 	var request GetJWKSRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetJWKS(ctx, request.(GetJWKSRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetJWKS")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6246,14 +6322,14 @@ func (sh *strictHandler) GetJWKS(ctx *gin.Context) {
 func (sh *strictHandler) GetDocs(ctx *gin.Context) {
 	var request GetDocsRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetDocs(ctx, request.(GetDocsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetDocs")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6266,18 +6342,42 @@ func (sh *strictHandler) GetDocs(ctx *gin.Context) {
 	}
 }
 
+// GetFavicon operation middleware
+func (sh *strictHandler) GetFavicon(ctx *gin.Context) {
+	var request GetFaviconRequestObject
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFavicon(ctx, request.(GetFaviconRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFavicon")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetFaviconResponseObject); ok {
+		if err := validResponse.VisitGetFaviconResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetHealthz operation middleware
 func (sh *strictHandler) GetHealthz(ctx *gin.Context) {
 	var request GetHealthzRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetHealthz(ctx, request.(GetHealthzRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetHealthz")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6294,14 +6394,14 @@ func (sh *strictHandler) GetHealthz(ctx *gin.Context) {
 func (sh *strictHandler) GetMetrics(ctx *gin.Context) {
 	var request GetMetricsRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetMetrics(ctx, request.(GetMetricsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetMetrics")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6318,14 +6418,14 @@ func (sh *strictHandler) GetMetrics(ctx *gin.Context) {
 func (sh *strictHandler) GetOpenAPI(ctx *gin.Context) {
 	var request GetOpenAPIRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetOpenAPI(ctx, request.(GetOpenAPIRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetOpenAPI")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6342,14 +6442,14 @@ func (sh *strictHandler) GetOpenAPI(ctx *gin.Context) {
 func (sh *strictHandler) GetReadyz(ctx *gin.Context) {
 	var request GetReadyzRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetReadyz(ctx, request.(GetReadyzRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetReadyz")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6368,14 +6468,14 @@ func (sh *strictHandler) AdminListAudit(ctx *gin.Context, params AdminListAuditP
 
 	request.Params = params
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListAudit(ctx, request.(AdminListAuditRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListAudit")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6392,14 +6492,14 @@ func (sh *strictHandler) AdminListAudit(ctx *gin.Context, params AdminListAuditP
 func (sh *strictHandler) AdminListCollections(ctx *gin.Context) {
 	var request AdminListCollectionsRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListCollections(ctx, request.(AdminListCollectionsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListCollections")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6418,14 +6518,14 @@ func (sh *strictHandler) AdminDeleteCollection(ctx *gin.Context, name string) {
 
 	request.Name = name
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminDeleteCollection(ctx, request.(AdminDeleteCollectionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminDeleteCollection")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6444,14 +6544,14 @@ func (sh *strictHandler) AdminGetCollection(ctx *gin.Context, name string) {
 
 	request.Name = name
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminGetCollection(ctx, request.(AdminGetCollectionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminGetCollection")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6488,14 +6588,14 @@ func (sh *strictHandler) AdminPutCollection(ctx *gin.Context, name string) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminPutCollection(ctx, request.(AdminPutCollectionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminPutCollection")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6512,14 +6612,14 @@ func (sh *strictHandler) AdminPutCollection(ctx *gin.Context, name string) {
 func (sh *strictHandler) AdminListKeys(ctx *gin.Context) {
 	var request AdminListKeysRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListKeys(ctx, request.(AdminListKeysRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListKeys")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6554,14 +6654,14 @@ func (sh *strictHandler) AdminCreateKey(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminCreateKey(ctx, request.(AdminCreateKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminCreateKey")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6580,14 +6680,14 @@ func (sh *strictHandler) AdminDeleteKey(ctx *gin.Context, keyId string) {
 
 	request.KeyId = keyId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminDeleteKey(ctx, request.(AdminDeleteKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminDeleteKey")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6606,14 +6706,14 @@ func (sh *strictHandler) AdminListCampaigns(ctx *gin.Context, params AdminListCa
 
 	request.Params = params
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListCampaigns(ctx, request.(AdminListCampaignsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListCampaigns")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6648,14 +6748,14 @@ func (sh *strictHandler) AdminCreateCampaign(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminCreateCampaign(ctx, request.(AdminCreateCampaignRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminCreateCampaign")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6674,14 +6774,14 @@ func (sh *strictHandler) AdminGetCampaign(ctx *gin.Context, campaignId CampaignI
 
 	request.CampaignId = campaignId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminGetCampaign(ctx, request.(AdminGetCampaignRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminGetCampaign")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6700,14 +6800,14 @@ func (sh *strictHandler) AdminCancelCampaign(ctx *gin.Context, campaignId Campai
 
 	request.CampaignId = campaignId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminCancelCampaign(ctx, request.(AdminCancelCampaignRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminCancelCampaign")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6724,14 +6824,14 @@ func (sh *strictHandler) AdminCancelCampaign(ctx *gin.Context, campaignId Campai
 func (sh *strictHandler) AdminListTopics(ctx *gin.Context) {
 	var request AdminListTopicsRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListTopics(ctx, request.(AdminListTopicsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListTopics")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6748,14 +6848,14 @@ func (sh *strictHandler) AdminListTopics(ctx *gin.Context) {
 func (sh *strictHandler) AdminRotateSigningKey(ctx *gin.Context) {
 	var request AdminRotateSigningKeyRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminRotateSigningKey(ctx, request.(AdminRotateSigningKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminRotateSigningKey")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6774,14 +6874,14 @@ func (sh *strictHandler) AdminListUsers(ctx *gin.Context, params AdminListUsersP
 
 	request.Params = params
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListUsers(ctx, request.(AdminListUsersRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListUsers")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6800,14 +6900,14 @@ func (sh *strictHandler) AdminDeleteUser(ctx *gin.Context, userId UserId) {
 
 	request.UserId = userId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminDeleteUser(ctx, request.(AdminDeleteUserRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminDeleteUser")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6826,14 +6926,14 @@ func (sh *strictHandler) AdminGetUser(ctx *gin.Context, userId UserId) {
 
 	request.UserId = userId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminGetUser(ctx, request.(AdminGetUserRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminGetUser")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6870,14 +6970,14 @@ func (sh *strictHandler) AdminUpdateUser(ctx *gin.Context, userId UserId) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminUpdateUser(ctx, request.(AdminUpdateUserRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminUpdateUser")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6896,14 +6996,14 @@ func (sh *strictHandler) AdminListUserSessions(ctx *gin.Context, userId UserId) 
 
 	request.UserId = userId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AdminListUserSessions(ctx, request.(AdminListUserSessionsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AdminListUserSessions")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6941,14 +7041,14 @@ func (sh *strictHandler) SignInAnonymously(ctx *gin.Context) {
 		request.Body = &body
 	}
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SignInAnonymously(ctx, request.(SignInAnonymouslyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SignInAnonymously")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -6965,14 +7065,14 @@ func (sh *strictHandler) SignInAnonymously(ctx *gin.Context) {
 func (sh *strictHandler) ResendVerification(ctx *gin.Context) {
 	var request ResendVerificationRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ResendVerification(ctx, request.(ResendVerificationRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ResendVerification")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7007,14 +7107,14 @@ func (sh *strictHandler) VerifyEmail(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.VerifyEmail(ctx, request.(VerifyEmailRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "VerifyEmail")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7049,14 +7149,14 @@ func (sh *strictHandler) LinkIdentity(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.LinkIdentity(ctx, request.(LinkIdentityRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "LinkIdentity")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7091,14 +7191,14 @@ func (sh *strictHandler) LinkAccount(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.LinkAccount(ctx, request.(LinkAccountRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "LinkAccount")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7133,14 +7233,14 @@ func (sh *strictHandler) Login(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.Login(ctx, request.(LoginRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "Login")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7157,14 +7257,14 @@ func (sh *strictHandler) Login(ctx *gin.Context) {
 func (sh *strictHandler) Logout(ctx *gin.Context) {
 	var request LogoutRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.Logout(ctx, request.(LogoutRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "Logout")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7199,14 +7299,14 @@ func (sh *strictHandler) ForgotPassword(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ForgotPassword(ctx, request.(ForgotPasswordRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ForgotPassword")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7241,14 +7341,14 @@ func (sh *strictHandler) ResetPassword(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ResetPassword(ctx, request.(ResetPasswordRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ResetPassword")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7283,14 +7383,14 @@ func (sh *strictHandler) RefreshSession(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RefreshSession(ctx, request.(RefreshSessionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "RefreshSession")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7307,14 +7407,14 @@ func (sh *strictHandler) RefreshSession(ctx *gin.Context) {
 func (sh *strictHandler) ListSessions(ctx *gin.Context) {
 	var request ListSessionsRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListSessions(ctx, request.(ListSessionsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ListSessions")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7333,14 +7433,14 @@ func (sh *strictHandler) RevokeSession(ctx *gin.Context, sessionId SessionId) {
 
 	request.SessionId = sessionId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RevokeSession(ctx, request.(RevokeSessionRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "RevokeSession")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7375,14 +7475,14 @@ func (sh *strictHandler) SignUp(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SignUp(ctx, request.(SignUpRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SignUp")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7417,14 +7517,14 @@ func (sh *strictHandler) ExchangeToken(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ExchangeToken(ctx, request.(ExchangeTokenRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ExchangeToken")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7441,14 +7541,14 @@ func (sh *strictHandler) ExchangeToken(ctx *gin.Context) {
 func (sh *strictHandler) ListDevices(ctx *gin.Context) {
 	var request ListDevicesRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListDevices(ctx, request.(ListDevicesRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ListDevices")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7483,14 +7583,14 @@ func (sh *strictHandler) RegisterDevice(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RegisterDevice(ctx, request.(RegisterDeviceRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "RegisterDevice")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7509,14 +7609,14 @@ func (sh *strictHandler) DeleteDevice(ctx *gin.Context, deviceId DeviceId) {
 
 	request.DeviceId = deviceId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteDevice(ctx, request.(DeleteDeviceRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "DeleteDevice")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7536,14 +7636,14 @@ func (sh *strictHandler) UnsubscribeTopic(ctx *gin.Context, deviceId DeviceId, t
 	request.DeviceId = deviceId
 	request.Topic = topic
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UnsubscribeTopic(ctx, request.(UnsubscribeTopicRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "UnsubscribeTopic")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7563,14 +7663,14 @@ func (sh *strictHandler) SubscribeTopic(ctx *gin.Context, deviceId DeviceId, top
 	request.DeviceId = deviceId
 	request.Topic = topic
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SubscribeTopic(ctx, request.(SubscribeTopicRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SubscribeTopic")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7587,14 +7687,14 @@ func (sh *strictHandler) SubscribeTopic(ctx *gin.Context, deviceId DeviceId, top
 func (sh *strictHandler) ListGroups(ctx *gin.Context) {
 	var request ListGroupsRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListGroups(ctx, request.(ListGroupsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ListGroups")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7629,14 +7729,14 @@ func (sh *strictHandler) CreateGroup(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.CreateGroup(ctx, request.(CreateGroupRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "CreateGroup")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7655,14 +7755,14 @@ func (sh *strictHandler) ListGroupMembers(ctx *gin.Context, groupId string) {
 
 	request.GroupId = groupId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ListGroupMembers(ctx, request.(ListGroupMembersRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "ListGroupMembers")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7682,14 +7782,14 @@ func (sh *strictHandler) RemoveGroupMember(ctx *gin.Context, groupId string, use
 	request.GroupId = groupId
 	request.UserId = userId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RemoveGroupMember(ctx, request.(RemoveGroupMemberRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "RemoveGroupMember")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7709,14 +7809,14 @@ func (sh *strictHandler) AddGroupMember(ctx *gin.Context, groupId string, userId
 	request.GroupId = groupId
 	request.UserId = userId
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AddGroupMember(ctx, request.(AddGroupMemberRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "AddGroupMember")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7733,14 +7833,14 @@ func (sh *strictHandler) AddGroupMember(ctx *gin.Context, groupId string, userId
 func (sh *strictHandler) DeleteMe(ctx *gin.Context) {
 	var request DeleteMeRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteMe(ctx, request.(DeleteMeRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "DeleteMe")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7757,14 +7857,14 @@ func (sh *strictHandler) DeleteMe(ctx *gin.Context) {
 func (sh *strictHandler) GetMe(ctx *gin.Context) {
 	var request GetMeRequestObject
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetMe(ctx, request.(GetMeRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "GetMe")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7799,14 +7899,14 @@ func (sh *strictHandler) UpdateMe(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.UpdateMe(ctx, request.(UpdateMeRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "UpdateMe")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7825,14 +7925,14 @@ func (sh *strictHandler) SyncEvents(ctx *gin.Context, params SyncEventsParams) {
 
 	request.Params = params
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SyncEvents(ctx, request.(SyncEventsRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SyncEvents")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7870,14 +7970,14 @@ func (sh *strictHandler) SyncPull(ctx *gin.Context) {
 		request.Body = &body
 	}
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SyncPull(ctx, request.(SyncPullRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SyncPull")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7912,14 +8012,14 @@ func (sh *strictHandler) SyncPush(ctx *gin.Context) {
 	}
 	request.Body = &body
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SyncPush(ctx, request.(SyncPushRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SyncPush")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)
@@ -7938,14 +8038,14 @@ func (sh *strictHandler) SyncStream(ctx *gin.Context, params SyncStreamParams) {
 
 	request.Params = params
 
-	handler := func(ctx *gin.Context, request interface{}) (interface{}, error) {
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.SyncStream(ctx, request.(SyncStreamRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
 		handler = middleware(handler, "SyncStream")
 	}
 
-	response, err := handler(ctx, request)
+	response, err := handler(ctx.Request.Context(), request)
 
 	if err != nil {
 		sh.options.HandlerErrorFunc(ctx, err)

@@ -1,31 +1,10 @@
--- Tideline client core: the named statements every SDK runs against schema.sql.
--- Each "-- name: x" starts one statement; parameters are named (:collection). An SDK runs
--- the procedures below inside one transaction each, so the local cache is never half
--- updated (an app killed midway leaves it as it was before the procedure).
+-- Tideline client core v2: the named statements every SDK runs against the cache that
+-- migrations/*.sql create. Each "-- name: x" starts one statement; parameters are named
+-- (:collection) and every value is bound, never pasted into the SQL text (field names
+-- included: they are keys compared with json_each, never JSON paths).
 --
--- Procedures (what an SDK does with the statements):
---   write(c, d, op, fields, ops): add_mutation; rebase(c, d)
---   rebase(c, d):                 pending_count = 0: view_from_server (server copy
---                                 deleted or absent: view_delete).
---                                 Else fold_doc(upto = -1) -> NULL: view_delete; else
---                                 view_put (version = server_version, pending)
---   receipt applied/duplicate:    fold_doc(upto = id) -> server_put (version, seq from the
---                                 receipt, buckets kept); ack_mutation; rebase
---   receipt merged/conflict:      server_put(doc, deleted, version, seq); ack_mutation; rebase
---   receipt rejected:             ack_mutation; rebase (the app is told why)
---   pull request:                 fresh = server_empty (no documents held)
---   pulled page:                  per change: upsert/delete -> server_put; evict ->
---                                 server_evict; then rebase each; removedBuckets ->
---                                 docs_in_buckets, server_drop_buckets, rebase each;
---                                 resetBuckets -> server_mark_reset; resetComplete ->
---                                 docs_marked, server_drop_marked, rebase each;
---                                 collections -> docs_outside, server_drop_outside, rebase
---                                 each; set_meta('cursor'), all in one transaction.
---                                 The last page (hasMore false) of a full resync
---                                 (meta 'resync' = 1): docs_marked_all,
---                                 server_drop_marked_all, rebase each; resync = 0.
---   invalid cursor:               server_mark_all; resync = 1; cursor = '' (one
---                                 transaction), then pull from the start.
+-- Which statements run, in which order and in which transaction, is docs/sdk-core.md
+-- ("Procedures"); that page is the contract, this file its SQL.
 
 -- name: get_meta
 SELECT value FROM tl_meta WHERE key = :key;
@@ -34,125 +13,164 @@ SELECT value FROM tl_meta WHERE key = :key;
 INSERT INTO tl_meta (key, value) VALUES (:key, :value)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 
+-- name: delete_meta
+DELETE FROM tl_meta WHERE key = :key;
+
 -- name: add_mutation
--- The mutation's base version is the server version the client has of the document.
-INSERT INTO tl_outbox (collection, doc_id, op, fields, ops, hlc, base_version, created_at)
+-- The mutation's base version is the server version the client has of the document; its
+-- size is what it counts for against a push's byte budget. The new id is the connection's
+-- last_insert_rowid() (no RETURNING: it needs SQLite 3.35).
+INSERT INTO tl_outbox (collection, doc_id, op, fields, ops, hlc, base_version, created_at, size)
 VALUES (:collection, :doc_id, :op, :fields, :ops, :hlc,
-        coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0), :now)
-RETURNING id;
+        coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0), :now,
+        200 + length(CAST(:collection AS BLOB)) + length(CAST(:doc_id AS BLOB))
+            + coalesce(length(CAST(:fields AS BLOB)), 0) + coalesce(length(CAST(:ops AS BLOB)), 0));
+
+-- name: last_mutation_id
+SELECT last_insert_rowid();
 
 -- name: outbox_batch
-SELECT id, collection, doc_id, op, fields, ops, hlc, base_version
+-- The oldest mutations, in order: the candidates of the next push (docs/sdk-core.md,
+-- "Batching", takes the prefix that fits the byte budget).
+SELECT id, collection, doc_id, op, fields, ops, hlc, base_version, size
 FROM tl_outbox ORDER BY id LIMIT :limit;
 
--- name: outbox_get
-SELECT id, collection, doc_id, op, fields, ops, hlc, base_version FROM tl_outbox WHERE id = :id;
+-- name: outbox_of_doc
+-- The pending mutations of one document, in order: what a full rebase folds.
+SELECT id, op, fields, ops FROM tl_outbox
+WHERE collection = :collection AND doc_id = :doc_id ORDER BY id;
 
 -- name: outbox_count
 SELECT count(*) FROM tl_outbox;
 
 -- name: ack_mutation
+-- Settles a mutation. changes() = 0 means another process on the same cache settled it
+-- first: the receipt is then ignored.
 DELETE FROM tl_outbox WHERE id = :id;
 
--- name: fold_doc
--- The document (collection, doc_id) as the server copy with the outbox's mutations of it up
--- to :upto (-1: all) applied in order; NULL when that is deleted or absent. Puts clear the
--- document, each field of a put or patch is set (or removed when null), and each operation
--- of a patch applies to its field: inc adds (from 0), max/min keep the larger/smaller,
--- add appends the elements the array lacks, remove removes every equal element.
-WITH RECURSIVE
-  muts AS (
-    SELECT id, op, fields, ops FROM tl_outbox
-    WHERE collection = :collection AND doc_id = :doc_id AND (:upto < 0 OR id <= :upto)
-  ),
-  steps AS (
-    SELECT id AS mid, 0 AS sub, '' AS field, op AS kind, NULL AS arg FROM muts WHERE op IN ('put', 'delete')
-    UNION ALL
-    SELECT m.id, 1, f.key, CASE f.type WHEN 'null' THEN 'unset' ELSE 'set' END,
-           CASE f.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
-                       WHEN 'object' THEN f.value WHEN 'array' THEN f.value ELSE json_quote(f.value) END
-    FROM muts m, json_each(m.fields) f WHERE m.op IN ('put', 'patch')
-    UNION ALL
-    SELECT m.id, 2, o.key, k.key,
-           CASE k.type WHEN 'object' THEN k.value WHEN 'array' THEN k.value ELSE json_quote(k.value) END
-    FROM muts m, json_each(m.ops) o, json_each(o.value) k WHERE m.op = 'patch'
-  ),
-  ordered AS (
-    SELECT row_number() OVER (ORDER BY mid, sub, field) AS n, kind, '$."' || field || '"' AS path, arg FROM steps
-  ),
-  fold (n, doc) AS (
-    SELECT 0, (SELECT doc FROM tl_server WHERE collection = :collection AND doc_id = :doc_id)
-    UNION ALL
-    SELECT o.n, CASE o.kind
+-- name: apply_mutation
+-- :doc (a JSON object, or NULL for a deleted or absent document) with one mutation
+-- applied; NULL when the result is deleted. put: the document becomes its fields; delete:
+-- NULL; patch: each field of :fields is set (null: removed), then each operation of :ops
+-- applies to its field (fields and ops name distinct fields, so their order is free):
+--   inc     the field's number (0 when it is absent or not a number) plus the operand
+--   max/min the operand, unless the field is a number already larger / smaller (or equal)
+--   add     the array (empty when absent or not an array) with the operand's elements it
+--           lacks appended in their order, each once
+--   remove  the array without every element equal to one of the operand's
+-- Values of :fields are copied as they are written (json_patch keeps number text); the
+-- numbers ops compute render by the rule of "Numbers" in docs/sdk-core.md: an integer in
+-- decimal, any other number as printf('%!.15g'). Elements are equal when they are both
+-- numbers of equal value, both strings, booleans or nulls of equal value.
+WITH
+  m AS (SELECT :op AS op, :fields AS fields, :ops AS ops, :doc AS doc),
+  f AS (
+    SELECT CASE m.op
       WHEN 'delete' THEN NULL
-      WHEN 'put' THEN '{}'
-      WHEN 'set' THEN json_set(coalesce(f.doc, '{}'), o.path, json(o.arg))
-      WHEN 'unset' THEN json_remove(coalesce(f.doc, '{}'), o.path)
-      WHEN 'inc' THEN json_set(coalesce(f.doc, '{}'), o.path,
-        coalesce(CASE WHEN json_type(f.doc, o.path) IN ('integer', 'real') THEN json_extract(f.doc, o.path) END, 0) + json_extract(o.arg, '$'))
-      WHEN 'max' THEN CASE
-        WHEN json_type(f.doc, o.path) IN ('integer', 'real') AND json_extract(f.doc, o.path) >= json_extract(o.arg, '$') THEN f.doc
-        ELSE json_set(coalesce(f.doc, '{}'), o.path, json(o.arg)) END
-      WHEN 'min' THEN CASE
-        WHEN json_type(f.doc, o.path) IN ('integer', 'real') AND json_extract(f.doc, o.path) <= json_extract(o.arg, '$') THEN f.doc
-        ELSE json_set(coalesce(f.doc, '{}'), o.path, json(o.arg)) END
-      WHEN 'add' THEN json_set(coalesce(f.doc, '{}'), o.path, json((
-        SELECT json_group_array(json(j)) FROM (
+      WHEN 'put' THEN json_patch('{}', coalesce(m.fields, '{}'))
+      ELSE json_patch(json_patch(coalesce(m.doc, '{}'),
+                                 (SELECT json_group_object(k.key, NULL) FROM json_each(coalesce(m.fields, '{}')) k)),
+                      coalesce(m.fields, '{}'))
+    END AS doc FROM m
+  ),
+  o AS (
+    SELECT fo.key AS field, k.key AS kind, k.value AS arg, k.type AS argtype,
+           (SELECT d.value FROM f, json_each(f.doc) d WHERE d.key = fo.key) AS cur,
+           (SELECT d.type FROM f, json_each(f.doc) d WHERE d.key = fo.key) AS curtype
+    FROM m, json_each(coalesce(m.ops, '{}')) fo, json_each(fo.value) k
+    WHERE m.op = 'patch'
+  ),
+  n AS (
+    SELECT field, CASE kind
+      WHEN 'inc' THEN (SELECT CASE typeof(r) WHEN 'integer' THEN CAST(r AS TEXT) ELSE printf('%!.15g', r) END
+                       FROM (SELECT CASE WHEN curtype IN ('integer', 'real') THEN cur ELSE 0 END + arg AS r))
+      WHEN 'max' THEN CASE WHEN curtype IN ('integer', 'real') AND cur >= arg THEN NULL
+                           WHEN argtype = 'integer' THEN CAST(arg AS TEXT) ELSE printf('%!.15g', arg) END
+      WHEN 'min' THEN CASE WHEN curtype IN ('integer', 'real') AND cur <= arg THEN NULL
+                           WHEN argtype = 'integer' THEN CAST(arg AS TEXT) ELSE printf('%!.15g', arg) END
+      WHEN 'add' THEN (
+        SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
           SELECT j FROM (
-            SELECT 0 AS part, e.id AS pos, CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
-                     WHEN 'object' THEN e.value WHEN 'array' THEN e.value ELSE json_quote(e.value) END AS j
-            FROM json_each(CASE WHEN json_type(f.doc, o.path) = 'array' THEN json_extract(f.doc, o.path) ELSE '[]' END) e
+            SELECT 0 AS part, e.id AS pos,
+                   CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+                     WHEN 'integer' THEN CAST(e.value AS TEXT) WHEN 'real' THEN printf('%!.15g', e.value)
+                     WHEN 'text' THEN json_quote(e.value) ELSE e.value END AS j
+            FROM json_each(CASE WHEN curtype = 'array' THEN cur ELSE '[]' END) e
             UNION ALL
-            SELECT 1, min(a.id), a.j FROM (
-              SELECT x.id, CASE x.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
-                     WHEN 'object' THEN x.value WHEN 'array' THEN x.value ELSE json_quote(x.value) END AS j
-              FROM json_each(o.arg) x) a
-            WHERE a.j NOT IN (
-              SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
-                     WHEN 'object' THEN e.value WHEN 'array' THEN e.value ELSE json_quote(e.value) END
-              FROM json_each(CASE WHEN json_type(f.doc, o.path) = 'array' THEN json_extract(f.doc, o.path) ELSE '[]' END) e)
-            GROUP BY a.j
-          ) ORDER BY part, pos))))
-      WHEN 'remove' THEN json_set(coalesce(f.doc, '{}'), o.path, json((
-        SELECT json_group_array(json(j)) FROM (
-          SELECT j FROM (
-            SELECT e.id AS pos, CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
-                     WHEN 'object' THEN e.value WHEN 'array' THEN e.value ELSE json_quote(e.value) END AS j
-            FROM json_each(CASE WHEN json_type(f.doc, o.path) = 'array' THEN json_extract(f.doc, o.path) ELSE '[]' END) e)
-          WHERE j NOT IN (
-            SELECT CASE x.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
-                     WHEN 'object' THEN x.value WHEN 'array' THEN x.value ELSE json_quote(x.value) END
-            FROM json_each(o.arg) x)
-          ORDER BY pos))))
-      ELSE f.doc END
-    FROM fold f JOIN ordered o ON o.n = f.n + 1
+            SELECT 1, x.id,
+                   CASE x.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+                     WHEN 'integer' THEN CAST(x.value AS TEXT) WHEN 'real' THEN printf('%!.15g', x.value)
+                     WHEN 'text' THEN json_quote(x.value) ELSE x.value END
+            FROM json_each(arg) x
+            WHERE NOT EXISTS (
+                SELECT 1 FROM json_each(CASE WHEN curtype = 'array' THEN cur ELSE '[]' END) e
+                WHERE (CASE WHEN e.type IN ('integer', 'real') THEN 'number' ELSE e.type END)
+                    = (CASE WHEN x.type IN ('integer', 'real') THEN 'number' ELSE x.type END)
+                  AND e.value IS x.value)
+              AND NOT EXISTS (
+                SELECT 1 FROM json_each(arg) y
+                WHERE y.id < x.id
+                  AND (CASE WHEN y.type IN ('integer', 'real') THEN 'number' ELSE y.type END)
+                    = (CASE WHEN x.type IN ('integer', 'real') THEN 'number' ELSE x.type END)
+                  AND y.value IS x.value)
+          ) ORDER BY part, pos))
+      WHEN 'remove' THEN (
+        SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
+          SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+                   WHEN 'integer' THEN CAST(e.value AS TEXT) WHEN 'real' THEN printf('%!.15g', e.value)
+                   WHEN 'text' THEN json_quote(e.value) ELSE e.value END AS j
+          FROM json_each(CASE WHEN curtype = 'array' THEN cur ELSE '[]' END) e
+          WHERE NOT EXISTS (
+              SELECT 1 FROM json_each(arg) x
+              WHERE (CASE WHEN e.type IN ('integer', 'real') THEN 'number' ELSE e.type END)
+                  = (CASE WHEN x.type IN ('integer', 'real') THEN 'number' ELSE x.type END)
+                AND e.value IS x.value)
+          ORDER BY e.id))
+      END AS value
+    FROM o
   )
-SELECT doc FROM fold ORDER BY n DESC LIMIT 1;
-
--- name: server_version
-SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
-
--- name: pending_count
-SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id;
-
--- name: view_put
-INSERT INTO tl_view (collection, doc_id, doc, version, pending)
-VALUES (:collection, :doc_id, :doc, :version, :pending)
-ON CONFLICT (collection, doc_id) DO UPDATE SET doc = excluded.doc, version = excluded.version, pending = excluded.pending;
-
--- name: view_delete
-DELETE FROM tl_view WHERE collection = :collection AND doc_id = :doc_id;
+SELECT CASE WHEN f.doc IS NULL THEN NULL
+  ELSE json_patch(f.doc, (SELECT json_group_object(n.field, json(n.value)) FROM n WHERE n.value IS NOT NULL)) END
+FROM f;
 
 -- name: view_get
 SELECT doc, version, pending FROM tl_view WHERE collection = :collection AND doc_id = :doc_id;
 
--- name: view_list
-SELECT doc_id, doc, version, pending FROM tl_view WHERE collection = :collection ORDER BY doc_id;
+-- name: view_set
+-- The view of a document that exists: its server version (0: none) and its pending count
+-- are read here, from tl_server and tl_outbox.
+INSERT INTO tl_view (collection, doc_id, doc, version, pending)
+VALUES (:collection, :doc_id, :doc,
+        coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0),
+        (SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id))
+ON CONFLICT (collection, doc_id) DO UPDATE SET doc = excluded.doc, version = excluded.version, pending = excluded.pending;
+
+-- name: view_settled
+-- After an applied receipt whose server copy was stored: the view's document is unchanged
+-- (server copy + remaining outbox = old server copy + whole outbox); only its version and
+-- pending count move.
+UPDATE tl_view SET
+  version = coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0),
+  pending = (SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id)
+WHERE collection = :collection AND doc_id = :doc_id;
+
+-- name: view_delete
+DELETE FROM tl_view WHERE collection = :collection AND doc_id = :doc_id;
+
+-- name: view_from_server
+-- The view of a document with no pending write: its server copy (when that is deleted or
+-- absent, view_delete runs as well, first).
+INSERT OR REPLACE INTO tl_view (collection, doc_id, doc, version, pending)
+SELECT collection, doc_id, doc, version, 0 FROM tl_server
+WHERE collection = :collection AND doc_id = :doc_id AND doc IS NOT NULL;
+
+-- name: pending_of_doc
+SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id;
 
 -- name: server_put
 -- The server's state of a document (doc NULL: deleted). An older state (lower seq) than
--- the one kept is ignored, so a late receipt cannot undo a newer pull. :buckets NULL keeps
--- the buckets known.
+-- the one kept is ignored (changes() = 0), so a late receipt cannot undo a newer pull.
+-- :buckets NULL keeps the buckets known.
 INSERT INTO tl_server (collection, doc_id, doc, version, seq, buckets, reset_mark)
 VALUES (:collection, :doc_id, :doc, :version, :seq, coalesce(:buckets, '[]'), 0)
 ON CONFLICT (collection, doc_id) DO UPDATE SET
@@ -160,14 +178,14 @@ ON CONFLICT (collection, doc_id) DO UPDATE SET
   buckets = coalesce(:buckets, tl_server.buckets), reset_mark = 0
 WHERE excluded.seq >= tl_server.seq;
 
+-- name: server_get
+SELECT doc, version, seq, buckets, reset_mark FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
+
 -- name: server_empty
 -- 1 when the client holds no server documents: only then is its pull "fresh" (an initial
 -- sync may leave out tombstones). Receipts store documents too, so a client that pushed
 -- before it first pulled is not fresh, and hears of deletions it would otherwise miss.
 SELECT NOT EXISTS (SELECT 1 FROM tl_server);
-
--- name: server_get
-SELECT doc, version, seq, buckets, reset_mark FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
 
 -- name: server_evict
 DELETE FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
@@ -216,9 +234,19 @@ SELECT collection, doc_id FROM tl_server WHERE collection NOT IN (SELECT value F
 -- name: server_drop_outside
 DELETE FROM tl_server WHERE collection NOT IN (SELECT value FROM json_each(:collections));
 
--- name: view_from_server
--- rebase for a document with no pending write: the view is the server copy (when it is
--- deleted or absent, run view_delete instead).
-INSERT OR REPLACE INTO tl_view (collection, doc_id, doc, version, pending)
-SELECT collection, doc_id, doc, version, 0 FROM tl_server
-WHERE collection = :collection AND doc_id = :doc_id AND doc IS NOT NULL;
+-- name: clear_outbox
+DELETE FROM tl_outbox;
+
+-- name: clear_server
+DELETE FROM tl_server;
+
+-- name: clear_view
+DELETE FROM tl_view;
+
+-- name: clear_meta
+DELETE FROM tl_meta;
+
+-- name: sqlite_check
+-- Run at open: the SQLite version, and whether the JSON functions the core uses exist
+-- (this statement fails to prepare without them).
+SELECT sqlite_version(), json_patch('{}', json_object('a', json('[1]')));

@@ -90,7 +90,7 @@ func BenchmarkApplyPage1000(b *testing.B) {
 	c := benchClient(b, srv.URL)
 	b.ResetTimer()
 	for range b.N {
-		if err := c.setMeta(b.Context(), c.db, "cursor", ""); err != nil {
+		if err := setMeta(b.Context(), c.db, "cursor", ""); err != nil {
 			b.Fatal(err)
 		}
 		if err := c.Pull(b.Context()); err != nil {
@@ -117,11 +117,83 @@ func BenchmarkRawApplyPage1000(b *testing.B) {
 					return err
 				}
 			}
-			return c.setMeta(b.Context(), tx, "cursor", "c1")
+			return setMeta(b.Context(), tx, "cursor", "c1")
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(1000*float64(b.N)/b.Elapsed().Seconds(), "changes/s")
+}
+
+// pendingSizes are the outbox sizes of the write-cost benchmarks (docs/benchmarks.md).
+var pendingSizes = []int{1, 100, 2000}
+
+// withPending is a client whose counter document has n pending increments.
+func withPending(b *testing.B, n int) *Client {
+	c := benchClient(b, "http://127.0.0.1:1")
+	err := c.Write(b.Context(), func(tx *WriteTx) error {
+		for range n {
+			if err := tx.Patch("counters", "n", IncInt("n", 1), Set("by", "bench")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// dropNewest keeps the outbox at its size between iterations (outside the timing).
+func dropNewest(b *testing.B, c *Client) {
+	if _, err := c.db.ExecContext(b.Context(), `DELETE FROM tl_outbox WHERE id = (SELECT max(id) FROM tl_outbox)`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPendingWrite: an increment of a document that already has 1, 100 or 2,000
+// pending writes, through the SDK (HLC, outbox, the new mutation folded onto the view:
+// one transaction, fsync). Its cost must not grow with the pending writes.
+func BenchmarkPendingWrite(b *testing.B) {
+	for _, n := range pendingSizes {
+		b.Run(fmt.Sprintf("pending=%d", n), func(b *testing.B) {
+			c := withPending(b, n)
+			todos := c.Collection("counters")
+			for b.Loop() {
+				if err := todos.Patch(b.Context(), "n", IncInt("n", 1)); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				dropNewest(b, c)
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkRawPendingWrite: the same rows written directly: the outbox row, and the view
+// row's counter raised by json_set, in one transaction with fsync (the limit).
+func BenchmarkRawPendingWrite(b *testing.B) {
+	for _, n := range pendingSizes {
+		b.Run(fmt.Sprintf("pending=%d", n), func(b *testing.B) {
+			c := withPending(b, n)
+			for b.Loop() {
+				err := c.inTx(b.Context(), func(tx *stmtTx) error {
+					if _, err := tx.ExecContext(b.Context(), `INSERT INTO tl_outbox (collection, doc_id, op, fields, ops, hlc, base_version, created_at, size) VALUES ('counters', 'n', 'patch', '{}', '{"n":{"inc":1}}', 'h', 0, 0, 230)`); err != nil {
+						return err
+					}
+					_, err := tx.ExecContext(b.Context(), `UPDATE tl_view SET doc = json_set(doc, '$.n', json_extract(doc, '$.n') + 1), pending = pending + 1 WHERE collection = 'counters' AND doc_id = 'n'`)
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				dropNewest(b, c)
+				b.StartTimer()
+			}
+		})
+	}
 }

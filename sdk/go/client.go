@@ -1,14 +1,15 @@
 // Package tideline is the Go SDK of Tideline: an offline-first client that keeps a local
 // SQLite cache of the user's documents, writes to it at once (visible immediately, kept
-// across restarts) and syncs with the server when it can. It is the reference client: the
-// cache's schema and statements are the shared client core (sdk/core), which every SDK
-// runs unchanged, and it passes the core's conformance scenarios.
+// across restarts) and syncs with the server when it can. It is the reference client of
+// the client core (sdk/core, specified in docs/sdk-core.md): the cache's migrations and
+// statements are the core's, run unchanged, and it passes the core's conformance scenarios.
 //
-//	c, err := tideline.Open(ctx, "app.db", "https://api.example.com", tideline.Session(access, refresh))
+//	c, err := tideline.Open(ctx, "app.db", "https://api.example.com", nil)
+//	err = c.SignIn(ctx, "ada@example.com", password) // the session is kept in the cache
 //	todos := c.Collection("todos")
 //	todos.Put(ctx, "t1", map[string]any{"title": "Buy milk", "done": false})
 //	todos.Patch(ctx, "t1", tideline.Set("done", true), tideline.Inc("edits", 1))
-//	c.Sync(ctx) // or c.Start(ctx) for a background syncer
+//	c.Sync(ctx) // or c.Start(ctx, backoff) for a background syncer
 package tideline
 
 import (
@@ -34,25 +35,52 @@ type Options struct {
 	HTTPClient *http.Client
 	// Collections is the subscription: the collections pulled (nil: all).
 	Collections []string
-	// PushBatch is how many mutations one push sends (500, the protocol's limit).
+	// PushBatch is the most mutations one push sends (core.json: 500, the protocol's limit).
 	PushBatch int
-	// PullLimit is the most changes one pull asks for (500).
+	// PushBytes is the byte budget of one push (core.json: 512 KiB, half the server's
+	// default body limit), counted as docs/sdk-core.md "Batching" says.
+	PushBytes int
+	// PullLimit is the most changes one pull asks for (core.json: 500).
 	PullLimit int
 	// Now is the clock (time.Now); tests set it.
 	Now func() time.Time
+	// ClearOtherUser lets Open clear a cache that belongs to another user than the
+	// session's (its documents and unsent writes are lost) instead of failing with
+	// ErrOtherUser.
+	ClearOtherUser bool
+	// Driver is the database/sql driver of the cache (nil: modernc.org/sqlite).
+	Driver *Driver
+	// ClientID is the install's id when the cache has none yet (nil: a random one).
+	// Conformance scenarios set it; apps leave it.
+	ClientID string
 }
 
-// Client is a local cache synced with a Tideline server. It is safe for concurrent use.
+// Driver is a database/sql driver for the cache: its registered name and how a file path
+// becomes its data source name, with WAL, synchronous=FULL, a busy timeout and
+// transactions that begin IMMEDIATE (docs/sdk-core.md "Opening a cache").
+type Driver struct {
+	Name string
+	DSN  func(path string) string
+}
+
+// ModerncDriver is modernc.org/sqlite (pure Go), the default.
+var ModerncDriver = &Driver{Name: "sqlite", DSN: func(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+}}
+
+// Client is a local cache synced with a Tideline server. It is safe for concurrent use,
+// and several clients (in several processes) may open the same cache file.
 type Client struct {
 	db     *sql.DB
 	api    *api.ClientWithResponses
 	server string // the server's base URL
-	auth   Auth
 	opts   Options
 	id     string // the client id (tl_meta client_id)
-	clock  *hlcClock
+
+	onRefresh func(access, refresh string)
 
 	syncMu sync.Mutex // one sync at a time
+	authMu sync.Mutex // one refresh at a time
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared statements, by SQL
@@ -63,9 +91,19 @@ type Client struct {
 	status    Status
 }
 
+// ErrOtherUser is returned when a cache that belongs to one user is opened (or signed in)
+// with another user's session: the first user's documents and unsent writes must not be
+// shown to, or sent as, the second. Open with Options.ClearOtherUser, or SignOut(ctx,
+// true) first, to clear it.
+var ErrOtherUser = errors.New("tideline: the local cache belongs to another user")
+
+// ErrSQLite is returned by Open when the SQLite library cannot run the core.
+var ErrSQLite = errors.New("tideline: unsupported SQLite")
+
 // Open opens (or creates) the local database at path and returns a client of the server
-// at serverURL ("https://api.example.com"). Nothing is sent until Sync or Start: a client
-// works offline from its first call.
+// at serverURL ("https://api.example.com"). auth is the session to use (nil: the one kept
+// in the cache by an earlier SignIn, or none: signed out). Nothing is sent until Sync or
+// Start: a client works offline from its first call.
 func Open(ctx context.Context, path, serverURL string, auth Auth, opts ...Options) (*Client, error) {
 	var o Options
 	if len(opts) > 0 {
@@ -74,58 +112,126 @@ func Open(ctx context.Context, path, serverURL string, auth Auth, opts ...Option
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	if o.PushBatch <= 0 || o.PushBatch > 500 {
-		o.PushBatch = 500
+	if o.PushBatch <= 0 || o.PushBatch > core.Settings.Push.MaxMutations {
+		o.PushBatch = core.Settings.Push.MaxMutations
+	}
+	if o.PushBytes <= 0 {
+		o.PushBytes = core.Settings.Push.MaxBytes
 	}
 	if o.PullLimit <= 0 {
-		o.PullLimit = 500
+		o.PullLimit = core.Settings.Pull.Limit
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_txlock=immediate")
+	if o.Driver == nil {
+		o.Driver = ModerncDriver
+	}
+	db, err := sql.Open(o.Driver.Name, o.Driver.DSN(path))
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one connection: transactions are serialised, reads see writes
-	if _, err := db.ExecContext(ctx, core.Schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("tideline: open %s: %w", path, err)
-	}
-	client, err := api.NewClientWithResponses(strings.TrimRight(serverURL, "/"), api.WithHTTPClient(o.HTTPClient))
+	base := strings.TrimRight(serverURL, "/")
+	client, err := api.NewClientWithResponses(base, api.WithHTTPClient(o.HTTPClient))
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	c := &Client{db: db, api: client, server: strings.TrimRight(serverURL, "/"), auth: auth, opts: o, listeners: map[int]func(Event){}}
-	if err := c.prepare(ctx); err != nil {
+	c := &Client{db: db, api: client, server: base, opts: o, listeners: map[int]func(Event){}}
+	if err := c.open(ctx, auth); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tideline: open %s: %w", path, err)
-	}
-	if c.id, err = c.meta(ctx, "client_id"); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if c.id == "" {
-		b := make([]byte, 12)
-		rand.Read(b)
-		c.id = "go-" + hex.EncodeToString(b)
-		if err := c.setMeta(ctx, c.db, "client_id", c.id); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	last, err := c.meta(ctx, "hlc")
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	c.clock = newHLC(c.id, last, o.Now)
-	if err := c.refreshStatus(ctx); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return c, nil
+}
+
+// open runs the procedure "open" of docs/sdk-core.md.
+func (c *Client) open(ctx context.Context, auth Auth) error {
+	var version, probe string
+	if err := c.db.QueryRowContext(ctx, core.Statement("sqlite_check")).Scan(&version, &probe); err != nil {
+		return fmt.Errorf("%w: SQLite without the JSON functions the core needs (%v)", ErrSQLite, err)
+	}
+	if !core.VersionAtLeast(version, core.Settings.SQLite.Minimum) {
+		return fmt.Errorf("%w: SQLite %s is older than the core's minimum %s", ErrSQLite, version, core.Settings.SQLite.Minimum)
+	}
+	if err := c.migrate(ctx); err != nil {
+		return err
+	}
+	if err := c.prepare(ctx); err != nil {
+		return err
+	}
+	err := c.inTx(ctx, func(tx *stmtTx) error {
+		id, err := getMeta(ctx, tx, "client_id")
+		if err != nil || id != "" {
+			c.id = id
+			return err
+		}
+		return c.newClientID(ctx, tx)
+	})
+	if err != nil {
+		return err
+	}
+	if auth != nil {
+		s := auth.session()
+		c.onRefresh = s.onRefresh
+		if err := c.bindSession(ctx, s, c.opts.ClearOtherUser); err != nil {
+			return err
+		}
+	}
+	return c.refreshStatus(ctx)
+}
+
+// migrate brings the cache to core.Settings.CacheVersion, one migration per transaction
+// with its PRAGMA user_version (re-read inside it: another process may have migrated).
+func (c *Client) migrate(ctx context.Context) error {
+	for {
+		done, err := c.migrateOne(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func (c *Client) migrateOne(ctx context.Context) (done bool, err error) {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return false, err
+	}
+	switch {
+	case v > len(core.Migrations):
+		return false, fmt.Errorf("the cache is version %d, written by a newer SDK (this one knows version %d)", v, len(core.Migrations))
+	case v == len(core.Migrations):
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, core.Migrations[v]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
+}
+
+// newClientID gives the cache a new client id (a new install, or a cleared cache: the
+// server binds a client id to the first user who pushes with it).
+func (c *Client) newClientID(ctx context.Context, tx execer) error {
+	id := c.opts.ClientID
+	if id == "" || c.id != "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		id = "go-" + hex.EncodeToString(b)
+	}
+	if err := setMeta(ctx, tx, "client_id", id); err != nil {
+		return err
+	}
+	c.id = id
+	return nil
 }
 
 // Close closes the local database.
@@ -139,7 +245,8 @@ func (c *Client) Close() error {
 	return c.db.Close()
 }
 
-// ClientID is the install's id, generated once and kept in the local database.
+// ClientID is the install's id, generated once and kept in the local database (a new one
+// after Clear).
 func (c *Client) ClientID() string { return c.id }
 
 type execer interface {
@@ -162,12 +269,20 @@ func getMeta(ctx context.Context, db execer, key string) (string, error) {
 	return v, err
 }
 
-func (c *Client) setMeta(ctx context.Context, db execer, key, value string) error {
-	_, err := db.ExecContext(ctx, core.Statement("set_meta"), sql.Named("key", key), sql.Named("value", value))
+// setMeta writes a tl_meta value ("" deletes it).
+func setMeta(ctx context.Context, db execer, key, value string) error {
+	var err error
+	if value == "" {
+		_, err = db.ExecContext(ctx, core.Statement("delete_meta"), sql.Named("key", key))
+	} else {
+		_, err = db.ExecContext(ctx, core.Statement("set_meta"), sql.Named("key", key), sql.Named("value", value))
+	}
 	return err
 }
 
-// inTx runs fn in one transaction of the local database.
+// inTx runs fn in one transaction of the local database (BEGIN IMMEDIATE: the driver's
+// DSN says so, so that a read-then-write procedure holds the write lock from its start
+// even when another process shares the file).
 func (c *Client) inTx(ctx context.Context, fn func(tx *stmtTx) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -212,7 +327,7 @@ func (t *stmtTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 
 // prepare parses the core's statements once, at Open (outside any transaction: the
 // database has one connection), so that SQLite does not parse them again in every
-// transaction (the fold is a large statement).
+// transaction.
 func (c *Client) prepare(ctx context.Context) error {
 	c.stmtMu.Lock()
 	defer c.stmtMu.Unlock()
@@ -257,32 +372,6 @@ func (t *stmtTx) close() {
 	}
 }
 
-// Status is what the client knows of its sync.
-type Status struct {
-	Online     bool      // the last request reached the server
-	Pending    int       // local writes not yet acknowledged
-	LastSynced time.Time // the end of the last complete sync (zero: never)
-	LastError  error     // the last sync's error, nil when it succeeded
-}
-
-// Status returns the client's sync status.
-func (c *Client) Status() Status {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.status
-}
-
-func (c *Client) refreshStatus(ctx context.Context) error {
-	var n int
-	if err := c.db.QueryRowContext(ctx, core.Statement("outbox_count")).Scan(&n); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.status.Pending = n
-	c.mu.Unlock()
-	return nil
-}
-
 // Event is something the app may want to know: a receipt for one of its writes (every
 // receipt, including merges, conflicts and rejections: nothing is dropped silently),
 // a change of documents, or a status change.
@@ -291,6 +380,8 @@ type Event struct {
 	Receipt *Receipt
 	// Changed lists the documents whose view changed ("collection/docId").
 	Changed []string
+	// Local is true when Changed comes from the app's own writes (not a sync).
+	Local bool
 	// Status is set when the sync status changed.
 	Status *Status
 }

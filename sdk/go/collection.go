@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tideline-dev/tideline/sdk/core"
 )
@@ -35,9 +36,10 @@ func (col *Collection) Name() string { return col.name }
 // are refused locally, before they reach the outbox.
 var ErrInvalid = errors.New("tideline: invalid")
 
-func (col *Collection) check(id string) error {
-	if !collectionForm.MatchString(col.name) || strings.HasPrefix(col.name, "tideline_") || strings.HasPrefix(col.name, "system") {
-		return fmt.Errorf("%w: collection name %q (lower-case letters, digits and _, starting with a letter)", ErrInvalid, col.name)
+// checkDoc refuses collection names and document ids the server would reject.
+func checkDoc(collection, id string) error {
+	if !collectionForm.MatchString(collection) || strings.HasPrefix(collection, "tideline_") || strings.HasPrefix(collection, "system") {
+		return fmt.Errorf("%w: collection name %q (lower-case letters, digits and _, starting with a letter)", ErrInvalid, collection)
 	}
 	if !docIDForm.MatchString(id) {
 		return fmt.Errorf("%w: document id %q", ErrInvalid, id)
@@ -45,10 +47,13 @@ func (col *Collection) check(id string) error {
 	return nil
 }
 
+// checkField refuses a field name the protocol rejects (any byte but NUL and ".", not
+// starting with "$"): quotes and apostrophes are fine, the core never pastes a name into
+// SQL or into a JSON path.
 func checkField(name string) error {
 	switch {
-	case name == "" || len(name) > 256 || strings.HasPrefix(name, "$") || strings.ContainsAny(name, ".\x00\""):
-		return fmt.Errorf("%w: field name %q (1 to 256 bytes, not starting with $, without . \" or NUL)", ErrInvalid, name)
+	case name == "" || len(name) > 256 || strings.HasPrefix(name, "$") || strings.ContainsAny(name, ".\x00") || !utf8.ValidString(name):
+		return fmt.Errorf("%w: field name %q (1 to 256 bytes of UTF-8, not starting with $, without . or NUL)", ErrInvalid, name)
 	case name == "_id" || name == "_sync":
 		return fmt.Errorf("%w: field name %q is reserved", ErrInvalid, name)
 	}
@@ -57,24 +62,12 @@ func checkField(name string) error {
 
 // Put replaces the document with fields (fields it lacks are removed).
 func (col *Collection) Put(ctx context.Context, id string, fields map[string]any) error {
-	if err := col.check(id); err != nil {
-		return err
-	}
-	for k := range fields {
-		if err := checkField(k); err != nil {
-			return err
-		}
-	}
-	return col.write(ctx, id, "put", fields, nil)
+	return col.c.Write(ctx, func(tx *WriteTx) error { return tx.Put(col.name, id, fields) })
 }
 
 // PutValue replaces the document with v encoded as a JSON object (a struct or a map).
 func (col *Collection) PutValue(ctx context.Context, id string, v any) error {
-	fields, err := toFields(v)
-	if err != nil {
-		return err
-	}
-	return col.Put(ctx, id, fields)
+	return col.c.Write(ctx, func(tx *WriteTx) error { return tx.PutValue(col.name, id, v) })
 }
 
 // Change is one part of a patch: Set, Unset, Inc, Max, Min, Add or Remove.
@@ -111,145 +104,79 @@ func Remove(field string, elems ...any) Change {
 	return Change{field: field, op: "remove", value: elems}
 }
 
+// Op is a patch operation by name ("inc", "max", "min" with a number; "add", "remove" with
+// a slice of elements): what a conformance runner reads from a scenario.
+func Op(field, kind string, arg any) Change {
+	if elems, ok := arg.([]any); ok && (kind == "add" || kind == "remove") {
+		return Change{field: field, op: kind, value: elems}
+	}
+	return Change{field: field, op: kind, value: arg}
+}
+
 // Patch changes some fields of the document (creating it if missing, so an offline
 // device can increment a counter nobody created yet).
 func (col *Collection) Patch(ctx context.Context, id string, changes ...Change) error {
-	if err := col.check(id); err != nil {
-		return err
-	}
+	return col.c.Write(ctx, func(tx *WriteTx) error { return tx.Patch(col.name, id, changes...) })
+}
+
+// patchParts checks a patch's changes and splits them into the mutation's fields and ops.
+func patchParts(changes []Change) (map[string]any, map[string]map[string]any, error) {
 	if len(changes) == 0 {
-		return fmt.Errorf("%w: a patch needs at least one change", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: a patch needs at least one change", ErrInvalid)
 	}
 	fields, ops := map[string]any{}, map[string]map[string]any{}
 	for _, ch := range changes {
 		if err := checkField(ch.field); err != nil {
-			return err
+			return nil, nil, err
 		}
 		_, inFields := fields[ch.field]
 		_, inOps := ops[ch.field]
 		if inFields || inOps {
-			return fmt.Errorf("%w: field %q changed twice in one patch", ErrInvalid, ch.field)
+			return nil, nil, fmt.Errorf("%w: field %q changed twice in one patch", ErrInvalid, ch.field)
 		}
 		if ch.set {
 			fields[ch.field] = ch.value
 			continue
 		}
-		if elems, ok := ch.value.([]any); ok {
+		switch ch.op {
+		case "inc", "max", "min":
+			if !isNumber(ch.value) {
+				return nil, nil, fmt.Errorf("%w: %s of field %q takes a number", ErrInvalid, ch.op, ch.field)
+			}
+		case "add", "remove":
+			elems, _ := ch.value.([]any)
 			if len(elems) == 0 || len(elems) > 1000 {
-				return fmt.Errorf("%w: %s of field %q takes 1 to 1000 elements", ErrInvalid, ch.op, ch.field)
+				return nil, nil, fmt.Errorf("%w: %s of field %q takes 1 to 1000 elements", ErrInvalid, ch.op, ch.field)
 			}
 			for _, e := range elems {
-				switch e.(type) {
-				case string, bool, int, int64, float64, json.Number:
-				default:
-					return fmt.Errorf("%w: %s of field %q: elements are strings, numbers or booleans", ErrInvalid, ch.op, ch.field)
+				if _, ok := e.(string); !ok && !isNumber(e) && !isBool(e) {
+					return nil, nil, fmt.Errorf("%w: %s of field %q: elements are strings, numbers or booleans", ErrInvalid, ch.op, ch.field)
 				}
 			}
+		default:
+			return nil, nil, fmt.Errorf("%w: unknown operation %q", ErrInvalid, ch.op)
 		}
 		ops[ch.field] = map[string]any{ch.op: ch.value}
 	}
 	if len(ops) == 0 {
 		ops = nil
 	}
-	return col.write(ctx, id, "patch", fields, ops)
+	return fields, ops, nil
 }
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, int64, float64, json.Number:
+		return true
+	}
+	return false
+}
+
+func isBool(v any) bool { _, ok := v.(bool); return ok }
 
 // Delete removes the document.
 func (col *Collection) Delete(ctx context.Context, id string) error {
-	if err := col.check(id); err != nil {
-		return err
-	}
-	return col.write(ctx, id, "delete", nil, nil)
-}
-
-// write stores a mutation in the outbox and rebases the document's view, in one
-// transaction: the write is visible at once and survives a restart before it is sent.
-func (col *Collection) write(ctx context.Context, id, op string, fields map[string]any, ops map[string]map[string]any) error {
-	var fj, oj any
-	if op != "delete" {
-		b, err := json.Marshal(fields)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		fj = string(b)
-	}
-	if ops != nil {
-		b, err := json.Marshal(ops)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrInvalid, err)
-		}
-		oj = string(b)
-	}
-	c := col.c
-	stamp := c.clock.next()
-	err := c.inTx(ctx, func(tx *stmtTx) error {
-		var mid int64
-		if err := tx.QueryRowContext(ctx, core.Statement("add_mutation"),
-			sql.Named("collection", col.name), sql.Named("doc_id", id), sql.Named("op", op),
-			sql.Named("fields", fj), sql.Named("ops", oj), sql.Named("hlc", stamp),
-			sql.Named("now", c.opts.Now().UnixMilli())).Scan(&mid); err != nil {
-			return err
-		}
-		if err := c.setMeta(ctx, tx, "hlc", stamp); err != nil {
-			return err
-		}
-		return rebase(ctx, tx, col.name, id)
-	})
-	if err != nil {
-		return err
-	}
-	if err := c.refreshStatus(ctx); err != nil {
-		return err
-	}
-	c.emit(Event{Changed: []string{col.name + "/" + id}})
-	return nil
-}
-
-// rebase recomputes the document's view: the server copy with the outbox on top.
-func rebase(ctx context.Context, tx execer, collection, id string) error {
-	return rebaseKnown(ctx, tx, collection, id, -1)
-}
-
-// rebaseKnown is rebase when the caller knows the document has no pending write
-// (pending 0) and whether its server copy is deleted or absent (gone); pending -1: look.
-func rebaseKnown(ctx context.Context, tx execer, collection, id string, pending int, gone ...bool) error {
-	c, d := sql.Named("collection", collection), sql.Named("doc_id", id)
-	if pending < 0 {
-		if err := tx.QueryRowContext(ctx, core.Statement("pending_count"), c, d).Scan(&pending); err != nil {
-			return err
-		}
-	}
-	if pending == 0 { // the view is the server copy: no fold needed
-		if len(gone) == 0 || gone[0] {
-			if _, err := tx.ExecContext(ctx, core.Statement("view_delete"), c, d); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, core.Statement("view_from_server"), c, d)
-		return err
-	}
-	doc, err := fold(ctx, tx, collection, id, -1)
-	if err != nil {
-		return err
-	}
-	if !doc.Valid {
-		_, err := tx.ExecContext(ctx, core.Statement("view_delete"), c, d)
-		return err
-	}
-	var version sql.NullInt64
-	if err := tx.QueryRowContext(ctx, core.Statement("server_version"), c, d).Scan(&version); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, core.Statement("view_put"), c, d, sql.Named("doc", doc.String),
-		sql.Named("version", version.Int64), sql.Named("pending", pending))
-	return err
-}
-
-func fold(ctx context.Context, tx execer, collection, id string, upto int64) (sql.NullString, error) {
-	var doc sql.NullString
-	err := tx.QueryRowContext(ctx, core.Statement("fold_doc"), sql.Named("collection", collection),
-		sql.Named("doc_id", id), sql.Named("upto", upto)).Scan(&doc)
-	return doc, err
+	return col.c.Write(ctx, func(tx *WriteTx) error { return tx.Delete(col.name, id) })
 }
 
 // Doc is a document of the local view.

@@ -4,57 +4,30 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 )
 
-// hlcClock issues hybrid logical clock stamps as the protocol gives them:
-// "<wall ms, 13 digits>-<counter, 5 digits>-<node>"; wall = max(now, last.wall), counter =
-// last.counter+1 when the wall did not move, else 0.
-type hlcClock struct {
-	mu      sync.Mutex
-	node    string
-	now     func() time.Time
-	wall    int64
-	counter int
-}
-
-func newHLC(node, last string, now func() time.Time) *hlcClock {
-	h := &hlcClock{node: node, now: now}
-	h.observe(last)
-	return h
-}
-
-// observe raises the clock to a stamp seen (its own last one, or the server's).
-func (h *hlcClock) observe(stamp string) {
-	parts := strings.SplitN(stamp, "-", 3)
-	if len(parts) < 2 {
-		return
-	}
-	wall, err1 := strconv.ParseInt(parts[0], 10, 64)
-	counter, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if wall > h.wall || (wall == h.wall && counter > h.counter) {
-		h.wall, h.counter = wall, counter
-	}
-}
-
-// next issues the next stamp.
-func (h *hlcClock) next() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	now := h.now().UnixMilli()
-	if now > h.wall {
-		h.wall, h.counter = now, 0
-	} else {
-		h.counter++
-		if h.counter > 99999 { // the counter has 5 digits: move the wall on
-			h.wall, h.counter = h.wall+1, 0
+// nextHLC is the stamp after last (tl_meta hlc, "" for none) at wall-clock time nowMs, for
+// the node: "<wall ms, 13 digits>-<counter, 5 digits>-<node>"; wall = max(now, last.wall),
+// counter = last.counter+1 when the wall did not move, else 0; a counter past 99999 moves
+// the wall on by 1 ms. The caller reads last and stores the result in the transaction
+// that writes the mutation, so that processes sharing a cache never issue one stamp twice
+// (docs/sdk-core.md "HLC").
+func nextHLC(last string, nowMs int64, node string) string {
+	wall, counter := int64(0), 0
+	if parts := strings.SplitN(last, "-", 3); len(parts) >= 2 {
+		w, err1 := strconv.ParseInt(parts[0], 10, 64)
+		n, err2 := strconv.Atoi(parts[1])
+		if err1 == nil && err2 == nil {
+			wall, counter = w, n
 		}
 	}
-	return fmt.Sprintf("%013d-%05d-%s", h.wall, h.counter, h.node)
+	if nowMs > wall {
+		wall, counter = nowMs, 0
+	} else {
+		counter++
+		if counter > 99999 {
+			wall, counter = wall+1, 0
+		}
+	}
+	return fmt.Sprintf("%013d-%05d-%s", wall, counter, node)
 }

@@ -52,56 +52,6 @@ func (s authStore) DeleteSigningKey(ctx context.Context, id string) error {
 	return matched(res.DeletedCount, nil, "delete signing key")
 }
 
-// Secret: see secret.
-func (s authStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
-	return secret(ctx, s.coll(secretsCollection), name, candidate)
-}
-
-// secret inserts the candidate only if coll has no secret called name ($setOnInsert in an
-// upsert) and returns what is stored, in one command: every caller gets the first writer's
-// bytes. Two upserts that both find nothing race to insert; the loser's duplicate key means
-// the secret exists now, so it asks again and matches it.
-func secret(ctx context.Context, coll *mongo.Collection, name string, candidate []byte) ([]byte, error) {
-	var d struct {
-		Value []byte `bson:"value"`
-	}
-	var err error
-	for range 2 {
-		err = coll.FindOneAndUpdate(ctx, bson.M{"_id": name},
-			bson.M{"$setOnInsert": bson.M{"value": candidate}},
-			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
-		if !mongo.IsDuplicateKeyError(err) {
-			break
-		}
-	}
-	return d.Value, mapError(err, "secret")
-}
-
-func (s authStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	return listSecrets(ctx, s.coll(secretsCollection))
-}
-
-// listSecrets returns the secrets in coll by name.
-func listSecrets(ctx context.Context, coll *mongo.Collection) (map[string][]byte, error) {
-	type secretDoc struct {
-		Name  string `bson:"_id"`
-		Value []byte `bson:"value"`
-	}
-	docs, err := findAll[secretDoc](ctx, coll, bson.M{}, options.Find(), "list secrets")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]byte{}
-	for _, d := range docs {
-		out[d.Name] = d.Value
-	}
-	return out, nil
-}
-
-func (s authStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
-	return replaceBinary(ctx, s.coll(secretsCollection), name, "value", old, value, "replace secret")
-}
-
 func (s authStore) ReplaceSigningKey(ctx context.Context, id string, old, private []byte) error {
 	return replaceBinary(ctx, s.coll(signingKeysCollection), id, "privateKey", old, private, "replace signing key")
 }

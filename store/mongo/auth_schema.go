@@ -28,8 +28,8 @@ const (
 	actionTokensCollection = "tideline_auth_action_tokens"
 	// {_id: kid, algorithm, privateKey: binary, publicKey: binary, createdAt, retiredAt}
 	signingKeysCollection = "tideline_auth_signing_keys"
-	// {_id: name, value: binary}
-	secretsCollection = "tideline_auth_secrets"
+	// {_id: name, value: binary}: auth's secrets until schema 6 (see secretsCollection)
+	authSecretsCollection = "tideline_auth_secrets"
 	// {_id: key id, name, hash, prefix, createdBy, createdAt, lastUsedAt}
 	adminKeysCollection = "tideline_auth_admin_keys"
 	// {_id: event id, at, type, userId, sessionId, actor, ip, detail: {string: string}}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -33,6 +34,7 @@ type DB struct {
 	location string
 	log      *slog.Logger
 	syncer   *syncer // the sync store's per-process state
+	rates    *RateStore
 }
 
 // Options configure Open.
@@ -97,6 +99,7 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 	}
 	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name,
 		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter)}
+	db.rates = NewRateStore(db)
 	defer func() {
 		if err != nil {
 			_ = db.Close()
@@ -136,6 +139,10 @@ func (db *DB) Close() error {
 	defer cancel()
 	return db.client.Disconnect(ctx)
 }
+
+// RateStore returns the rate limit counters every node of the deployment shares (see
+// RateStore). It is one per DB, since each sweeps the ended windows.
+func (db *DB) RateStore() auth.RateStore { return db.rates }
 
 // Ping checks that the primary (or, failing that, any member) answers. It fails with
 // CodeUnavailable.

@@ -51,6 +51,7 @@ var migrations = []migration{
 	{3, "sync", additive, migrateSync},
 	{4, "push", additive, migratePush},
 	{5, "push campaigns", additive, migratePushCampaigns},
+	{6, "one secret store", additive, migrateSecrets},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

@@ -3,6 +3,7 @@ package mongo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -16,6 +17,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
+
+// newer is the version of the first migration this binary does not know.
+var newer = len(migrations) + 1
 
 // nextRelease is this binary's migrations and then more: a newer binary.
 func nextRelease(more ...migration) []migration {
@@ -55,7 +59,7 @@ type syncNode struct {
 
 func newSyncNode(t *testing.T, db *DB) syncNode {
 	t.Helper()
-	svc, err := datasync.New(t.Context(), db.Sync(), datasync.Config{Clock: db.clock})
+	svc, err := datasync.New(t.Context(), db.Sync(), datasync.Config{Clock: db.clock, Secrets: db.Secrets()})
 	if err != nil {
 		t.Fatalf("start sync: %v", err)
 	}
@@ -151,8 +155,8 @@ func TestRollingUpgrade(t *testing.T) {
 	var logged bytes.Buffer
 	a = openNode(t, uri, name, migrations, slog.New(slog.NewTextHandler(&logged, nil)))
 	if log := logged.String(); !strings.Contains(log, "level=INFO") || !strings.Contains(log, "migrated by a newer Tideline") ||
-		!strings.Contains(log, "6 (widgets)") {
-		t.Fatalf("the restarted old node logged %q; want an info that the database has the newer, additive migration 6 (widgets)", log)
+		!strings.Contains(log, fmt.Sprintf("%d (widgets)", newer)) {
+		t.Fatalf("the restarted old node logged %q; want an info that the database has the newer, additive migration %d (widgets)", log, newer)
 	}
 	nodeA = newSyncNode(t, a)
 	ids, cursor = nodeA.pull(cursor)
@@ -160,22 +164,22 @@ func TestRollingUpgrade(t *testing.T) {
 	nodeA.put(4, "n4", "after the restart")
 	ids, _ = nodeA.pull(cursor)
 	wantIDs(t, ids, "n4")
-	if info, err := a.Info(t.Context()); err != nil || info.SchemaVersion != 6 {
-		t.Fatalf("the old node reports schema %d, %v; want the database's, 6", info.SchemaVersion, err)
+	if info, err := a.Info(t.Context()); err != nil || info.SchemaVersion != newer {
+		t.Fatalf("the old node reports schema %d, %v; want the database's, %d", info.SchemaVersion, err, newer)
 	}
 
 	// The migration was recorded once, as additive, and its work is there.
 	var recs []appliedMigration
-	recs, err := findAll[appliedMigration](t.Context(), a.db.Collection(migrationsCollection), bson.D{{Key: "_id", Value: 6}}, options.Find(), "test")
+	recs, err := findAll[appliedMigration](t.Context(), a.db.Collection(migrationsCollection), bson.D{{Key: "_id", Value: newer}}, options.Find(), "test")
 	if err != nil || len(recs) != 1 || recs[0].Breaking || recs[0].Name != "widgets" || recs[0].Release != tideline.Version {
-		t.Fatalf("records of migration 6: %+v, %v; want one, additive, of release %s", recs, err, tideline.Version)
+		t.Fatalf("records of migration %d: %+v, %v; want one, additive, of release %s", newer, recs, err, tideline.Version)
 	}
 	widgets := a.db.Collection("tideline_widgets")
 	if _, err := widgets.InsertOne(t.Context(), bson.D{{Key: "sku", Value: "w"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := widgets.InsertOne(t.Context(), bson.D{{Key: "sku", Value: "w"}}); !mongo.IsDuplicateKeyError(err) {
-		t.Fatalf("a duplicate sku: %v; want the unique index of migration 6 to refuse it", err)
+		t.Fatalf("a duplicate sku: %v; want the unique index of migration %d to refuse it", err, newer)
 	}
 }
 
@@ -190,8 +194,8 @@ func TestBreakingMigration(t *testing.T) {
 		name := newDatabaseName(t, uri)
 		openNode(t, uri, name, migrations, nil).Close()
 		next := nextRelease(
-			migration{6, "widgets", additive, migrateWidgets},
-			migration{7, "notes without legacy text", breaking, func(ctx context.Context, db *DB) error {
+			migration{newer, "widgets", additive, migrateWidgets},
+			migration{newer + 1, "notes without legacy text", breaking, func(ctx context.Context, db *DB) error {
 				_, err := db.db.Collection("notes").UpdateMany(ctx, bson.D{}, bson.D{{Key: "$unset", Value: bson.D{{Key: "text", Value: ""}}}})
 				return err
 			}},
@@ -202,7 +206,8 @@ func TestBreakingMigration(t *testing.T) {
 			t.Fatalf("an old binary on a database with a breaking migration: code %q, want unavailable (err: %v)", code, err)
 		}
 		msg := tideline.ErrorMessage(err)
-		for _, want := range []string{"migration 7 (notes without legacy text)", "marked breaking", "newer Tideline", "schema versions up to 5", "Run "} {
+		for _, want := range []string{fmt.Sprintf("migration %d (notes without legacy text)", newer+1), "marked breaking", "newer Tideline",
+			fmt.Sprintf("schema versions up to %d", newer-1), "Run "} {
 			if !strings.Contains(msg, want) {
 				t.Fatalf("message %q does not say %q", msg, want)
 			}
@@ -213,14 +218,14 @@ func TestBreakingMigration(t *testing.T) {
 	t.Run("ErrNamesTheRelease", func(t *testing.T) {
 		name := newDatabaseName(t, uri)
 		db := openNode(t, uri, name, migrations, nil)
-		if _, err := db.db.Collection(migrationsCollection).InsertOne(t.Context(), bson.D{{Key: "_id", Value: 6},
+		if _, err := db.db.Collection(migrationsCollection).InsertOne(t.Context(), bson.D{{Key: "_id", Value: newer},
 			{Key: "name", Value: "sessions by device"}, {Key: "breaking", Value: true}, {Key: "release", Value: "v1.7.0"}}); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
 		_, err := open(t.Context(), Options{URI: uri, Database: name}, migrations)
 		msg := tideline.ErrorMessage(err)
-		if !strings.Contains(msg, "migration 6 (sessions by device), applied by a newer Tideline (v1.7.0)") || !strings.Contains(msg, "Run Tideline v1.7.0 or later") {
+		if !strings.Contains(msg, fmt.Sprintf("migration %d (sessions by device), applied by a newer Tideline (v1.7.0)", newer)) || !strings.Contains(msg, "Run Tideline v1.7.0 or later") {
 			t.Fatalf("message %q should name the migration and the release to run (err: %v)", msg, err)
 		}
 	})
@@ -228,7 +233,7 @@ func TestBreakingMigration(t *testing.T) {
 	t.Run("RecordsWithoutCompatibilityAreAdditive", func(t *testing.T) {
 		name := newDatabaseName(t, uri)
 		db := openNode(t, uri, name, migrations, nil)
-		if _, err := db.db.Collection(migrationsCollection).InsertOne(t.Context(), bson.D{{Key: "_id", Value: 6}, {Key: "name", Value: "an older record"}}); err != nil {
+		if _, err := db.db.Collection(migrationsCollection).InsertOne(t.Context(), bson.D{{Key: "_id", Value: newer}, {Key: "name", Value: "an older record"}}); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()

@@ -263,15 +263,3 @@ func (s syncStore) DeleteCollection(ctx context.Context, name string) error {
 	}
 	return matched(res.DeletedCount, nil, "delete collection")
 }
-
-func (s syncStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
-	return secret(ctx, s.db.docs(syncSecretsCollection), name, candidate)
-}
-
-func (s syncStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	return listSecrets(ctx, s.db.docs(syncSecretsCollection))
-}
-
-func (s syncStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
-	return replaceBinary(ctx, s.db.docs(syncSecretsCollection), name, "value", old, value, "replace secret")
-}

@@ -326,15 +326,6 @@ func (r *roundRobin) PutCollection(ctx context.Context, c datasync.Collection) e
 func (r *roundRobin) DeleteCollection(ctx context.Context, name string) error {
 	return r.pick().DeleteCollection(ctx, name)
 }
-func (r *roundRobin) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
-	return r.pick().Secret(ctx, name, candidate)
-}
-func (r *roundRobin) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	return r.pick().ListSecrets(ctx)
-}
-func (r *roundRobin) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
-	return r.pick().ReplaceSecret(ctx, name, old, value)
-}
 func (r *roundRobin) TouchedBuckets(ctx context.Context, after, through int64, limit int) ([]datasync.Touched, bool, error) {
 	return r.pick().TouchedBuckets(ctx, after, through, limit)
 }

@@ -34,7 +34,7 @@ const (
 	// is written.
 	docCollectionsCollection = "tideline_sync_doc_collections"
 	// {_id: name, value: binary}
-	syncSecretsCollection = "tideline_sync_secrets"
+	syncSecretsCollection = "tideline_sync_secrets" // until schema 6 (see secretsCollection)
 	// {_id: "purgeHorizon", value: the highest seq purged}. Not in sequenceCollection,
 	// which every write reads whole.
 	syncStateCollection = "tideline_sync_state"

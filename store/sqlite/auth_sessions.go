@@ -144,50 +144,6 @@ func (s authStore) DeleteSigningKey(ctx context.Context, id string) error {
 	return rowsOr(res, err, "delete signing key")
 }
 
-func (s authStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
-	return secret(ctx, s.db, "auth_secrets", name, candidate)
-}
-
-// secret returns the secret called name in table, storing candidate first when there is
-// none, in one write transaction: concurrent callers all get the same bytes.
-func secret(ctx context.Context, db *DB, table, name string, candidate []byte) ([]byte, error) {
-	var value []byte
-	err := db.inTx(ctx, "secret", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, candidate); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM `+table+` WHERE name = ?`, name).Scan(&value)
-	})
-	return value, err
-}
-
-func (s authStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	return listSecrets(ctx, s.db, "auth_secrets")
-}
-
-// listSecrets returns the secrets in table by name.
-func listSecrets(ctx context.Context, db *DB, table string) (map[string][]byte, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT name, value FROM `+table+` ORDER BY name`)
-	if err != nil {
-		return nil, mapError(err, "list secrets")
-	}
-	defer rows.Close()
-	out := map[string][]byte{}
-	for rows.Next() {
-		var name string
-		var value []byte
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, mapError(err, "list secrets")
-		}
-		out[name] = value
-	}
-	return out, mapError(rows.Err(), "list secrets")
-}
-
-func (s authStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
-	return replaceBlob(ctx, s.db, "auth_secrets", "name", "value", name, old, value, "replace secret")
-}
-
 func (s authStore) ReplaceSigningKey(ctx context.Context, id string, old, private []byte) error {
 	return replaceBlob(ctx, s.db, "auth_signing_keys", "id", "private_key", id, old, private, "replace signing key")
 }

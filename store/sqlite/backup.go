@@ -325,7 +325,7 @@ func checkBackup(ctx context.Context, path string) (BackupInfo, error) {
 		return BackupInfo{}, err
 	}
 	if len(problems) != 1 || problems[0] != "ok" {
-		return BackupInfo{}, tideline.Errorf(tideline.CodeInvalid, "It fails SQLite's integrity check: %s.", strings.Join(problems, "; "))
+		return BackupInfo{}, tideline.Errorf(tideline.CodeInvalid, "It is damaged: it fails SQLite's integrity check: %s.", strings.Join(problems, "; "))
 	}
 	info := BackupInfo{}
 	if info.InstanceID, info.SchemaVersion, err = readIdentity(ctx, conn); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -125,6 +126,10 @@ func (db *DB) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// RateStore is nil: one process serves the data, and auth keeps its rate limits in its
+// memory.
+func (db *DB) RateStore() auth.RateStore { return nil }
 
 // Ping checks that the database answers a query. It fails with CodeUnavailable.
 func (db *DB) Ping(ctx context.Context) error {

@@ -244,15 +244,3 @@ func (s syncStore) DeleteCollection(ctx context.Context, name string) error {
 	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sync_collections WHERE name = ?`, name)
 	return rowsOr(res, err, "delete collection")
 }
-
-func (s syncStore) Secret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
-	return secret(ctx, s.db, "sync_secrets", name, candidate)
-}
-
-func (s syncStore) ListSecrets(ctx context.Context) (map[string][]byte, error) {
-	return listSecrets(ctx, s.db, "sync_secrets")
-}
-
-func (s syncStore) ReplaceSecret(ctx context.Context, name string, old, value []byte) error {
-	return replaceBlob(ctx, s.db, "sync_secrets", "name", "value", name, old, value, "replace secret")
-}

@@ -22,7 +22,7 @@ func benchDB(b *testing.B) (*DB, *datasync.Service) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	svc, err := datasync.New(b.Context(), db.Sync(), datasync.Config{})
+	svc, err := datasync.New(b.Context(), db.Sync(), datasync.Config{Secrets: db.Secrets()})
 	if err != nil {
 		b.Fatal(err)
 	}

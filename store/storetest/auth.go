@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -518,42 +517,8 @@ func runAuthKeys(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("Secret", func(t *testing.T) {
+	t.Run("ReplaceSigningKey", func(t *testing.T) {
 		s := authStore(t, h)
-		first, err := s.Secret(t.Context(), "refresh", []byte("candidate-1"))
-		must(t, err, "Secret")
-		again, err := s.Secret(t.Context(), "refresh", []byte("candidate-2"))
-		must(t, err, "Secret again")
-		if string(first) != "candidate-1" || string(again) != "candidate-1" {
-			t.Fatalf("Secret gave %q then %q, want the first candidate both times", first, again)
-		}
-		other, _ := s.Secret(t.Context(), "other", []byte("x"))
-		if string(other) != "x" {
-			t.Fatalf("another secret's name gave %q", other)
-		}
-		results := make([]string, 8)
-		var wg sync.WaitGroup
-		for i := range results {
-			wg.Go(func() {
-				b, err := s.Secret(t.Context(), "raced", []byte(fmt.Sprint("c", i)))
-				if err != nil {
-					t.Errorf("Secret: %v", err)
-				}
-				results[i] = string(b)
-			})
-		}
-		wg.Wait()
-		for _, r := range results {
-			if r != results[0] || r == "" {
-				t.Fatalf("concurrent callers got different secrets: %q", results)
-			}
-		}
-	})
-
-	t.Run("ReplaceSecrets", func(t *testing.T) {
-		s := authStore(t, h)
-		runReplaceSecrets(t, s)
-
 		k := auth.SigningKey{ID: "k1", Algorithm: "EdDSA", PrivateKey: []byte("private-1"), PublicKey: []byte("public-1"), CreatedAt: at(1)}
 		must(t, s.CreateSigningKey(t.Context(), k), "CreateSigningKey")
 		must(t, s.ReplaceSigningKey(t.Context(), "k1", []byte("private-1"), []byte("private-2")), "ReplaceSigningKey")
@@ -628,32 +593,5 @@ func runAuthAudit(t *testing.T, h Harness) {
 		if diff := cmp.Diff(tt.want, list(tt.q), equate...); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
-	}
-}
-
-// secretStore is the part of auth.Store and sync.Store that keeps server secrets.
-type secretStore interface {
-	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
-	ListSecrets(ctx context.Context) (map[string][]byte, error)
-	ReplaceSecret(ctx context.Context, name string, old, value []byte) error
-}
-
-// runReplaceSecrets checks listing and conditionally replacing secrets (what sealing them
-// with the master key, and its rotation, do) on a store with none yet.
-func runReplaceSecrets(t *testing.T, s secretStore) {
-	_, err := s.Secret(t.Context(), "a", []byte("plain-a"))
-	must(t, err, "Secret a")
-	_, err = s.Secret(t.Context(), "b", []byte("plain-b"))
-	must(t, err, "Secret b")
-	all, err := s.ListSecrets(t.Context())
-	must(t, err, "ListSecrets")
-	if len(all) != 2 || string(all["a"]) != "plain-a" || string(all["b"]) != "plain-b" {
-		t.Fatalf("ListSecrets = %q", all)
-	}
-	must(t, s.ReplaceSecret(t.Context(), "a", []byte("plain-a"), []byte("sealed-a")), "ReplaceSecret")
-	wantCode(t, s.ReplaceSecret(t.Context(), "a", []byte("plain-a"), []byte("other")), tideline.CodeConflict, "ReplaceSecret with a stale old value")
-	wantCode(t, s.ReplaceSecret(t.Context(), "none", nil, []byte("x")), tideline.CodeNotFound, "ReplaceSecret of an absent secret")
-	if got, _ := s.Secret(t.Context(), "a", []byte("candidate")); string(got) != "sealed-a" {
-		t.Fatalf("Secret after ReplaceSecret = %q", got)
 	}
 }

@@ -29,6 +29,8 @@ type Engine interface {
 	Sync() sync.Store
 	// Push returns the engine's push store.
 	Push() push.Store
+	// Secrets returns the engine's one store of server secrets.
+	Secrets() tideline.SecretStore
 }
 
 // Harness opens one engine for the suite.
@@ -53,6 +55,7 @@ var Epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 // Run runs every conformance case against the harness's engine.
 func Run(t *testing.T, h Harness) {
 	t.Run("Foundation", func(t *testing.T) { runFoundation(t, h) })
+	t.Run("Secrets", func(t *testing.T) { runSecrets(t, h) })
 	t.Run("Auth", func(t *testing.T) { runAuth(t, h) })
 	t.Run("Sync", func(t *testing.T) { runSync(t, h) })
 	t.Run("Push", func(t *testing.T) { runPush(t, h) })

@@ -20,17 +20,6 @@ func runSync(t *testing.T, h Harness) {
 	t.Run("ScanBucket", func(t *testing.T) { runSyncScan(t, h) })
 	t.Run("ClientMarks", func(t *testing.T) { runSyncClients(t, h) })
 	t.Run("Collections", func(t *testing.T) { runSyncCollections(t, h) })
-	t.Run("Secret", func(t *testing.T) {
-		s := syncStore(t, h)
-		a, err := s.Secret(t.Context(), "cursor", []byte("one"))
-		must(t, err, "Secret")
-		b, err := s.Secret(t.Context(), "cursor", []byte("two"))
-		must(t, err, "Secret again")
-		if string(a) != "one" || string(b) != "one" {
-			t.Fatalf("Secret gave %q then %q", a, b)
-		}
-	})
-	t.Run("ReplaceSecrets", func(t *testing.T) { runReplaceSecrets(t, syncStore(t, h)) })
 	t.Run("Evicted", func(t *testing.T) { runSyncEvicted(t, h) })
 	t.Run("TouchedBuckets", func(t *testing.T) { runSyncTouched(t, h) })
 	t.Run("Purge", func(t *testing.T) { runSyncPurge(t, h) })

@@ -1,0 +1,227 @@
+package conformance
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	tideline "github.com/tideline-dev/tideline/sdk/go"
+)
+
+// expect checks one expectation step against the client and the cache file.
+func (r *runner) expect(where string, s step) {
+	r.t.Helper()
+	checks := map[string]func(*tideline.Client, step) (string, error){
+		"expectView": r.expectView, "expectOutbox": r.expectOutbox, "expectReceipts": r.expectReceipts,
+		"expectServer": r.expectServer, "expectMeta": r.expectMeta, "expectStatus": r.expectStatus,
+		"expectQuery": r.expectQuery, "expectWatch": r.expectWatch,
+	}
+	check, ok := checks[s.Do]
+	if !ok {
+		r.t.Fatalf("%s: unknown step", where)
+	}
+	why, err := check(r.client(s.Client), s)
+	if err != nil {
+		r.t.Fatalf("%s: %v", where, err)
+	}
+	if why != "" {
+		r.t.Fatalf("%s: %s", where, why)
+	}
+}
+
+// compare matches got, as JSON, with a scenario's want.
+func compare(want json.RawMessage, got any, at string) (string, error) {
+	b, err := json.Marshal(got)
+	if err != nil {
+		return "", err
+	}
+	if why := matchJSON(want, b, at); why != "" {
+		return fmt.Sprintf("%s\n got %s", why, b), nil
+	}
+	return "", nil
+}
+
+func (r *runner) expectView(c *tideline.Client, s step) (string, error) {
+	docs, err := c.Collection(s.Collection).Find(r.t.Context(), tideline.Query{})
+	if err != nil {
+		return "", err
+	}
+	got, pending := map[string]any{}, map[string]int{}
+	for _, d := range docs {
+		got[d.ID] = d.Fields
+		pending[d.ID] = d.Pending
+	}
+	if why, err := compare(s.Docs, got, "view"); why != "" || err != nil {
+		return why, err
+	}
+	if !maps.Equal(pending, s.Pending) {
+		return fmt.Sprintf("pending writes %v, want %v", pending, s.Pending), nil
+	}
+	return "", nil
+}
+
+func (r *runner) expectOutbox(c *tideline.Client, s step) (string, error) {
+	rows, err := r.inspect.QueryContext(r.t.Context(), `SELECT id, collection, doc_id, op, fields, ops, hlc, base_version FROM tl_outbox ORDER BY id`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	got := []mutation{}
+	for rows.Next() {
+		var m mutation
+		var fields, ops sql.NullString
+		if err := rows.Scan(&m.ID, &m.Collection, &m.DocID, &m.Op, &fields, &ops, &m.HLC, &m.BaseVersion); err != nil {
+			return "", err
+		}
+		if fields.Valid {
+			m.Fields = json.RawMessage(fields.String)
+		}
+		if ops.Valid {
+			m.Ops = json.RawMessage(ops.String)
+		}
+		got = append(got, m)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if why, err := compare(s.Mutations, got, "outbox"); why != "" || err != nil {
+		return why, err
+	}
+	if st := c.Status(); st.Pending != len(got) {
+		return fmt.Sprintf("status pending %d, outbox %d", st.Pending, len(got)), nil
+	}
+	return "", nil
+}
+
+func (r *runner) expectReceipts(_ *tideline.Client, s step) (string, error) {
+	recv := r.recv[cmpName(s.Client)]
+	got := []map[string]any{}
+	for _, rc := range *recv {
+		got = append(got, receiptJSON(rc))
+	}
+	*recv = nil
+	return compare(s.Receipts, got, "receipts")
+}
+
+func (r *runner) expectServer(_ *tideline.Client, s step) (string, error) {
+	var doc sql.NullString
+	var version, seq int64
+	var buckets string
+	err := r.inspect.QueryRowContext(r.t.Context(), `SELECT doc, version, seq, buckets FROM tl_server WHERE collection = ? AND doc_id = ?`, s.Collection, s.DocID).
+		Scan(&doc, &version, &seq, &buckets)
+	var got any
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return "", err
+	default:
+		var d any
+		if doc.Valid {
+			d = json.RawMessage(doc.String)
+		}
+		got = map[string]any{"doc": d, "version": version, "seq": seq, "buckets": json.RawMessage(buckets)}
+	}
+	return compare(s.Copy, got, "server copy")
+}
+
+func (r *runner) expectMeta(_ *tideline.Client, s step) (string, error) {
+	ctx := r.t.Context()
+	for _, k := range sortedKeys(s.Meta) {
+		var v sql.NullString
+		err := r.inspect.QueryRowContext(ctx, `SELECT value FROM tl_meta WHERE key = ?`, k).Scan(&v)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+		var got any
+		if v.Valid {
+			got = v.String
+		}
+		if want := s.Meta[k]; got != want && !(want == "$any" && got != nil) {
+			return fmt.Sprintf("meta %s = %v, want %v", k, got, want), nil
+		}
+	}
+	if s.CacheVersion != nil {
+		var v int
+		if err := r.inspect.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+			return "", err
+		}
+		if v != *s.CacheVersion {
+			return fmt.Sprintf("cache version %d, want %d", v, *s.CacheVersion), nil
+		}
+	}
+	return "", nil
+}
+
+func (r *runner) expectStatus(c *tideline.Client, s step) (string, error) {
+	st := c.Status()
+	return compare(s.Status, map[string]any{"pending": st.Pending, "signedIn": st.SignedIn, "userId": st.UserID, "hasSyncedOnce": st.HasSyncedOnce}, "status")
+}
+
+func (r *runner) expectQuery(c *tideline.Client, s step) (string, error) {
+	q, err := s.Query.build()
+	if err != nil {
+		return "", err
+	}
+	docs, err := c.Collection(s.Collection).Find(r.t.Context(), q)
+	if why := errorMismatch(s.Error, err); why != "" {
+		return why, nil
+	}
+	ids := []string{}
+	for _, d := range docs {
+		ids = append(ids, d.ID)
+	}
+	if !slices.Equal(ids, s.IDs) && !(len(ids) == 0 && len(s.IDs) == 0) {
+		return fmt.Sprintf("query found %v, want %v", ids, s.IDs), nil
+	}
+	return "", nil
+}
+
+func (r *runner) expectWatch(_ *tideline.Client, s step) (string, error) {
+	got := []map[string]any{}
+	for _, sn := range *r.watches[s.Watch] {
+		ids := []string{}
+		for _, d := range sn.Docs {
+			ids = append(ids, d.ID)
+		}
+		got = append(got, map[string]any{"ids": ids, "added": orEmpty(sn.Added), "changed": orEmpty(sn.Changed), "removed": orEmpty(sn.Removed)})
+	}
+	*r.watches[s.Watch] = nil
+	return compare(s.Snapshots, got, "snapshots")
+}
+
+func cmpName(n string) string {
+	if n == "" {
+		return "a"
+	}
+	return n
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// receiptJSON is a receipt as scenarios write it: id, collection, docId and status always;
+// code, message, field and doc when set; deleted, duplicate, hlcClamped, local when true.
+func receiptJSON(rc tideline.Receipt) map[string]any {
+	m := map[string]any{"id": rc.MutationID, "collection": rc.Collection, "docId": rc.DocID, "status": rc.Status}
+	for k, v := range map[string]string{"code": rc.Code, "message": rc.Message, "field": rc.Field} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if rc.Doc != nil {
+		m["doc"] = rc.Doc
+	}
+	for k, v := range map[string]bool{"deleted": rc.Deleted, "duplicate": rc.Duplicate, "hlcClamped": rc.HLCClamped, "local": rc.Local} {
+		if v {
+			m[k] = true
+		}
+	}
+	return m
+}
