@@ -8,16 +8,12 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/push"
-	"github.com/tideline-dev/tideline/store/mongo"
-	"github.com/tideline-dev/tideline/store/sqlite"
-	"github.com/tideline-dev/tideline/store/storetest"
+	"github.com/tideline-dev/tideline/store/enginetest"
 )
 
 // The service's tests run on both engines, on real storage.
 func eachEngine(t *testing.T, test func(t *testing.T, e *env)) {
-	for _, engine := range []string{"sqlite", "mongodb"} {
-		t.Run(engine, func(t *testing.T) { test(t, newEnv(t, engine)) })
-	}
+	enginetest.Each(t, func(t *testing.T, engine string) { test(t, newEnv(t, engine)) })
 }
 
 type env struct {
@@ -32,28 +28,10 @@ func newEnv(t *testing.T, engine string) *env { return newEnvWith(t, engine, pus
 // newEnvWith is newEnv with the service configured by cfg (its Clock is the env's).
 func newEnvWith(t *testing.T, engine string, cfg push.Config) *env {
 	t.Helper()
-	var db interface {
-		Push() push.Store
-		Close() error
-	}
-	switch engine {
-	case "sqlite":
-		s, err := sqlite.Open(t.Context(), t.TempDir(), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		db = s
-	case "mongodb":
-		m, err := mongo.Open(t.Context(), mongo.Options{URI: storetest.MongoURI(t), Database: "push_" + strings.ReplaceAll(tideline.NewID(), "-", "")[:20]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		db = m
-	}
-	t.Cleanup(func() { db.Close() })
+	store := enginetest.Open(t, engine, nil).Push()
 	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	cfg.Clock = clock
-	return &env{t: t, svc: push.New(db.Push(), cfg), clock: clock, store: db.Push()}
+	return &env{t: t, svc: push.New(store, cfg), clock: clock, store: store}
 }
 
 func (e *env) register(user, session string, r push.Registration) push.Device {
@@ -78,12 +56,7 @@ func (e *env) devices(user string) map[string]push.Device {
 	return out
 }
 
-func wantCode(t *testing.T, err error, code tideline.Code) {
-	t.Helper()
-	if tideline.ErrorCode(err) != code {
-		t.Fatalf("error %v, want code %s", err, code)
-	}
-}
+var wantCode = enginetest.WantCode
 
 func TestDevices(t *testing.T) {
 	t.Parallel()
