@@ -255,15 +255,7 @@ final class TidelineApi {
 
 func dartMethod(a *api, op *operation) string {
 	var b strings.Builder
-	doc := op.summary
-	if op.doc != "" {
-		doc = strings.TrimSpace(doc + "\n\n" + op.doc)
-	}
-	doc += fmt.Sprintf("\n\n`%s %s`", strings.ToUpper(op.method), op.path)
-	if op.secured {
-		doc += " (bearer token)"
-	}
-	b.WriteString(comment(doc, "  ", "/// "))
+	b.WriteString(comment(opDoc(op), "  ", "/// "))
 	var positional, named []string
 	for _, p := range op.pathParams {
 		positional = append(positional, dartType(a, p.t)+" "+dartMember(p.name))

@@ -38,14 +38,7 @@ func TestGeneratedSDKFilesAreCurrent(t *testing.T) {
 // shape the generator handles, and compares them with testdata/golden (go test -update
 // rewrites them; review the diff).
 func TestGolden(t *testing.T) {
-	spec, err := os.ReadFile("testdata/fixture.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := load(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := loadFixture(t)
 	for name, got := range map[string]string{"api.dart": dart(a, "testdata/fixture.yaml"), "api.swift": swift(a, "testdata/fixture.yaml")} {
 		path := filepath.Join("testdata/golden", name)
 		if *update {

@@ -485,3 +485,17 @@ func describe(title, description string) string {
 	}
 	return title + "\n\n" + description
 }
+
+// opDoc is an operation's documentation: its summary, its description, its method and
+// path, and whether it needs the bearer token.
+func opDoc(op *operation) string {
+	doc := op.summary
+	if op.doc != "" {
+		doc = strings.TrimSpace(doc + "\n\n" + op.doc)
+	}
+	doc += fmt.Sprintf("\n\n`%s %s`", strings.ToUpper(op.method), op.path)
+	if op.secured {
+		doc += " (bearer token)"
+	}
+	return doc
+}

@@ -293,15 +293,7 @@ public final class TidelineAPI: @unchecked Sendable {
 
 func swiftMethod(op *operation) string {
 	var b strings.Builder
-	doc := op.summary
-	if op.doc != "" {
-		doc = strings.TrimSpace(doc + "\n\n" + op.doc)
-	}
-	doc += fmt.Sprintf("\n\n`%s %s`", strings.ToUpper(op.method), op.path)
-	if op.secured {
-		doc += " (bearer token)"
-	}
-	b.WriteString(comment(doc, "    ", "/// "))
+	b.WriteString(comment(opDoc(op), "    ", "/// "))
 	var params []string
 	for _, p := range op.pathParams {
 		params = append(params, swiftMember(p.name)+": "+swiftType(p.t))

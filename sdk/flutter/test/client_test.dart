@@ -11,6 +11,8 @@ import 'package:http/testing.dart';
 import 'package:test/test.dart';
 import 'package:tideline/tideline.dart';
 
+import 'fixtures.dart';
+
 final class Todo {
   const Todo(this.title, {this.done = false});
   final String title;
@@ -25,16 +27,6 @@ const todoConverter = Converter<Todo>(
 Todo _todoFromJson(Map<String, Object?> json) => Todo(json['title']! as String, done: json['done'] == true);
 Map<String, Object?> _todoToJson(Todo t) => {'title': t.title, 'done': t.done};
 
-const user = {
-  'id': 'u1',
-  'anonymous': false,
-  'createdAt': '2026-11-01T00:00:00Z',
-  'updatedAt': '2026-11-01T00:00:00Z',
-  'disabled': false,
-  'displayName': '',
-  'emailVerified': false,
-  'roles': <String>[],
-};
 
 void main() {
   late Directory dir;
@@ -158,8 +150,7 @@ void main() {
   });
 
   test('sign-in keeps the session in the cache; sign-out keeps the documents for the same user', () async {
-    answer = (req) => http.Response(
-        jsonEncode({'accessToken': 'a1', 'refreshToken': 'r1', 'expiresIn': 900, 'sessionId': 's', 'user': user}), 200);
+    answer = (req) => http.Response(jsonEncode(sessionJson('a1', 'r1')), 200);
     var db = await open();
     expect((await db.currentStatus()).signedIn, isFalse);
     await expectLater(db.sync(), throwsA(isA<SignedOutException>()));

@@ -10,16 +10,8 @@ import 'dart:io';
 import 'package:test/test.dart';
 import 'package:tideline/tideline.dart';
 
-const user = {
-  'id': 'u1',
-  'anonymous': false,
-  'createdAt': '2026-11-01T00:00:00Z',
-  'updatedAt': '2026-11-01T00:00:00Z',
-  'disabled': false,
-  'displayName': '',
-  'emailVerified': false,
-  'roles': <String>[],
-};
+import 'fixtures.dart';
+
 
 /// A server with the routes the loop uses, telling the test what it saw.
 final class Server {
@@ -54,13 +46,7 @@ final class Server {
       case '/v1/auth/refresh':
         await utf8.decodeStream(req);
         refreshes++;
-        req.response.write(jsonEncode({
-          'accessToken': 'a${refreshes + 1}',
-          'refreshToken': 'r${refreshes + 1}',
-          'expiresIn': 900,
-          'sessionId': 's',
-          'user': user,
-        }));
+        req.response.write(jsonEncode(sessionJson('a${refreshes + 1}', 'r${refreshes + 1}')));
         await req.response.close();
         seen.add('refresh');
       case '/v1/sync/pull':
