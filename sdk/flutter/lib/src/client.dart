@@ -146,14 +146,15 @@ final class Tideline {
     _id = id;
   }
 
-  /// Stops the realtime loop and closes the cache.
+  /// Stops the realtime loop, waits for the sync under way, and closes the cache.
   Future<void> close() async {
     if (_closed) return;
     await stop();
-    await _db.run(() {
-      _closed = true;
-      _cache.close();
-    });
+    // After the sync under way, if any: it needs the cache to its end.
+    await _syncLock.run(() => _db.run(() {
+          _closed = true;
+          _cache.close();
+        }));
     if (_options.httpClient == null) _api.transport.client.close(); // the client open made
     await _receipts.close();
     await _statuses.close();
