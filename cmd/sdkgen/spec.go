@@ -213,10 +213,19 @@ func isObject(s *openapi3.Schema) bool {
 	return s.Type.Is("object") || (s.Type.IsEmpty() && len(s.Properties) > 0)
 }
 
+// takenTypes are the type names the generated code uses besides the models'; a model so
+// named would shadow them.
+var takenTypes = set("String", "int", "double", "num", "bool", "DateTime", "Object", "List", "Map", "Uri",
+	"Duration", "Future", "FormatException", "Int", "Int64", "Double", "Bool", "Date", "Data", "URL", "Set",
+	"JSONValue", "JSONKey", "TidelineApi", "TidelineAPI", "TidelineTransport", "TidelineException", "TidelineError", "CoreSql", "CoreSQL")
+
 // add adds an empty model named name.
 func (b *builder) add(name string) (*model, error) {
 	if _, dup := b.byName[name]; dup {
 		return nil, fmt.Errorf("two models named %s", name)
+	}
+	if takenTypes[name] {
+		return nil, fmt.Errorf("a model named %s would shadow a type the generated code uses", name)
 	}
 	m := &model{name: name}
 	b.byName[name] = m

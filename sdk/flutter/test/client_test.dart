@@ -3,7 +3,7 @@
 // conformance scenarios (conformance_test.dart) cover the core's procedures themselves.
 
 import 'dart:async';
-import 'dart:convert';
+import 'dart:convert' hide Converter; // Converter: the SDK's
 import 'dart:io';
 
 import 'package:http/http.dart' as http;

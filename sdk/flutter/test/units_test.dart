@@ -3,7 +3,7 @@
 
 import 'package:test/test.dart';
 import 'package:tideline/src/cache.dart';
-import 'package:tideline/src/generated/api.dart';
+import 'package:tideline/src/generated/api.dart' show parseRetryAfter;
 import 'package:tideline/src/hlc.dart';
 import 'package:tideline/src/json_text.dart';
 import 'package:tideline/tideline.dart';

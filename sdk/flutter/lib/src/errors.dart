@@ -1,4 +1,4 @@
-import 'generated/api.dart';
+import 'generated/api.dart' show TidelineException;
 
 /// The errors of the SDK besides [TidelineException] (an answer of the server): one
 /// class per kind of docs/sdk-core.md "Errors".
