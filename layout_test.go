@@ -33,8 +33,9 @@ var layout = map[string]struct {
 	"app":              {mayImport: []string{"", "auth", "auth/firebase", "sync", "push", "push/fcm", "store/sqlite", "store/mongo", "httpapi", "console"}},
 	"app/apptest":      {mayImport: []string{"", "app", "auth", "console", "internal/testkit", "store/enginetest", "store/storetest"}},
 	"cmd/api":          {mayImport: []string{"*"}},
-	"internal/testkit": {forbidden: []string{"*"}}, // test helpers: the standard library only
-	"cmd/loadgen":      {},                         // a protocol-level client: it imports no module package
+	"internal/testkit": {forbidden: []string{"*"}},        // test helpers: the standard library only
+	"cmd/loadgen":      {},                                // a protocol-level client: it imports no module package
+	"cmd/sdkgen":       {mayImport: []string{"sdk/core"}}, // the SDKs' generator: openapi.yaml and the client core
 }
 
 const (

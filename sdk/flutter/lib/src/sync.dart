@@ -1,0 +1,86 @@
+part of 'client.dart';
+
+extension on Tideline {
+  // _run runs one sync step (push, pull, or both) under the sync lock and records its
+  // outcome in the status.
+  Future<void> _run(Future<void> Function() steps, {required bool whole}) => _syncLock.run(() async {
+        try {
+          await steps();
+        } catch (e) {
+          await _finish(e, whole: whole);
+          rethrow;
+        }
+        await _finish(null, whole: whole);
+      });
+
+  Future<void> _finish(Object? error, {required bool whole}) async {
+    try {
+      await _refreshStatus();
+    } on Object {
+      // The status keeps its last values; the sync's own error matters more.
+    }
+    _setStatus((s) => s.copyWith(
+          online: error == null || error is! NetworkException,
+          lastError: () => error,
+          uploading: false,
+          downloading: false,
+          lastSynced: error == null && whole ? () => _now() : null,
+        ));
+  }
+
+  // _call posts [body] to [path] with the access token, refreshing it once after a 401,
+  // and maps the answers that are not a success (docs/sdk-core.md, "Errors").
+  Future<String> _call(String path, String body) async {
+    var token = await _token();
+    for (var attempt = 0;; attempt++) {
+      try {
+        final res = await _api.transport.withToken(token).send('POST', path, body: body, auth: true);
+        return res.body;
+      } on TidelineException catch (e) {
+        switch (e.status) {
+          case 401 when attempt == 0:
+            token = await _refresh(token);
+            continue;
+          case 401:
+            throw await _endSession();
+          case 413:
+            throw const _TooLarge();
+          case 410:
+            throw const _InvalidCursor();
+          case 400 when e.code == 'invalid_cursor':
+            throw const _InvalidCursor();
+          case 403:
+            throw OtherUserException('the server says the client id belongs to another user', e);
+        }
+        rethrow;
+      } on http.ClientException catch (e) {
+        throw NetworkException(e);
+      } on SocketException catch (e) {
+        throw NetworkException(e);
+      } on HttpException catch (e) {
+        throw NetworkException(e);
+      }
+    }
+  }
+
+  // _streamMessage is the realtime loop's reaction to one message of the server's stream
+  // (docs/sdk-core.md, "Realtime loop"): hello and poke call [sync]; expired refreshes the
+  // session and returns the message to send back. Any other message is ignored.
+  Future<String?> _streamMessage(String message, Future<void> Function() sync) async {
+    final Object? m;
+    try {
+      m = jsonDecode(message);
+    } on FormatException {
+      return null; // not ours: ignored
+    }
+    if (m is! Map<String, Object?>) return null;
+    switch (m['type']) {
+      case 'hello' || 'poke':
+        await sync();
+      case 'expired':
+        final token = await _refresh(await _token());
+        return jsonEncode({'type': 'auth', 'token': token});
+    }
+    return null;
+  }
+}

@@ -1,0 +1,85 @@
+// The scripted server of the conformance runner: it answers the current step's exchanges
+// in order, and records every request it did not expect or that differs from the one
+// expected (path, bearer token, body).
+
+import 'dart:convert';
+import 'dart:io';
+
+import 'package:tideline/src/json_text.dart';
+
+import 'matching.dart';
+
+/// A scripted HTTP server on the loopback interface.
+final class ScriptServer {
+  ScriptServer._(this._server) {
+    _server.listen(_handle);
+  }
+
+  /// Starts a server on a free port.
+  static Future<ScriptServer> start() async => ScriptServer._(await HttpServer.bind(InternetAddress.loopbackIPv4, 0));
+
+  final HttpServer _server;
+  List<Object?> _next = const [];
+  final _errors = <String>[];
+
+  /// The server's URL.
+  String get url => 'http://${_server.address.address}:${_server.port}';
+
+  /// Sets the exchanges the next requests must make.
+  void load(List<Object?> exchanges) {
+    _next = List.of(exchanges);
+    _errors.clear();
+  }
+
+  /// What went wrong in the step's exchanges (null: nothing).
+  String? done() {
+    if (_errors.isNotEmpty) return _errors.join('\n');
+    if (_next.isNotEmpty) {
+      final request = (_next.first! as Map<String, Object?>)['request']! as Map<String, Object?>;
+      return '${_next.length} exchanges left unused, the next to ${request['path']}';
+    }
+    return null;
+  }
+
+  /// Stops the server.
+  Future<void> close() => _server.close(force: true);
+
+  Future<void> _handle(HttpRequest req) async {
+    final body = await utf8.decodeStream(req);
+    if (_next.isEmpty) {
+      _errors.add('unexpected request ${req.method} ${req.uri.path} $body');
+      req.response.statusCode = 418;
+      await req.response.close();
+      return;
+    }
+    final exchange = _next.removeAt(0)! as Map<String, Object?>;
+    final want = exchange['request']! as Map<String, Object?>;
+    final answer = exchange['response']! as Map<String, Object?>;
+    if (req.uri.path != want['path']) _errors.add('request to ${req.uri.path}, want ${want['path']}');
+    final auth = req.headers.value(HttpHeaders.authorizationHeader) ?? '';
+    final token = auth.startsWith('Bearer ') ? auth.substring(7) : '';
+    final wantToken = want['token'] as String?;
+    if ((wantToken == null) != token.isEmpty || (wantToken != null && wantToken != token)) {
+      _errors.add('request to ${req.uri.path} with token "$token", want $wantToken');
+    }
+    final got = body.trim().isEmpty ? null : decodeJsonText(body);
+    final why = mismatch(want['body'], got, 'body');
+    if (why != null) _errors.add('request to ${req.uri.path}: $why\n got $body');
+    if (answer['drop'] == true) {
+      final socket = await req.response.detachSocket(writeHeaders: false);
+      socket.destroy();
+      return;
+    }
+    final status = answer['status'] is JsonNumber ? (answer['status']! as JsonNumber).value.toInt() : 200;
+    req.response.statusCode = status;
+    req.response.headers.contentType =
+        status >= 400 ? ContentType('application', 'problem+json') : ContentType.json;
+    if (answer['headers'] case final Map<String, Object?> headers) {
+      for (final e in headers.entries) {
+        req.response.headers.set(e.key, e.value! as String);
+      }
+    }
+    if (answer.containsKey('body')) req.response.write(encodeJsonText(answer['body']));
+    await req.response.close();
+  }
+}

@@ -1,0 +1,438 @@
+// GENERATED CODE - DO NOT EDIT. cmd/sdkgen writes it from sdk/core (core.json,
+// statements.sql, migrations/): go generate ./cmd/sdkgen
+//
+// The client core's SQL and settings, as the SDK embeds them. docs/sdk-core.md says which
+// statement runs when.
+
+/// The client core: its settings, its migrations and its named statements.
+public enum CoreSQL {
+    /// The cache version: the number of migrations (PRAGMA user_version).
+    public static let cacheVersion = 2
+    /// The oldest SQLite the core runs on, checked at open.
+    public static let sqliteMinimum = "3.32.0"
+    /// The SQLite version the core is pinned to (the newest of its test matrix).
+    public static let sqlitePinned = "3.54.1"
+    /// The most mutations one push sends.
+    public static let pushMaxMutations = 500
+    /// The byte budget of one push.
+    public static let pushMaxBytes = 524288
+    /// The most changes one pull asks for.
+    public static let pullLimit = 500
+
+    /// The migrations: migrations[i] brings a cache from version i to version i + 1.
+    public static let migrations: [String] = [
+        """
+-- Cache version 1: the tables of client core v1, unchanged (a cache that core v1 wrote has
+-- exactly these, and PRAGMA user_version 0). Every statement is idempotent, so running it
+-- on such a cache changes nothing. See docs/sdk-core.md, "Cache versions".
+--
+--   tl_meta    key/value: client_id, cursor, hlc, resync, and from v2 the user and session
+--   tl_server  the documents as the server last said they are (pulled, or from receipts)
+--   tl_outbox  the local writes not yet acknowledged, in order (the mutation id is the
+--              autoincrement: never reused, always increasing, as the protocol requires)
+--   tl_view    what the app reads: the server copy with the outbox rebased on top
+
+CREATE TABLE IF NOT EXISTS tl_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tl_server (
+    collection TEXT    NOT NULL,
+    doc_id     TEXT    NOT NULL,
+    doc        TEXT,                        -- JSON object; NULL when deleted
+    version    INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    buckets    TEXT    NOT NULL DEFAULT '[]', -- JSON array of the buckets the user reads it by
+    reset_mark INTEGER NOT NULL DEFAULT 0,  -- 1: in a bucket being reset, not re-sent yet
+    PRIMARY KEY (collection, doc_id)
+);
+
+CREATE TABLE IF NOT EXISTS tl_outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT, -- the mutation id
+    collection   TEXT    NOT NULL,
+    doc_id       TEXT    NOT NULL,
+    op           TEXT    NOT NULL CHECK (op IN ('put', 'patch', 'delete')),
+    fields       TEXT,                      -- JSON object (put, patch)
+    ops          TEXT,                      -- JSON object: field -> {"inc"|"max"|"min"|"add"|"remove": arg}
+    hlc          TEXT    NOT NULL,
+    base_version INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL           -- unix milliseconds
+);
+CREATE INDEX IF NOT EXISTS tl_outbox_doc ON tl_outbox (collection, doc_id, id);
+
+CREATE TABLE IF NOT EXISTS tl_view (
+    collection TEXT    NOT NULL,
+    doc_id     TEXT    NOT NULL,
+    doc        TEXT    NOT NULL,            -- JSON object
+    version    INTEGER NOT NULL,            -- the server version it is based on (0: none)
+    pending    INTEGER NOT NULL,            -- local writes not yet acknowledged
+    PRIMARY KEY (collection, doc_id)
+);
+""",
+        """
+-- Cache version 2 (client core v2).
+-- tl_outbox.size: the bytes a mutation counts for against a push's byte budget (see
+-- docs/sdk-core.md, "Batching"), computed once when the mutation is written. Rows written
+-- by core v1 get the same value computed from their columns.
+ALTER TABLE tl_outbox ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+
+UPDATE tl_outbox SET size = 200 + length(CAST(collection AS BLOB)) + length(CAST(doc_id AS BLOB))
+  + coalesce(length(CAST(fields AS BLOB)), 0) + coalesce(length(CAST(ops AS BLOB)), 0);
+""",
+    ]
+
+    /// The statement ack_mutation.
+    public static let ackMutation = """
+-- Settles a mutation. changes() = 0 means another process on the same cache settled it
+-- first: the receipt is then ignored.
+DELETE FROM tl_outbox WHERE id = :id;
+"""
+
+    /// The statement add_mutation.
+    public static let addMutation = """
+-- The mutation's base version is the server version the client has of the document; its
+-- size is what it counts for against a push's byte budget. The new id is the connection's
+-- last_insert_rowid() (no RETURNING: it needs SQLite 3.35).
+INSERT INTO tl_outbox (collection, doc_id, op, fields, ops, hlc, base_version, created_at, size)
+VALUES (:collection, :doc_id, :op, :fields, :ops, :hlc,
+        coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0), :now,
+        200 + length(CAST(:collection AS BLOB)) + length(CAST(:doc_id AS BLOB))
+            + coalesce(length(CAST(:fields AS BLOB)), 0) + coalesce(length(CAST(:ops AS BLOB)), 0));
+"""
+
+    /// The statement apply_mutation.
+    public static let applyMutation = """
+-- :doc (a JSON object, or NULL for a deleted or absent document) with one mutation
+-- applied; NULL when the result is deleted. put: the document becomes its fields; delete:
+-- NULL; patch: each field of :fields is set (null: removed), then each operation of :ops
+-- applies to its field (fields and ops name distinct fields, so their order is free):
+--   inc     the field's number (0 when it is absent or not a number) plus the operand
+--   max/min the operand, unless the field is a number already larger / smaller (or equal)
+--   add     the array (empty when absent or not an array) with the operand's elements it
+--           lacks appended in their order, each once
+--   remove  the array without every element equal to one of the operand's
+-- Values of :fields are copied as they are written (json_patch keeps number text); the
+-- numbers ops compute render by the rule of "Numbers" in docs/sdk-core.md: an integer in
+-- decimal, any other number as printf('%!.15g'). Elements are equal when they are both
+-- numbers of equal value, both strings, booleans or nulls of equal value.
+WITH
+  m AS (SELECT :op AS op, :fields AS fields, :ops AS ops, :doc AS doc),
+  f AS (
+    SELECT CASE m.op
+      WHEN 'delete' THEN NULL
+      WHEN 'put' THEN json_patch('{}', coalesce(m.fields, '{}'))
+      ELSE json_patch(json_patch(coalesce(m.doc, '{}'),
+                                 (SELECT json_group_object(k.key, NULL) FROM json_each(coalesce(m.fields, '{}')) k)),
+                      coalesce(m.fields, '{}'))
+    END AS doc FROM m
+  ),
+  o AS (
+    SELECT fo.key AS field, k.key AS kind, k.value AS arg, k.type AS argtype,
+           (SELECT d.value FROM f, json_each(f.doc) d WHERE d.key = fo.key) AS cur,
+           (SELECT d.type FROM f, json_each(f.doc) d WHERE d.key = fo.key) AS curtype
+    FROM m, json_each(coalesce(m.ops, '{}')) fo, json_each(fo.value) k
+    WHERE m.op = 'patch'
+  ),
+  n AS (
+    SELECT field, CASE kind
+      WHEN 'inc' THEN (SELECT CASE typeof(r) WHEN 'integer' THEN CAST(r AS TEXT) ELSE printf('%!.15g', r) END
+                       FROM (SELECT CASE WHEN curtype IN ('integer', 'real') THEN cur ELSE 0 END + arg AS r))
+      WHEN 'max' THEN CASE WHEN curtype IN ('integer', 'real') AND cur >= arg THEN NULL
+                           WHEN argtype = 'integer' THEN CAST(arg AS TEXT) ELSE printf('%!.15g', arg) END
+      WHEN 'min' THEN CASE WHEN curtype IN ('integer', 'real') AND cur <= arg THEN NULL
+                           WHEN argtype = 'integer' THEN CAST(arg AS TEXT) ELSE printf('%!.15g', arg) END
+      WHEN 'add' THEN (
+        SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
+          SELECT j FROM (
+            SELECT 0 AS part, e.id AS pos,
+                   CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+                     WHEN 'integer' THEN CAST(e.value AS TEXT) WHEN 'real' THEN printf('%!.15g', e.value)
+                     WHEN 'text' THEN json_quote(e.value) ELSE e.value END AS j
+            FROM json_each(CASE WHEN curtype = 'array' THEN cur ELSE '[]' END) e
+            UNION ALL
+            SELECT 1, x.id,
+                   CASE x.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+                     WHEN 'integer' THEN CAST(x.value AS TEXT) WHEN 'real' THEN printf('%!.15g', x.value)
+                     WHEN 'text' THEN json_quote(x.value) ELSE x.value END
+            FROM json_each(arg) x
+            WHERE NOT EXISTS (
+                SELECT 1 FROM json_each(CASE WHEN curtype = 'array' THEN cur ELSE '[]' END) e
+                WHERE (CASE WHEN e.type IN ('integer', 'real') THEN 'number' ELSE e.type END)
+                    = (CASE WHEN x.type IN ('integer', 'real') THEN 'number' ELSE x.type END)
+                  AND e.value IS x.value)
+              AND NOT EXISTS (
+                SELECT 1 FROM json_each(arg) y
+                WHERE y.id < x.id
+                  AND (CASE WHEN y.type IN ('integer', 'real') THEN 'number' ELSE y.type END)
+                    = (CASE WHEN x.type IN ('integer', 'real') THEN 'number' ELSE x.type END)
+                  AND y.value IS x.value)
+          ) ORDER BY part, pos))
+      WHEN 'remove' THEN (
+        SELECT '[' || coalesce(group_concat(j, ','), '') || ']' FROM (
+          SELECT CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'null' THEN 'null'
+                   WHEN 'integer' THEN CAST(e.value AS TEXT) WHEN 'real' THEN printf('%!.15g', e.value)
+                   WHEN 'text' THEN json_quote(e.value) ELSE e.value END AS j
+          FROM json_each(CASE WHEN curtype = 'array' THEN cur ELSE '[]' END) e
+          WHERE NOT EXISTS (
+              SELECT 1 FROM json_each(arg) x
+              WHERE (CASE WHEN e.type IN ('integer', 'real') THEN 'number' ELSE e.type END)
+                  = (CASE WHEN x.type IN ('integer', 'real') THEN 'number' ELSE x.type END)
+                AND e.value IS x.value)
+          ORDER BY e.id))
+      END AS value
+    FROM o
+  )
+SELECT CASE WHEN f.doc IS NULL THEN NULL
+  ELSE json_patch(f.doc, (SELECT json_group_object(n.field, json(n.value)) FROM n WHERE n.value IS NOT NULL)) END
+FROM f;
+"""
+
+    /// The statement clear_meta.
+    public static let clearMeta = """
+DELETE FROM tl_meta;
+"""
+
+    /// The statement clear_outbox.
+    public static let clearOutbox = """
+DELETE FROM tl_outbox;
+"""
+
+    /// The statement clear_server.
+    public static let clearServer = """
+DELETE FROM tl_server;
+"""
+
+    /// The statement clear_view.
+    public static let clearView = """
+DELETE FROM tl_view;
+"""
+
+    /// The statement delete_meta.
+    public static let deleteMeta = """
+DELETE FROM tl_meta WHERE key = :key;
+"""
+
+    /// The statement docs_in_buckets.
+    public static let docsInBuckets = """
+-- Documents all of whose known buckets are in :buckets (a JSON array).
+SELECT collection, doc_id FROM tl_server
+WHERE json_array_length(buckets) > 0
+  AND NOT EXISTS (SELECT 1 FROM json_each(tl_server.buckets) b WHERE b.value NOT IN (SELECT value FROM json_each(:buckets)));
+"""
+
+    /// The statement docs_marked.
+    public static let docsMarked = """
+SELECT collection, doc_id FROM tl_server
+WHERE reset_mark = 1
+  AND EXISTS (SELECT 1 FROM json_each(tl_server.buckets) b WHERE b.value IN (SELECT value FROM json_each(:buckets)));
+"""
+
+    /// The statement docs_marked_all.
+    public static let docsMarkedAll = """
+SELECT collection, doc_id FROM tl_server WHERE reset_mark = 1;
+"""
+
+    /// The statement docs_outside.
+    public static let docsOutside = """
+-- Documents of collections not in :collections (a JSON array).
+SELECT collection, doc_id FROM tl_server WHERE collection NOT IN (SELECT value FROM json_each(:collections));
+"""
+
+    /// The statement get_meta.
+    public static let getMeta = """
+SELECT value FROM tl_meta WHERE key = :key;
+"""
+
+    /// The statement last_mutation_id.
+    public static let lastMutationId = """
+SELECT last_insert_rowid();
+"""
+
+    /// The statement outbox_batch.
+    public static let outboxBatch = """
+-- The oldest mutations, in order: the candidates of the next push (docs/sdk-core.md,
+-- "Batching", takes the prefix that fits the byte budget).
+SELECT id, collection, doc_id, op, fields, ops, hlc, base_version, size
+FROM tl_outbox ORDER BY id LIMIT :limit;
+"""
+
+    /// The statement outbox_count.
+    public static let outboxCount = """
+SELECT count(*) FROM tl_outbox;
+"""
+
+    /// The statement outbox_of_doc.
+    public static let outboxOfDoc = """
+-- The pending mutations of one document, in order: what a full rebase folds.
+SELECT id, op, fields, ops FROM tl_outbox
+WHERE collection = :collection AND doc_id = :doc_id ORDER BY id;
+"""
+
+    /// The statement pending_of_doc.
+    public static let pendingOfDoc = """
+SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id;
+"""
+
+    /// The statement server_drop_buckets.
+    public static let serverDropBuckets = """
+DELETE FROM tl_server
+WHERE json_array_length(buckets) > 0
+  AND NOT EXISTS (SELECT 1 FROM json_each(tl_server.buckets) b WHERE b.value NOT IN (SELECT value FROM json_each(:buckets)));
+"""
+
+    /// The statement server_drop_marked.
+    public static let serverDropMarked = """
+DELETE FROM tl_server
+WHERE reset_mark = 1
+  AND EXISTS (SELECT 1 FROM json_each(tl_server.buckets) b WHERE b.value IN (SELECT value FROM json_each(:buckets)));
+"""
+
+    /// The statement server_drop_marked_all.
+    public static let serverDropMarkedAll = """
+DELETE FROM tl_server WHERE reset_mark = 1;
+"""
+
+    /// The statement server_drop_outside.
+    public static let serverDropOutside = """
+DELETE FROM tl_server WHERE collection NOT IN (SELECT value FROM json_each(:collections));
+"""
+
+    /// The statement server_empty.
+    public static let serverEmpty = """
+-- 1 when the client holds no server documents: only then is its pull "fresh" (an initial
+-- sync may leave out tombstones). Receipts store documents too, so a client that pushed
+-- before it first pulled is not fresh, and hears of deletions it would otherwise miss.
+SELECT NOT EXISTS (SELECT 1 FROM tl_server);
+"""
+
+    /// The statement server_evict.
+    public static let serverEvict = """
+DELETE FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
+"""
+
+    /// The statement server_get.
+    public static let serverGet = """
+SELECT doc, version, seq, buckets, reset_mark FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
+"""
+
+    /// The statement server_mark_all.
+    public static let serverMarkAll = """
+-- A full resync (the server refused the cursor): every document is marked; those the new
+-- initial sync re-sends (or a receipt sets) clear their mark, and at its end the documents
+-- still marked are dropped (docs_marked_all, server_drop_marked_all).
+UPDATE tl_server SET reset_mark = 1;
+"""
+
+    /// The statement server_mark_reset.
+    public static let serverMarkReset = """
+UPDATE tl_server SET reset_mark = 1
+WHERE EXISTS (SELECT 1 FROM json_each(tl_server.buckets) b WHERE b.value IN (SELECT value FROM json_each(:buckets)));
+"""
+
+    /// The statement server_put.
+    public static let serverPut = """
+-- The server's state of a document (doc NULL: deleted). An older state (lower seq) than
+-- the one kept is ignored (changes() = 0), so a late receipt cannot undo a newer pull.
+-- :buckets NULL keeps the buckets known.
+INSERT INTO tl_server (collection, doc_id, doc, version, seq, buckets, reset_mark)
+VALUES (:collection, :doc_id, :doc, :version, :seq, coalesce(:buckets, '[]'), 0)
+ON CONFLICT (collection, doc_id) DO UPDATE SET
+  doc = excluded.doc, version = excluded.version, seq = excluded.seq,
+  buckets = coalesce(:buckets, tl_server.buckets), reset_mark = 0
+WHERE excluded.seq >= tl_server.seq;
+"""
+
+    /// The statement set_meta.
+    public static let setMeta = """
+INSERT INTO tl_meta (key, value) VALUES (:key, :value)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+"""
+
+    /// The statement sqlite_check.
+    public static let sqliteCheck = """
+-- Run at open: the SQLite version, and whether the JSON functions the core uses exist
+-- (this statement fails to prepare without them).
+SELECT sqlite_version(), json_patch('{}', json_object('a', json('[1]')));
+"""
+
+    /// The statement view_delete.
+    public static let viewDelete = """
+DELETE FROM tl_view WHERE collection = :collection AND doc_id = :doc_id;
+"""
+
+    /// The statement view_from_server.
+    public static let viewFromServer = """
+-- The view of a document with no pending write: its server copy (when that is deleted or
+-- absent, view_delete runs as well, first).
+INSERT OR REPLACE INTO tl_view (collection, doc_id, doc, version, pending)
+SELECT collection, doc_id, doc, version, 0 FROM tl_server
+WHERE collection = :collection AND doc_id = :doc_id AND doc IS NOT NULL;
+"""
+
+    /// The statement view_get.
+    public static let viewGet = """
+SELECT doc, version, pending FROM tl_view WHERE collection = :collection AND doc_id = :doc_id;
+"""
+
+    /// The statement view_set.
+    public static let viewSet = """
+-- The view of a document that exists: its server version (0: none) and its pending count
+-- are read here, from tl_server and tl_outbox.
+INSERT INTO tl_view (collection, doc_id, doc, version, pending)
+VALUES (:collection, :doc_id, :doc,
+        coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0),
+        (SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id))
+ON CONFLICT (collection, doc_id) DO UPDATE SET doc = excluded.doc, version = excluded.version, pending = excluded.pending;
+"""
+
+    /// The statement view_settled.
+    public static let viewSettled = """
+-- After an applied receipt whose server copy was stored: the view's document is unchanged
+-- (server copy + remaining outbox = old server copy + whole outbox); only its version and
+-- pending count move.
+UPDATE tl_view SET
+  version = coalesce((SELECT version FROM tl_server WHERE collection = :collection AND doc_id = :doc_id), 0),
+  pending = (SELECT count(*) FROM tl_outbox WHERE collection = :collection AND doc_id = :doc_id)
+WHERE collection = :collection AND doc_id = :doc_id;
+"""
+
+    /// Every statement, by its name in statements.sql.
+    public static let statements: [String: String] = [
+        "ack_mutation": ackMutation,
+        "add_mutation": addMutation,
+        "apply_mutation": applyMutation,
+        "clear_meta": clearMeta,
+        "clear_outbox": clearOutbox,
+        "clear_server": clearServer,
+        "clear_view": clearView,
+        "delete_meta": deleteMeta,
+        "docs_in_buckets": docsInBuckets,
+        "docs_marked": docsMarked,
+        "docs_marked_all": docsMarkedAll,
+        "docs_outside": docsOutside,
+        "get_meta": getMeta,
+        "last_mutation_id": lastMutationId,
+        "outbox_batch": outboxBatch,
+        "outbox_count": outboxCount,
+        "outbox_of_doc": outboxOfDoc,
+        "pending_of_doc": pendingOfDoc,
+        "server_drop_buckets": serverDropBuckets,
+        "server_drop_marked": serverDropMarked,
+        "server_drop_marked_all": serverDropMarkedAll,
+        "server_drop_outside": serverDropOutside,
+        "server_empty": serverEmpty,
+        "server_evict": serverEvict,
+        "server_get": serverGet,
+        "server_mark_all": serverMarkAll,
+        "server_mark_reset": serverMarkReset,
+        "server_put": serverPut,
+        "set_meta": setMeta,
+        "sqlite_check": sqliteCheck,
+        "view_delete": viewDelete,
+        "view_from_server": viewFromServer,
+        "view_get": viewGet,
+        "view_set": viewSet,
+        "view_settled": viewSettled,
+    ]
+}
