@@ -58,3 +58,44 @@ func testRevokedSessionNotCachedAgain(t *testing.T, engine string) {
 	_, err = svc.Authenticate(t.Context(), up.Tokens.AccessToken)
 	wantCode(t, err, tideline.CodeUnauthenticated)
 }
+
+// TestResetTokensEndWithPasswordChange: a password reset link stops working once the
+// password changes, by a reset with another link or by the user (finding 10 of issue 15).
+func TestResetTokensEndWithPasswordChange(t *testing.T) {
+	eachEngine(t, testResetTokensEndWithPasswordChange)
+}
+
+func testResetTokensEndWithPasswordChange(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
+	up := e.signUp("ada@example.com")
+	e.mail.next(t) // the verification email
+	resetLink := func() string {
+		t.Helper()
+		if err := e.svc.ForgotPassword(t.Context(), "ada@example.com", client); err != nil {
+			t.Fatal(err)
+		}
+		return tokenIn(t, e.mail.next(t))
+	}
+
+	first, second := resetLink(), resetLink()
+	if err := e.svc.ResetPassword(t.Context(), second, "a brand new passphrase", client); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.svc.ResetPassword(t.Context(), first, "the attacker's passphrase", client), tideline.CodeInvalid)
+
+	third := resetLink()
+	res, err := e.svc.Login(t.Context(), "ada@example.com", "a brand new passphrase", client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.principal(res.Tokens.AccessToken)
+	newer := "an even newer passphrase"
+	if _, err := e.svc.UpdateMe(t.Context(), p, auth.MeUpdate{Password: &newer, CurrentPassword: "a brand new passphrase"}, client); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.svc.ResetPassword(t.Context(), third, "the attacker's passphrase", client), tideline.CodeInvalid)
+	if _, err := e.svc.Login(t.Context(), "ada@example.com", newer, client); err != nil {
+		t.Fatalf("the user's own password: %v", err)
+	}
+	_ = up
+}
