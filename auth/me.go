@@ -27,7 +27,9 @@ type MeUpdate struct {
 const MaxDisplayName = 200
 
 // UpdateMe changes the caller's account. It fails with invalid_credentials when the
-// current password is wrong, weak_password for a weak new one.
+// current password is wrong, rate_limited when the account's failed-login limit is spent
+// (wrong current passwords count against it as failed sign-ins do), weak_password for a
+// weak new one.
 func (s *Service) UpdateMe(ctx context.Context, p Principal, m MeUpdate, c Client) (User, error) {
 	u, err := s.Me(ctx, p)
 	if err != nil {
@@ -41,7 +43,7 @@ func (s *Service) UpdateMe(ctx context.Context, p Principal, m MeUpdate, c Clien
 	var hash string
 	if m.Password != nil {
 		if u.PasswordHash != "" {
-			ok, _, err := s.hasher.Verify(ctx, m.CurrentPassword, u.PasswordHash)
+			ok, _, err := s.checkPassword(ctx, u.Email, m.CurrentPassword, u.PasswordHash)
 			if err != nil {
 				return u, err
 			}

@@ -40,6 +40,8 @@ type hasher struct {
 	// dummy is a hash of a random password with the current parameters, verified when a
 	// login names no account, so that it takes as long as one that does.
 	dummy string
+	// onVerify, when set (only by tests), runs at the start of every Verify.
+	onVerify func()
 }
 
 func newHasher(p Argon2Params, concurrency int) (*hasher, error) {
@@ -87,6 +89,9 @@ func (h *hasher) hash(password string) string {
 // should be replaced by a hash with the current parameters. An empty encoded (a user
 // without a password) is checked against the dummy hash and never matches.
 func (h *hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	if h.onVerify != nil {
+		h.onVerify()
+	}
 	target, matchable := encoded, true
 	if target == "" {
 		target, matchable = h.dummy, false
