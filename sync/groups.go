@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tideline-dev/tideline"
@@ -13,13 +14,29 @@ const (
 	GroupMember = "member"
 )
 
-// CreateGroup creates a group owned by the caller, who becomes its first member.
+// CreateGroup creates a group owned by the caller, who becomes its first member. The name
+// is 1 to 100 bytes of printable text: no control characters (NUL included), which a
+// name shown in an app or the console has no use for.
 func (s *Service) CreateGroup(ctx context.Context, caller Caller, name string) (Group, error) {
-	if name == "" || len(name) > 100 || !utf8.ValidString(name) {
-		return Group{}, &tideline.Error{Code: tideline.CodeInvalid, Message: "A group needs a name of 1 to 100 bytes.", Fields: map[string]string{"name": "must be 1 to 100 bytes"}}
+	if name == "" || len(name) > 100 || !printable(name) {
+		return Group{}, &tideline.Error{Code: tideline.CodeInvalid, Message: "A group needs a name of 1 to 100 bytes of printable text.",
+			Fields: map[string]string{"name": "must be 1 to 100 bytes of printable text"}}
 	}
 	g := Group{ID: tideline.NewID(), Name: name, OwnerID: caller.UserID, CreatedAt: s.clock.Now()}
 	return g, s.store.CreateGroup(ctx, g)
+}
+
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ListGroups returns the groups the caller belongs to.
