@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,4 +70,22 @@ func valuesOf(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// TestPullSubscriptionCapOverHTTP: a pull naming more than 100 collections is a 400 that
+// names the field, however many it names (40,000 once got a 500).
+func TestPullSubscriptionCapOverHTTP(t *testing.T) {
+	a := newAPI(t, nil)
+	ada := a.signUp("ada@example.com").AccessToken
+	for _, n := range []int{101, 40_000} {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = fmt.Sprintf("c%d", i)
+		}
+		p := checkProblem(t, a.call("POST", "/v1/sync/pull", ada, map[string]any{"collections": names}), 400, tideline.CodeInvalid)
+		if _, ok := p.Fields["collections"]; !ok {
+			t.Fatalf("%d collections: %+v", n, p)
+		}
+	}
+	checkProblem(t, a.call("POST", "/v1/sync/pull", "", map[string]any{"collections": []string{"a"}}), 401, tideline.CodeUnauthenticated)
 }

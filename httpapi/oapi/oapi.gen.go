@@ -980,7 +980,7 @@ type Problem struct {
 
 // PullRequest defines model for PullRequest.
 type PullRequest struct {
-	// Collections Pull only these collections; a cursor continues only with the same ones.
+	// Collections Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
 	Collections *[]string `json:"collections,omitempty"`
 
 	// Cursor The cursor of the previous pull; absent for an initial sync.
@@ -5827,6 +5827,20 @@ func (response SyncPull401ApplicationProblemPlusJSONResponse) VisitSyncPullRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPull413ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncPull413ApplicationProblemPlusJSONResponse) VisitSyncPullResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }

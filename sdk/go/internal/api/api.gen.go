@@ -185,7 +185,7 @@ type Problem struct {
 
 // PullRequest defines model for PullRequest.
 type PullRequest struct {
-	// Collections Pull only these collections; a cursor continues only with the same ones.
+	// Collections Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
 	Collections *[]string `json:"collections,omitempty"`
 
 	// Cursor The cursor of the previous pull; absent for an initial sync.
@@ -400,7 +400,10 @@ type ClientInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -412,7 +415,10 @@ type ClientInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -497,7 +503,10 @@ func (c *Client) RefreshSession(ctx context.Context, body RefreshSessionJSONRequ
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -519,7 +528,10 @@ func (c *Client) SyncPullWithBody(ctx context.Context, contentType string, body 
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -777,7 +789,10 @@ type ClientWithResponsesInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -789,7 +804,10 @@ type ClientWithResponsesInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -910,6 +928,8 @@ type SyncPullResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
@@ -927,6 +947,11 @@ func (r SyncPullResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r SyncPullResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SyncPullResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -1080,7 +1105,10 @@ func (c *ClientWithResponses) RefreshSessionWithResponse(ctx context.Context, bo
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -1098,7 +1126,10 @@ func (c *ClientWithResponses) SyncPullWithBodyWithResponse(ctx context.Context, 
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -1252,6 +1283,13 @@ func ParseSyncPullResponse(rsp *http.Response) (*SyncPullResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
