@@ -1,8 +1,10 @@
 package sync_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	stdsync "sync"
 	"testing"
 
 	"github.com/tideline-dev/tideline"
@@ -70,4 +72,51 @@ func TestCursorAlwaysAccepted(t *testing.T) {
 	if len(next.Changes) != 1 || next.Changes[0].DocID != "n2" {
 		t.Fatalf("the next pull: %+v", next.Changes)
 	}
+}
+
+// TestHubStreamsPerUser: one user holds at most MaxStreamsPerUser (by default 10) streams
+// of a node, however many ask at once; others are unaffected, and a closed stream frees
+// its place (finding 9 of issue 15: one account could take every slot of a node).
+func TestHubStreamsPerUser(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := newEnv(t, engine, nil)
+		h := datasync.NewHub(e.svc, datasync.HubConfig{})
+		alice := datasync.Caller{UserID: "alice"}
+		var wg stdsync.WaitGroup
+		subs := make(chan *datasync.Subscriber, 30)
+		refused := make(chan error, 30)
+		for range 30 {
+			wg.Go(func() {
+				s, err := h.Subscribe(context.Background(), alice)
+				if err != nil {
+					refused <- err
+					return
+				}
+				subs <- s
+			})
+		}
+		wg.Wait()
+		close(subs)
+		close(refused)
+		if len(subs) != 10 || h.Streams() != 10 {
+			t.Fatalf("%d of 30 concurrent streams of one user opened (%d counted), want the default cap, 10", len(subs), h.Streams())
+		}
+		for err := range refused {
+			if tideline.ErrorCode(err) != tideline.CodeRateLimited || !strings.Contains(tideline.ErrorMessage(err), "10") {
+				t.Fatalf("refused with %v, want rate_limited naming the cap", err)
+			}
+		}
+		bob := e.subscribe(h, datasync.Caller{UserID: "bob"})
+		first := <-subs
+		h.Unsubscribe(first)
+		h.Unsubscribe(first) // twice frees one place, not two
+		e.subscribe(h, alice)
+		if _, err := h.Subscribe(t.Context(), alice); tideline.ErrorCode(err) != tideline.CodeRateLimited {
+			t.Fatalf("past the cap again: %v", err)
+		}
+		for s := range subs {
+			h.Unsubscribe(s)
+		}
+		h.Unsubscribe(bob)
+	})
 }

@@ -5748,6 +5748,25 @@ func (response SyncEvents401ApplicationProblemPlusJSONResponse) VisitSyncEventsR
 	return err
 }
 
+type SyncEvents429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SyncEvents429ApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SyncEvents503ApplicationProblemPlusJSONResponse Problem
 
 func (response SyncEvents503ApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
@@ -5987,6 +6006,25 @@ func (response SyncStream401ApplicationProblemPlusJSONResponse) VisitSyncStreamR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncStream429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SyncStream429ApplicationProblemPlusJSONResponse) VisitSyncStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
