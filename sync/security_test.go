@@ -120,3 +120,77 @@ func TestHubStreamsPerUser(t *testing.T) {
 		h.Unsubscribe(bob)
 	})
 }
+
+// racingClients is a real store whose FindClient waits until n calls have read, so that
+// n pushes all find a new client id unclaimed before any commits.
+type racingClients struct {
+	datasync.Store
+	arrived stdsync.WaitGroup
+}
+
+func (s *racingClients) FindClient(ctx context.Context, id string) (datasync.ClientMark, error) {
+	m, err := s.Store.FindClient(ctx, id)
+	s.arrived.Done()
+	s.arrived.Wait()
+	return m, err
+}
+
+// TestNewClientIDRace: two users who push with one new client id at once both find it
+// unclaimed; exactly one push gets in, the other is refused and writes nothing, and the
+// winner's later mutations are applied, not taken for duplicates (finding 6 of issue 15:
+// both got in, and the victim's mutations were then answered "applied, duplicate" without
+// being written, or the victim was locked out of its own install).
+func TestNewClientIDRace(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := newEnv(t, engine, nil)
+		racing := &racingClients{Store: e.store}
+		racing.arrived.Add(2)
+		svc, err := datasync.New(t.Context(), racing, datasync.Config{Clock: e.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := make(map[string]error)
+		var mu stdsync.Mutex
+		var wg stdsync.WaitGroup
+		for _, user := range []string{"victim", "mallory"} {
+			wg.Go(func() {
+				_, err := svc.Push(context.Background(), datasync.Caller{UserID: user}, "install-1",
+					[]datasync.Mutation{put(1, "notes", "n-"+user, map[string]any{"by": user})})
+				mu.Lock()
+				errs[user] = err
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		var winner, loser string
+		for user, err := range errs {
+			switch {
+			case err == nil && winner != "":
+				t.Fatalf("both pushes got in with one client id")
+			case err == nil:
+				winner = user
+			case tideline.ErrorCode(err) == tideline.CodeForbidden:
+				loser = user
+			default:
+				t.Fatalf("%s: %v", user, err)
+			}
+		}
+		if winner == "" || loser == "" {
+			t.Fatalf("answers %v", errs)
+		}
+		if changes, _ := e.pullAll(loser, "", 100); len(changes) != 0 {
+			t.Fatalf("the refused push wrote %+v", changes)
+		}
+		// The winner's next mutations are written.
+		r := e.push(winner, "install-1", put(2, "notes", "later", map[string]any{"v": int64(2)}))
+		if r[0].Status != datasync.Applied || r[0].Duplicate {
+			t.Fatalf("the owner's later mutation: %+v", r[0])
+		}
+		if changes, _ := e.pullAll(winner, "", 100); len(changes) != 2 {
+			t.Fatalf("the owner's documents: %+v", changes)
+		}
+		if _, err := e.svc.Push(t.Context(), datasync.Caller{UserID: loser}, "install-1", []datasync.Mutation{put(3, "notes", "x", nil)}); tideline.ErrorCode(err) != tideline.CodeForbidden {
+			t.Fatalf("the other user's later push: %v", err)
+		}
+	})
+}
