@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +110,9 @@ const (
 	maxTokenBytes      = 4096
 )
 
+// ErrTooManyTopics is the error of a subscription past MaxTopicsPerDevice.
+var ErrTooManyTopics = &tideline.Error{Code: tideline.CodeTooLarge, Message: fmt.Sprintf("A device may be subscribed to at most %d topics.", MaxTopicsPerDevice)}
+
 var (
 	deviceIDForm   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 	tokenForm      = regexp.MustCompile(`^[\x21-\x7e]+$`) // printable ASCII, no spaces
@@ -178,22 +180,14 @@ func (s *Service) DeleteDevice(ctx context.Context, userID, deviceID string) err
 	return notFoundAs(s.store.DeleteDevice(ctx, userID, deviceID))
 }
 
-// SetTopic subscribes the user's install to topic, or unsubscribes it.
+// SetTopic subscribes the user's install to topic, or unsubscribes it. A subscription
+// past MaxTopicsPerDevice is ErrTooManyTopics (the store checks it atomically).
 func (s *Service) SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error {
 	if !topicForm.MatchString(topic) {
 		return invalid("topic", "must be 1 to 128 letters, digits and -_.~%")
 	}
 	if !deviceIDForm.MatchString(deviceID) {
 		return errNoDevice
-	}
-	if member {
-		d, err := s.store.FindDevice(ctx, userID, deviceID)
-		if err != nil {
-			return notFoundAs(err)
-		}
-		if len(d.Topics) >= MaxTopicsPerDevice && !slices.Contains(d.Topics, topic) {
-			return &tideline.Error{Code: tideline.CodeTooLarge, Message: fmt.Sprintf("A device may be subscribed to at most %d topics.", MaxTopicsPerDevice)}
-		}
 	}
 	return notFoundAs(s.store.SetTopic(ctx, userID, deviceID, topic, member))
 }

@@ -81,7 +81,10 @@ type Store interface {
 	// cleared (devices without one do not count).
 	UnbindSessions(ctx context.Context, userID, sessionID, except string) (int, error)
 	// SetTopic subscribes the user's device to topic (member true) or unsubscribes it.
-	// Both are idempotent; a device that does not exist is not_found.
+	// Both are idempotent; a device that does not exist is not_found. A subscription that
+	// would give the device more than MaxTopicsPerDevice topics fails with ErrTooManyTopics
+	// (too_large), checked atomically with the change: racing subscriptions never exceed
+	// the limit.
 	SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error
 	// ListTopics returns every topic with at least one subscribed device and the number of
 	// such devices, by name.

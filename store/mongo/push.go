@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -288,9 +289,11 @@ func (s *pushStore) UnbindSessions(ctx context.Context, userID, sessionID, excep
 }
 
 // SetTopic subscribes with one conditional $push (the filter excludes a device already
-// subscribed, so the set never holds a topic twice; $sort keeps it sorted on MongoDB) and
-// unsubscribes with one $pull. When the $push matches nothing, a read tells an existing
-// subscription (nothing to do) from a missing device.
+// subscribed, so the set never holds a topic twice, and one whose array has an element at
+// index MaxTopicsPerDevice-1, so it never grows past the limit: both checked atomically
+// with the push; $sort keeps it sorted on MongoDB) and unsubscribes with one $pull. When
+// the $push matches nothing, a read tells an existing subscription (nothing to do) from a
+// full device and a missing one.
 func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error {
 	const what = "set topic"
 	if !member {
@@ -298,7 +301,9 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 			bson.D{{Key: "$pull", Value: bson.D{{Key: "topics", Value: topic}}}})
 		return matchedUpdate(res, err, what)
 	}
-	filter := append(deviceKey(userID, deviceID), bson.E{Key: "topics", Value: bson.D{{Key: "$ne", Value: topic}}})
+	filter := append(deviceKey(userID, deviceID),
+		bson.E{Key: "topics", Value: bson.D{{Key: "$ne", Value: topic}}},
+		bson.E{Key: fmt.Sprintf("topics.%d", push.MaxTopicsPerDevice-1), Value: bson.D{{Key: "$exists", Value: false}}})
 	res, err := s.devices().UpdateOne(ctx, filter, bson.D{{Key: "$push", Value: bson.D{{Key: "topics", Value: bson.D{
 		{Key: "$each", Value: bson.A{topic}},
 		{Key: "$sort", Value: 1},
@@ -306,8 +311,11 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 	if err != nil || res.MatchedCount > 0 {
 		return mapError(err, what)
 	}
-	_, err = findOne[struct{}](ctx, s.devices(), deviceKey(userID, deviceID), what)
-	return err
+	d, err := findOne[deviceDoc](ctx, s.devices(), deviceKey(userID, deviceID), what)
+	if err != nil || slices.Contains(d.Topics, topic) {
+		return err
+	}
+	return push.ErrTooManyTopics
 }
 
 // CountDevices groups the devices by platform twice, all of them and those with a

@@ -119,11 +119,18 @@ func (s pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string,
 			userID, deviceID).Scan(&id); err != nil {
 			return err // no rows: not found
 		}
-		q := `DELETE FROM push_topics WHERE device = ? AND topic = ?`
-		if member {
-			q = `INSERT INTO push_topics (device, topic) VALUES (?, ?) ON CONFLICT (device, topic) DO NOTHING`
+		if !member {
+			_, err := tx.ExecContext(ctx, `DELETE FROM push_topics WHERE device = ? AND topic = ?`, id, topic)
+			return err
 		}
-		_, err := tx.ExecContext(ctx, q, id, topic)
+		var others int // the device's other topics: the limit, in the write transaction
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM push_topics WHERE device = ? AND topic != ?`, id, topic).Scan(&others); err != nil {
+			return err
+		}
+		if others >= push.MaxTopicsPerDevice {
+			return push.ErrTooManyTopics
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO push_topics (device, topic) VALUES (?, ?) ON CONFLICT (device, topic) DO NOTHING`, id, topic)
 		return err
 	})
 }
