@@ -21,6 +21,7 @@ func runPush(t *testing.T, h Harness) {
 	t.Run("DeleteDevice", func(t *testing.T) { runPushDelete(t, h) })
 	t.Run("DeleteUserDevices", func(t *testing.T) { runPushDeleteUser(t, h) })
 	t.Run("UnbindSessions", func(t *testing.T) { runPushUnbind(t, h) })
+	t.Run("Sessions", func(t *testing.T) { runPushSessions(t, h) })
 	t.Run("Topics", func(t *testing.T) { runPushTopics(t, h) })
 	t.Run("CountDevices", func(t *testing.T) { runPushCountDevices(t, h) })
 	t.Run("TimesInMilliseconds", func(t *testing.T) { runPushTimes(t, h) })
