@@ -152,8 +152,3 @@ func (s *Service) notOwner(ctx context.Context, caller Caller, g Group) error {
 	}
 	return errNoGroup
 }
-
-// DeleteUser removes a deleted user from every group (auth's OnUserDeleted hook).
-func (s *Service) DeleteUser(ctx context.Context, userID string) error {
-	return s.store.DeleteMemberships(ctx, userID)
-}

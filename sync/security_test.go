@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	stdsync "sync"
 	"testing"
@@ -192,5 +193,85 @@ func TestNewClientIDRace(t *testing.T) {
 		if _, err := e.svc.Push(t.Context(), datasync.Caller{UserID: loser}, "install-1", []datasync.Mutation{put(3, "notes", "x", nil)}); tideline.ErrorCode(err) != tideline.CodeForbidden {
 			t.Fatalf("the other user's later push: %v", err)
 		}
+	})
+}
+
+// TestDeleteUserDeletesDocuments: deleting a user (auth's OnUserDeleted hook) writes every
+// document they own as a tombstone, so that every reader's next pull deletes it and the
+// store keeps no field of it; deletes the groups they own (members lose the bucket); and
+// can be run again (finding 1 of issue 15: the documents stayed, readable by others).
+func TestDeleteUserDeletesDocuments(t *testing.T) {
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := newEnv(t, engine, func(c *datasync.Config) {
+			c.Collections = []datasync.Collection{{Name: "posts", Read: datasync.PublicRead}, {Name: "lists", Read: datasync.OwnerShared}}
+		})
+		ada, bob := datasync.Caller{UserID: "ada"}, datasync.Caller{UserID: "bob"}
+		g, err := e.svc.CreateGroup(t.Context(), ada, "Ada's club")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.AddMember(t.Context(), ada, false, g.ID, "bob", nil); err != nil {
+			t.Fatal(err)
+		}
+		e.push("ada", "phone",
+			put(1, "notes", "diary", map[string]any{"text": "private"}),
+			put(2, "posts", "hello", map[string]any{"text": "public"}),
+			put(3, "lists", "trip", map[string]any{"text": "shared", "_acl": map[string]any{"read": []any{"user:bob"}}}),
+			put(4, "lists", "club", map[string]any{"text": "for the club", "_acl": map[string]any{"read": []any{datasync.GroupBucket(g.ID)}}}))
+		e.push("bob", "tablet", put(1, "lists", "bobs", map[string]any{"text": "bob's, for the club", "_acl": map[string]any{"read": []any{datasync.GroupBucket(g.ID)}}}))
+		before, cursor := e.pullAll("bob", "", 100)
+		if len(before) != 4 { // hello, trip, club, bobs
+			t.Fatalf("bob's pull before: %+v", before)
+		}
+
+		for range 2 { // idempotent: a retried deletion changes nothing more
+			if err := e.svc.DeleteUser(t.Context(), "ada"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Bob's next pull deletes the public post and the list shared with him, and drops
+		// the club's bucket (the group went with its owner), which drops the club's list.
+		after, err := e.svc.Pull(t.Context(), bob, datasync.PullRequest{Cursor: cursor, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, c := range after.Changes {
+			got[c.DocID] = c.Op
+		}
+		if got["hello"] != datasync.OpDelete || got["trip"] != datasync.OpDelete || len(got) != 2 ||
+			!slices.Equal(after.RemovedBuckets, []string{datasync.GroupBucket(g.ID)}) {
+			t.Fatalf("bob's pull after: %v, removed buckets %v", got, after.RemovedBuckets)
+		}
+		if fresh, _ := e.pullAll("carol", "", 100); len(fresh) != 0 {
+			t.Fatalf("a new user's initial sync: %+v", fresh)
+		}
+		if left, err := e.store.ListOwnedDocuments(t.Context(), "ada", 100); err != nil || len(left) != 0 {
+			t.Fatalf("ada's documents left: %+v, %v", left, err)
+		}
+		refs := []datasync.DocRef{{Collection: "notes", Scope: "ada", ID: "diary"}, {Collection: "posts", ID: "hello"}, {Collection: "lists", ID: "trip"}, {Collection: "lists", ID: "club"}}
+		docs, err := e.store.FindDocuments(t.Context(), refs)
+		if err != nil || len(docs) != 4 {
+			t.Fatalf("the tombstones: %+v, %v", docs, err)
+		}
+		for _, d := range docs {
+			if !d.Deleted || len(d.Fields) != 0 || d.Owner != "ada" {
+				t.Fatalf("%v is not a bare tombstone: %+v", d.Ref, d)
+			}
+		}
+		// The club is gone: bob no longer reads its bucket; his own document stays his.
+		if ms, _ := e.svc.ListGroups(t.Context(), bob); len(ms) != 0 {
+			t.Fatalf("bob's groups: %+v", ms)
+		}
+		if _, err := e.svc.Members(t.Context(), bob, true, g.ID); tideline.ErrorCode(err) != tideline.CodeNotFound {
+			t.Fatalf("the deleted user's group: %v", err)
+		}
+		mine, _ := e.pullAll("bob", "", 100)
+		if len(mine) != 1 || mine[0].DocID != "bobs" {
+			t.Fatalf("bob's documents: %+v", mine)
+		}
+		// Nobody writes the tombstones (the shared list's _acl went with its fields).
+		r := e.push("bob", "tablet", datasync.Mutation{ID: 2, Collection: "lists", DocID: "trip", Op: "patch", Fields: map[string]any{"text": "mine now"}})
+		wantStatus(t, r[0], datasync.Rejected)
 	})
 }

@@ -138,6 +138,10 @@ type GroupStore interface {
 	RemoveMember(ctx context.Context, groupID, userID string) error
 	// DeleteMemberships removes userID from every group (the user is deleted).
 	DeleteMemberships(ctx context.Context, userID string) error
+	// DeleteGroup removes a group and its memberships: at once nobody is a member (and
+	// ListGroups lists it for nobody), even if removing the memberships fails midway,
+	// which a retry finishes. Not found when the group is absent.
+	DeleteGroup(ctx context.Context, id string) error
 }
 
 // Store keeps synced documents. Each storage engine implements it, and store/storetest
@@ -151,6 +155,12 @@ type Store interface {
 	// FindDocuments returns the documents among refs that exist (tombstones included), in
 	// any order.
 	FindDocuments(ctx context.Context, refs []DocRef) ([]Document, error)
+
+	// ListOwnedDocuments returns up to limit documents whose Owner is owner and that are
+	// not tombstones, of any collection, in any order, each whole (as FindDocuments does).
+	// The user owner is being deleted: its documents are written as tombstones until none
+	// is left.
+	ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]Document, error)
 
 	// Commit applies the writes in order. Each is written only if the document's stored
 	// version (0 when absent) is still its BaseVersion, atomically with that check, and

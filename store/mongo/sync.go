@@ -64,6 +64,31 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 	return out, nil
 }
 
+// ListOwnedDocuments queries each collection that holds synced documents for the owner's
+// live documents ({_sync.owner} index), until it has limit.
+func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]sync.Document, error) {
+	names, err := s.db.docCollections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit = max(1, limit)
+	var out []sync.Document
+	for _, name := range names {
+		recs, err := findAll[docRecord](ctx, s.db.docs(name), bson.M{"_sync.owner": owner, "_sync.deleted": false, "_sync.version": bson.M{"$gt": 0}},
+			options.Find().SetLimit(int64(limit-len(out))), "list owned documents")
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			out = append(out, r.document(name))
+		}
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 // Commit claims the client (claimClient) before anything else, runs rounds (commitRound)
 // until every write is settled, in order, then raises the client's mark with $max when no
 // write conflicted. Without transactions, the claim comes first so that it decides alone:

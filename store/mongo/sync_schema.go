@@ -57,6 +57,7 @@ const (
 // time a node writes to the collection:
 //   - {reach, seq}: a bucket's changes in sequence order (ScanBucket) are one range of it;
 //   - {seq}: the changes in a range of numbers, whatever their bucket (TouchedBuckets);
+//   - {owner}: the documents of a user who is deleted (ListOwnedDocuments);
 //   - {purgeAt}, sparse: only tombstones and documents with evictions carry purgeAt, so
 //     this index holds what PurgeDocuments looks for, oldest first, and nothing else
 //     (a sparse index, not a partial one, which FerretDB lacks; a range query on purgeAt
@@ -64,6 +65,7 @@ const (
 var docIndexes = []mongo.IndexModel{
 	{Keys: bson.D{{Key: "_sync.reach", Value: 1}, {Key: "_sync.seq", Value: 1}}},
 	{Keys: bson.D{{Key: "_sync.seq", Value: 1}}},
+	{Keys: bson.D{{Key: "_sync.owner", Value: 1}}},
 	{Keys: bson.D{{Key: "_sync.purgeAt", Value: 1}}, Options: options.Index().SetSparse(true)},
 }
 

@@ -24,6 +24,7 @@ var migrations = []migration{
 	{3, "sync", execAll(syncSchema...)},
 	{4, "push", execAll(pushSchema...)},
 	{5, "push campaigns", execAll(pushCampaignSchema...)},
+	{6, "sync owner index", execAll(syncOwnerIndex...)},
 }
 
 // execAll returns a migration step that runs statements in order.

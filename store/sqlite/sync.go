@@ -86,6 +86,14 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 	return collect(rows, scanDoc, "find documents")
 }
 
+func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]sync.Document, error) {
+	rows, err := s.db.query(ctx, `SELECT `+docColumns+` FROM sync_docs WHERE owner = ? AND deleted = 0 LIMIT ?`, owner, max(1, limit))
+	if err != nil {
+		return nil, mapError(err, "list owned documents")
+	}
+	return collect(rows, scanDoc, "list owned documents")
+}
+
 func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
 	results := make([]sync.CommitResult, len(c.Writes))
 	err := s.db.inTx(ctx, "commit documents", func(ctx context.Context, tx *sql.Tx, _ *DB) error {

@@ -38,6 +38,8 @@ func runSync(t *testing.T, h Harness) {
 	t.Run("Purge", func(t *testing.T) { runSyncPurge(t, h) })
 	t.Run("Lease", func(t *testing.T) { runSyncLease(t, h) })
 	t.Run("Groups", func(t *testing.T) { runSyncGroups(t, h) })
+	t.Run("DeleteGroup", func(t *testing.T) { runSyncDeleteGroup(t, h) })
+	t.Run("OwnedDocuments", func(t *testing.T) { runSyncOwnedDocuments(t, h) })
 	t.Run("OrderingUnderConcurrency", func(t *testing.T) { RunOrdering(t, syncStore(t, h), 16, 4, 120) })
 }
 
