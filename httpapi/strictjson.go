@@ -91,8 +91,7 @@ func (w *jsonWalker) object(schema *openapi3.Schema, path []string) error {
 			return err
 		}
 	}
-	_, err := w.dec.Token() // '}'
-	return err
+	return w.close()
 }
 
 func (w *jsonWalker) array(schema *openapi3.Schema, path []string) error {
@@ -105,8 +104,15 @@ func (w *jsonWalker) array(schema *openapi3.Schema, path []string) error {
 			return err
 		}
 	}
-	_, err := w.dec.Token() // ']'
-	return err
+	return w.close()
+}
+
+// close reads the '}' or ']' that ends an object or array.
+func (w *jsonWalker) close() error {
+	if _, err := w.dec.Token(); err != nil {
+		return syntaxProblem(err, w.dec.InputOffset())
+	}
+	return nil
 }
 
 // caseVariant returns the member schema declares that name spells in other letter case,

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,7 +46,7 @@ func TestStrictJSON(t *testing.T) {
 				t.Fatalf("fields %v, want one about %s (detail %q)", p.Fields, tt.field, p.Detail)
 			}
 			for _, goWords := range []string{"Go ", "json:", "json.", "struct", "unmarshal"} {
-				if strings.Contains(p.Detail, goWords) || strings.Contains(strings.Join(valuesOf(p.Fields), " "), goWords) {
+				if strings.Contains(p.Detail, goWords) || strings.Contains(strings.Join(slices.Collect(maps.Values(p.Fields)), " "), goWords) {
 					t.Fatalf("the problem speaks Go (%q): %+v", goWords, p)
 				}
 			}
@@ -62,14 +64,6 @@ func TestStrictJSON(t *testing.T) {
 	}
 	// Unauthenticated hostile bodies are refused as unauthenticated, before any parsing.
 	checkProblem(t, a.raw("POST", "/v1/sync/pull", "", `{"limit":10}{}`), 401, tideline.CodeUnauthenticated)
-}
-
-func valuesOf(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // TestPullSubscriptionCapOverHTTP: a pull naming more than 100 collections is a 400 that
