@@ -130,6 +130,11 @@ func (s *Service) decodeCursor(raw, user string) (cursor, error) {
 	if c.User != user {
 		return cursor{}, bad("The cursor belongs to another user; pull without a cursor to start over.")
 	}
+	for i := range c.Tracks { // "p": null, or no "p": no position yet (a pull writes to the map)
+		if c.Tracks[i].Positions == nil {
+			c.Tracks[i].Positions = map[string]int64{}
+		}
+	}
 	return c, nil
 }
 
