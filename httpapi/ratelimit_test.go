@@ -34,6 +34,7 @@ func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
 		{"ExchangeToken", auth.Limits{Refresh: one}, "POST", "/v1/auth/token", map[string]string{"provider": "oidc:none", "token": "x"}, false},
 		{"ForgotPassword", auth.Limits{Email: one}, "POST", "/v1/auth/password/forgot", map[string]string{"email": "ada@example.com"}, false},
 		{"ResendVerification", auth.Limits{Email: one}, "POST", "/v1/auth/email/resend", nil, true},
+		{"CurrentPassword", auth.Limits{LoginFailures: one}, "PATCH", "/v1/me", map[string]string{"password": "a brand new passphrase", "currentPassword": "not the password"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,7 +60,13 @@ type apiTest struct {
 // nil, adjusts the configuration first.
 func newAPI(t *testing.T, change func(*app.Config)) *apiTest {
 	t.Helper()
-	a := apptest.New(t, apptest.Options{Config: change})
+	return newAPIWith(t, apptest.Options{Config: change})
+}
+
+// newAPIWith is newAPI with the app started as opts say (another engine, say).
+func newAPIWith(t *testing.T, opts apptest.Options) *apiTest {
+	t.Helper()
+	a := apptest.New(t, opts)
 	return &apiTest{t: t, app: a, srv: a.API}
 }
 

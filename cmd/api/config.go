@@ -240,6 +240,7 @@ var settings = []setting{
 	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease).", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
 	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.PollEvery })},
 	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreams })},
+	{"sync.maxStreamsPerUser", "10", "Most realtime streams one account may have open on one node; past it its new ones get 429 (one account cannot take every slot).", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreamsPerUser })},
 	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.NotifyEvery })},
 	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *app.Config, v string) error {
 		c.BackupEvery = 0

@@ -51,7 +51,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		SMTP:                auth.SMTPMailer{RequireTLS: true},
 		Sync:                datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
 		SweepEvery:          10 * time.Minute,
-		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, NotifyEvery: 30 * time.Second},
+		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, MaxStreamsPerUser: 10, NotifyEvery: 30 * time.Second},
 		ConsoleConfirmAbove: 10000,
 		BackupKeep:          7,
 	}
