@@ -41,28 +41,28 @@ func (t track) set() collSet { return collSet{all: t.All, names: t.Names} }
 
 const cursorVersion = 1
 
-// maxCursorBytes bounds a cursor on the wire, both the ones the server issues and the ones
+// MaxCursorBytes bounds a cursor on the wire, both the ones the server issues and the ones
 // it reads: whatever it issues it accepts back, so a client never has to start over
 // because of its cursor's size. A cursor holds a position per bucket the user reads for
 // each track, and the names of at most MaxSubscription collections: one track of about
 // 4,000 buckets fits (a user in that many groups; roles are at most 32). It stays well
 // under the default request body limit (http.maxBodyBytes, 1 MiB).
-const maxCursorBytes = 256 << 10
+const MaxCursorBytes = 256 << 10
 
-// encodeCursor signs c. When the cursor would be longer than maxCursorBytes, its tracks
+// encodeCursor signs c. When the cursor would be longer than MaxCursorBytes, its tracks
 // are folded into one (fold): what it costs is changes sent again, never one missed. A
 // user who reads too many buckets for even one track gets an error, never a cursor the
 // server would refuse.
 func (s *Service) encodeCursor(c cursor) (string, error) {
 	c.Version = cursorVersion
 	out := s.signCursor(c)
-	if len(out) > maxCursorBytes && len(c.Tracks) > 1 {
+	if len(out) > MaxCursorBytes && len(c.Tracks) > 1 {
 		c.fold()
 		out = s.signCursor(c)
 	}
-	if len(out) > maxCursorBytes {
+	if len(out) > MaxCursorBytes {
 		return "", tideline.Errorf(tideline.CodeTooLarge,
-			"The cursor of a user who reads this many buckets (groups and roles) would be longer than %d bytes; leave some groups.", maxCursorBytes)
+			"The cursor of a user who reads this many buckets (groups and roles) would be longer than %d bytes; leave some groups.", MaxCursorBytes)
 	}
 	return out, nil
 }
@@ -115,7 +115,7 @@ func (s *Service) decodeCursor(raw, user string) (cursor, error) {
 	enc := base64.RawURLEncoding
 	body, err1 := enc.DecodeString(body64)
 	sum, err2 := enc.DecodeString(mac64)
-	if !ok || err1 != nil || err2 != nil || len(raw) > maxCursorBytes {
+	if !ok || err1 != nil || err2 != nil || len(raw) > MaxCursorBytes {
 		return cursor{}, bad("The cursor is malformed; pull without a cursor to start over.")
 	}
 	mac := hmac.New(sha256.New, s.cursorKey)

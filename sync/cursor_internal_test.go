@@ -28,8 +28,8 @@ func TestCursorFoldsTracks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw) > maxCursorBytes {
-		t.Fatalf("a cursor of %d bytes, over %d", len(raw), maxCursorBytes)
+	if len(raw) > MaxCursorBytes {
+		t.Fatalf("a cursor of %d bytes, over %d", len(raw), MaxCursorBytes)
 	}
 	back, err := s.decodeCursor(raw, "alice")
 	if err != nil {

@@ -34,7 +34,7 @@ func FuzzDecodeCursor(f *testing.F) {
 			}
 			return
 		}
-		if raw != "" && len(raw) > maxCursorBytes {
+		if raw != "" && len(raw) > MaxCursorBytes {
 			t.Fatalf("accepted a cursor of %d bytes", len(raw))
 		}
 		for _, want := range []collSet{{all: true}, setOf([]string{"a"}), setOf([]string{"b", "c"})} {

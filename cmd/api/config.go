@@ -67,13 +67,15 @@ var settings = []setting{
 		c.LogFormat = v
 		return nil
 	}},
-	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB.", func(c *app.Config, v string) error {
+	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB; at least 320KiB (a sync pull carries a cursor of up to 256KiB).", func(c *app.Config, v string) error {
 		n, err := parseSize(v)
 		if err != nil {
 			return err
 		}
-		if n < 1024 {
-			return errors.New("must be at least 1KiB")
+		// A pull carries the client's sync cursor: the limit must let the largest one the
+		// server issues through, with room for the rest of the body.
+		if least := int64(datasync.MaxCursorBytes + 64<<10); n < least {
+			return fmt.Errorf("must be at least %dKiB: a sync pull carries a cursor of up to %dKiB", least>>10, datasync.MaxCursorBytes>>10)
 		}
 		c.MaxBodyBytes = n
 		return nil
