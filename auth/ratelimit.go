@@ -124,7 +124,7 @@ func (l *limiter) take(ctx context.Context, key, what string) error {
 	r := l.bucket(key, now).ReserveN(now, 1)
 	if delay := r.DelayFrom(now); delay > 0 {
 		r.CancelAt(now)
-		return limited(what, delay)
+		return l.limited(what, delay)
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (l *limiter) fromStore(ctx context.Context, key, what string, now time.Time
 		l.storeFailed(ctx, err, now)
 		return false, nil
 	case !ok:
-		return true, limited(what, wait)
+		return true, l.limited(what, wait)
 	}
 	return true, nil
 }
@@ -173,9 +173,10 @@ func (l *limiter) storeFailed(ctx context.Context, err error, now time.Time) {
 		"limit", l.name, "err", err.Error())
 }
 
-// limited is the rate_limited error for too many what, retryable after delay.
-func limited(what string, delay time.Duration) error {
-	return &tideline.Error{Code: tideline.CodeRateLimited, Message: "Too many " + what + "; try again later.", Err: retryAfter(delay)}
+// limited is the rate_limited error for too many what, retryable after delay; it names the
+// limit's setting (auth.limits.<name>).
+func (l *limiter) limited(what string, delay time.Duration) error {
+	return tideline.Limited("Too many "+what+"; try again later.", delay, "auth.limits."+l.name)
 }
 
 // reserve counts one request for key before the caller knows whether it counts, or returns
@@ -205,7 +206,7 @@ func (l *limiter) reserve(ctx context.Context, key, what string) (release func()
 	r := l.bucket(key, now).ReserveN(now, 1)
 	if delay := r.DelayFrom(now); delay > 0 {
 		r.CancelAt(now)
-		return nil, limited(what, delay)
+		return nil, l.limited(what, delay)
 	}
 	return func() {
 		l.mu.Lock()
@@ -226,10 +227,3 @@ func (l *limiter) prune(now time.Time) {
 		l.keys = map[string]*rate.Limiter{}
 	}
 }
-
-// retryAfter is the cause of a rate_limited error: how long until a retry can succeed.
-// httpapi sends it as the Retry-After header.
-type retryAfter time.Duration
-
-func (r retryAfter) Error() string             { return "rate limited for " + time.Duration(r).String() }
-func (r retryAfter) RetryAfter() time.Duration { return time.Duration(r) }

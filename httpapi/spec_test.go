@@ -117,6 +117,7 @@ type problem struct {
 	Code      string            `json:"code"`
 	RequestID string            `json:"request_id"`
 	Fields    map[string]string `json:"fields"`
+	Setting   string            `json:"setting"`
 }
 
 // checkProblem checks that rec is a problem document with status (and code, when not

@@ -34,7 +34,8 @@ func TestStreamsPerUser(t *testing.T) {
 	defer sse.Body.Close()
 	var p problem
 	if sse.StatusCode != http.StatusTooManyRequests || sse.Header.Get("Content-Type") != "application/problem+json" ||
-		json.NewDecoder(sse.Body).Decode(&p) != nil || p.Code != string(tideline.CodeRateLimited) || sse.Header.Get("Retry-After") == "" {
+		json.NewDecoder(sse.Body).Decode(&p) != nil || p.Code != string(tideline.CodeRateLimited) || sse.Header.Get("Retry-After") == "" ||
+		p.Setting != "sync.maxStreamsPerUser" {
 		t.Fatalf("the 11th stream, as SSE: %d %+v", sse.StatusCode, p)
 	}
 	a.stream(srv, bob.AccessToken) // another account is unaffected

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -128,8 +129,8 @@ func (h *Hub) Subscribe(ctx context.Context, caller Caller) (*Subscriber, error)
 	defer h.mu.Unlock()
 	if len(h.byUser[caller.UserID]) >= h.cfg.MaxStreamsPerUser {
 		h.streams.Add(-1)
-		return nil, tideline.Errorf(tideline.CodeRateLimited,
-			"This account has %d realtime streams open on this server, the most one account may; close one (each app needs one), or pull.", h.cfg.MaxStreamsPerUser)
+		return nil, tideline.Limited(fmt.Sprintf("This account has %d realtime streams open on this server, the most one account may; close one (each app needs one), or pull.",
+			h.cfg.MaxStreamsPerUser), 0, "sync.maxStreamsPerUser")
 	}
 	h.index(s)
 	addTo(h.byUser, caller.UserID, s)

@@ -962,6 +962,14 @@ type Problem struct {
 	// RequestId The request id, also sent in the `X-Request-Id` response header.
 	RequestId string `json:"request_id"`
 
+	// Setting For `rate_limited`, the server setting that sets the limit (such as
+	// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+	// who may raise it, or set it to `off` while developing. Not for end users.
+	//
+	//
+	// Example: auth.limits.signup
+	Setting *string `json:"setting,omitempty"`
+
 	// Status The HTTP status code.
 	//
 	// Example: 400

@@ -2822,6 +2822,7 @@ final class Problem {
     required this.code,
     required this.requestId,
     this.fields,
+    this.setting,
   });
 
   /// Decodes a [Problem] from its JSON object.
@@ -2833,6 +2834,7 @@ final class Problem {
         code: json['code'] as String,
         requestId: json['request_id'] as String,
         fields: json['fields'] == null ? null : Map<String, String>.unmodifiable((json['fields'] as Map<String, Object?>).map((k0, e0) => MapEntry(k0, e0 as String))),
+        setting: json['setting'] == null ? null : json['setting'] as String,
       );
 
   /// A URI naming the kind of problem; `about:blank` for all Tideline codes.
@@ -2856,6 +2858,11 @@ final class Problem {
   /// For `invalid`, the reason for each invalid field.
   final Map<String, String>? fields;
 
+  /// For `rate_limited`, the server setting that sets the limit (such as
+  /// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+  /// who may raise it, or set it to `off` while developing. Not for end users.
+  final String? setting;
+
   /// Encodes this [Problem] as its JSON object.
   Map<String, Object?> toJson() => {
         'type': type,
@@ -2865,6 +2872,7 @@ final class Problem {
         'code': code,
         'request_id': requestId,
         if (fields case final value?) 'fields': value,
+        if (setting case final value?) 'setting': value,
       };
 }
 

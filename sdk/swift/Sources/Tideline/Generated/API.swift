@@ -2674,8 +2674,12 @@ public struct Problem: Codable, Sendable, Equatable {
     public let requestId: String
     /// For `invalid`, the reason for each invalid field.
     public let fields: [String: String]?
+    /// For `rate_limited`, the server setting that sets the limit (such as
+    /// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+    /// who may raise it, or set it to `off` while developing. Not for end users.
+    public let setting: String?
 
-    public init(type: String, title: String, status: Int, detail: String? = nil, code: String, requestId: String, fields: [String: String]? = nil) {
+    public init(type: String, title: String, status: Int, detail: String? = nil, code: String, requestId: String, fields: [String: String]? = nil, setting: String? = nil) {
         self.type = type
         self.title = title
         self.status = status
@@ -2683,6 +2687,7 @@ public struct Problem: Codable, Sendable, Equatable {
         self.code = code
         self.requestId = requestId
         self.fields = fields
+        self.setting = setting
     }
 
     public init(from decoder: Decoder) throws {
@@ -2694,6 +2699,7 @@ public struct Problem: Codable, Sendable, Equatable {
         code = try c.decode(String.self, forKey: JSONKey("code"))
         requestId = try c.decode(String.self, forKey: JSONKey("request_id"))
         fields = try c.decodeIfPresent([String: String].self, forKey: JSONKey("fields"))
+        setting = try c.decodeIfPresent(String.self, forKey: JSONKey("setting"))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -2705,6 +2711,7 @@ public struct Problem: Codable, Sendable, Equatable {
         try c.encode(code, forKey: JSONKey("code"))
         try c.encode(requestId, forKey: JSONKey("request_id"))
         try c.encodeIfPresent(fields, forKey: JSONKey("fields"))
+        try c.encodeIfPresent(setting, forKey: JSONKey("setting"))
     }
 }
 
