@@ -21,7 +21,7 @@ func FuzzAuthenticate(f *testing.F) {
 	}
 	f.Cleanup(func() { db.Close() })
 	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	svc, err := auth.New(f.Context(), db.Auth(), auth.Config{Argon2: cheap, Clock: clock, Mailer: newMailbox(), Limits: &auth.Limits{}})
+	svc, err := auth.New(f.Context(), db.Auth(), auth.Config{Argon2: cheap, Clock: clock, Mailer: newMailbox(), Limits: &auth.Limits{}, Secrets: db.Secrets()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
-	"github.com/tideline-dev/tideline/store/mongo"
 )
 
 // pausingStore is a real auth store whose FindSession runs hook after reading, once: a
@@ -158,7 +157,7 @@ func limitedNodes(t *testing.T, engine string, limits auth.Limits) []*auth.Servi
 	db := mongoNodes(t, 1)[0]
 	var nodes []*auth.Service
 	for range 2 {
-		svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Argon2: cheap, Mailer: newMailbox(), Limits: &limits, RateStore: mongo.NewRateStore(db)})
+		svc, err := auth.New(t.Context(), db.Auth(), auth.Config{Argon2: cheap, Mailer: newMailbox(), Limits: &limits, RateStore: db.RateStore(), Secrets: db.Secrets()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/tideline-dev/tideline"
-	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/app/apptest"
 	"github.com/tideline-dev/tideline/store/enginetest"
 )
@@ -17,9 +16,7 @@ import (
 func TestRegisterDeviceAfterSignOutOnAnotherNode(t *testing.T) {
 	// Two nodes on one MongoDB database, each with its own session cache.
 	a := newAPIWith(t, apptest.Options{Engine: enginetest.MongoDB})
-	b := newAPIWith(t, apptest.Options{Engine: enginetest.MongoDB, Config: func(c *app.Config) {
-		c.MongoDBDatabase, c.MasterKey = a.app.Config.MongoDBDatabase, a.app.Config.MasterKey
-	}})
+	b := newAPIWith(t, apptest.Options{NodeOf: a.app})
 	ada := a.signUp("ada@example.com")
 	if rec := b.call("GET", "/v1/devices", ada.AccessToken, nil); rec.Code != http.StatusOK { // B caches the session
 		t.Fatalf("list on node B: %d %s", rec.Code, rec.Body)

@@ -146,7 +146,7 @@ func TestNewClientIDRace(t *testing.T) {
 		e := newEnv(t, engine, nil)
 		racing := &racingClients{Store: e.store}
 		racing.arrived.Add(2)
-		svc, err := datasync.New(t.Context(), racing, datasync.Config{Clock: e.clock})
+		svc, err := datasync.New(t.Context(), racing, datasync.Config{Clock: e.clock, Secrets: e.secrets})
 		if err != nil {
 			t.Fatal(err)
 		}
