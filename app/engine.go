@@ -6,6 +6,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/store/mongo"
 	"github.com/tideline-dev/tideline/store/sqlite"
@@ -21,6 +22,8 @@ type Engine interface {
 	Auth() auth.Store
 	Sync() datasync.Store
 	Push() push.Store
+	// Files is the file store (attachments).
+	Files() files.Store
 	// Secrets is the one store of server secrets (the app seals it with the master key).
 	Secrets() tideline.SecretStore
 	// RateStore is where auth counts its rate limits (and with them the console's sign-in)

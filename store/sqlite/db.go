@@ -34,6 +34,7 @@ type DB struct {
 	stmts stmtCache // prepared statements of read
 	lock  *os.File
 	clock tideline.Clock
+	files fileState // the file store's per-process state
 }
 
 // Options configure Open. The zero value is valid.

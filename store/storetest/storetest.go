@@ -13,6 +13,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/sync"
 )
@@ -31,6 +32,8 @@ type Engine interface {
 	Push() push.Store
 	// Secrets returns the engine's one store of server secrets.
 	Secrets() tideline.SecretStore
+	// Files returns the engine's file store.
+	Files() files.Store
 }
 
 // Harness opens one engine for the suite.
@@ -59,6 +62,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Auth", func(t *testing.T) { runAuth(t, h) })
 	t.Run("Sync", func(t *testing.T) { runSync(t, h) })
 	t.Run("Push", func(t *testing.T) { runPush(t, h) })
+	t.Run("Files", func(t *testing.T) { runFiles(t, h) })
 }
 
 // open opens the engine at loc and closes it when the test ends.

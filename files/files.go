@@ -1,0 +1,71 @@
+// Package files is Tideline's file store: photos and documents attached to synced
+// documents. Clients upload with the tus resumable upload protocol (tusd's handler, on a
+// data store backed by the engine's Store), so an upload cut by a mobile network resumes
+// where it stopped; a finished upload becomes a File, stored once per content hash. A
+// document refers to a file through a field holding a reference ({"_file": id, ...}, see
+// Ref), and whoever may read that document may download the file. See docs/files.md.
+package files
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// File is a finished upload: content stored by its SHA-256, and what describes it.
+type File struct {
+	// ID is the id of the upload that made it (a tideline.NewID).
+	ID string
+	// Owner is the user who uploaded it; the file counts against their quota.
+	Owner       string
+	Name        string
+	ContentType string
+	Size        int64
+	// SHA256 is the content's hash, lowercase hex; files with the same hash share their
+	// content in the store.
+	SHA256    string
+	CreatedAt time.Time
+}
+
+// Upload is a resumable upload in progress.
+type Upload struct {
+	ID    string
+	Owner string
+	// Size is the length the client declared; Offset how many bytes the store holds.
+	Size, Offset int64
+	// Name, ContentType and SHA256 are what the client declared; the hash is checked when
+	// the last byte arrives.
+	Name, ContentType, SHA256 string
+	CreatedAt                 time.Time
+}
+
+// Store is what each storage engine implements for files. Errors are *tideline.Error
+// values with the codes named.
+type Store interface {
+	// CreateUpload records an upload holding no bytes yet. Conflict when the id is taken.
+	CreateUpload(ctx context.Context, u Upload) error
+	// FindUpload returns an upload with its current Offset. Not found when absent.
+	FindUpload(ctx context.Context, id string) (Upload, error)
+	// WriteUpload appends what r yields to the upload, only if offset is the upload's
+	// Offset (conflict otherwise, also while another call writes to the same upload), and
+	// returns how many bytes it appended. Bytes it returns as appended are durable and the
+	// upload's Offset counts them, also when r fails midway (a dropped connection): n is
+	// then what was kept, with r's error. The caller bounds r by the declared Size.
+	WriteUpload(ctx context.Context, id string, offset int64, r io.Reader) (n int64, err error)
+	// OpenUpload reads the bytes an upload holds. Not found when absent.
+	OpenUpload(ctx context.Context, id string) (io.ReadCloser, error)
+	// DeleteUpload removes an upload and its bytes. Not found when absent.
+	DeleteUpload(ctx context.Context, id string) error
+	// CommitUpload turns the complete upload f.ID into the file f, whose SHA256 the caller
+	// has checked: the bytes are kept once per hash (content already stored under it is
+	// shared), the file is recorded and the upload is gone. When quota > 0 and the owner's
+	// files would then exceed quota bytes, it fails with too_large and changes nothing.
+	// Not found when the upload is absent.
+	CommitUpload(ctx context.Context, f File, quota int64) error
+	// FindFile returns a file. Not found when absent.
+	FindFile(ctx context.Context, id string) (File, error)
+	// OpenFile reads a file's content.
+	OpenFile(ctx context.Context, f File) (io.ReadSeekCloser, error)
+	// Usage is the total size of the owner's files.
+	Usage(ctx context.Context, owner string) (int64, error)
+}

@@ -1,0 +1,364 @@
+package mongo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/files"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// The file store on MongoDB, in the deployment's own database, so every node sees every
+// upload and file with no new infrastructure:
+//   - An upload in progress is a document in tideline_uploads with its offset and the ids
+//     of its parts, in order; each part (at most uploadPartBytes) is a document in
+//     tideline_upload_parts. A part is written first, then joined to the upload by an
+//     update conditional on the offset it was written at, so of two writers racing on one
+//     upload one wins and the other's part is dropped. (GridFS files are written once, in
+//     one stream, so they cannot hold an upload that resumes on another node.)
+//   - A finished file's content is a GridFS file in the bucket tideline_content (readable
+//     with any GridFS tool, such as mongofiles), named by its SHA-256; tideline_content_hashes
+//     maps each hash to its one GridFS file, so content is stored once per hash.
+//   - tideline_files holds the files' records, tideline_file_usage each owner's total,
+//     raised by a conditional update before a file is recorded (the quota holds under
+//     concurrent commits on any number of nodes) and lowered if recording it fails.
+//
+// A crash between the steps of a commit leaves an unreferenced GridFS file, or a usage
+// counting a file that was never recorded; the sweeper (to come) reconciles both.
+const (
+	uploadsCollection     = "tideline_uploads"
+	uploadPartsCollection = "tideline_upload_parts"
+	contentBucket         = "tideline_content"
+	contentHashCollection = "tideline_content_hashes"
+	filesCollection       = "tideline_files"
+	fileUsageCollection   = "tideline_file_usage"
+)
+
+// uploadPartBytes is the largest part of an upload: the GridFS default chunk size.
+const uploadPartBytes = 255 << 10
+
+// migrateFiles is migration 8: the indexes of the file store (one per command, see
+// docs/architecture.md on FerretDB).
+func migrateFiles(ctx context.Context, db *DB) error {
+	for _, ix := range []struct {
+		coll string
+		keys bson.D
+	}{
+		{uploadPartsCollection, bson.D{{Key: "upload", Value: 1}}},
+		{filesCollection, bson.D{{Key: "owner", Value: 1}}},
+		{filesCollection, bson.D{{Key: "sha256", Value: 1}}},
+	} {
+		if _, err := db.db.Collection(ix.coll).Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Files returns the engine's file store.
+func (db *DB) Files() files.Store { return fileStore{db: db} }
+
+type fileStore struct{ db *DB }
+
+func (s fileStore) coll(name string) *mongo.Collection { return s.db.db.Collection(name, syncOptions) }
+
+func (s fileStore) bucket() *mongo.GridFSBucket {
+	return s.db.db.GridFSBucket(options.GridFSBucket().SetName(contentBucket))
+}
+
+type uploadDoc struct {
+	ID          string    `bson:"_id"`
+	Owner       string    `bson:"owner"`
+	Size        int64     `bson:"size"`
+	Offset      int64     `bson:"offset"`
+	Parts       []string  `bson:"parts"`
+	Name        string    `bson:"name"`
+	ContentType string    `bson:"contentType"`
+	SHA256      string    `bson:"sha256"`
+	CreatedAt   time.Time `bson:"createdAt"`
+}
+
+type fileDoc struct {
+	ID          string    `bson:"_id"`
+	Owner       string    `bson:"owner"`
+	Name        string    `bson:"name"`
+	ContentType string    `bson:"contentType"`
+	Size        int64     `bson:"size"`
+	SHA256      string    `bson:"sha256"`
+	CreatedAt   time.Time `bson:"createdAt"`
+}
+
+type contentHashDoc struct {
+	SHA256 string        `bson:"_id"`
+	GridFS bson.ObjectID `bson:"gridfs"`
+	Size   int64         `bson:"size"`
+}
+
+func (s fileStore) CreateUpload(ctx context.Context, u files.Upload) error {
+	_, err := s.coll(uploadsCollection).InsertOne(ctx, uploadDoc{ID: u.ID, Owner: u.Owner, Size: u.Size, Parts: []string{},
+		Name: u.Name, ContentType: u.ContentType, SHA256: u.SHA256, CreatedAt: u.CreatedAt.UTC()})
+	return mapError(err, "create upload")
+}
+
+func (s fileStore) findUpload(ctx context.Context, id string) (uploadDoc, error) {
+	var d uploadDoc
+	err := s.coll(uploadsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	return d, mapError(err, "find upload")
+}
+
+func (s fileStore) FindUpload(ctx context.Context, id string) (files.Upload, error) {
+	d, err := s.findUpload(ctx, id)
+	if err != nil {
+		return files.Upload{}, err
+	}
+	return files.Upload{ID: d.ID, Owner: d.Owner, Size: d.Size, Offset: d.Offset, Name: d.Name, ContentType: d.ContentType,
+		SHA256: d.SHA256, CreatedAt: d.CreatedAt.UTC()}, nil
+}
+
+func (s fileStore) WriteUpload(ctx context.Context, id string, offset int64, r io.Reader) (int64, error) {
+	d, err := s.findUpload(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if d.Offset != offset {
+		return 0, tideline.Errorf(tideline.CodeConflict, "The upload is at offset %d, not %d.", d.Offset, offset)
+	}
+	buf := make([]byte, uploadPartBytes)
+	var written int64
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			if err := s.appendPart(ctx, id, offset+written, buf[:n]); err != nil {
+				return written, err
+			}
+			written += int64(n)
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return written, nil
+		case rerr != nil:
+			return written, rerr
+		}
+	}
+}
+
+// appendPart writes one part and joins it to the upload if the upload is still at offset.
+func (s fileStore) appendPart(ctx context.Context, id string, offset int64, data []byte) error {
+	partID := id + "/" + tideline.NewID()
+	parts := s.coll(uploadPartsCollection)
+	if _, err := parts.InsertOne(ctx, bson.D{{Key: "_id", Value: partID}, {Key: "upload", Value: id}, {Key: "data", Value: data}}); err != nil {
+		return mapError(err, "write upload part")
+	}
+	res, err := s.coll(uploadsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "offset", Value: offset}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "offset", Value: offset + int64(len(data))}}}, {Key: "$push", Value: bson.D{{Key: "parts", Value: partID}}}})
+	if err == nil && res.MatchedCount == 0 {
+		err = tideline.Errorf(tideline.CodeConflict, "Another request wrote to this upload meanwhile.")
+		if _, ferr := s.findUpload(ctx, id); tideline.ErrorCode(ferr) == tideline.CodeNotFound {
+			err = ferr
+		}
+	}
+	if err != nil {
+		_, _ = parts.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: partID}})
+		return mapError(err, "join upload part")
+	}
+	return nil
+}
+
+func (s fileStore) OpenUpload(ctx context.Context, id string) (io.ReadCloser, error) {
+	d, err := s.findUpload(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &partsReader{ctx: ctx, coll: s.coll(uploadPartsCollection), parts: d.Parts}, nil
+}
+
+// partsReader reads an upload's parts in order, one part in memory at a time.
+type partsReader struct {
+	ctx   context.Context
+	coll  *mongo.Collection
+	parts []string
+	cur   *bytes.Reader
+}
+
+func (p *partsReader) Read(b []byte) (int, error) {
+	for p.cur == nil || p.cur.Len() == 0 {
+		if len(p.parts) == 0 {
+			return 0, io.EOF
+		}
+		var part struct {
+			Data []byte `bson:"data"`
+		}
+		if err := p.coll.FindOne(p.ctx, bson.D{{Key: "_id", Value: p.parts[0]}}).Decode(&part); err != nil {
+			return 0, mapError(err, "read upload part")
+		}
+		p.parts, p.cur = p.parts[1:], bytes.NewReader(part.Data)
+	}
+	return p.cur.Read(b)
+}
+
+func (p *partsReader) Close() error { return nil }
+
+func (s fileStore) DeleteUpload(ctx context.Context, id string) error {
+	res, err := s.coll(uploadsCollection).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	if err != nil {
+		return mapError(err, "delete upload")
+	}
+	if res.DeletedCount == 0 {
+		return tideline.Errorf(tideline.CodeNotFound, "Not found.")
+	}
+	_, err = s.coll(uploadPartsCollection).DeleteMany(ctx, bson.D{{Key: "upload", Value: id}})
+	return mapError(err, "delete upload parts")
+}
+
+func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) error {
+	if _, err := s.findUpload(ctx, f.ID); err != nil {
+		return err
+	}
+	if err := s.reserve(ctx, f.Owner, f.Size, quota); err != nil {
+		return err
+	}
+	err := s.storeContent(ctx, f)
+	if err == nil {
+		_, err = s.coll(filesCollection).InsertOne(ctx, fileDoc{ID: f.ID, Owner: f.Owner, Name: f.Name, ContentType: f.ContentType,
+			Size: f.Size, SHA256: f.SHA256, CreatedAt: f.CreatedAt.UTC()})
+		err = mapError(err, "record file")
+	}
+	if err != nil {
+		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}},
+			bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: -f.Size}}}})
+		return errors.Join(err, mapError(uerr, "release file usage"))
+	}
+	return s.DeleteUpload(ctx, f.ID)
+}
+
+// reserve adds size to the owner's usage, only if it stays within quota (> 0).
+func (s fileStore) reserve(ctx context.Context, owner string, size, quota int64) error {
+	overQuota := tideline.Errorf(tideline.CodeTooLarge, "The file does not fit in the owner's quota.")
+	filter := bson.D{{Key: "_id", Value: owner}}
+	if quota > 0 {
+		if size > quota {
+			return overQuota
+		}
+		filter = append(filter, bson.E{Key: "bytes", Value: bson.D{{Key: "$lte", Value: quota - size}}})
+	}
+	_, err := s.coll(fileUsageCollection).UpdateOne(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: size}}}},
+		options.UpdateOne().SetUpsert(true))
+	if quota > 0 && mongo.IsDuplicateKeyError(err) { // the owner's usage exists and is too high
+		return overQuota
+	}
+	return mapError(err, "reserve file usage")
+}
+
+// storeContent copies an upload into GridFS unless content with its hash is stored.
+func (s fileStore) storeContent(ctx context.Context, f files.File) error {
+	hashes := s.coll(contentHashCollection)
+	err := hashes.FindOne(ctx, bson.D{{Key: "_id", Value: f.SHA256}}).Err()
+	if err == nil {
+		return nil
+	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+		return mapError(err, "find content")
+	}
+	r, err := s.OpenUpload(ctx, f.ID)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	oid := bson.NewObjectID()
+	if err := s.bucket().UploadFromStreamWithID(ctx, oid, f.SHA256, r); err != nil {
+		return mapError(err, "store content")
+	}
+	_, err = hashes.InsertOne(ctx, contentHashDoc{SHA256: f.SHA256, GridFS: oid, Size: f.Size})
+	if mongo.IsDuplicateKeyError(err) { // stored meanwhile by another commit: keep that one
+		return mapError(s.bucket().Delete(context.WithoutCancel(ctx), oid), "drop duplicate content")
+	}
+	return mapError(err, "record content")
+}
+
+func (s fileStore) FindFile(ctx context.Context, id string) (files.File, error) {
+	var d fileDoc
+	if err := s.coll(filesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return files.File{}, mapError(err, "find file")
+	}
+	return files.File{ID: d.ID, Owner: d.Owner, Name: d.Name, ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, CreatedAt: d.CreatedAt.UTC()}, nil
+}
+
+func (s fileStore) OpenFile(ctx context.Context, f files.File) (io.ReadSeekCloser, error) {
+	var h contentHashDoc
+	if err := s.coll(contentHashCollection).FindOne(ctx, bson.D{{Key: "_id", Value: f.SHA256}}).Decode(&h); err != nil {
+		return nil, mapError(err, "find content")
+	}
+	return &gridfsReader{ctx: ctx, bucket: s.bucket(), id: h.GridFS, size: h.Size}, nil
+}
+
+// gridfsReader reads a GridFS file from any position: a seek reopens the download stream
+// and skips to the position (GridFS skips whole chunks without reading them).
+type gridfsReader struct {
+	ctx    context.Context
+	bucket *mongo.GridFSBucket
+	id     bson.ObjectID
+	size   int64
+	pos    int64
+	stream *mongo.GridFSDownloadStream
+}
+
+func (g *gridfsReader) Read(b []byte) (int, error) {
+	if g.pos >= g.size {
+		return 0, io.EOF
+	}
+	if g.stream == nil {
+		st, err := g.bucket.OpenDownloadStream(g.ctx, g.id)
+		if err != nil {
+			return 0, mapError(err, "open content")
+		}
+		if _, err := st.Skip(g.pos); err != nil {
+			_ = st.Close()
+			return 0, mapError(err, "seek content")
+		}
+		g.stream = st
+	}
+	n, err := g.stream.Read(b)
+	g.pos += int64(n)
+	return n, err
+}
+
+func (g *gridfsReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += g.pos
+	case io.SeekEnd:
+		offset += g.size
+	}
+	if offset < 0 {
+		return 0, errors.New("seek before the start")
+	}
+	if offset != g.pos && g.stream != nil {
+		_ = g.stream.Close()
+		g.stream = nil
+	}
+	g.pos = offset
+	return offset, nil
+}
+
+func (g *gridfsReader) Close() error {
+	if g.stream != nil {
+		return g.stream.Close()
+	}
+	return nil
+}
+
+func (s fileStore) Usage(ctx context.Context, owner string) (int64, error) {
+	var u struct {
+		Bytes int64 `bson:"bytes"`
+	}
+	err := s.coll(fileUsageCollection).FindOne(ctx, bson.D{{Key: "_id", Value: owner}}).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return u.Bytes, mapError(err, "file usage")
+}

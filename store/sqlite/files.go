@@ -1,0 +1,277 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/files"
+)
+
+// The file store keeps bytes in the data directory, beside the database: an upload in
+// progress in files/uploads/<id> (its length is the upload's offset), a file's content in
+// files/blobs/<first two hex digits>/<sha256>, written once per hash. The database holds
+// what describes them. A commit links the upload's file to its hash's name (a duplicate
+// hash keeps the content already there) inside the transaction that records the file, so
+// a failed transaction takes the link back; what a crash between the two steps leaves is an
+// unreferenced blob or upload file, for the sweeper.
+
+// filesSchema is migration 8.
+var filesSchema = []string{
+	`CREATE TABLE file_uploads (
+		id           TEXT    PRIMARY KEY,
+		owner        TEXT    NOT NULL,
+		size         INTEGER NOT NULL,
+		name         TEXT    NOT NULL,
+		content_type TEXT    NOT NULL,
+		sha256       TEXT    NOT NULL,
+		created_at   INTEGER NOT NULL
+	) STRICT`,
+	`CREATE TABLE files (
+		id           TEXT    PRIMARY KEY,
+		owner        TEXT    NOT NULL,
+		name         TEXT    NOT NULL,
+		content_type TEXT    NOT NULL,
+		size         INTEGER NOT NULL,
+		sha256       TEXT    NOT NULL,
+		created_at   INTEGER NOT NULL
+	) STRICT`,
+	`CREATE INDEX files_owner ON files (owner)`,
+	`CREATE INDEX files_sha256 ON files (sha256)`,
+}
+
+// fileState is what the file store keeps in the process: which uploads a call is writing,
+// and one lock for commits (a commit's quota check and its link are one step).
+type fileState struct {
+	mu      sync.Mutex
+	writing map[string]bool
+	commit  sync.Mutex
+}
+
+// Files returns the engine's file store.
+func (db *DB) Files() files.Store { return fileStore{db} }
+
+type fileStore struct{ db *DB }
+
+func (s fileStore) dir(parts ...string) string {
+	return filepath.Join(append([]string{filepath.Dir(s.db.path), "files"}, parts...)...)
+}
+
+func (s fileStore) uploadPath(id string) string { return s.dir("uploads", id) }
+
+func (s fileStore) blobPath(sum string) string { return s.dir("blobs", sum[:2], sum) }
+
+func (s fileStore) CreateUpload(ctx context.Context, u files.Upload) error {
+	return s.db.inTx(ctx, "create upload", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO file_uploads (id, owner, size, name, content_type, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Owner, u.Size, u.Name, u.ContentType, u.SHA256, millis(u.CreatedAt))
+		return err
+	})
+}
+
+func (s fileStore) FindUpload(ctx context.Context, id string) (files.Upload, error) {
+	var u files.Upload
+	var created int64
+	err := s.db.read.QueryRowContext(ctx, `SELECT id, owner, size, name, content_type, sha256, created_at FROM file_uploads WHERE id = ?`, id).
+		Scan(&u.ID, &u.Owner, &u.Size, &u.Name, &u.ContentType, &u.SHA256, &created)
+	if err != nil {
+		return files.Upload{}, mapError(err, "find upload")
+	}
+	u.CreatedAt = fromMillis(created)
+	if u.Offset, err = s.offset(id); err != nil {
+		return files.Upload{}, err
+	}
+	return u, nil
+}
+
+// offset is the length of an upload's file (none yet: 0).
+func (s fileStore) offset(id string) (int64, error) {
+	fi, err := os.Stat(s.uploadPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	return fi.Size(), nil
+}
+
+func (s fileStore) WriteUpload(ctx context.Context, id string, offset int64, r io.Reader) (int64, error) {
+	st := &s.db.files
+	st.mu.Lock()
+	if st.writing[id] {
+		st.mu.Unlock()
+		return 0, tideline.Errorf(tideline.CodeConflict, "Another request is writing this upload.")
+	}
+	if st.writing == nil {
+		st.writing = map[string]bool{}
+	}
+	st.writing[id] = true
+	st.mu.Unlock()
+	defer func() {
+		st.mu.Lock()
+		delete(st.writing, id)
+		st.mu.Unlock()
+	}()
+	if _, err := s.FindUpload(ctx, id); err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(s.dir("uploads"), 0o700); err != nil {
+		return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	f, err := os.OpenFile(s.uploadPath(id), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	if fi.Size() != offset {
+		return 0, tideline.Errorf(tideline.CodeConflict, "The upload is at offset %d, not %d.", fi.Size(), offset)
+	}
+	n, rerr := io.Copy(f, r)
+	if err := f.Sync(); err != nil {
+		return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	if offset == 0 {
+		if err := syncDir(s.dir("uploads")); err != nil {
+			return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+		}
+	}
+	return n, rerr
+}
+
+func (s fileStore) OpenUpload(ctx context.Context, id string) (io.ReadCloser, error) {
+	if _, err := s.FindUpload(ctx, id); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.uploadPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return io.NopCloser(strings.NewReader("")), nil
+	} else if err != nil {
+		return nil, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	return f, nil
+}
+
+func (s fileStore) DeleteUpload(ctx context.Context, id string) error {
+	err := s.db.inTx(ctx, "delete upload", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM file_uploads WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return sql.ErrNoRows
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return removeFile(s.uploadPath(id))
+}
+
+func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) error {
+	st := &s.db.files
+	st.commit.Lock()
+	defer st.commit.Unlock()
+	if _, err := s.FindUpload(ctx, f.ID); err != nil {
+		return err
+	}
+	blob := s.blobPath(f.SHA256)
+	var linked bool
+	err := s.db.inTx(ctx, "commit upload", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		if quota > 0 {
+			var used int64
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?`, f.Owner).Scan(&used); err != nil {
+				return err
+			}
+			if used+f.Size > quota {
+				return tideline.Errorf(tideline.CodeTooLarge, "The file does not fit in the owner's quota.")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO files (id, owner, name, content_type, size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.Owner, f.Name, f.ContentType, f.Size, f.SHA256, millis(f.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM file_uploads WHERE id = ?`, f.ID); err != nil {
+			return err
+		}
+		var err error
+		linked, err = s.link(f.ID, blob)
+		return err
+	})
+	if err != nil {
+		if linked {
+			_ = removeFile(blob)
+		}
+		return err
+	}
+	return removeFile(s.uploadPath(f.ID))
+}
+
+// link gives an upload's bytes the name of their hash, durably; false when content with
+// that hash is there already (then it stays, and the upload's bytes go).
+func (s fileStore) link(id, blob string) (bool, error) {
+	if err := os.MkdirAll(filepath.Dir(blob), 0o700); err != nil {
+		return false, err
+	}
+	src := s.uploadPath(id)
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) { // an empty upload never wrote
+		if err := os.MkdirAll(filepath.Dir(src), 0o700); err != nil {
+			return false, err
+		}
+		if err := os.WriteFile(src, nil, 0o600); err != nil {
+			return false, err
+		}
+	}
+	err := os.Link(src, blob)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, syncDir(filepath.Dir(blob))
+}
+
+func (s fileStore) FindFile(ctx context.Context, id string) (files.File, error) {
+	var f files.File
+	var created int64
+	err := s.db.read.QueryRowContext(ctx, `SELECT id, owner, name, content_type, size, sha256, created_at FROM files WHERE id = ?`, id).
+		Scan(&f.ID, &f.Owner, &f.Name, &f.ContentType, &f.Size, &f.SHA256, &created)
+	if err != nil {
+		return files.File{}, mapError(err, "find file")
+	}
+	f.CreatedAt = fromMillis(created)
+	return f, nil
+}
+
+func (s fileStore) OpenFile(_ context.Context, f files.File) (io.ReadSeekCloser, error) {
+	r, err := os.Open(s.blobPath(f.SHA256))
+	if err != nil {
+		return nil, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	return r, nil
+}
+
+func (s fileStore) Usage(ctx context.Context, owner string) (int64, error) {
+	var used int64
+	err := s.db.read.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ?`, owner).Scan(&used)
+	return used, mapError(err, "file usage")
+}
+
+// removeFile removes a file that may already be gone.
+func removeFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	return nil
+}

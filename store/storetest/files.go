@@ -1,0 +1,271 @@
+package storetest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/files"
+)
+
+// runFiles checks the engine's files.Store: appends only at the upload's offset, bytes
+// kept when the reader fails midway, a commit that keeps content once per hash and
+// refuses to pass the owner's quota (also under concurrent commits), and reads with seeks.
+func runFiles(t *testing.T, h Harness) {
+	t.Run("UploadWriteCommitRead", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		data := pattern(600_000) // more than one chunk on MongoDB
+		u := newUpload("alice", data)
+		must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+		wantCode(t, s.CreateUpload(t.Context(), u), tideline.CodeConflict, "CreateUpload with a taken id")
+		got, err := s.FindUpload(t.Context(), u.ID)
+		must(t, err, "FindUpload")
+		if got.Offset != 0 || got.Size != u.Size || got.Owner != "alice" || got.SHA256 != u.SHA256 || got.Name != u.Name || !got.CreatedAt.Equal(Epoch) {
+			t.Fatalf("FindUpload = %+v, want %+v", got, u)
+		}
+		n, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data[:250_000]))
+		if err != nil || n != 250_000 {
+			t.Fatalf("WriteUpload = %d, %v", n, err)
+		}
+		_, err = s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data[:10]))
+		wantCode(t, err, tideline.CodeConflict, "WriteUpload at a stale offset")
+		_, err = s.WriteUpload(t.Context(), u.ID, 300_000, bytes.NewReader(data[:10]))
+		wantCode(t, err, tideline.CodeConflict, "WriteUpload past the offset")
+		n, err = s.WriteUpload(t.Context(), u.ID, 250_000, bytes.NewReader(data[250_000:]))
+		if err != nil || n != int64(len(data)-250_000) {
+			t.Fatalf("WriteUpload = %d, %v", n, err)
+		}
+		if got, _ := s.FindUpload(t.Context(), u.ID); got.Offset != int64(len(data)) {
+			t.Fatalf("offset %d, want %d", got.Offset, len(data))
+		}
+		if b := readUpload(t, s, u.ID); !bytes.Equal(b, data) {
+			t.Fatalf("OpenUpload read %d bytes, not what was written", len(b))
+		}
+		f := fileOf(u)
+		must(t, s.CommitUpload(t.Context(), f, 0), "CommitUpload")
+		_, err = s.FindUpload(t.Context(), u.ID)
+		wantCode(t, err, tideline.CodeNotFound, "FindUpload after the commit")
+		got2, err := s.FindFile(t.Context(), u.ID)
+		must(t, err, "FindFile")
+		if got2 != f {
+			t.Fatalf("FindFile = %+v, want %+v", got2, f)
+		}
+		r, err := s.OpenFile(t.Context(), got2)
+		must(t, err, "OpenFile")
+		defer r.Close()
+		if pos, err := r.Seek(123_456, io.SeekStart); err != nil || pos != 123_456 {
+			t.Fatalf("Seek = %d, %v", pos, err)
+		}
+		part := make([]byte, 300_000)
+		if _, err := io.ReadFull(r, part); err != nil || !bytes.Equal(part, data[123_456:423_456]) {
+			t.Fatalf("read after a seek: %v", err)
+		}
+		if end, err := r.Seek(0, io.SeekEnd); err != nil || end != int64(len(data)) {
+			t.Fatalf("Seek to the end = %d, %v", end, err)
+		}
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(r); err != nil || !bytes.Equal(b, data) {
+			t.Fatalf("read the whole file again: %d bytes, %v", len(b), err)
+		}
+		if used, err := s.Usage(t.Context(), "alice"); err != nil || used != int64(len(data)) {
+			t.Fatalf("Usage = %d, %v", used, err)
+		}
+		_, err = s.FindFile(t.Context(), tideline.NewID())
+		wantCode(t, err, tideline.CodeNotFound, "FindFile of an absent file")
+	})
+
+	t.Run("ReaderFailureKeepsWhatArrived", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		data := pattern(100_000)
+		u := newUpload("alice", data)
+		must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+		cut := errors.New("connection reset")
+		n, err := s.WriteUpload(t.Context(), u.ID, 0, io.MultiReader(bytes.NewReader(data[:40_000]), failing{cut}))
+		if !errors.Is(err, cut) || n != 40_000 {
+			t.Fatalf("WriteUpload = %d, %v; want 40000 and the reader's error", n, err)
+		}
+		if got, _ := s.FindUpload(t.Context(), u.ID); got.Offset != 40_000 {
+			t.Fatalf("offset %d after a cut, want 40000", got.Offset)
+		}
+		if _, err := s.WriteUpload(t.Context(), u.ID, 40_000, bytes.NewReader(data[40_000:])); err != nil {
+			t.Fatal(err)
+		}
+		if b := readUpload(t, s, u.ID); !bytes.Equal(b, data) {
+			t.Fatal("the resumed upload differs")
+		}
+	})
+
+	t.Run("DeleteUpload", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		data := pattern(1000)
+		u := newUpload("alice", data)
+		must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+		_, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data[:500]))
+		must(t, err, "WriteUpload")
+		must(t, s.DeleteUpload(t.Context(), u.ID), "DeleteUpload")
+		wantCode(t, s.DeleteUpload(t.Context(), u.ID), tideline.CodeNotFound, "DeleteUpload again")
+		_, err = s.FindUpload(t.Context(), u.ID)
+		wantCode(t, err, tideline.CodeNotFound, "FindUpload after DeleteUpload")
+		_, err = s.OpenUpload(t.Context(), u.ID)
+		wantCode(t, err, tideline.CodeNotFound, "OpenUpload after DeleteUpload")
+		_, err = s.WriteUpload(t.Context(), u.ID, 500, bytes.NewReader(data[500:]))
+		wantCode(t, err, tideline.CodeNotFound, "WriteUpload after DeleteUpload")
+		wantCode(t, s.CommitUpload(t.Context(), fileOf(u), 0), tideline.CodeNotFound, "CommitUpload after DeleteUpload")
+	})
+
+	t.Run("SameContentStoredOnce", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		data := pattern(70_000)
+		var fs []files.File
+		for _, owner := range []string{"alice", "bob", "alice"} {
+			u := newUpload(owner, data)
+			must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+			_, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data))
+			must(t, err, "WriteUpload")
+			must(t, s.CommitUpload(t.Context(), fileOf(u), 0), "CommitUpload")
+			fs = append(fs, fileOf(u))
+		}
+		for _, f := range fs {
+			r, err := s.OpenFile(t.Context(), f)
+			must(t, err, "OpenFile")
+			if b := readAll(t, r, err); !bytes.Equal(b, data) {
+				t.Fatalf("file %s differs", f.ID)
+			}
+		}
+		// Each file counts against its owner, whoever else holds the same bytes.
+		if used, _ := s.Usage(t.Context(), "alice"); used != 2*int64(len(data)) {
+			t.Fatalf("alice uses %d, want %d", used, 2*len(data))
+		}
+		if used, _ := s.Usage(t.Context(), "bob"); used != int64(len(data)) {
+			t.Fatalf("bob uses %d", used)
+		}
+	})
+
+	t.Run("EmptyFile", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		u := newUpload("alice", nil)
+		must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+		if b := readUpload(t, s, u.ID); len(b) != 0 {
+			t.Fatalf("an empty upload reads %d bytes", len(b))
+		}
+		must(t, s.CommitUpload(t.Context(), fileOf(u), 0), "CommitUpload")
+		r, err := s.OpenFile(t.Context(), fileOf(u))
+		if b := readAll(t, r, err); len(b) != 0 {
+			t.Fatalf("an empty file reads %d bytes", len(b))
+		}
+	})
+
+	t.Run("QuotaRefusesAndChangesNothing", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		commit := func(owner string, data []byte, quota int64) (files.Upload, error) {
+			u := newUpload(owner, data)
+			must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+			_, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data))
+			must(t, err, "WriteUpload")
+			return u, s.CommitUpload(t.Context(), fileOf(u), quota)
+		}
+		_, err := commit("alice", pattern(600), 1000)
+		must(t, err, "a commit within the quota")
+		over, err := commit("alice", pattern(401), 1000)
+		wantCode(t, err, tideline.CodeTooLarge, "a commit past the quota")
+		if got, err := s.FindUpload(t.Context(), over.ID); err != nil || got.Offset != 401 {
+			t.Fatalf("the refused upload: %+v, %v; want it as it was", got, err)
+		}
+		_, err = s.FindFile(t.Context(), over.ID)
+		wantCode(t, err, tideline.CodeNotFound, "FindFile of the refused upload")
+		if used, _ := s.Usage(t.Context(), "alice"); used != 600 {
+			t.Fatalf("alice uses %d after a refused commit, want 600", used)
+		}
+		_, err = commit("alice", pattern(400), 1000)
+		must(t, err, "a commit that fills the quota exactly")
+		_, err = commit("bob", pattern(900), 1000)
+		must(t, err, "another user's quota is their own")
+	})
+
+	t.Run("ConcurrentCommitsKeepTheQuota", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		var us []files.Upload
+		for i := range 6 {
+			data := pattern(100 + i) // different contents
+			u := newUpload("alice", data)
+			must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+			_, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data))
+			must(t, err, "WriteUpload")
+			us = append(us, u)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var committed int64
+		for _, u := range us {
+			wg.Go(func() {
+				err := s.CommitUpload(t.Context(), fileOf(u), 320)
+				switch tideline.ErrorCode(err) {
+				case "":
+					mu.Lock()
+					committed += u.Size
+					mu.Unlock()
+				case tideline.CodeTooLarge:
+				default:
+					t.Errorf("CommitUpload: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		used, err := s.Usage(t.Context(), "alice")
+		must(t, err, "Usage")
+		if used != committed || used > 320 || used < 200 {
+			t.Fatalf("usage %d, committed %d; want equal, at most the quota of 320 and more than 200 (two files fit)", used, committed)
+		}
+	})
+}
+
+// pattern is n bytes that differ from any other length's.
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + n)
+	}
+	return b
+}
+
+func newUpload(owner string, data []byte) files.Upload {
+	sum := sha256.Sum256(data)
+	return files.Upload{ID: tideline.NewID(), Owner: owner, Size: int64(len(data)), Name: "photo.jpg",
+		ContentType: "image/jpeg", SHA256: hex.EncodeToString(sum[:]), CreatedAt: Epoch}
+}
+
+func fileOf(u files.Upload) files.File {
+	return files.File{ID: u.ID, Owner: u.Owner, Name: u.Name, ContentType: u.ContentType, Size: u.Size, SHA256: u.SHA256, CreatedAt: Epoch.Add(time.Second)}
+}
+
+func readAll[R io.ReadCloser](t *testing.T, r R, err error) []byte {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return b
+}
+
+func readUpload(t *testing.T, s files.Store, id string) []byte {
+	t.Helper()
+	r, err := s.OpenUpload(t.Context(), id)
+	return readAll(t, r, err)
+}
+
+// failing is a reader that fails, as a dropped connection does.
+type failing struct{ err error }
+
+func (f failing) Read([]byte) (int, error) { return 0, f.err }
