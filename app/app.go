@@ -19,6 +19,7 @@ import (
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/auth/firebase"
 	"github.com/tideline-dev/tideline/console"
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/httpapi"
 	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/push/fcm"
@@ -40,6 +41,7 @@ type App struct {
 	Auth    *auth.Service
 	Sync    *datasync.Service
 	Push    *push.Service
+	Files   *files.Service
 	Hub     *datasync.Hub
 	Console *console.Console
 	API     *httpapi.Server
@@ -108,6 +110,12 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 	a.Auth.OnUserDeleted(a.Sync.DeleteUser)
 	a.Auth.OnUserDeleted(a.Push.DeleteUser)
 	a.Auth.OnSessionsEnded(a.Push.SessionsEnded)
+	fcfg := cfg.Files
+	fcfg.Clock, fcfg.Logger = cfg.Clock, a.log
+	fcfg.Documents = func(ctx context.Context, c files.Caller, collection, id string) (map[string]any, error) {
+		return a.Sync.ReadDocument(ctx, datasync.Caller{UserID: c.UserID, Roles: c.Roles}, collection, id)
+	}
+	a.Files = files.New(store.Files(), fcfg)
 	hubCfg := cfg.Hub
 	hubCfg.Notifier = a.Push // devices of users with no open stream are woken by a silent push
 	a.Hub = datasync.NewHub(a.Sync, hubCfg)
@@ -122,6 +130,7 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 		Auth:           a.Auth,
 		Sync:           a.Sync,
 		Push:           a.Push,
+		Files:          a.Files,
 		Hub:            a.Hub,
 		Info:           a.info,
 		Logger:         a.log,

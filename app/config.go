@@ -8,6 +8,7 @@ import (
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/push/fcm"
 	datasync "github.com/tideline-dev/tideline/sync"
@@ -38,6 +39,8 @@ type Config struct {
 	Sync       datasync.Config // Collections, StrictCollections, MaxClockSkew, Retention; New sets the rest
 	SweepEvery time.Duration
 	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery
+
+	Files files.Config // MaxFileBytes, QuotaBytes; New sets the rest
 
 	OIDC                  []auth.OIDCProvider
 	FirebaseProjectID     string

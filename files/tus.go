@@ -19,7 +19,7 @@ type ProblemFunc func(ctx context.Context, err error) (status int, body []byte)
 // UploadHandler returns the tus server (protocol 1.0.0, extensions creation,
 // creation-with-upload and termination) for uploads under basePath (such as
 // "/v1/files/uploads/"). It serves POST on basePath and HEAD, PATCH and DELETE on
-// basePath/<id>; the caller must be in the request's context (WithCaller). Uploads are
+// basePath/<id> (the request's full path); the caller must be in the request's context (WithCaller). Uploads are
 // locked per id within this process (tusd's memory locker: a new request for an upload
 // asks the one holding it to stop); across nodes the store's conditional append keeps an
 // upload whole. Errors of this service are problem documents; the protocol's own
@@ -31,9 +31,10 @@ func (s *Service) UploadHandler(basePath string, problem ProblemFunc) (http.Hand
 	composer.UseTerminater(ts)
 	memorylocker.New().UseIn(composer)
 	h, err := handler.NewUnroutedHandler(handler.Config{
-		BasePath:        basePath,
-		StoreComposer:   composer,
-		MaxSize:         s.cfg.MaxFileBytes,
+		BasePath:      basePath,
+		StoreComposer: composer,
+		// No MaxSize: StartUpload refuses a length over files.maxFileBytes itself, with a
+		// problem that names the setting.
 		DisableDownload: true, // downloads go through Download, which checks access
 		Cors:            &handler.CorsConfig{Disable: true},
 		Logger:          expslog.New(expslog.NewTextHandler(io.Discard, nil)),
@@ -41,9 +42,18 @@ func (s *Service) UploadHandler(basePath string, problem ProblemFunc) (http.Hand
 	if err != nil {
 		return nil, err
 	}
-	return h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// tusd reads an upload's id from the path below its base path, as its own router
+	// would hand it.
+	return http.StripPrefix(strings.TrimSuffix(basePath, "/"), h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost:
+			if r.Header.Get("Upload-Defer-Length") != "" { // tusd would answer 501
+				status, body := problem(r.Context(), invalid("size", "must be declared (Upload-Length) when the upload starts"))
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(status)
+				_, _ = w.Write(body)
+				return
+			}
 			h.PostFile(w, r)
 		case http.MethodHead:
 			h.HeadFile(w, r)
@@ -54,7 +64,7 @@ func (s *Service) UploadHandler(basePath string, problem ProblemFunc) (http.Hand
 		default:
 			w.WriteHeader(http.StatusMethodNotAllowed)
 		}
-	})), nil
+	}))), nil
 }
 
 // tusStore is tusd's data store on the Service: every operation is the caller's.

@@ -102,7 +102,7 @@ func renderDocs(doc *openapi3.T) ([]byte, error) {
 	}
 	paths := doc.Paths.Map()
 	for _, path := range slices.Sorted(maps.Keys(paths)) {
-		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 			op := paths[path].GetOperation(method)
 			if op == nil {
 				continue

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/httpapi/oapi"
 	"github.com/tideline-dev/tideline/push"
 	datasync "github.com/tideline-dev/tideline/sync"
@@ -67,6 +68,8 @@ type Config struct {
 	// Clock is the auth service's clock: a stream's access token expires by it. nil: the
 	// system clock.
 	Clock tideline.Clock
+	// Files, when not nil, serves /v1/files: resumable uploads (tus) and downloads.
+	Files *files.Service
 	// Console, when not nil, serves the paths under /console (the admin console), behind
 	// the same middleware as the API (see mountConsole).
 	Console http.Handler
@@ -77,11 +80,12 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Server is the HTTP API. It is an http.Handler.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	engine *gin.Engine
-	docs   []byte               // the rendered /docs page
-	routes map[string]specRoute // by "METHOD /gin/:path"
+	cfg     Config
+	log     *slog.Logger
+	engine  *gin.Engine
+	docs    []byte               // the rendered /docs page
+	routes  map[string]specRoute // by "METHOD /gin/:path"
+	uploads http.Handler         // the tus server; nil without Config.Files
 
 	draining  chan struct{} // closed by Drain: streams end
 	drainOnce sync.Once
@@ -131,6 +135,9 @@ func New(cfg Config) (*Server, error) {
 	if s.routes, err = specRoutes(doc); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
+	if s.uploads, err = s.newUploads(); err != nil {
+		return nil, fmt.Errorf("httpapi: the upload server: %w", err)
+	}
 	metrics, err := newHTTPMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err
@@ -151,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(corsFor(cfg.CORSOrigins))
 	}
-	e.Use(limitBody(cfg.MaxBodyBytes, s.log))
+	e.Use(limitBody(cfg.MaxBodyBytes, s.log, uploadRoute))
 	e.NoRoute(func(c *gin.Context) {
 		writeProblem(c, s.log, tideline.Errorf(tideline.CodeNotFound, "There is no route %s.", c.Request.URL.Path))
 	})

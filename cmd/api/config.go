@@ -244,6 +244,25 @@ var settings = []setting{
 	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreams })},
 	{"sync.maxStreamsPerUser", "10", "Most realtime streams one account may have open on one node; past it its new ones get 429 (one account cannot take every slot).", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreamsPerUser })},
 	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.NotifyEvery })},
+	{"files.maxFileBytes", "100MiB", "Largest file one upload may declare; larger ones get 413. A number of bytes, or with KiB or MiB.", func(c *app.Config, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		if n < 1 {
+			return errors.New("must be at least 1 byte")
+		}
+		c.Files.MaxFileBytes = n
+		return nil
+	}},
+	{"files.quotaBytes", "0", "How much each user's files may hold in total; an upload past it gets 413. A number of bytes, or with KiB or MiB; 0: no quota.", func(c *app.Config, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		c.Files.QuotaBytes = n
+		return nil
+	}},
 	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *app.Config, v string) error {
 		c.BackupEvery = 0
 		if v == "off" || v == "" {

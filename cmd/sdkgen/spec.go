@@ -151,6 +151,9 @@ func load(spec []byte) (*api, error) {
 			return cmp.Or(cmp.Compare(opLine(ops[a]), opLine(ops[b])), cmp.Compare(a, b))
 		})
 		for _, m := range methods {
+			if _, skip := ops[m].Extensions["x-sdkgen-skip"]; skip {
+				continue // spoken by a protocol's own client library (tus uploads), or raw bytes
+			}
 			op, err := b.operation(doc, path, m, item, ops[m])
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", m, path, err)

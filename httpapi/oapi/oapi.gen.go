@@ -1200,6 +1200,12 @@ type Limit = int
 // SessionId defines model for SessionId.
 type SessionId = string
 
+// TusResumable defines model for TusResumable.
+type TusResumable = string
+
+// UploadId defines model for UploadId.
+type UploadId = string
+
 // UserId defines model for UserId.
 type UserId = string
 
@@ -1240,6 +1246,45 @@ type AdminListUsersParams struct {
 
 	// Limit The most items in the page (default 50).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateUploadParams defines parameters for CreateUpload.
+type CreateUploadParams struct {
+	// TusResumable The tus protocol version, `1.0.0`; required (a request without it, or with another version, gets 412).
+	TusResumable *TusResumable `json:"Tus-Resumable,omitempty"`
+
+	// UploadLength The file's length in bytes; required (deferred lengths are refused).
+	UploadLength *int64 `json:"Upload-Length,omitempty"`
+
+	// UploadMetadata Required. tus metadata: comma-separated `key base64(value)` pairs; `sha256` is required, `filename` and `filetype` optional.
+	UploadMetadata *string `json:"Upload-Metadata,omitempty"`
+}
+
+// CancelUploadParams defines parameters for CancelUpload.
+type CancelUploadParams struct {
+	// TusResumable The tus protocol version, `1.0.0`; required (a request without it, or with another version, gets 412).
+	TusResumable *TusResumable `json:"Tus-Resumable,omitempty"`
+}
+
+// WriteUploadParams defines parameters for WriteUpload.
+type WriteUploadParams struct {
+	// TusResumable The tus protocol version, `1.0.0`; required (a request without it, or with another version, gets 412).
+	TusResumable *TusResumable `json:"Tus-Resumable,omitempty"`
+
+	// UploadOffset Where this body starts in the file; required.
+	UploadOffset *int64 `json:"Upload-Offset,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	// Collection The collection of the document that refers to the file.
+	Collection *string `form:"collection,omitempty" json:"collection,omitempty"`
+
+	// Doc The id of the document that refers to the file.
+	Doc         *string `form:"doc,omitempty" json:"doc,omitempty"`
+	Range       *string `json:"Range,omitempty"`
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+	IfRange     *string `json:"If-Range,omitempty"`
 }
 
 // CreateGroupJSONBody defines parameters for CreateGroup.
@@ -1453,6 +1498,21 @@ type ServerInterface interface {
 	// SubscribeTopic Subscribe one of your devices to a topic
 	// (PUT /v1/devices/{deviceId}/topics/{topic})
 	SubscribeTopic(c *gin.Context, deviceId DeviceId, topic string)
+	// CreateUpload Start a resumable upload (tus 1.0.0 creation)
+	// (POST /v1/files/uploads)
+	CreateUpload(c *gin.Context, params CreateUploadParams)
+	// CancelUpload Cancel an upload (tus termination)
+	// (DELETE /v1/files/uploads/{uploadId})
+	CancelUpload(c *gin.Context, uploadId UploadId, params CancelUploadParams)
+	// GetUploadOffset How much of an upload the server holds
+	// (HEAD /v1/files/uploads/{uploadId})
+	GetUploadOffset(c *gin.Context, uploadId UploadId)
+	// WriteUpload Send an upload's bytes from an offset
+	// (PATCH /v1/files/uploads/{uploadId})
+	WriteUpload(c *gin.Context, uploadId UploadId, params WriteUploadParams)
+	// DownloadFile Download a file
+	// (GET /v1/files/{fileId})
+	DownloadFile(c *gin.Context, fileId string, params DownloadFileParams)
 	// ListGroups Your groups
 	// (GET /v1/groups)
 	ListGroups(c *gin.Context)
@@ -2361,6 +2421,329 @@ func (siw *ServerInterfaceWrapper) SubscribeTopic(c *gin.Context) {
 	siw.Handler.SubscribeTopic(c, deviceId, topic)
 }
 
+// CreateUpload operation middleware
+func (siw *ServerInterfaceWrapper) CreateUpload(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateUploadParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tus-Resumable" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tus-Resumable")]; found {
+		var TusResumable TusResumable
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tus-Resumable, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tus-Resumable", valueList[0], &TusResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tus-Resumable: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TusResumable = &TusResumable
+
+	}
+
+	// ------------- Optional header parameter "Upload-Length" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Upload-Length")]; found {
+		var UploadLength int64
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Upload-Length, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Upload-Length", valueList[0], &UploadLength, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Upload-Length: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.UploadLength = &UploadLength
+
+	}
+
+	// ------------- Optional header parameter "Upload-Metadata" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Upload-Metadata")]; found {
+		var UploadMetadata string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Upload-Metadata, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Upload-Metadata", valueList[0], &UploadMetadata, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Upload-Metadata: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.UploadMetadata = &UploadMetadata
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateUpload(c, params)
+}
+
+// CancelUpload operation middleware
+func (siw *ServerInterfaceWrapper) CancelUpload(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "uploadId" -------------
+	var uploadId UploadId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uploadId", c.Param("uploadId"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter uploadId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelUploadParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tus-Resumable" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tus-Resumable")]; found {
+		var TusResumable TusResumable
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tus-Resumable, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tus-Resumable", valueList[0], &TusResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tus-Resumable: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TusResumable = &TusResumable
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CancelUpload(c, uploadId, params)
+}
+
+// GetUploadOffset operation middleware
+func (siw *ServerInterfaceWrapper) GetUploadOffset(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "uploadId" -------------
+	var uploadId UploadId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uploadId", c.Param("uploadId"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter uploadId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.GetUploadOffset(c, uploadId)
+}
+
+// WriteUpload operation middleware
+func (siw *ServerInterfaceWrapper) WriteUpload(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "uploadId" -------------
+	var uploadId UploadId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "uploadId", c.Param("uploadId"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter uploadId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params WriteUploadParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tus-Resumable" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tus-Resumable")]; found {
+		var TusResumable TusResumable
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tus-Resumable, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tus-Resumable", valueList[0], &TusResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tus-Resumable: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TusResumable = &TusResumable
+
+	}
+
+	// ------------- Optional header parameter "Upload-Offset" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Upload-Offset")]; found {
+		var UploadOffset int64
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Upload-Offset, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Upload-Offset", valueList[0], &UploadOffset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Upload-Offset: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.UploadOffset = &UploadOffset
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.WriteUpload(c, uploadId, params)
+}
+
+// DownloadFile operation middleware
+func (siw *ServerInterfaceWrapper) DownloadFile(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", c.Param("fileId"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter fileId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadFileParams
+
+	// ------------- Optional query parameter "collection" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "collection", c.Request.URL.Query(), &params.Collection, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter collection: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "doc" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "doc", c.Request.URL.Query(), &params.Doc, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter doc: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Range, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Range: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.Range = &Range
+
+	}
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-None-Match, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-None-Match: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	// ------------- Optional header parameter "If-Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Range")]; found {
+		var IfRange string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-Range, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Range", valueList[0], &IfRange, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-Range: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfRange = &IfRange
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DownloadFile(c, fileId, params)
+}
+
 // ListGroups operation middleware
 func (siw *ServerInterfaceWrapper) ListGroups(c *gin.Context) {
 
@@ -2683,6 +3066,11 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.POST(options.BaseURL+"/v1/admin/push/campaigns", wrapper.AdminCreateCampaign)
 	router.GET(options.BaseURL+"/v1/admin/push/campaigns/:campaignId", wrapper.AdminGetCampaign)
 	router.POST(options.BaseURL+"/v1/admin/push/campaigns/:campaignId/cancel", wrapper.AdminCancelCampaign)
+	router.POST(options.BaseURL+"/v1/files/uploads", wrapper.CreateUpload)
+	router.DELETE(options.BaseURL+"/v1/files/uploads/:uploadId", wrapper.CancelUpload)
+	router.HEAD(options.BaseURL+"/v1/files/uploads/:uploadId", wrapper.GetUploadOffset)
+	router.PATCH(options.BaseURL+"/v1/files/uploads/:uploadId", wrapper.WriteUpload)
+	router.GET(options.BaseURL+"/v1/files/:fileId", wrapper.DownloadFile)
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
@@ -5292,6 +5680,490 @@ func (response SubscribeTopicdefaultApplicationProblemPlusJSONResponse) VisitSub
 	return err
 }
 
+type CreateUploadRequestObject struct {
+	Params CreateUploadParams
+}
+
+type CreateUploadResponseObject interface {
+	VisitCreateUploadResponse(w http.ResponseWriter) error
+}
+
+type CreateUpload201ResponseHeaders struct {
+	Location     *string
+	UploadOffset *int64
+}
+
+type CreateUpload201Response struct {
+	Headers CreateUpload201ResponseHeaders
+}
+
+func (response CreateUpload201Response) VisitCreateUploadResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.UploadOffset != nil {
+		w.Header().Set("Upload-Offset", fmt.Sprint(*response.Headers.UploadOffset))
+	}
+	w.WriteHeader(201)
+	return nil
+}
+
+type CreateUpload400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUpload400ApplicationProblemPlusJSONResponse) VisitCreateUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUpload401ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateUpload401ApplicationProblemPlusJSONResponse) VisitCreateUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUpload412ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateUpload412ApplicationProblemPlusJSONResponse) VisitCreateUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUpload413ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateUpload413ApplicationProblemPlusJSONResponse) VisitCreateUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploaddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateUploaddefaultApplicationProblemPlusJSONResponse) VisitCreateUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelUploadRequestObject struct {
+	UploadId UploadId `json:"uploadId"`
+	Params   CancelUploadParams
+}
+
+type CancelUploadResponseObject interface {
+	VisitCancelUploadResponse(w http.ResponseWriter) error
+}
+
+type CancelUpload204Response struct {
+}
+
+func (response CancelUpload204Response) VisitCancelUploadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type CancelUpload401ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CancelUpload401ApplicationProblemPlusJSONResponse) VisitCancelUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelUpload404ApplicationProblemPlusJSONResponse Problem
+
+func (response CancelUpload404ApplicationProblemPlusJSONResponse) VisitCancelUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelUploaddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CancelUploaddefaultApplicationProblemPlusJSONResponse) VisitCancelUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadOffsetRequestObject struct {
+	UploadId UploadId `json:"uploadId"`
+}
+
+type GetUploadOffsetResponseObject interface {
+	VisitGetUploadOffsetResponse(w http.ResponseWriter) error
+}
+
+type GetUploadOffset200ResponseHeaders struct {
+	UploadLength *int64
+	UploadOffset *int64
+}
+
+type GetUploadOffset200Response struct {
+	Headers GetUploadOffset200ResponseHeaders
+}
+
+func (response GetUploadOffset200Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	if response.Headers.UploadLength != nil {
+		w.Header().Set("Upload-Length", fmt.Sprint(*response.Headers.UploadLength))
+	}
+	if response.Headers.UploadOffset != nil {
+		w.Header().Set("Upload-Offset", fmt.Sprint(*response.Headers.UploadOffset))
+	}
+	w.WriteHeader(200)
+	return nil
+}
+
+type GetUploadOffset401Response struct {
+}
+
+func (response GetUploadOffset401Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(401)
+	return nil
+}
+
+type GetUploadOffset404Response struct {
+}
+
+func (response GetUploadOffset404Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(404)
+	return nil
+}
+
+type GetUploadOffsetdefaultResponse struct {
+	StatusCode int
+}
+
+func (response GetUploadOffsetdefaultResponse) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(response.StatusCode)
+	return nil
+}
+
+type WriteUploadRequestObject struct {
+	UploadId UploadId `json:"uploadId"`
+	Params   WriteUploadParams
+	Body     io.Reader
+}
+
+type WriteUploadResponseObject interface {
+	VisitWriteUploadResponse(w http.ResponseWriter) error
+}
+
+type WriteUpload204ResponseHeaders struct {
+	UploadOffset *int64
+}
+
+type WriteUpload204Response struct {
+	Headers WriteUpload204ResponseHeaders
+}
+
+func (response WriteUpload204Response) VisitWriteUploadResponse(w http.ResponseWriter) error {
+	if response.Headers.UploadOffset != nil {
+		w.Header().Set("Upload-Offset", fmt.Sprint(*response.Headers.UploadOffset))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type WriteUpload400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response WriteUpload400ApplicationProblemPlusJSONResponse) VisitWriteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WriteUpload401ApplicationProblemPlusJSONResponse Problem
+
+func (response WriteUpload401ApplicationProblemPlusJSONResponse) VisitWriteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WriteUpload404ApplicationProblemPlusJSONResponse Problem
+
+func (response WriteUpload404ApplicationProblemPlusJSONResponse) VisitWriteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WriteUpload409ApplicationProblemPlusJSONResponse Problem
+
+func (response WriteUpload409ApplicationProblemPlusJSONResponse) VisitWriteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WriteUpload413ApplicationProblemPlusJSONResponse Problem
+
+func (response WriteUpload413ApplicationProblemPlusJSONResponse) VisitWriteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type WriteUploaddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response WriteUploaddefaultApplicationProblemPlusJSONResponse) VisitWriteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFileRequestObject struct {
+	FileId string `json:"fileId"`
+	Params DownloadFileParams
+}
+
+type DownloadFileResponseObject interface {
+	VisitDownloadFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type DownloadFile200AsteriskResponse struct {
+	Body          io.Reader
+	Headers       DownloadFile200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response DownloadFile200AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile206AsteriskResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response DownloadFile206AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile304Response struct {
+}
+
+func (response DownloadFile304Response) VisitDownloadFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(304)
+	return nil
+}
+
+type DownloadFile400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile400ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile401ApplicationProblemPlusJSONResponse Problem
+
+func (response DownloadFile401ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile404ApplicationProblemPlusJSONResponse Problem
+
+func (response DownloadFile404ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile416AsteriskResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response DownloadFile416AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(416)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadFiledefaultApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListGroupsRequestObject struct {
 }
 
@@ -6288,6 +7160,21 @@ type StrictServerInterface interface {
 	// SubscribeTopic Subscribe one of your devices to a topic
 	// (PUT /v1/devices/{deviceId}/topics/{topic})
 	SubscribeTopic(ctx context.Context, request SubscribeTopicRequestObject) (SubscribeTopicResponseObject, error)
+	// CreateUpload Start a resumable upload (tus 1.0.0 creation)
+	// (POST /v1/files/uploads)
+	CreateUpload(ctx context.Context, request CreateUploadRequestObject) (CreateUploadResponseObject, error)
+	// CancelUpload Cancel an upload (tus termination)
+	// (DELETE /v1/files/uploads/{uploadId})
+	CancelUpload(ctx context.Context, request CancelUploadRequestObject) (CancelUploadResponseObject, error)
+	// GetUploadOffset How much of an upload the server holds
+	// (HEAD /v1/files/uploads/{uploadId})
+	GetUploadOffset(ctx context.Context, request GetUploadOffsetRequestObject) (GetUploadOffsetResponseObject, error)
+	// WriteUpload Send an upload's bytes from an offset
+	// (PATCH /v1/files/uploads/{uploadId})
+	WriteUpload(ctx context.Context, request WriteUploadRequestObject) (WriteUploadResponseObject, error)
+	// DownloadFile Download a file
+	// (GET /v1/files/{fileId})
+	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
 	// ListGroups Your groups
 	// (GET /v1/groups)
 	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
@@ -7769,6 +8656,141 @@ func (sh *strictHandler) SubscribeTopic(ctx *gin.Context, deviceId DeviceId, top
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(SubscribeTopicResponseObject); ok {
 		if err := validResponse.VisitSubscribeTopicResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateUpload operation middleware
+func (sh *strictHandler) CreateUpload(ctx *gin.Context, params CreateUploadParams) {
+	var request CreateUploadRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUpload(ctx, request.(CreateUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUpload")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateUploadResponseObject); ok {
+		if err := validResponse.VisitCreateUploadResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelUpload operation middleware
+func (sh *strictHandler) CancelUpload(ctx *gin.Context, uploadId UploadId, params CancelUploadParams) {
+	var request CancelUploadRequestObject
+
+	request.UploadId = uploadId
+	request.Params = params
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelUpload(ctx, request.(CancelUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelUpload")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CancelUploadResponseObject); ok {
+		if err := validResponse.VisitCancelUploadResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetUploadOffset operation middleware
+func (sh *strictHandler) GetUploadOffset(ctx *gin.Context, uploadId UploadId) {
+	var request GetUploadOffsetRequestObject
+
+	request.UploadId = uploadId
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUploadOffset(ctx, request.(GetUploadOffsetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUploadOffset")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(GetUploadOffsetResponseObject); ok {
+		if err := validResponse.VisitGetUploadOffsetResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// WriteUpload operation middleware
+func (sh *strictHandler) WriteUpload(ctx *gin.Context, uploadId UploadId, params WriteUploadParams) {
+	var request WriteUploadRequestObject
+
+	request.UploadId = uploadId
+	request.Params = params
+
+	request.Body = ctx.Request.Body
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.WriteUpload(ctx, request.(WriteUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "WriteUpload")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(WriteUploadResponseObject); ok {
+		if err := validResponse.VisitWriteUploadResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DownloadFile operation middleware
+func (sh *strictHandler) DownloadFile(ctx *gin.Context, fileId string, params DownloadFileParams) {
+	var request DownloadFileRequestObject
+
+	request.FileId = fileId
+	request.Params = params
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadFile(ctx, request.(DownloadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadFile")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DownloadFileResponseObject); ok {
+		if err := validResponse.VisitDownloadFileResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {

@@ -317,6 +317,9 @@ type User struct {
 // DeviceId defines model for DeviceId.
 type DeviceId = string
 
+// UploadId defines model for UploadId.
+type UploadId = string
+
 // RateLimited An RFC 9457 problem document with Tideline's stable error code.
 type RateLimited = Problem
 
