@@ -116,6 +116,7 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 		return a.Sync.ReadDocument(ctx, datasync.Caller{UserID: c.UserID, Roles: c.Roles}, collection, id)
 	}
 	a.Files = files.New(store.Files(), fcfg)
+	a.Auth.OnUserDeleted(a.Files.DeleteUser)
 	hubCfg := cfg.Hub
 	hubCfg.Notifier = a.Push // devices of users with no open stream are woken by a silent push
 	a.Hub = datasync.NewHub(a.Sync, hubCfg)

@@ -68,4 +68,9 @@ type Store interface {
 	OpenFile(ctx context.Context, f File) (io.ReadSeekCloser, error)
 	// Usage is the total size of the owner's files.
 	Usage(ctx context.Context, owner string) (int64, error)
+	// DeleteOwner deletes the owner's files and uploads, and their usage. Content that no
+	// other file shares is deleted too where the engine can tell so without a race with a
+	// commit of the same content (the embedded engine); elsewhere it is left for the
+	// sweeper, unreachable meanwhile (no file refers to it).
+	DeleteOwner(ctx context.Context, owner string) error
 }

@@ -89,6 +89,13 @@ func (s *Service) Usage(ctx context.Context, userID string) (int64, error) {
 	return s.store.Usage(ctx, userID)
 }
 
+// DeleteUser deletes what the user uploaded: files, uploads in progress, their usage
+// (auth calls it when an account is deleted). Documents of others that referred to the
+// files keep their references, which now download nothing (404).
+func (s *Service) DeleteUser(ctx context.Context, userID string) error {
+	return s.store.DeleteOwner(ctx, userID)
+}
+
 // UploadRequest is what a client declares when it starts an upload.
 type UploadRequest struct {
 	Size        int64

@@ -370,3 +370,49 @@ func TestUploadResumesAfterACut(t *testing.T) {
 		t.Fatalf("download after the resume: %d, hash %s", rec.Code, hexSHA(rec.Body.Bytes()))
 	}
 }
+
+// TestAccountDeletionDeletesFiles: deleting an account deletes the files it uploaded and
+// their content on disk, except content another user's file shares.
+func TestAccountDeletionDeletesFiles(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, nil)
+	ada, bob := a.signUp("ada@example.com").AccessToken, a.signUp("bob@example.com").AccessToken
+	own, shared := content(3000, 10), content(3000, 11)
+	var ids []string
+	for _, c := range []struct {
+		token string
+		data  []byte
+	}{{ada, own}, {ada, shared}, {bob, shared}} {
+		up := a.startUpload(c.token, c.data, "")
+		if rec := a.patchUpload(c.token, up, 0, c.data); rec.Code != 204 {
+			t.Fatalf("upload: %d %s", rec.Code, rec.Body)
+		}
+		ids = append(ids, fileID(up))
+	}
+	pending := a.startUpload(ada, own, "")
+	a.patchUpload(ada, pending, 0, own[:1000])
+	blob := func(data []byte) string {
+		sum := hexSHA(data)
+		return filepath.Join(a.app.Config.DataDir, "files", "blobs", sum[:2], sum)
+	}
+	if rec := a.call("DELETE", "/v1/me", ada, nil); rec.Code != 204 {
+		t.Fatalf("delete the account: %d %s", rec.Code, rec.Body)
+	}
+	for _, id := range ids[:2] {
+		if _, err := a.app.Store.Files().FindFile(t.Context(), id); tideline.ErrorCode(err) != tideline.CodeNotFound {
+			t.Fatalf("ada's file %s: %v", id, err)
+		}
+	}
+	if _, err := a.app.Store.Files().FindUpload(t.Context(), fileID(pending)); tideline.ErrorCode(err) != tideline.CodeNotFound {
+		t.Fatalf("ada's upload: %v", err)
+	}
+	if _, err := os.Stat(blob(own)); !os.IsNotExist(err) {
+		t.Fatalf("ada's own content is still on disk: %v", err)
+	}
+	if rec := a.download(bob, "/v1/files/"+ids[2]); rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), shared) {
+		t.Fatalf("bob's file with the same content as one of ada's: %d", rec.Code)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(a.app.Config.DataDir, "files", "uploads")); len(entries) != 0 {
+		t.Fatalf("upload bytes left behind: %v", entries)
+	}
+}

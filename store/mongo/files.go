@@ -362,3 +362,26 @@ func (s fileStore) Usage(ctx context.Context, owner string) (int64, error) {
 	}
 	return u.Bytes, mapError(err, "file usage")
 }
+
+// DeleteOwner deletes the owner's uploads (with their parts), files and usage. Content is
+// left in GridFS: another node may be committing a file with the same hash at this moment,
+// having found the content present; the sweeper removes content no file refers to.
+func (s fileStore) DeleteOwner(ctx context.Context, owner string) error {
+	type idOnly struct {
+		ID string `bson:"_id"`
+	}
+	ups, err := findAll[idOnly](ctx, s.coll(uploadsCollection), bson.D{{Key: "owner", Value: owner}}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}), "list owner's uploads")
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if err := s.DeleteUpload(ctx, u.ID); err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
+			return err
+		}
+	}
+	if _, err := s.coll(filesCollection).DeleteMany(ctx, bson.D{{Key: "owner", Value: owner}}); err != nil {
+		return mapError(err, "delete owner's files")
+	}
+	_, err = s.coll(fileUsageCollection).DeleteOne(ctx, bson.D{{Key: "_id", Value: owner}})
+	return mapError(err, "delete owner's usage")
+}

@@ -275,3 +275,62 @@ func removeFile(path string) error {
 	}
 	return nil
 }
+
+// DeleteOwner deletes the owner's rows, then their upload files and the blobs no file
+// refers to any more. It holds the commit lock, so no commit links a blob it is about to
+// remove.
+func (s fileStore) DeleteOwner(ctx context.Context, owner string) error {
+	st := &s.db.files
+	st.commit.Lock()
+	defer st.commit.Unlock()
+	var uploads, orphans []string
+	err := s.db.inTx(ctx, "delete owner's files", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		var err error
+		if uploads, err = column(ctx, tx, `DELETE FROM file_uploads WHERE owner = ? RETURNING id`, owner); err != nil {
+			return err
+		}
+		sums, err := column(ctx, tx, `DELETE FROM files WHERE owner = ? RETURNING sha256`, owner)
+		if err != nil {
+			return err
+		}
+		for _, sum := range sums {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM files WHERE sha256 = ?`, sum).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				orphans = append(orphans, sum)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range uploads {
+		errs = append(errs, removeFile(s.uploadPath(id)))
+	}
+	for _, sum := range orphans {
+		errs = append(errs, removeFile(s.blobPath(sum)))
+	}
+	return errors.Join(errs...)
+}
+
+// column runs a statement that returns one text column and collects it.
+func column(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

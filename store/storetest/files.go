@@ -190,6 +190,43 @@ func runFiles(t *testing.T, h Harness) {
 		must(t, err, "another user's quota is their own")
 	})
 
+	t.Run("DeleteOwner", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		shared, own := pattern(3000), pattern(3001)
+		commit := func(owner string, data []byte) files.File {
+			u := newUpload(owner, data)
+			must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+			_, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data))
+			must(t, err, "WriteUpload")
+			must(t, s.CommitUpload(t.Context(), fileOf(u), 0), "CommitUpload")
+			return fileOf(u)
+		}
+		a1, a2, b1 := commit("alice", shared), commit("alice", own), commit("bob", shared)
+		pending := newUpload("alice", own)
+		must(t, s.CreateUpload(t.Context(), pending), "CreateUpload")
+		_, err := s.WriteUpload(t.Context(), pending.ID, 0, bytes.NewReader(own[:100]))
+		must(t, err, "WriteUpload")
+		must(t, s.DeleteOwner(t.Context(), "alice"), "DeleteOwner")
+		for _, f := range []files.File{a1, a2} {
+			_, err := s.FindFile(t.Context(), f.ID)
+			wantCode(t, err, tideline.CodeNotFound, "FindFile of a deleted owner's file")
+		}
+		_, err = s.FindUpload(t.Context(), pending.ID)
+		wantCode(t, err, tideline.CodeNotFound, "FindUpload of a deleted owner's upload")
+		if used, err := s.Usage(t.Context(), "alice"); err != nil || used != 0 {
+			t.Fatalf("usage %d, %v after DeleteOwner", used, err)
+		}
+		// Bob's file shares alice's content: it stays whole.
+		r, err := s.OpenFile(t.Context(), b1)
+		if b := readAll(t, r, err); !bytes.Equal(b, shared) {
+			t.Fatal("a file sharing the deleted owner's content lost it")
+		}
+		if used, _ := s.Usage(t.Context(), "bob"); used != 3000 {
+			t.Fatalf("bob's usage %d", used)
+		}
+		must(t, s.DeleteOwner(t.Context(), "nobody"), "DeleteOwner of an owner with nothing")
+	})
+
 	t.Run("ConcurrentCommitsKeepTheQuota", func(t *testing.T) {
 		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
 		var us []files.Upload

@@ -381,7 +381,8 @@ final class TidelineApi {
   /// Deletes the account, its sessions and everything it owns: each synced document it
   /// owns becomes a tombstone (its fields are gone; every device that could read it
   /// deletes it at its next pull), the groups it owns are deleted (their members drop the
-  /// group's bucket), it leaves every other group, and its devices are deleted.
+  /// group's bucket), it leaves every other group, its devices are deleted, and so are
+  /// the files it uploaded and its uploads in progress.
   ///
   /// `DELETE /v1/me` (bearer token)
   Future<void> deleteMe() async {
