@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
+	"github.com/tideline-dev/tideline/files"
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
@@ -52,6 +53,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Sync:                datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
 		SweepEvery:          10 * time.Minute,
 		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, MaxStreamsPerUser: 10, NotifyEvery: 30 * time.Second},
+		Files:               files.Config{MaxFileBytes: 100 << 20},
 		ConsoleConfirmAbove: 10000,
 		BackupKeep:          7,
 	}
