@@ -209,7 +209,7 @@ func (h *Hub) SetRoles(ctx context.Context, s *Subscriber, roles []string) {
 	if same {
 		return
 	}
-	c := Caller{UserID: s.user, Roles: slices.Clone(roles)}
+	c := Caller{UserID: s.user, Roles: slices.Clone(roles), Client: s.caller.Client}
 	buckets, err := h.svc.bucketsOf(ctx, c)
 	if err != nil {
 		return // the next check tries again
