@@ -123,6 +123,9 @@ const MaxBrowsePage = 100
 // else could match nothing.
 var docIDPrefixForm = regexp.MustCompile(`^[A-Za-z0-9._:@~-]{0,128}$`)
 
+// scopeForm is what a DocRef's Scope (a user id) may look like when it comes from a URL.
+var scopeForm = regexp.MustCompile(`^[\x21-\x7e]{1,256}$`)
+
 // BrowseDocuments returns a page of the documents q selects, the latest written first
 // (admin), and the Before of the next page (0: this is the last). A collection that is
 // not a collection name, or an id prefix no id can begin with, is invalid.
@@ -151,8 +154,13 @@ func (s *Service) BrowseDocuments(ctx context.Context, q DocumentQuery) ([]Docum
 	return docs, next, nil
 }
 
-// Document returns a stored document, tombstones included (admin). Not found when absent.
+// Document returns a stored document, tombstones included (admin). Not found when absent,
+// or when ref cannot name a document (no collection is called that, no id has that form,
+// or a scope that is no user id): a ref from a URL is checked before a store sees it.
 func (s *Service) Document(ctx context.Context, ref DocRef) (Document, error) {
+	if checkCollectionName(ref.Collection) != nil || !docIDForm.MatchString(ref.ID) || (ref.Scope != "" && !scopeForm.MatchString(ref.Scope)) {
+		return Document{}, tideline.Errorf(tideline.CodeNotFound, "No such document.")
+	}
 	docs, err := s.load(ctx, []DocRef{ref})
 	if err != nil {
 		return Document{}, err

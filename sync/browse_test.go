@@ -60,6 +60,13 @@ func testBrowse(t *testing.T, engine string) {
 	}
 	_, err = e.svc.Document(ctx, datasync.DocRef{Collection: "notes", Scope: "bob", ID: "n2"})
 	enginetest.WantCode(t, err, tideline.CodeNotFound)
+	for _, bad := range []datasync.DocRef{{Collection: "no.tes", Scope: "ada", ID: "n2"}, {Collection: "tideline_sync_clients", ID: "phone"},
+		{Collection: "notes", Scope: "ada", ID: "<script>"}, {Collection: "notes", Scope: "a\x00da", ID: "n2"}, {Collection: "notes", Scope: "ada", ID: ""}} {
+		_, err = e.svc.Document(ctx, bad)
+		enginetest.WantCode(t, err, tideline.CodeNotFound)
+		_, _, err = e.svc.DeleteDocument(ctx, bad)
+		enginetest.WantCode(t, err, tideline.CodeNotFound)
+	}
 
 	// Deleting: ada's device drops it at its next pull; the tombstone is the server's.
 	_, cursor := e.pullAll("ada", "", 100)
