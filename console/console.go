@@ -1,5 +1,5 @@
 // Package console is the admin console served at /console (push campaigns, users and
-// devices, the data browser): server-rendered pages
+// devices, the data browser, sync health): server-rendered pages
 // (html/template, so every user-supplied text is escaped) with a little JavaScript for the
 // live preview, the audience count and the progress bar. Every page works without it.
 // Its stylesheet and script are embedded in the binary: no CDN, no build step.

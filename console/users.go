@@ -49,6 +49,8 @@ type userData struct {
 	Docs     []datasync.DocumentSummary
 	MoreDocs bool
 	Emails   map[string]string // the user's, by id, as the document table wants it
+	// Health is their clients' sync health (nil without sync).
+	Health *syncHealth
 }
 
 func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
@@ -69,6 +71,10 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	if d.Docs, d.MoreDocs, err = c.ownedBy(r, d.U.ID); err != nil {
+		c.renderError(w, r, s, err)
+		return
+	}
+	if d.Health, err = c.healthOf(r, d.U.ID, d.Devices); err != nil {
 		c.renderError(w, r, s, err)
 		return
 	}
