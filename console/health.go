@@ -85,6 +85,10 @@ type quietClients struct {
 	// Streams is this node's open streams by SDK ("unknown" for a client that sent no
 	// Tideline-Client header).
 	Streams map[string]int
+	// Nodes are the streams of every node that reported lately (sync.NodeReportEvery);
+	// ThisNode is the name of the node serving the page.
+	Nodes    []datasync.NodeStreams
+	ThisNode string
 }
 
 func (c *Console) quiet(r *http.Request) (*quietClients, error) {
@@ -106,6 +110,10 @@ func (c *Console) quiet(r *http.Request) (*quietClients, error) {
 		}
 	}
 	if c.cfg.Hub != nil {
+		if q.Nodes, err = c.cfg.Hub.NodeStreams(ctx); err != nil {
+			return nil, err
+		}
+		q.ThisNode = c.cfg.Hub.Node()
 		for _, s := range c.cfg.Hub.LiveStreams("") {
 			sdk := s.Client.SDK
 			if sdk == "" {

@@ -97,9 +97,20 @@ func TestOverviewSyncHealth(t *testing.T) {
 		}
 		t.Cleanup(func() { e.app.Hub.Unsubscribe(sub) })
 	}
+	// Another node of the deployment reports its streams through the store; this node's
+	// report is made at its polls.
+	if err := e.app.Store.Sync().RecordNode(ctx, datasync.NodeStreams{Node: "api-other", Streams: 12, At: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(datasync.NodeReportEvery)
+	if err := e.app.Hub.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	p := b.get("/console")
 	for _, want := range []string{
 		`<span class="stat">1</span> device <small>not synced for 7 days</small>`,
+		`<tr><td><code>api-other</code></td><td class="num">12</td><td>just now</td></tr>`,
+		`<code>` + e.app.Hub.Node() + `</code> <span class="tag">this node</span></td><td class="num">3</td>`,
 		`<a href="/console/users/` + ada.User.ID + `">ada@example.com</a>`, "<code>old-phone</code>", "go/v0.3.0", "8 days ago",
 		`<span class="stat">2</span> streams <small>open on this node from go/v0.4.0`, `<span class="stat">1</span> stream <small>open on this node from unknown`,
 	} {

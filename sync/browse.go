@@ -37,6 +37,20 @@ type BrowseStore interface {
 	ListQuietClients(ctx context.Context, before time.Time, limit int) ([]ClientActivity, int, error)
 	// DeleteClients removes a user's client records (the user is deleted).
 	DeleteClients(ctx context.Context, userID string) error
+
+	// RecordNode records how many streams a node holds, as of n.At (a later report of the
+	// node replaces an earlier one, an earlier one changes nothing), and forgets the nodes
+	// that have not reported for a day.
+	RecordNode(ctx context.Context, n NodeStreams) error
+	// ListNodes returns the nodes that reported at or after since, by name.
+	ListNodes(ctx context.Context, since time.Time) ([]NodeStreams, error)
+}
+
+// NodeStreams is a node's report of the realtime streams it holds.
+type NodeStreams struct {
+	Node    string
+	Streams int64
+	At      time.Time
 }
 
 // DocumentCount is how many documents a collection holds.

@@ -229,3 +229,40 @@ func (h *Hub) LiveStreams(userID string) []LiveStream {
 	})
 	return out
 }
+
+// NodeReportEvery is how often a hub reports its streams to the store (at its polls), so
+// that the console of any node shows the streams of every node.
+const NodeReportEvery = 30 * time.Second
+
+// reportStreams records this node's streams when NodeReportEvery has passed since the
+// last report; a failure is logged, and the next poll tries again.
+func (h *Hub) reportStreams(ctx context.Context) {
+	if h.cfg.Node == "" {
+		return
+	}
+	now := h.svc.clock.Now()
+	h.mu.Lock()
+	due := h.reported.IsZero() || now.Sub(h.reported) >= NodeReportEvery
+	if due {
+		h.reported = now
+	}
+	h.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := h.svc.store.RecordNode(ctx, NodeStreams{Node: h.cfg.Node, Streams: h.Streams(), At: now}); err != nil && ctx.Err() == nil {
+		h.mu.Lock()
+		h.reported = time.Time{}
+		h.mu.Unlock()
+		h.svc.cfg.Logger.Warn("sync hub: streams not reported", "err", err.Error())
+	}
+}
+
+// NodeStreams returns the streams of every node that reported within the last two
+// report periods, by node name (admin); Node is this node's name.
+func (h *Hub) NodeStreams(ctx context.Context) ([]NodeStreams, error) {
+	return h.svc.store.ListNodes(ctx, h.svc.clock.Now().Add(-2*NodeReportEvery))
+}
+
+// Node is this node's name (HubConfig.Node).
+func (h *Hub) Node() string { return h.cfg.Node }

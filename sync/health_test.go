@@ -166,3 +166,54 @@ func TestLiveStreams(t *testing.T) {
 		t.Fatalf("after the phone's stream closed: %+v", got)
 	}
 }
+
+// A hub reports its streams at its polls, at most every NodeReportEvery, and lists the
+// nodes that reported within two periods.
+func TestNodeStreams(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, enginetest.SQLite, nil)
+	a := datasync.NewHub(e.svc, datasync.HubConfig{Node: "api-a", RefreshEvery: time.Hour})
+	nodes := func(h *datasync.Hub) string {
+		t.Helper()
+		list, err := h.NodeStreams(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range list {
+			out = append(out, n.Node+"="+itoa(n.Streams))
+		}
+		return strings.Join(out, " ")
+	}
+	if err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodes(a); got != "api-a=0" {
+		t.Fatalf("after the first poll: %q", got)
+	}
+	e.subscribe(a, datasync.Caller{UserID: "ada"})
+	e.clock.Advance(datasync.NodeReportEvery - time.Second)
+	if err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodes(a); got != "api-a=0" {
+		t.Fatalf("a poll within the period reported: %q", got)
+	}
+	e.clock.Advance(time.Second)
+	if err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodes(a); got != "api-a=1" {
+		t.Fatalf("a poll a period later: %q", got)
+	}
+	// A node that stops reporting drops out after two periods; a hub without a name
+	// reports nothing.
+	e.clock.Advance(2*datasync.NodeReportEvery + time.Second)
+	quiet := datasync.NewHub(e.svc, datasync.HubConfig{RefreshEvery: time.Hour})
+	if err := quiet.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodes(quiet); got != "" {
+		t.Fatalf("two periods later: %q", got)
+	}
+}

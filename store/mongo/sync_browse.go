@@ -22,6 +22,10 @@ import (
 // user's clients) and {seen} (the quiet ones).
 const clientHealthCollection = "tideline_sync_client_health"
 
+// nodesCollection holds, per node, {_id: node, streams, at}: the streams it held at its
+// last report (at in Unix ms). A handful of documents: no index but _id.
+const nodesCollection = "tideline_sync_nodes"
+
 var clientHealthIndexes = []mongo.IndexModel{
 	{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "seen", Value: -1}}},
 	{Keys: bson.D{{Key: "seen", Value: 1}}},
@@ -263,4 +267,36 @@ func (s syncStore) withMarks(ctx context.Context, recs []clientHealthRecord) ([]
 func (s syncStore) DeleteClients(ctx context.Context, userID string) error {
 	_, err := s.db.docs(clientHealthCollection).DeleteMany(ctx, bson.M{"userId": userID})
 	return mapError(err, "delete clients")
+}
+
+// RecordNode replaces the node's report unless it has a later one (a conditional upsert:
+// a duplicate key means a later report is there), then forgets the nodes silent for a day.
+func (s syncStore) RecordNode(ctx context.Context, n sync.NodeStreams) error {
+	c := s.db.docs(nodesCollection)
+	at := n.At.UnixMilli()
+	_, err := c.UpdateOne(ctx, bson.M{"_id": n.Node, "at": bson.M{"$lte": at}},
+		bson.M{"$set": bson.M{"streams": n.Streams, "at": at}}, options.UpdateOne().SetUpsert(true))
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return mapError(err, "record node")
+	}
+	_, err = c.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": n.At.Add(-24 * time.Hour).UnixMilli()}})
+	return mapError(err, "record node")
+}
+
+func (s syncStore) ListNodes(ctx context.Context, since time.Time) ([]sync.NodeStreams, error) {
+	type rec struct {
+		Node    string `bson:"_id"`
+		Streams int64  `bson:"streams"`
+		At      int64  `bson:"at"`
+	}
+	recs, err := findAll[rec](ctx, s.db.docs(nodesCollection), bson.M{"at": bson.M{"$gte": since.UnixMilli()}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "list nodes")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sync.NodeStreams, len(recs))
+	for i, r := range recs {
+		out[i] = sync.NodeStreams{Node: r.Node, Streams: r.Streams, At: time.UnixMilli(r.At).UTC()}
+	}
+	return out, nil
 }

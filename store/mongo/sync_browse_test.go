@@ -27,3 +27,9 @@ func (r *roundRobin) ListQuietClients(ctx context.Context, before time.Time, lim
 func (r *roundRobin) DeleteClients(ctx context.Context, userID string) error {
 	return r.pick().DeleteClients(ctx, userID)
 }
+func (r *roundRobin) RecordNode(ctx context.Context, n datasync.NodeStreams) error {
+	return r.pick().RecordNode(ctx, n)
+}
+func (r *roundRobin) ListNodes(ctx context.Context, since time.Time) ([]datasync.NodeStreams, error) {
+	return r.pick().ListNodes(ctx, since)
+}

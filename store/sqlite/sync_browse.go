@@ -17,6 +17,7 @@ import (
 //   - sync_client_health: per user and client id, when it last pushed and pulled (Unix
 //     ms, 0: never) and what it runs; seen is the later of the two times, which the
 //     quiet clients are found by.
+//   - sync_nodes: per node, the streams it held at its last report (Unix ms).
 var syncBrowseSchema = []string{
 	`CREATE INDEX sync_docs_browse ON sync_docs (collection, deleted, seq)`,
 	`CREATE TABLE sync_client_health (
@@ -30,6 +31,11 @@ var syncBrowseSchema = []string{
 		PRIMARY KEY (user_id, client_id)
 	) STRICT, WITHOUT ROWID`,
 	`CREATE INDEX sync_client_health_seen ON sync_client_health (seen)`,
+	`CREATE TABLE sync_nodes (
+		node    TEXT    PRIMARY KEY,
+		streams INTEGER NOT NULL,
+		at      INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
 }
 
 func (s syncStore) CountDocuments(ctx context.Context) ([]sync.DocumentCount, error) {
@@ -174,4 +180,33 @@ func (s syncStore) ListQuietClients(ctx context.Context, before time.Time, limit
 func (s syncStore) DeleteClients(ctx context.Context, userID string) error {
 	_, err := s.db.write.ExecContext(ctx, `DELETE FROM sync_client_health WHERE user_id = ?`, userID)
 	return mapError(err, "delete clients")
+}
+
+// RecordNode upserts the node's report unless it has a later one, and forgets the nodes
+// silent for a day, in one transaction.
+func (s syncStore) RecordNode(ctx context.Context, n sync.NodeStreams) error {
+	return s.db.inTx(ctx, "record node", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sync_nodes (node, streams, at) VALUES (?, ?, ?)
+			ON CONFLICT (node) DO UPDATE SET streams = excluded.streams, at = excluded.at WHERE excluded.at >= at`,
+			n.Node, n.Streams, millis(n.At))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sync_nodes WHERE at < ?`, millis(n.At.Add(-24*time.Hour)))
+		return err
+	})
+}
+
+func (s syncStore) ListNodes(ctx context.Context, since time.Time) ([]sync.NodeStreams, error) {
+	rows, err := s.db.query(ctx, `SELECT node, streams, at FROM sync_nodes WHERE at >= ? ORDER BY node`, millis(since))
+	if err != nil {
+		return nil, mapError(err, "list nodes")
+	}
+	return collect(rows, func(row scanner) (sync.NodeStreams, error) {
+		var n sync.NodeStreams
+		var at int64
+		err := row.Scan(&n.Node, &n.Streams, &at)
+		n.At = fromMillis(at)
+		return n, err
+	}, "list nodes")
 }

@@ -172,3 +172,40 @@ func runSyncClientHealth(t *testing.T, h Harness) {
 		t.Fatalf("deleting u1's records took u2's: %+v", got)
 	}
 }
+
+// runSyncNodes checks the nodes' stream reports: a later report replaces an earlier one,
+// an earlier one changes nothing, a list keeps the nodes reported since, by name, and a
+// node silent for a day is forgotten at the next report.
+func runSyncNodes(t *testing.T, h Harness) {
+	s := syncStore(t, h)
+	ctx := t.Context()
+	record := func(node string, streams int64, at time.Time) {
+		t.Helper()
+		must(t, s.RecordNode(ctx, sync.NodeStreams{Node: node, Streams: streams, At: at}), "RecordNode")
+	}
+	list := func(since time.Time) []sync.NodeStreams {
+		t.Helper()
+		nodes, err := s.ListNodes(ctx, since)
+		must(t, err, "ListNodes")
+		return nodes
+	}
+	if got := list(Epoch); len(got) != 0 {
+		t.Fatalf("no reports yet: %+v", got)
+	}
+	minute := func(n int) time.Time { return Epoch.Add(time.Duration(n) * time.Minute) }
+	record("b", 3, minute(0))
+	record("a", 5, minute(1))
+	record("b", 4, minute(2))
+	record("b", 9, minute(1)) // earlier than b's latest: changes nothing
+	want := []sync.NodeStreams{{Node: "a", Streams: 5, At: minute(1)}, {Node: "b", Streams: 4, At: minute(2)}}
+	if diff := cmp.Diff(want, list(minute(0))); diff != "" {
+		t.Fatalf("the reports (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want[1:], list(minute(2))); diff != "" {
+		t.Fatalf("the reports since b's (-want +got):\n%s", diff)
+	}
+	record("b", 0, minute(2).Add(24*time.Hour)) // a is a day silent now
+	if got := list(Epoch); len(got) != 1 || got[0].Node != "b" || got[0].Streams != 0 {
+		t.Fatalf("after a day: %+v, want b alone", got)
+	}
+}
