@@ -162,6 +162,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := phone.Collection("notes").Put(wctx, "n1", map[string]any{"title": `<img src=x onerror="document.title='pwned'">`, "<script>": "alert(1)"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := phone.Collection("notes").Put(wctx, "n2", map[string]any{"title": "Buy milk"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := phone.Sync(wctx); err != nil {
 		t.Fatal(err)
 	}
@@ -169,9 +172,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor(`[...document.querySelectorAll("table.collections a")].some(a => a.textContent === "notes")`, "the collections, notes among them")
 	b.shot("14-data-collections", "the data browser's collections: read rule, policy, schema, live and deleted documents")
 	b.do(chromedp.SendKeys(chromedp.ID("owner"), "ada@example.com"+kb.Enter))
-	b.waitFor(`location.pathname === "/console/data/documents" && document.querySelectorAll("table.documents tbody tr").length === 1`, "Ada's documents")
+	b.waitFor(`location.pathname === "/console/data/documents" && document.querySelectorAll("table.documents tbody tr").length === 2`, "Ada's documents")
 	b.shot("15-data-documents", "a search of documents by owner email, newest first")
-	b.do(chromedp.Click(chromedp.CSS(`table.documents tbody a`)))
+	b.do(chromedp.Click(chromedp.CSS(`table.documents tbody tr:nth-child(2) a`))) // n1, the older
 	b.waitFor(`document.querySelector("h1").textContent === "notes / n1"`, "the document's page")
 	if text := evalJS[string](b, `document.querySelector("pre.json").textContent`); !strings.Contains(text, `"<script>": "alert(1)"`) ||
 		!strings.Contains(text, `<img src=x`) {
@@ -203,7 +206,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.do(chromedp.Navigate(base + "/console/users/" + users["ada"].id))
 	b.waitFor(`(() => { const ok = [...document.querySelectorAll("table.health tbody tr")].some(r => r.textContent.includes("go/") && r.querySelector(".status-completed"));
 		if (!ok && document.readyState === "complete") setTimeout(() => location.reload(), 250); return ok })()`, "Ada's phone with a live stream in her sync health")
-	b.shot("19-user-sync-health", "a user's sync health: the phone's SDK, protocol, last push and pull, high mutation id, live stream; the push device beside it")
+	if docs := evalJS[string](b, `document.querySelector("table.documents").textContent`); !strings.Contains(docs, "notes/n2") || strings.Contains(docs, "notes/n1") {
+		t.Fatalf("Ada's documents on her page: %q", docs)
+	}
+	b.shot("19-user-sync-health", "a user's page: sync health (the phone's SDK, protocol, last push and pull, high mutation id, live stream, push device) and her documents")
 	b.do(chromedp.Navigate(base + "/console"))
 	b.waitFor(`document.getElementById("quiet-h") !== null`, "the overview's sync health")
 	b.shot("20-overview-sync-health", "the overview's sync health: devices not synced for 7 days, this node's streams by SDK")
@@ -217,6 +223,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"/console", "12-phone-overview", "the overview on a phone"},
 		{"/console/users/" + users["ada"].id, "13-phone-user", "a user's page on a phone"},
 		{"/console/data/documents?owner=ada@example.com&state=all", "21-phone-data-documents", "the documents of a user on a phone"},
+		{"/console/data/document?collection=notes&id=n2&scope=" + users["ada"].id, "22-phone-data-document", "a document on a phone"},
 	} {
 		b.do(chromedp.Navigate(base + page.path))
 		b.waitFor(`document.readyState === "complete"`, page.path)
