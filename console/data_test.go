@@ -139,6 +139,9 @@ func TestDataDocuments(t *testing.T) {
 		{"state=gone", http.StatusBadRequest, "This page of documents does not exist"},
 		{"before=-1", http.StatusBadRequest, "This page of documents does not exist"},
 		{"before=x", http.StatusBadRequest, "This page of documents does not exist"},
+		{"before=99999999999999999999", http.StatusBadRequest, "This page of documents does not exist"},
+		{"owner=" + strings.Repeat("a", 10000) + "@example.com", http.StatusOK, "No user has the email"},
+		{"collection=" + strings.Repeat("n", 5000), http.StatusBadRequest, "No collection can be called that."},
 		{"user=nobody", http.StatusNotFound, ""},
 	} {
 		p := b.get("/console/data/documents?" + c.query)

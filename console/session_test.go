@@ -28,6 +28,10 @@ func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 		"/console/topics":           "/console/signin?next=%2Fconsole%2Ftopics",
 		"/console/":                 "/console",
 		"/console/users/u1/disable": "", // GET of a POST route
+		"/console/data":             "/console/signin?next=%2Fconsole%2Fdata",
+		"/console/data/documents?owner=ada@example.com": "/console/signin?next=%2Fconsole%2Fdata%2Fdocuments",
+		"/console/data/document?collection=notes&id=n1": "/console/signin?next=%2Fconsole%2Fdata%2Fdocument",
+		"/console/data/document/delete":                 "", // GET of a POST route
 	} {
 		p := b.get(path)
 		if want == "" {
