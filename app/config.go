@@ -38,7 +38,7 @@ type Config struct {
 
 	Sync       datasync.Config // Collections, StrictCollections, MaxClockSkew, Retention; New sets the rest
 	SweepEvery time.Duration
-	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery
+	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery, Node (host:pid unless set)
 
 	Files files.Config // MaxFileBytes, QuotaBytes; New sets the rest
 

@@ -43,7 +43,7 @@ const (
 // uploadPartBytes is the largest part of an upload: the GridFS default chunk size.
 const uploadPartBytes = 255 << 10
 
-// migrateFiles is migration 8: the indexes of the file store (one per command, see
+// migrateFiles is migration 9: the indexes of the file store (one per command, see
 // docs/architecture.md on FerretDB).
 func migrateFiles(ctx context.Context, db *DB) error {
 	for _, ix := range []struct {

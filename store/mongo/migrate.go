@@ -53,7 +53,8 @@ var migrations = []migration{
 	{5, "push campaigns", additive, migratePushCampaigns},
 	{6, "one secret store", additive, migrateSecrets},
 	{7, "sync owner index", additive, migrateOwnerIndex},
-	{8, "files", additive, migrateFiles},
+	{8, "sync client health", additive, migrateClientHealth},
+	{9, "files", additive, migrateFiles},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

@@ -23,7 +23,7 @@ import (
 // a failed transaction takes the link back; what a crash between the two steps leaves is an
 // unreferenced blob or upload file, for the sweeper.
 
-// filesSchema is migration 8.
+// filesSchema is migration 9.
 var filesSchema = []string{
 	`CREATE TABLE file_uploads (
 		id           TEXT    PRIMARY KEY,

@@ -26,7 +26,8 @@ var migrations = []migration{
 	{5, "push campaigns", execAll(pushCampaignSchema...)},
 	{6, "one secret store", execAll(secretsSchema...)},
 	{7, "sync owner index", execAll(syncOwnerIndex...)},
-	{8, "files", execAll(filesSchema...)},
+	{8, "sync browse and client health", execAll(syncBrowseSchema...)},
+	{9, "files", execAll(filesSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.
