@@ -147,6 +147,9 @@ type Store interface {
 	// version (0 when absent) is still its BaseVersion, atomically with that check, and
 	// then gets the next sequence number; a write that finds another version is a
 	// Conflict and changes nothing. The results are in the order of the writes.
+	// A cancellation of ctx never leaves a number unsettled that would hold the watermark
+	// back: a commit cancelled before it begins takes nothing, and one under way is
+	// finished or undone as a whole (an engine may finish it after its caller has gone).
 	Commit(ctx context.Context, c Commit) ([]CommitResult, error)
 
 	// Watermark returns W such that every write with a sequence number <= W is visible to

@@ -57,6 +57,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"mongodb.connectTimeout", "10s", "How long start-up waits for a MongoDB server to answer before it gives up.", durationSetter(func(c *app.Config) *time.Duration { return &c.MongoDBConnectTimeout })},
+	{"mongodb.operationTimeout", "30s", "The longest any one MongoDB operation may take (and a sync commit as a whole) before it fails with 503.", durationSetter(func(c *app.Config) *time.Duration { return &c.MongoDBOperationTimeout })},
 	{"log.level", "info", "Log level: debug, info, warn or error.", func(c *app.Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},

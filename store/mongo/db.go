@@ -17,11 +17,15 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
+
+// DefaultOperationTimeout is Options.OperationTimeout's default.
+const DefaultOperationTimeout = 30 * time.Second
 
 // DefaultDatabase is the database used when neither Options.Database nor the URI names one.
 const DefaultDatabase = "tideline"
@@ -53,9 +57,15 @@ type Options struct {
 	// that it retries with a new number; 0 means DefaultSyncFenceAfter. Too short, and slow
 	// writers retry needlessly; too long, and readers wait that long after a crash.
 	SyncFenceAfter time.Duration
+	// OperationTimeout bounds a sync commit as a whole, which runs to its end even when
+	// the request that started it is cancelled; 0 means DefaultOperationTimeout.
+	OperationTimeout time.Duration
 	// Logger receives what Open has to say that is not an error: that the database was
 	// migrated by a newer, compatible Tideline (a rolling upgrade). Nil means no log.
 	Logger *slog.Logger
+
+	// monitor, when set (only by tests), sees every command the driver sends.
+	monitor *event.CommandMonitor
 }
 
 // Open connects to MongoDB, checks that a server answers within the connect timeout, and
@@ -93,12 +103,15 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 		SetServerSelectionTimeout(opts.ConnectTimeout).
 		SetConnectTimeout(opts.ConnectTimeout).
 		SetAppName("tideline")
+	if opts.monitor != nil {
+		co.SetMonitor(opts.monitor)
+	}
 	client, err := mongo.Connect(co)
 	if err != nil {
 		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB client options are not valid: "+redactedCause(err, opts.URI))
 	}
 	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name,
-		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter)}
+		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter, opts.OperationTimeout)}
 	db.rates = NewRateStore(db)
 	defer func() {
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"math"
 	"slices"
 	"time"
 
@@ -37,6 +36,9 @@ var syncOptions = options.Collection().SetReadPreference(readpref.Primary()).
 
 var _ sync.Store = syncStore{}
 
+// settleTimeout bounds how long a failed commit round may spend settling its numbers.
+const settleTimeout = 5 * time.Second
+
 // maxFencedRounds bounds how often in a row a Commit may lose its numbers to fences before
 // it gives up with unavailable (a fencing timeout far too short for the deployment).
 const maxFencedRounds = 32
@@ -66,7 +68,20 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 
 // Commit runs rounds (commitRound) until every write is settled, in order, then raises the
 // client's mark with $max when no write conflicted.
+//
+// Once it has begun, a commit is not abandoned with its request: mobile clients hang up
+// mid-push all the time, and a commit stopped between its steps would leave a number
+// pending that holds the watermark back, for every reader, until it is fenced
+// (DefaultSyncFenceAfter). So it runs on the request's context without its cancellation
+// (context.WithoutCancel), bounded by the commit timeout, and a round that fails anyway
+// settles its numbers on a fresh context (settleRound). A request already cancelled when
+// Commit is called takes nothing.
 func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, mapError(err, "commit")
+	}
+	ctx, cancel := s.db.syncer.detach(ctx)
+	defer cancel()
 	for _, w := range c.Writes {
 		if err := s.db.prepareCollection(ctx, w.Doc.Ref.Collection); err != nil {
 			return nil, err
@@ -93,66 +108,103 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 // commitRound takes a number for each write and applies them in order (W1-W5 of
 // sync_sequence.go) until one loses its number to a fence. It fills results and returns how
 // many writes it settled (written or conflicting); the caller gives the rest new numbers.
-// On an error, the numbers it will not use are voided (best effort), except that of a
-// document write whose outcome is unknown: the advancer fences that one in time.
 func (s syncStore) commitRound(ctx context.Context, writes []sync.Write, results []sync.CommitResult) (int, error) {
 	db := s.db
 	first, err := db.allocate(ctx, len(writes))
 	if err != nil {
-		return 0, err
+		return 0, err // the numbers, if taken, are unknown: the advancer fences them in time
 	}
-	seq := func(i int) int64 { return first + int64(i) }
+	r := round{first: first, recorded: make([]bool, len(writes)), unknown: -1}
 	for i, w := range writes {
-		db.pause(stepAllocated, w.Doc.Ref, seq(i))
+		db.pause(stepAllocated, w.Doc.Ref, r.seq(i))
 	}
-	recorded, err := db.record(ctx, writes, first)
+	ok, err := db.record(ctx, writes, first)
 	if err != nil {
-		return 0, err // recorded entries stay pending until fenced
+		for i := range r.recorded {
+			r.recorded[i] = true
+		}
+		r.unsure = true
+		return 0, s.settleRound(ctx, writes, &r, err)
 	}
+	r.recorded = ok
 	for i, w := range writes {
-		db.pause(stepLedger, w.Doc.Ref, seq(i))
+		db.pause(stepLedger, w.Doc.Ref, r.seq(i))
 	}
 	st, err := db.readSequence(ctx)
 	if err != nil {
-		st.watermark = math.MaxInt64 // use none of the numbers: the loop below voids them all
+		return 0, s.settleRound(ctx, writes, &r, err) // uses none of the numbers
 	}
-	var done, void []int64
-	settled, unknown := 0, -1
 	for i, w := range writes {
-		if !recorded[i] || seq(i) <= st.watermark {
+		if !r.recorded[i] || r.seq(i) <= st.watermark {
 			break
 		}
-		db.pause(stepChecked, w.Doc.Ref, seq(i))
-		out, werr := db.writeDoc(ctx, w, seq(i))
+		db.pause(stepChecked, w.Doc.Ref, r.seq(i))
+		out, werr := db.writeDoc(ctx, w, r.seq(i))
 		if werr != nil {
-			unknown, err = i, werr // the write may have happened: its entry stays pending
+			r.unknown, err = i, werr // the write may have happened, or may yet
 			break
 		}
-		db.pause(stepWritten, w.Doc.Ref, seq(i))
+		db.pause(stepWritten, w.Doc.Ref, r.seq(i))
 		if out == fenced {
 			break
 		}
 		if out == conflicted {
 			results[i].Conflict = true
-			void = append(void, seq(i))
+			r.void = append(r.void, r.seq(i))
 		} else {
-			results[i].Seq = seq(i)
-			done = append(done, seq(i))
+			results[i].Seq = r.seq(i)
+			r.done = append(r.done, r.seq(i))
 		}
-		settled++
+		r.settled++
 	}
-	for i := settled; i < len(writes); i++ {
-		if recorded[i] && i != unknown {
-			void = append(void, seq(i)) // numbers this writer will never use
+	return r.settled, s.settleRound(ctx, writes, &r, err)
+}
+
+// round is what a commit round knows of its numbers first, first+1, ...
+type round struct {
+	first    int64
+	recorded []bool // the number's ledger entry exists (W2 succeeded)
+	// unsure: W2 failed, and its entries may or may not exist (recorded is all true).
+	unsure     bool
+	settled    int     // the writes before this one are written or conflicting
+	done, void []int64 // numbers to mark
+	unknown    int     // the write whose document write failed (-1: none)
+}
+
+func (r *round) seq(i int) int64 { return r.first + int64(i) }
+
+// settleRound settles every number of the round before the commit goes on or gives up, so
+// that none waits for the advancer's fence: done for the documents written, void for the
+// numbers the commit will never use, and the number of a document write whose outcome is
+// unknown is fenced by the writer itself, exactly as the advancer would (fencePending: done
+// if the document carries it, else void; a late arrival of that write cannot land). A
+// number whose W2 lost to a fence is settled already. It runs on a fresh context: the
+// commit's may be what failed. It returns cause, or else the first error of its own.
+func (s syncStore) settleRound(ctx context.Context, writes []sync.Write, r *round, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	db := s.db
+	keep := func(err error) {
+		if err != nil && cause == nil {
+			cause = err
 		}
 	}
-	if merr := db.mark(ctx, done, stateDone); merr != nil && err == nil {
-		err = merr
+	for i := r.settled; i < len(writes); i++ {
+		switch {
+		case i == r.unknown:
+			ref := writes[i].Doc.Ref
+			keep(db.fencePending(ctx, ledgerEntry{Seq: r.seq(i), State: statePending,
+				Ref: &refRecord{Collection: ref.Collection, Scope: ref.Scope, ID: ref.ID}}))
+		case r.recorded[i]:
+			r.void = append(r.void, r.seq(i))
+		}
 	}
-	if merr := db.mark(ctx, void, stateVoid); merr != nil && err == nil {
-		err = merr
+	keep(db.mark(ctx, r.done, stateDone))
+	if r.unsure {
+		keep(db.insertVoid(ctx, r.void))
 	}
-	return settled, err
+	keep(db.mark(ctx, r.void, stateVoid))
+	return cause
 }
 
 // raiseClient raises a client's mark, creating it if needed; two first commits of one

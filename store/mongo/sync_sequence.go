@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,14 @@ import (
 // is there until it is written again, with a number above the W of that moment, which the
 // reader gets from a later pull.
 //
+// A writer does not give up between its steps because its caller has: the commit runs
+// detached from the request's cancellation, bounded by its own timeout (Commit), and when
+// a step fails anyway, the writer settles its numbers before it returns, on a fresh
+// context (settleRound): void for the numbers it will not use (inserted void where its W2
+// may not have happened), and a W4 whose outcome is unknown fenced as the advancer would
+// fence it. Only a writer that dies (or whose database stops answering) leaves numbers to
+// the advancer's timeout.
+//
 // Time plays no part in the argument: fencing early costs a retry, never a lost write. A
 // pending entry's age is its at; a missing number's age is at least that of any entry above
 // it (allocated later) or, with none above, the counter's at (the latest allocation). Node
@@ -118,6 +127,9 @@ const (
 // across nodes.
 type syncer struct {
 	fenceAfter time.Duration
+	// detach gives a commit its context: the request's without its cancellation, bounded
+	// by the commit timeout. Tests replace it to fail a commit between its steps.
+	detach func(ctx context.Context) (context.Context, context.CancelFunc)
 	// hook, when set (only by tests), runs between a writer's steps; it may block.
 	hook func(step syncStep, ref datasync.DocRef, seq int64)
 	// advancing lets one Watermark call of this process advance at a time; the others wait
@@ -129,11 +141,16 @@ type syncer struct {
 	fenced atomic.Int64
 }
 
-func newSyncer(fenceAfter time.Duration) *syncer {
+func newSyncer(fenceAfter, commitTimeout time.Duration) *syncer {
 	if fenceAfter <= 0 {
 		fenceAfter = DefaultSyncFenceAfter
 	}
-	return &syncer{fenceAfter: fenceAfter}
+	if commitTimeout <= 0 {
+		commitTimeout = DefaultOperationTimeout
+	}
+	return &syncer{fenceAfter: fenceAfter, detach: func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	}}
 }
 
 func (db *DB) pause(step syncStep, ref datasync.DocRef, seq int64) {
@@ -210,6 +227,28 @@ func (db *DB) mark(ctx context.Context, seqs []int64, state string) error {
 		_, err = db.ledger().UpdateMany(ctx, bson.M{"_id": bson.M{"$in": seqs}}, bson.M{"$set": bson.M{"state": state}})
 	}
 	return mapError(err, "mark sequence numbers "+state)
+}
+
+// insertVoid inserts a void entry for each of seqs that has none: numbers whose W2 failed
+// with its outcome unknown. A duplicate is an entry that exists already (the writer's own,
+// or a fence's); mark then voids the writer's. (Inserting first and marking after leaves
+// no window in which a late W2 insert could still land pending.)
+func (db *DB) insertVoid(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	now := db.clock.Now().UTC()
+	entries := make([]any, len(seqs))
+	for i, s := range seqs {
+		entries[i] = ledgerEntry{Seq: s, State: stateVoid, At: now}
+	}
+	_, err := db.ledger().InsertMany(ctx, entries, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil &&
+		!slices.ContainsFunc(bwe.WriteErrors, func(we mongo.BulkWriteError) bool { return !mongo.IsDuplicateKeyError(we.WriteError) }) {
+		err = nil
+	}
+	return mapError(err, "void sequence numbers")
 }
 
 // outcome is what W4 did.

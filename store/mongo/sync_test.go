@@ -42,7 +42,7 @@ func newSyncDB(t *testing.T, hook func(syncStep, datasync.DocRef, int64)) (*DB, 
 // caches, hook), the same connection (FerretDB is atomic only through one).
 func sibling(db *DB, hook func(syncStep, datasync.DocRef, int64)) *DB {
 	s := *db
-	s.syncer = newSyncer(db.syncer.fenceAfter)
+	s.syncer = newSyncer(db.syncer.fenceAfter, 0)
 	s.syncer.hook = hook
 	return &s
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -18,6 +19,7 @@ func runSync(t *testing.T, h Harness) {
 	t.Run("CommitAndFind", func(t *testing.T) { runSyncCommit(t, h) })
 	t.Run("ConditionalWrites", func(t *testing.T) { runSyncConditional(t, h) })
 	t.Run("ScanBucket", func(t *testing.T) { runSyncScan(t, h) })
+	t.Run("CancelledCommit", func(t *testing.T) { runSyncCancelled(t, h) })
 	t.Run("ClientMarks", func(t *testing.T) { runSyncClients(t, h) })
 	t.Run("Collections", func(t *testing.T) { runSyncCollections(t, h) })
 	t.Run("Evicted", func(t *testing.T) { runSyncEvicted(t, h) })
@@ -231,6 +233,30 @@ func runSyncScan(t *testing.T, h Harness) {
 		if got := scan(t, s, tt.q); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// runSyncCancelled: a commit whose request is cancelled before it is called writes
+// nothing, and leaves no number that would hold the watermark back: the next commit's
+// number is under the watermark at once (the manual clock never moves, so no fencing
+// timeout can pass). (A cancellation between an engine's own steps is the engine's to
+// test: the MongoDB engine's commit has five.)
+func runSyncCancelled(t *testing.T, h Harness) {
+	s := syncStore(t, h)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	d := newDoc("a", 1, map[string]any{"x": int64(1)})
+	if _, err := s.Commit(ctx, sync.Commit{Writes: []sync.Write{{Doc: d}}}); err == nil {
+		t.Fatal("Commit with a cancelled context succeeded")
+	}
+	if got := find(t, s, d.Ref); len(got) != 0 {
+		t.Fatalf("a cancelled commit wrote %+v", got)
+	}
+	r := commit(t, s, sync.Write{Doc: newDoc("b", 1, map[string]any{"x": int64(1)})})
+	w, err := s.Watermark(t.Context())
+	must(t, err, "Watermark")
+	if w < r[0].Seq {
+		t.Fatalf("watermark %d below the commit after a cancelled one (%d)", w, r[0].Seq)
 	}
 }
 
