@@ -102,7 +102,7 @@ func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts
 				refs = append(refs, ref)
 			}
 		}
-		results, err := s.store.Commit(ctx, Commit{Writes: writes, Client: &ClientMark{ClientID: clientID, UserID: user, High: muts[len(muts)-1].ID}})
+		results, err := s.commit(ctx, Commit{Writes: writes, Client: &ClientMark{ClientID: clientID, UserID: user, High: muts[len(muts)-1].ID}})
 		if err != nil {
 			return nil, err
 		}

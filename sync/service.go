@@ -85,7 +85,8 @@ type Service struct {
 	cursorKey []byte
 	fixed     map[string]Collection // from configuration
 
-	hub *Hub // set by NewHub: membership changes refresh streams
+	hub   *Hub  // set by NewHub: membership changes refresh streams
+	marks marks // this node's copy of the watermark (watermark.go)
 
 	mu       stdsync.Mutex
 	stored   map[string]Collection // from the API, cached

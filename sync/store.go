@@ -70,13 +70,14 @@ type CommitResult struct {
 	Conflict bool
 }
 
-// BucketScan asks for a bucket's changes.
+// BucketScan asks for the changes of buckets at one position: a pull scans all of a
+// cursor track's buckets that are at the same position with one BucketScan.
 type BucketScan struct {
-	Bucket string
+	Buckets []string
 	// After and Through bound the sequence numbers: After < Seq <= Through.
 	After, Through int64
 	Limit          int
-	// SkipDeleted leaves out tombstones and documents that only left the bucket (the
+	// SkipDeleted leaves out tombstones and documents that only left the buckets (the
 	// initial sync of a client that holds no documents needs neither).
 	SkipDeleted bool
 	// Collections keeps only these collections; empty means all.
@@ -158,7 +159,9 @@ type Store interface {
 	Watermark(ctx context.Context) (int64, error)
 
 	// ScanBucket returns the current state of the documents whose Buckets or Evicted hold
-	// s.Bucket and whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit.
+	// one of s.Buckets (with SkipDeleted: whose Buckets hold one, and that are no
+	// tombstones) and whose Seq is in (s.After, s.Through], each once, in Seq order, at
+	// most s.Limit.
 	// Pulls need only Ref, Version, Seq, Deleted, Fields, Buckets, Evicted and EvictSeq, so
 	// an engine may leave Owner, Meta and UpdatedAt empty.
 	ScanBucket(ctx context.Context, s BucketScan) ([]Document, error)

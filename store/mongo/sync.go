@@ -223,30 +223,37 @@ func (s syncStore) raiseClient(ctx context.Context, m sync.ClientMark) error {
 
 // Watermark advances the watermark as far as the ledger allows (fencing numbers older than
 // the fencing timeout) and returns it.
-func (s syncStore) Watermark(ctx context.Context) (int64, error) { return s.db.advance(ctx, false) }
+func (s syncStore) Watermark(ctx context.Context) (int64, error) { return s.db.advance(ctx) }
 
-// ScanBucket queries each collection (those given, else every collection that has held a
-// synced document) for the bucket's documents in (After, Through] in seq order, and merges.
-// It matches reach (buckets ∪ evicted), so a document that left the bucket is returned
-// too; SkipDeleted also asks for the bucket in buckets, which leaves those out.
+// ScanBucket queries each collection (those given, else every collection that holds
+// synced documents, as of q.Through) for the documents whose reach (buckets ∪ evicted)
+// holds one of the buckets, in (After, Through], in seq order: one query per collection,
+// with $in, through the {reach, seq} index (hinted: the planner merges the index's ranges
+// for the buckets in seq order and stops at the limit, without sorting). SkipDeleted also
+// asks for one of the buckets in buckets, which leaves out the documents that left them.
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
-	if q.Through <= q.After {
+	if q.Through <= q.After || len(q.Buckets) == 0 {
 		return nil, nil
 	}
 	names := slices.Compact(slices.Sorted(slices.Values(q.Collections)))
 	if len(names) == 0 {
 		var err error
-		if names, err = s.db.docCollections(ctx); err != nil {
+		if names, err = s.db.docCollectionsThrough(ctx, q.Through); err != nil {
 			return nil, err
 		}
 	}
 	limit := max(1, q.Limit)
-	filter := bson.M{"_sync.reach": q.Bucket, "_sync.seq": bson.M{"$gt": q.After, "$lte": q.Through}}
+	buckets := slices.Compact(slices.Sorted(slices.Values(q.Buckets)))
+	var in any = bson.M{"$in": buckets}
+	if len(buckets) == 1 {
+		in = buckets[0]
+	}
+	filter := bson.M{"_sync.reach": in, "_sync.seq": bson.M{"$gt": q.After, "$lte": q.Through}}
 	if q.SkipDeleted {
 		filter["_sync.deleted"] = false
-		filter["_sync.buckets"] = q.Bucket
+		filter["_sync.buckets"] = in
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "_sync.seq", Value: 1}}).SetLimit(int64(limit))
+	opts := options.Find().SetSort(bson.D{{Key: "_sync.seq", Value: 1}}).SetLimit(int64(limit)).SetHint(scanIndex)
 	var out []sync.Document
 	for _, name := range names {
 		recs, err := findAll[docRecord](ctx, s.db.docs(name), filter, opts, "scan bucket")

@@ -24,7 +24,7 @@ func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, lim
 		return nil, false, nil
 	}
 	limit = max(1, limit)
-	names, err := s.db.docCollections(ctx)
+	names, err := s.db.docCollectionsThrough(ctx, through)
 	if err != nil {
 		return nil, false, err
 	}
@@ -119,7 +119,7 @@ var purgeProjection = bson.M{"_sync.scope": 1, "_sync.docId": 1, "_sync.seq": 1,
 // purgers at once are safe too: the horizon only rises, by $max.)
 func (s syncStore) PurgeDocuments(ctx context.Context, before time.Time, limit int) (int, error) {
 	limit = max(1, limit)
-	names, err := s.db.docCollections(ctx)
+	names, err := s.db.docCollectionsThrough(ctx, 0) // one it does not know yet is purged later
 	if err != nil {
 		return 0, err
 	}

@@ -208,7 +208,7 @@ func TestSyncPurgersCountOnce(t *testing.T) {
 	if m := receive(t, first); n+m != 3 {
 		t.Fatalf("the purgers counted %d and %d, want 3 in all", m, n)
 	}
-	if docs, _ := db.Sync().ScanBucket(t.Context(), datasync.BucketScan{Bucket: "group:b", Through: 10, Limit: 10}); len(docs) != 0 {
+	if docs, _ := db.Sync().ScanBucket(t.Context(), datasync.BucketScan{Buckets: []string{"group:b"}, Through: 10, Limit: 10}); len(docs) != 0 {
 		t.Fatalf("group:b after the purges: %+v", docs)
 	}
 }

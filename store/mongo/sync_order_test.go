@@ -204,7 +204,7 @@ func TestSyncFenceRacesLateLedgerInsert(t *testing.T) {
 	clock.Advance(testFenceAfter)
 	publish := advancer.at(t, stepPublish, "")
 	advanced := make(chan error, 1)
-	go func() { _, err := other.advance(context.Background(), false); advanced <- err }()
+	go func() { _, err := other.advance(context.Background()); advanced <- err }()
 	if p := publish.wait(t); p < n {
 		t.Fatalf("the advancer is about to publish %d, not past %d", p, n)
 	}

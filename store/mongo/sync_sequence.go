@@ -132,11 +132,18 @@ type syncer struct {
 	detach func(ctx context.Context) (context.Context, context.CancelFunc)
 	// hook, when set (only by tests), runs between a writer's steps; it may block.
 	hook func(step syncStep, ref datasync.DocRef, seq int64)
-	// advancing lets one Watermark call of this process advance at a time; the others wait
-	// and find the work done.
-	advancing sync.Mutex
+	// flights lets one advance run at a time (advance): running is the one under way,
+	// queued the one that starts after it.
+	flights         sync.Mutex
+	running, queued *flight
+	commitTimeout   time.Duration
 	// prepared holds the collections this process has indexed and registered.
 	prepared sync.Map
+	// seenCounter and seenVersion are the highest counter and collections version this
+	// process has read from the counter document; collections is its copy of the list of
+	// collections that hold synced documents (docCollectionsThrough).
+	seenCounter, seenVersion atomic.Int64
+	collections              atomic.Pointer[collectionList]
 	// fenced counts the numbers this process fenced.
 	fenced atomic.Int64
 }
@@ -148,7 +155,7 @@ func newSyncer(fenceAfter, commitTimeout time.Duration) *syncer {
 	if commitTimeout <= 0 {
 		commitTimeout = DefaultOperationTimeout
 	}
-	return &syncer{fenceAfter: fenceAfter, detach: func(ctx context.Context) (context.Context, context.CancelFunc) {
+	return &syncer{fenceAfter: fenceAfter, commitTimeout: commitTimeout, detach: func(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	}}
 }
@@ -310,37 +317,109 @@ type sequenceState struct {
 	watermark int64
 }
 
+// readSequence reads the counter and the watermark, and notes the counter and the
+// collections version it saw (docCollectionsThrough).
 func (db *DB) readSequence(ctx context.Context) (sequenceState, error) {
 	type doc struct {
-		ID    string    `bson:"_id"`
-		Value int64     `bson:"value"`
-		At    time.Time `bson:"at"`
+		ID          string    `bson:"_id"`
+		Value       int64     `bson:"value"`
+		At          time.Time `bson:"at"`
+		Collections int64     `bson:"collections"`
 	}
 	docs, err := findAll[doc](ctx, db.seqColl(), bson.M{}, nil, "read the sequence")
+	if err != nil {
+		return sequenceState{}, err
+	}
 	var st sequenceState
 	for _, d := range docs {
 		switch d.ID {
 		case counterID:
 			st.counter, st.counterAt = d.Value, d.At
+			raise(&db.syncer.seenVersion, d.Collections) // first: whoever sees the counter sees this version
+			raise(&db.syncer.seenCounter, d.Value)
 		case watermarkID:
 			st.watermark = d.Value
 		}
 	}
-	return st, err
+	return st, nil
+}
+
+// raise sets a to v when v is higher.
+func raise(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // advance moves the watermark as far as the ledger allows, fencing what has waited too
-// long (everything unsettled when force is set), and returns it.
-func (db *DB) advance(ctx context.Context, force bool) (int64, error) {
-	db.syncer.advancing.Lock()
-	defer db.syncer.advancing.Unlock()
+// long, and returns it. One advance runs at a time on a node: a caller that comes while
+// one is under way waits for the next one, which starts after it (so its result includes
+// every write finished before the caller came), and shares it with everyone else who came
+// meanwhile: however many pulls and polls want the watermark, a node reads the ledger
+// once at a time.
+func (db *DB) advance(ctx context.Context) (int64, error) {
+	sy := db.syncer
+	sy.flights.Lock()
+	if sy.running == nil {
+		f := &flight{done: make(chan struct{})}
+		sy.running = f
+		sy.flights.Unlock()
+		db.fly(ctx, f)
+		return f.w, f.err
+	}
+	if sy.queued == nil {
+		sy.queued = &flight{done: make(chan struct{})}
+	}
+	f := sy.queued
+	f.waiters++
+	sy.flights.Unlock()
+	select {
+	case <-f.done:
+		return f.w, f.err
+	case <-ctx.Done():
+		return 0, mapError(ctx.Err(), "advance the watermark")
+	}
+}
+
+// flight is one advance, and its result for everyone waiting on it.
+type flight struct {
+	done    chan struct{}
+	w       int64
+	err     error
+	waiters int // callers waiting for it (under syncer.flights)
+}
+
+// fly runs flight f, then starts the one queued meanwhile (in its own goroutine, detached
+// from ctx: its waiters are others).
+func (db *DB) fly(ctx context.Context, f *flight) {
+	f.w, f.err = db.advanceOnce(ctx)
+	close(f.done)
+	sy := db.syncer
+	sy.flights.Lock()
+	next := sy.queued
+	sy.queued, sy.running = nil, next
+	sy.flights.Unlock()
+	if next != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sy.commitTimeout)
+			defer cancel()
+			db.fly(ctx, next)
+		}()
+	}
+}
+
+// advanceOnce is one advance.
+func (db *DB) advanceOnce(ctx context.Context) (int64, error) {
 	st, err := db.readSequence(ctx)
 	if err != nil {
 		return 0, err
 	}
 	w := st.watermark
 	for w < st.counter {
-		next, blocked, err := db.advanceBatch(ctx, w, st, force)
+		next, blocked, err := db.advanceBatch(ctx, w, st)
 		if next > w {
 			db.pause(stepPublish, datasync.DocRef{}, next)
 			var rerr error
@@ -357,7 +436,7 @@ func (db *DB) advance(ctx context.Context, force bool) (int64, error) {
 
 // advanceBatch walks the ledger from w+1, passing settled numbers and fencing stale ones,
 // and returns the last number passed; blocked is set when it stopped at an unsettled one.
-func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState, force bool) (next int64, blocked bool, err error) {
+func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState) (next int64, blocked bool, err error) {
 	hi := min(st.counter, w+ledgerBatch)
 	entries, err := findAll[ledgerEntry](ctx, db.ledger(), bson.M{"_id": bson.M{"$gt": w, "$lte": hi}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "read the ledger")
@@ -378,7 +457,7 @@ func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState, force
 		}
 	}
 	now := db.clock.Now()
-	stale := func(since time.Time) bool { return force || now.Sub(since) >= db.syncer.fenceAfter }
+	stale := func(since time.Time) bool { return now.Sub(since) >= db.syncer.fenceAfter }
 	for s := w + 1; s <= hi; s++ {
 		e, ok := byID[s]
 		switch {

@@ -123,7 +123,7 @@ func (f *feed) pull(ctx context.Context) (int64, error) {
 func (f *feed) scan(ctx context.Context, after, through int64) ([]datasync.Document, error) {
 	var out []datasync.Document
 	for after < through {
-		docs, err := f.s.ScanBucket(ctx, datasync.BucketScan{Bucket: "user:u1", After: after, Through: through, Limit: 50})
+		docs, err := f.s.ScanBucket(ctx, datasync.BucketScan{Buckets: []string{"user:u1"}, After: after, Through: through, Limit: 50})
 		if err != nil {
 			return nil, err
 		}

@@ -179,9 +179,9 @@ func scan(t *testing.T, s sync.Store, q sync.BucketScan) []string {
 	var ids []string
 	for i, d := range docs {
 		if i > 0 && d.Seq <= docs[i-1].Seq {
-			t.Fatalf("ScanBucket out of order: %d after %d", d.Seq, docs[i-1].Seq)
+			t.Fatalf("ScanBucket out of order (or a document twice): %d after %d", d.Seq, docs[i-1].Seq)
 		}
-		if d.Seq <= q.After || d.Seq > q.Through || !slices.Contains(d.Buckets, q.Bucket) {
+		if d.Seq <= q.After || d.Seq > q.Through || !slices.ContainsFunc(q.Buckets, func(b string) bool { return slices.Contains(d.Buckets, b) }) {
 			t.Fatalf("ScanBucket(%+v) returned %s at seq %d with buckets %v", q, d.Ref.ID, d.Seq, d.Buckets)
 		}
 		ids = append(ids, d.Ref.Collection+"/"+d.Ref.ID)
@@ -220,15 +220,20 @@ func runSyncScan(t *testing.T, h Harness) {
 		q    sync.BucketScan
 		want []string
 	}{
-		{"All", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10}, []string{"tasks/c", "notes/a", "notes/b"}},
-		{"Limit", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 2}, []string{"tasks/c", "notes/a"}},
-		{"After", sync.BucketScan{Bucket: "user:u1", After: seqs[2], Through: w, Limit: 10}, []string{"notes/a", "notes/b"}},
-		{"Through", sync.BucketScan{Bucket: "user:u1", Through: seqs[3], Limit: 10}, []string{"tasks/c", "notes/a"}},
-		{"SkipDeleted", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10, SkipDeleted: true}, []string{"tasks/c", "notes/a"}},
-		{"Collections", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10, Collections: []string{"notes"}}, []string{"notes/a", "notes/b"}},
-		{"OtherBucket", sync.BucketScan{Bucket: "public", Through: w, Limit: 10}, []string{"notes/b"}},
-		{"Group", sync.BucketScan{Bucket: "group:g1", Through: w, Limit: 10}, []string{"notes/d"}},
-		{"Empty", sync.BucketScan{Bucket: "user:nobody", Through: w, Limit: 10}, nil},
+		{"All", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10}, []string{"tasks/c", "notes/a", "notes/b"}},
+		{"Limit", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 2}, []string{"tasks/c", "notes/a"}},
+		{"After", sync.BucketScan{Buckets: []string{"user:u1"}, After: seqs[2], Through: w, Limit: 10}, []string{"notes/a", "notes/b"}},
+		{"Through", sync.BucketScan{Buckets: []string{"user:u1"}, Through: seqs[3], Limit: 10}, []string{"tasks/c", "notes/a"}},
+		{"SkipDeleted", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10, SkipDeleted: true}, []string{"tasks/c", "notes/a"}},
+		{"Collections", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10, Collections: []string{"notes"}}, []string{"notes/a", "notes/b"}},
+		{"OtherBucket", sync.BucketScan{Buckets: []string{"public"}, Through: w, Limit: 10}, []string{"notes/b"}},
+		{"Group", sync.BucketScan{Buckets: []string{"group:g1"}, Through: w, Limit: 10}, []string{"notes/d"}},
+		{"Empty", sync.BucketScan{Buckets: []string{"user:nobody"}, Through: w, Limit: 10}, nil},
+		// Several buckets: each document once (b is in two), in seq order, the limit across them.
+		{"Buckets", sync.BucketScan{Buckets: []string{"public", "group:g1", "user:u1"}, Through: w, Limit: 10}, []string{"tasks/c", "notes/a", "notes/b", "notes/d"}},
+		{"BucketsLimit", sync.BucketScan{Buckets: []string{"group:g1", "public"}, Through: w, Limit: 1}, []string{"notes/b"}},
+		{"BucketsAfter", sync.BucketScan{Buckets: []string{"group:g1", "public", "user:nobody"}, After: seqs[4], Through: w, Limit: 10}, []string{"notes/d"}},
+		{"BucketsSkipDeleted", sync.BucketScan{Buckets: []string{"public", "user:u1"}, Through: w, Limit: 10, SkipDeleted: true}, []string{"tasks/c", "notes/a"}},
 	} {
 		if got := scan(t, s, tt.q); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
@@ -397,7 +402,7 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, pokes <-chan stru
 	var pos int64
 	received := map[string]bool{} // "<id>@<seq>"
 	behind := func() bool {
-		docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "user:u1", Through: pos, Limit: 1000})
+		docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"user:u1"}, Through: pos, Limit: 1000})
 		if err != nil {
 			t.Errorf("ScanBucket: %v", err)
 			return false
@@ -417,7 +422,7 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, pokes <-chan stru
 			return false
 		}
 		for pos < w {
-			docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "user:u1", After: pos, Through: w, Limit: 50})
+			docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"user:u1"}, After: pos, Through: w, Limit: 50})
 			if err != nil {
 				t.Errorf("ScanBucket: %v", err)
 				return false
