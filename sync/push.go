@@ -47,7 +47,7 @@ func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts
 	case err != nil:
 		return nil, err
 	case mark.UserID != user:
-		return nil, errBatch(tideline.CodeForbidden, "clientId", "This client id belongs to another user; every install needs its own.")
+		return nil, ErrClientTaken
 	}
 	all, err := s.collections(ctx)
 	if err != nil {
