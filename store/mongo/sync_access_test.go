@@ -78,6 +78,7 @@ func TestSyncPurgeKeepsTheFence(t *testing.T) {
 	g := p.at(t, stepChecked, "a")
 	a := commitAsync(t.Context(), s, datasync.Write{Doc: note("a", 1, "again")}) // read as absent long ago
 	n := g.wait(t)
+	sight(t, s)
 	clock.Advance(testFenceAfter)
 	if w, err := s.Watermark(t.Context()); err != nil || w < n {
 		t.Fatalf("watermark %d (%v): number %d was not fenced", w, err, n)

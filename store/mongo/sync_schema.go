@@ -22,7 +22,8 @@ const (
 	// so that one query reads both.
 	sequenceCollection = "tideline_sync_sequence"
 	// One entry per sequence number, the number as _id: {_id: seq, state: "pending" |
-	// "done" | "void", ref: {c: collection, s: scope, d: doc id}, base: base version, at}.
+	// "done" | "void", ref: {c: collection, s: scope, d: doc id}, base: base version, at:
+	// when it was written, by its writer's clock (for people: fencing never reads it)}.
 	// A fence's void entry has no ref. Entries at or below the watermark are purged.
 	ledgerCollection = "tideline_sync_ledger"
 	// {_id: client id, userId, high}

@@ -81,10 +81,13 @@ import (
 // fence it. Only a writer that dies (or whose database stops answering) leaves numbers to
 // the advancer's timeout.
 //
-// Time plays no part in the argument: fencing early costs a retry, never a lost write. A
-// pending entry's age is its at; a missing number's age is at least that of any entry above
-// it (allocated later) or, with none above, the counter's at (the latest allocation). Node
-// clocks that disagree fence early or late, never wrongly.
+// Time plays no part in the argument: fencing early costs a retry, never a lost write. How
+// long a number has been unsettled is judged by the advancer alone, on its own clock,
+// from the moment it first saw the number unsettled (syncer.sighted): never by a time a
+// writer wrote, so that node clocks that disagree fence neither late nor early. (Judged by
+// the writer's clock, a writer an hour ahead that died held the watermark back for an
+// hour, and one more than a timeout behind was fenced at every try and never committed:
+// sync_skew_test.go.) A node that starts, or restarts, waits one timeout from then.
 
 // syncStep names the gaps between a writer's steps, where the test hook runs.
 type syncStep int
@@ -146,6 +149,9 @@ type syncer struct {
 	collections              atomic.Pointer[collectionList]
 	// fenced counts the numbers this process fenced.
 	fenced atomic.Int64
+	// sighted holds, for each unsettled number the advancer has seen, when it first saw it
+	// (by this node's clock); only the advancer uses it, one advance at a time.
+	sighted map[int64]time.Time
 }
 
 func newSyncer(fenceAfter, commitTimeout time.Duration) *syncer {
@@ -155,7 +161,7 @@ func newSyncer(fenceAfter, commitTimeout time.Duration) *syncer {
 	if commitTimeout <= 0 {
 		commitTimeout = DefaultOperationTimeout
 	}
-	return &syncer{fenceAfter: fenceAfter, commitTimeout: commitTimeout, detach: func(ctx context.Context) (context.Context, context.CancelFunc) {
+	return &syncer{fenceAfter: fenceAfter, commitTimeout: commitTimeout, sighted: map[int64]time.Time{}, detach: func(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	}}
 }
@@ -180,7 +186,9 @@ func (db *DB) docs(name string) *mongo.Collection {
 	return db.db.Collection(name, syncOptions)
 }
 
-// allocate is W1: it takes n numbers and returns the first.
+// allocate is W1: it takes n numbers and returns the first. (It keeps the counter's at,
+// which fences nothing any more, for nodes of earlier releases during a rolling upgrade:
+// they judge a missing number's age by it.)
 func (db *DB) allocate(ctx context.Context, n int) (int64, error) {
 	var c struct {
 		Value int64 `bson:"value"`
@@ -313,7 +321,6 @@ func (db *DB) writeDoc(ctx context.Context, w datasync.Write, seq int64) (outcom
 // sequenceState is the counter and the watermark, read together.
 type sequenceState struct {
 	counter   int64
-	counterAt time.Time
 	watermark int64
 }
 
@@ -321,10 +328,9 @@ type sequenceState struct {
 // collections version it saw (docCollectionsThrough).
 func (db *DB) readSequence(ctx context.Context) (sequenceState, error) {
 	type doc struct {
-		ID          string    `bson:"_id"`
-		Value       int64     `bson:"value"`
-		At          time.Time `bson:"at"`
-		Collections int64     `bson:"collections"`
+		ID          string `bson:"_id"`
+		Value       int64  `bson:"value"`
+		Collections int64  `bson:"collections"`
 	}
 	docs, err := findAll[doc](ctx, db.seqColl(), bson.M{}, nil, "read the sequence")
 	if err != nil {
@@ -334,7 +340,7 @@ func (db *DB) readSequence(ctx context.Context) (sequenceState, error) {
 	for _, d := range docs {
 		switch d.ID {
 		case counterID:
-			st.counter, st.counterAt = d.Value, d.At
+			st.counter = d.Value
 			raise(&db.syncer.seenVersion, d.Collections) // first: whoever sees the counter sees this version
 			raise(&db.syncer.seenCounter, d.Value)
 		case watermarkID:
@@ -411,13 +417,20 @@ func (db *DB) fly(ctx context.Context, f *flight) {
 	}
 }
 
-// advanceOnce is one advance.
-func (db *DB) advanceOnce(ctx context.Context) (int64, error) {
+// advanceOnce is one advance. (One runs at a time per node: see advance.)
+func (db *DB) advanceOnce(ctx context.Context) (w int64, err error) {
+	defer func() {
+		for s := range db.syncer.sighted {
+			if s <= w {
+				delete(db.syncer.sighted, s) // settled for good
+			}
+		}
+	}()
 	st, err := db.readSequence(ctx)
 	if err != nil {
 		return 0, err
 	}
-	w := st.watermark
+	w = st.watermark
 	for w < st.counter {
 		next, blocked, err := db.advanceBatch(ctx, w, st)
 		if next > w {
@@ -447,30 +460,29 @@ func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState) (next
 	for _, e := range entries {
 		byID[e.Seq] = e
 	}
-	// allocatedBy[s-w-1]: a time at which s was surely allocated.
-	allocatedBy := make([]time.Time, hi-w)
-	by := st.counterAt
-	for s := hi; s > w; s-- {
-		allocatedBy[s-w-1] = by
-		if e, ok := byID[s]; ok && e.At.Before(by) {
-			by = e.At
+	// Every unsettled number of the batch starts its wait now if this node has not seen it
+	// unsettled before, so that several stalled numbers wait out one timeout together.
+	now := db.clock.Now()
+	sighted := db.syncer.sighted
+	for s := w + 1; s <= hi; s++ {
+		if e, ok := byID[s]; (!ok || e.State == statePending) && sighted[s].IsZero() {
+			sighted[s] = now
 		}
 	}
-	now := db.clock.Now()
-	stale := func(since time.Time) bool { return now.Sub(since) >= db.syncer.fenceAfter }
+	stale := func(s int64) bool { return now.Sub(sighted[s]) >= db.syncer.fenceAfter }
 	for s := w + 1; s <= hi; s++ {
 		e, ok := byID[s]
 		switch {
 		case ok && e.State != statePending:
 		case ok:
-			if !stale(e.At) {
+			if !stale(s) {
 				return s - 1, true, nil
 			}
 			if err := db.fencePending(ctx, e); err != nil {
 				return s - 1, true, err
 			}
 		default:
-			if !stale(allocatedBy[s-w-1]) {
+			if !stale(s) {
 				return s - 1, true, nil
 			}
 			if settled, err := db.fenceMissing(ctx, s); err != nil || !settled {

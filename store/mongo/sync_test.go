@@ -47,6 +47,16 @@ func sibling(db *DB, hook func(syncStep, datasync.DocRef, int64)) *DB {
 	return &s
 }
 
+// sight has s's node read the watermark, so that its advancer sees the numbers unsettled
+// now: it fences a number one timeout after it first saw it unsettled, so a test moves
+// the clock by the timeout after this to have them fenced at the next read.
+func sight(t *testing.T, s datasync.Store) {
+	t.Helper()
+	if _, err := s.Watermark(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // note is version v of document id in collection "notes", scope u1, readable by user:u1.
 func note(id string, v int64, by string) datasync.Document {
 	h := datasync.MakeHLC(storetest.Epoch, int(v), "c1")
