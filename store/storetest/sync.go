@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 // runSync checks the engine's sync.Store against the contract documented on the interface.
 func runSync(t *testing.T, h Harness) {
 	t.Run("CommitAndFind", func(t *testing.T) { runSyncCommit(t, h) })
+	t.Run("NearSizeLimit", func(t *testing.T) { runSyncNearSizeLimit(t, h) })
 	t.Run("ConditionalWrites", func(t *testing.T) { runSyncConditional(t, h) })
 	t.Run("ScanBucket", func(t *testing.T) { runSyncScan(t, h) })
 	t.Run("CancelledCommit", func(t *testing.T) { runSyncCancelled(t, h) })
@@ -241,6 +243,34 @@ func runSyncScan(t *testing.T, h Harness) {
 		if got := scan(t, s, tt.q); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// runSyncNearSizeLimit: a document just under sync.MaxStoredBytes by sync.StoredSize, most
+// of it merge history (a set's removed elements), is stored and comes back whole. Against
+// a real MongoDB this checks that the service's limit is one MongoDB accepts. FerretDB,
+// like the embedded engine, has no limit of its own, and takes seconds per 16 MiB: there
+// the case stores a document of 2 MiB.
+func runSyncNearSizeLimit(t *testing.T, h Harness) {
+	s := syncStore(t, h)
+	limit := Sized(h.Engine, sync.MaxStoredBytes, 2<<20)
+	d := newDoc("big", 1, map[string]any{"tags": []any{"kept"}, "body": ""})
+	removed := map[string]sync.ElemOp{}
+	for i := range 6 {
+		v := fmt.Sprintf("%d%s", i, strings.Repeat("x", limit/16))
+		removed[`"`+v+`"`] = sync.ElemOp{Clock: sync.MakeHLC(Epoch, 2, "c2"), Value: v}
+	}
+	d.Meta.Fields["tags"] = sync.FieldMeta{Clock: sync.MakeHLC(Epoch, 1, "c1"), Base: []any{"kept"}, Elems: removed}
+	body := limit - 4<<10 - sync.StoredSize(d)
+	d.Fields["body"] = strings.Repeat("b", body)
+	if n := sync.StoredSize(d); n > limit || n < limit-8<<10 {
+		t.Fatalf("the case's document is %d bytes, not just under %d", n, limit)
+	}
+	res := commit(t, s, sync.Write{Doc: d})
+	got, ok := find(t, s, d.Ref)[d.Ref]
+	if !ok || got.Seq != res[0].Seq || len(got.Fields["body"].(string)) != body ||
+		len(got.Meta.Fields["tags"].Elems) != len(removed) || !cmp.Equal(got.Fields["tags"], []any{"kept"}) {
+		t.Fatalf("the document of %d bytes did not come back whole (found: %v)", sync.StoredSize(d), ok)
 	}
 }
 
