@@ -33,12 +33,14 @@ func StoredSize(d Document) int {
 func metaSize(m Meta) int {
 	n := 5 + bsonElem("r", bsonStr(string(m.Replace))) + bsonElem("d", bsonStr(string(m.Delete))) +
 		bsonElem("t", bsonStr(string(m.Touch)))
-	if len(m.Clients) > 0 {
-		c := 5
-		for id := range m.Clients {
-			c += bsonElem(id, 8)
+	for key, clients := range map[string]map[string]int64{"c": m.Clients, "s": m.Sums} {
+		if len(clients) > 0 {
+			c := 5
+			for id := range clients {
+				c += bsonElem(id, 8)
+			}
+			n += bsonElem(key, c)
 		}
-		n += bsonElem("c", c)
 	}
 	if len(m.Fields) > 0 {
 		f := 5

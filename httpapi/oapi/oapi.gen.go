@@ -1082,7 +1082,7 @@ type ReadinessStatus string
 
 // Receipt defines model for Receipt.
 type Receipt struct {
-	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
 	Code    *string `json:"code,omitempty"`
 	Deleted *bool   `json:"deleted,omitempty"`
 

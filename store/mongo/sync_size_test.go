@@ -25,6 +25,7 @@ func TestStoredSizeBoundsBSON(t *testing.T) {
 		"tags": []any{"x", int64(2)}, "nested": map[string]any{"deep": map[string]any{"list": []any{true, "é✓"}}}}
 	rich.Meta.Replace, rich.Meta.Delete = h(1, "c1"), h(0, "c9")
 	rich.Meta.Clients = map[string]int64{"c1": 3, "phone-7f3a": 12}
+	rich.Meta.Sums = map[string]int64{"c1": -7, "phone-7f3a": 1 << 60}
 	rich.Meta.Fields["n"] = datasync.FieldMeta{Clock: h(0, "c1"), Base: int64(1),
 		Ops: []datasync.NumOp{{Clock: h(5, "c2"), Kind: "inc", N: int64(2)}, {Clock: h(6, "c2"), Kind: "max", N: 2.5}}}
 	rich.Meta.Fields["tags"] = datasync.FieldMeta{Clock: h(0, "c1"), Base: []any{"x"},

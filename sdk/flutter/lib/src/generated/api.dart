@@ -987,7 +987,7 @@ final class Receipt {
 
   final int? version;
 
-  /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+  /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
   final String? code;
 
   final String? message;

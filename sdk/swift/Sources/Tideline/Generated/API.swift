@@ -1013,7 +1013,7 @@ public struct Receipt: Codable, Sendable, Equatable {
     public let status: ReceiptStatus
     public let seq: Int64?
     public let version: Int64?
-    /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+    /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
     public let code: String?
     public let message: String?
     /// The offending field of a rejection, such as `fields.title`.
