@@ -12,7 +12,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
 
 // Auth returns the MongoDB engine's auth.Store.
@@ -25,11 +24,7 @@ type authStore struct{ db *DB }
 
 var _ auth.Store = authStore{}
 
-// primary makes auth reads see the latest writes of every node whatever read preference the
-// URI sets: a secondary could still show a spent token unspent or a revoked session active.
-var primary = options.Collection().SetReadPreference(readpref.Primary())
-
-func (s authStore) coll(name string) *mongo.Collection { return s.db.db.Collection(name, primary) }
+func (s authStore) coll(name string) *mongo.Collection { return s.db.db.Collection(name, durable) }
 
 type userDoc struct {
 	ID string `bson:"_id"`

@@ -12,6 +12,7 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/store/storetest"
 	datasync "github.com/tideline-dev/tideline/sync"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 )
 
@@ -20,6 +21,7 @@ type commandLog struct {
 	mu   sync.Mutex
 	on   bool
 	cmds []string // "find tideline_sync_sequence", ...
+	raw  []bson.Raw // the same, whole
 }
 
 func (l *commandLog) monitor() *event.CommandMonitor {
@@ -36,19 +38,28 @@ func (l *commandLog) monitor() *event.CommandMonitor {
 			}
 		}
 		l.cmds = append(l.cmds, e.CommandName+target)
+		l.raw = append(l.raw, slices.Clone(e.Command))
 	}}
 }
 
 // during runs f and returns the commands sent meanwhile.
 func (l *commandLog) during(f func()) []string {
 	l.mu.Lock()
-	l.on, l.cmds = true, nil
+	l.on, l.cmds, l.raw = true, nil, nil
 	l.mu.Unlock()
 	f()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.on = false
 	return slices.Clone(l.cmds)
+}
+
+// rawDuring runs f and returns the commands sent meanwhile, whole.
+func (l *commandLog) rawDuring(f func()) []bson.Raw {
+	l.during(f)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.raw)
 }
 
 // openMonitored opens the engine on a new database with a command log.

@@ -69,7 +69,7 @@ type appliedMigration struct {
 // migrateInstance records who this data is, once: concurrent first starts agree on one
 // instance id because $setOnInsert only writes when the upsert inserts.
 func migrateInstance(ctx context.Context, db *DB) error {
-	_, err := db.db.Collection(metaCollection).UpdateOne(ctx,
+	_, err := db.db.Collection(metaCollection, durable).UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: "instance"}},
 		bson.D{{Key: "$setOnInsert", Value: bson.D{
 			{Key: "instanceId", Value: tideline.NewID()},
@@ -87,7 +87,7 @@ func migrateInstance(ctx context.Context, db *DB) error {
 // has only additive ones it does not know (a newer node migrated it during a rolling
 // upgrade), saying so in the log.
 func (db *DB) migrate(ctx context.Context, migs []migration) error {
-	applied, err := findAll[appliedMigration](ctx, db.db.Collection(migrationsCollection), bson.D{},
+	applied, err := findAll[appliedMigration](ctx, db.db.Collection(migrationsCollection, durable), bson.D{},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "read the applied migrations")
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 		if err := m.up(ctx, db); err != nil {
 			return mapError(err, what)
 		}
-		_, err := db.db.Collection(migrationsCollection).InsertOne(ctx, bson.D{
+		_, err := db.db.Collection(migrationsCollection, durable).InsertOne(ctx, bson.D{
 			{Key: "_id", Value: m.version},
 			{Key: "name", Value: m.name},
 			{Key: "appliedAt", Value: db.clock.Now().UTC()},
@@ -154,7 +154,7 @@ func (db *DB) schemaVersion(ctx context.Context) (int, error) {
 	var last struct {
 		Version int `bson:"_id"`
 	}
-	err := db.db.Collection(migrationsCollection).FindOne(ctx, bson.D{},
+	err := db.db.Collection(migrationsCollection, durable).FindOne(ctx, bson.D{},
 		options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&last)
 	if err == mongo.ErrNoDocuments {
 		return 0, nil

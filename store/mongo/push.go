@@ -108,7 +108,7 @@ type pushStore struct {
 var _ push.Store = (*pushStore)(nil)
 
 func (s *pushStore) devices() *mongo.Collection {
-	return s.db.db.Collection(pushDevicesCollection, primary)
+	return s.db.db.Collection(pushDevicesCollection, durable)
 }
 
 type deviceDoc struct {
@@ -294,7 +294,7 @@ func (s *pushStore) activeSessions(ctx context.Context, ids []string, at time.Ti
 		ID     string `bson:"_id"`
 		UserID string `bson:"userId"`
 	}
-	docs, err := findAll[session](ctx, s.db.db.Collection(sessionsCollection, primary),
+	docs, err := findAll[session](ctx, s.db.db.Collection(sessionsCollection, durable),
 		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "revokedAt", Value: nil}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: at.UTC()}}}},
 		options.Find().SetProjection(bson.D{{Key: "userId", Value: 1}}), "check sessions")
 	if err != nil {

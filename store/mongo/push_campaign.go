@@ -67,11 +67,11 @@ const maxClaimRounds = 4
 var writeChunk = 1000
 
 func (s *pushStore) campaigns() *mongo.Collection {
-	return s.db.db.Collection(pushCampaignsCollection, primary)
+	return s.db.db.Collection(pushCampaignsCollection, durable)
 }
 
 func (s *pushStore) deliveries() *mongo.Collection {
-	return s.db.db.Collection(pushDeliveriesCollection, primary)
+	return s.db.db.Collection(pushDeliveriesCollection, durable)
 }
 
 type campaignDoc struct {

@@ -13,9 +13,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
-	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
 
 // Sync returns the MongoDB engine's sync.Store.
@@ -26,13 +23,11 @@ func (db *DB) Sync() sync.Store { return syncStore{db} }
 type syncStore struct{ db *DB }
 
 // syncOptions make every sync read and write majority-committed, on the primary, whatever
-// the URI says. The ordering argument needs what it reads to stay true: with w:1 writes or
-// local reads, a replica-set failover could roll back a raised watermark, a done mark or a
-// document that a reader has already been served, and numbers would be handed out again
-// below a watermark a reader has passed. (MongoDB's default write concern is majority
-// already; this also holds when a deployment lowered it.)
-var syncOptions = options.Collection().SetReadPreference(readpref.Primary()).
-	SetReadConcern(readconcern.Majority()).SetWriteConcern(writeconcern.Majority())
+// the URI says (durable). The ordering argument needs what it reads to stay true: with w:1
+// writes or local reads, a replica-set failover could roll back a raised watermark, a done
+// mark or a document that a reader has already been served, and numbers would be handed
+// out again below a watermark a reader has passed.
+var syncOptions = durable
 
 var _ sync.Store = syncStore{}
 

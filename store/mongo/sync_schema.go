@@ -95,7 +95,7 @@ var syncIndexes = []struct {
 // createIndexes that lists two existing ones). MongoDB creates a collection on its first
 // insert.
 func migrateSync(ctx context.Context, db *DB) error {
-	seq := db.db.Collection(sequenceCollection)
+	seq := db.db.Collection(sequenceCollection, syncOptions)
 	for _, id := range []string{counterID, watermarkID} {
 		set := bson.M{"value": int64(0)}
 		if id == counterID {
