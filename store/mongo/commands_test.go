@@ -20,7 +20,7 @@ import (
 type commandLog struct {
 	mu   sync.Mutex
 	on   bool
-	cmds []string // "find tideline_sync_sequence", ...
+	cmds []string   // "find tideline_sync_sequence", ...
 	raw  []bson.Raw // the same, whole
 }
 

@@ -53,6 +53,7 @@ var migrations = []migration{
 	{5, "push campaigns", additive, migratePushCampaigns},
 	{6, "one secret store", additive, migrateSecrets},
 	{7, "sync owner index", additive, migrateOwnerIndex},
+	{8, "push topic audience index", additive, migrateTopicAudience},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

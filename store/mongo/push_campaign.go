@@ -228,8 +228,11 @@ func (s *pushStore) ListAudience(ctx context.Context, a push.Audience, after str
 	if !a.SeenSince.IsZero() {
 		filter = append(filter, bson.E{Key: "lastSeen", Value: bson.D{{Key: "$gte", Value: ms(a.SeenSince)}}})
 	}
-	docs, err := findAll[deviceDoc](ctx, s.devices(), filter, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(noTopics), "list audience")
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(noTopics)
+	if a.Topic != "" {
+		opts.SetHint(topicAudienceIndex.Keys) // the topic's devices in _id order: no sort, no scan
+	}
+	docs, err := findAll[deviceDoc](ctx, s.devices(), filter, opts, "list audience")
 	return convert(docs, err, withoutTopics)
 }
 
