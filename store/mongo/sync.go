@@ -107,6 +107,17 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 	}
 	ctx, cancel := s.db.syncer.detach(ctx)
 	defer cancel()
+	var results []sync.CommitResult
+	err := s.db.causal(ctx, func(ctx context.Context) error {
+		var err error
+		results, err = s.commit(ctx, c)
+		return err
+	})
+	return results, err
+}
+
+// commit is Commit in its session.
+func (s syncStore) commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
 	if c.Client != nil {
 		if err := s.claimClient(ctx, *c.Client); err != nil {
 			return nil, err
@@ -285,6 +296,17 @@ func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Do
 	if q.Through <= q.After || len(q.Buckets) == 0 {
 		return nil, nil
 	}
+	var out []sync.Document
+	err := s.db.causal(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.scan(ctx, q)
+		return err
+	})
+	return out, err
+}
+
+// scan is ScanBucket in its session.
+func (s syncStore) scan(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
 	names := slices.Compact(slices.Sorted(slices.Values(q.Collections)))
 	if len(names) == 0 {
 		var err error

@@ -149,6 +149,8 @@ type syncer struct {
 	collections              atomic.Pointer[collectionList]
 	// fenced counts the numbers this process fenced.
 	fenced atomic.Int64
+	// opTime is the latest operation time of this node's sync sessions (sync_causal.go).
+	opTime opTime
 	// sighted holds, for each unsettled number the advancer has seen, when it first saw it
 	// (by this node's clock); only the advancer uses it, one advance at a time.
 	sighted map[int64]time.Time
@@ -417,8 +419,17 @@ func (db *DB) fly(ctx context.Context, f *flight) {
 	}
 }
 
-// advanceOnce is one advance. (One runs at a time per node: see advance.)
+// advanceOnce is one advance, in its session. (One runs at a time per node: see advance.)
 func (db *DB) advanceOnce(ctx context.Context) (w int64, err error) {
+	err = db.causal(ctx, func(ctx context.Context) error {
+		w, err = db.advanceInSession(ctx)
+		return err
+	})
+	return w, err
+}
+
+// advanceInSession is advanceOnce in its session.
+func (db *DB) advanceInSession(ctx context.Context) (w int64, err error) {
 	defer func() {
 		for s := range db.syncer.sighted {
 			if s <= w {
