@@ -178,13 +178,16 @@ func (s authStore) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User
 
 // CountUsers counts with three counts on the users collection, each a consistent number on
 // its own (the three are not one snapshot: a user created meanwhile may be in one only).
+// They read from a secondary where there is one, within countTimeout (counting).
 func (s authStore) CountUsers(ctx context.Context) (auth.UserCounts, error) {
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
+	defer cancel()
 	var c auth.UserCounts
 	for _, q := range []struct {
 		n      *int
 		filter bson.M
 	}{{&c.Total, bson.M{}}, {&c.Anonymous, bson.M{"anonymous": true}}, {&c.Disabled, bson.M{"disabled": true}}} {
-		n, err := s.coll(usersCollection).CountDocuments(ctx, q.filter)
+		n, err := s.db.db.Collection(usersCollection, counting).CountDocuments(ctx, q.filter)
 		if err != nil {
 			return auth.UserCounts{}, mapError(err, "count users")
 		}

@@ -38,6 +38,17 @@ const DefaultOperationTimeout = 30 * time.Second
 var durable = options.Collection().SetReadPreference(readpref.Primary()).
 	SetReadConcern(readconcern.Majority()).SetWriteConcern(writeconcern.Majority())
 
+// counting is for the admin console's counts, read at every page view over whole
+// collections: from a secondary when there is one (the primary serves the API), with
+// local read concern (a count a moment old is as good), and each bounded by countTimeout.
+var counting = options.Collection().SetReadPreference(readpref.SecondaryPreferred()).
+	SetReadConcern(readconcern.Local())
+
+// countTimeout bounds each of the console's counts: a slow count fails its page with
+// unavailable (503) rather than hold a connection and a secondary's CPU for the
+// operation timeout.
+const countTimeout = 5 * time.Second
+
 // DefaultDatabase is the database used when neither Options.Database nor the URI names one.
 const DefaultDatabase = "tideline"
 

@@ -81,3 +81,37 @@ func TestEveryCommandIsDurableAndBounded(t *testing.T) {
 		t.Fatalf("%d writes and %d reads seen: the monitor missed them", writes, reads)
 	}
 }
+
+// TestConsoleCountsSpareThePrimary: the console's counts over whole collections (users,
+// devices by platform, topics), read at every page view, ask for local read concern (which
+// a secondary serves, with secondaryPreferred: not observable on FerretDB, a single server,
+// where the driver sends no read preference) and the counts carry countTimeout as their time
+// limit instead of the 30 s operation timeout.
+func TestConsoleCountsSpareThePrimary(t *testing.T) {
+	t.Parallel()
+	db, log := openMonitored(t, tideline.NewManualClock(storetest.Epoch))
+	cmds := log.rawDuring(func() {
+		if _, err := db.Auth().CountUsers(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Push().CountDevices(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Push().ListTopics(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(cmds) != 6 {
+		t.Fatalf("%d commands, want 6 (3 user counts, 2 device counts, 1 topic list)", len(cmds))
+	}
+	for i, c := range cmds {
+		if l, err := c.LookupErr("readConcern", "level"); err != nil || l.StringValue() != "local" {
+			t.Errorf("%s: read concern %v, want local", c.Index(0).Value(), l)
+		}
+		if i < 3 { // CountDocuments: the driver sends its time limit (an aggregate cursor's, none)
+			if ms, err := c.LookupErr("maxTimeMS"); err != nil || ms.AsInt64() > countTimeout.Milliseconds() {
+				t.Errorf("%s: maxTimeMS %v, want at most %d", c.Index(0).Value(), ms, countTimeout.Milliseconds())
+			}
+		}
+	}
+}

@@ -386,11 +386,14 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 
 // CountDevices groups the devices by platform twice, all of them and those with a
 // pushToken field (an unbound device has none), since FerretDB v1 takes one accumulator per
-// $group and no $cond.
+// $group and no $cond. It reads from a secondary where there is one, within countTimeout
+// (counting).
 func (s *pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, error) {
 	const what = "count devices"
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
+	defer cancel()
 	count := func(match bson.M) (map[string]int, error) {
-		cur, err := s.devices().Aggregate(ctx, mongo.Pipeline{
+		cur, err := s.db.db.Collection(pushDevicesCollection, counting).Aggregate(ctx, mongo.Pipeline{
 			{{Key: "$match", Value: match}},
 			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$platform"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 		})
@@ -428,10 +431,13 @@ func (s *pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, err
 
 // ListTopics counts with one aggregation: $unwind the topic sets, $group by topic with
 // $sum: 1 (FerretDB v1 has $sum; one accumulator per $group), $sort by name. A device
-// holds a topic at most once, so each count is a number of devices.
+// holds a topic at most once, so each count is a number of devices. It reads from a
+// secondary where there is one, within countTimeout (counting).
 func (s *pushStore) ListTopics(ctx context.Context) ([]push.TopicCount, error) {
 	const what = "list topics"
-	cur, err := s.devices().Aggregate(ctx, mongo.Pipeline{
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
+	defer cancel()
+	cur, err := s.db.db.Collection(pushDevicesCollection, counting).Aggregate(ctx, mongo.Pipeline{
 		{{Key: "$unwind", Value: "$topics"}},
 		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$topics"}, {Key: "devices", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 		{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},
