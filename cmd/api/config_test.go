@@ -47,6 +47,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Auth: auth.Config{
 			Issuer: "tideline", Audience: "tideline", AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second, SessionCheckTTL: 30 * time.Second, MinPasswordLength: 8,
+			SessionRetention: 720 * time.Hour, AuditRetention: 2160 * time.Hour,
 			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
 		},
 		SMTP:                auth.SMTPMailer{RequireTLS: true},

@@ -54,6 +54,7 @@ var migrations = []migration{
 	{6, "one secret store", additive, migrateSecrets},
 	{7, "sync owner index", additive, migrateOwnerIndex},
 	{8, "push topic audience index", additive, migrateTopicAudience},
+	{9, "auth expiry indexes", additive, migrateAuthExpiry},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the
