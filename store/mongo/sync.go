@@ -220,9 +220,16 @@ func (r *round) seq(i int) int64 { return r.first + int64(i) }
 // unknown is fenced by the writer itself, exactly as the advancer would (fencePending: done
 // if the document carries it, else void; a late arrival of that write cannot land). A
 // number whose W2 lost to a fence is settled already. It runs on a fresh context: the
-// commit's may be what failed. It returns cause, or else the first error of its own.
+// commit's may be what failed. That is bounded by settleTimeout after a failure, and by the
+// commit timeout after a round that went well, whose marks are its W5: a large commit's
+// may take longer than settleTimeout on a loaded server (250 writes on FerretDB did). It
+// returns cause, or else the first error of its own.
 func (s syncStore) settleRound(ctx context.Context, writes []sync.Write, r *round, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	timeout := s.db.syncer.commitTimeout
+	if cause != nil {
+		timeout = settleTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	db := s.db
 	keep := func(err error) {
