@@ -40,6 +40,9 @@ type HubConfig struct {
 	// changes made on other nodes reach it (30 s; changes made through this node apply at
 	// once).
 	RefreshEvery time.Duration
+	// Node names this node in the stream counts it reports to the store every
+	// NodeReportEvery, which the admin console shows for every node ("": it reports none).
+	Node string
 }
 
 // Hub tells the open streams of this node about new changes in their buckets ("pokes"):
@@ -53,8 +56,9 @@ type Hub struct {
 	byBucket map[string]map[*Subscriber]struct{}
 	byUser   map[string]map[*Subscriber]struct{}
 	notified map[string]time.Time
-	last     int64 // the watermark of the last poll
-	polled   bool  // a poll has set last
+	last     int64     // the watermark of the last poll
+	polled   bool      // a poll has set last
+	reported time.Time // when this node last reported its streams (reportStreams)
 
 	streams atomic.Int64
 	pokes   atomic.Int64
@@ -209,7 +213,7 @@ func (h *Hub) SetRoles(ctx context.Context, s *Subscriber, roles []string) {
 	if same {
 		return
 	}
-	c := Caller{UserID: s.user, Roles: slices.Clone(roles)}
+	c := Caller{UserID: s.user, Roles: slices.Clone(roles), Client: s.caller.Client}
 	buckets, err := h.svc.bucketsOf(ctx, c)
 	if err != nil {
 		return // the next check tries again
@@ -269,6 +273,7 @@ func (h *Hub) Run(ctx context.Context) {
 // serve up to (watermark.go); a poll that fails stops them from using it.
 func (h *Hub) Poll(ctx context.Context) error {
 	h.refreshStale(ctx)
+	h.reportStreams(ctx)
 	w, err := h.svc.readWatermark(ctx)
 	h.svc.marks.setFresh(err == nil)
 	if err != nil {

@@ -159,6 +159,7 @@ func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Pag
 		return Page{}, err
 	}
 	page.HasMore = more
+	s.noteClient(ctx, caller, caller.Client.ID, true)
 	return page, nil
 }
 

@@ -88,6 +88,8 @@ type Service struct {
 	hub   *Hub  // set by NewHub: membership changes refresh streams
 	marks marks // this node's copy of the watermark (watermark.go)
 
+	notes clientNotes // when this node last recorded each client's activity (health.go)
+
 	mu       stdsync.Mutex
 	stored   map[string]Collection // from the API, cached
 	loadedAt time.Time

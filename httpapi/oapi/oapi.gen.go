@@ -1200,6 +1200,9 @@ type Limit = int
 // SessionId defines model for SessionId.
 type SessionId = string
 
+// TidelineClient defines model for TidelineClient.
+type TidelineClient = string
+
 // UserId defines model for UserId.
 type UserId = string
 
@@ -1251,12 +1254,54 @@ type CreateGroupJSONBody struct {
 type SyncEventsParams struct {
 	// AccessToken The access token, for clients that cannot set the Authorization header (browsers opening a WebSocket or an EventSource).
 	AccessToken *AccessToken `form:"access_token,omitempty" json:"access_token,omitempty"`
+
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
+}
+
+// SyncPullParams defines parameters for SyncPull.
+type SyncPullParams struct {
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
+}
+
+// SyncPushParams defines parameters for SyncPush.
+type SyncPushParams struct {
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
 }
 
 // SyncStreamParams defines parameters for SyncStream.
 type SyncStreamParams struct {
 	// AccessToken The access token, for clients that cannot set the Authorization header (browsers opening a WebSocket or an EventSource).
 	AccessToken *AccessToken `form:"access_token,omitempty" json:"access_token,omitempty"`
+
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
 }
 
 // AdminPutCollectionJSONRequestBody defines body for AdminPutCollection for application/json ContentType.
@@ -1482,10 +1527,10 @@ type ServerInterface interface {
 	SyncEvents(c *gin.Context, params SyncEventsParams)
 	// SyncPull Pull changes since a cursor
 	// (POST /v1/sync/pull)
-	SyncPull(c *gin.Context)
+	SyncPull(c *gin.Context, params SyncPullParams)
 	// SyncPush Push a batch of mutations
 	// (POST /v1/sync/push)
-	SyncPush(c *gin.Context)
+	SyncPush(c *gin.Context, params SyncPushParams)
 	// SyncStream Realtime pokes over a WebSocket
 	// (GET /v1/sync/stream)
 	SyncStream(c *gin.Context, params SyncStreamParams)
@@ -2536,6 +2581,27 @@ func (siw *ServerInterfaceWrapper) SyncEvents(c *gin.Context) {
 		return
 	}
 
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -2549,6 +2615,33 @@ func (siw *ServerInterfaceWrapper) SyncEvents(c *gin.Context) {
 // SyncPull operation middleware
 func (siw *ServerInterfaceWrapper) SyncPull(c *gin.Context) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncPullParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -2556,12 +2649,39 @@ func (siw *ServerInterfaceWrapper) SyncPull(c *gin.Context) {
 		}
 	}
 
-	siw.Handler.SyncPull(c)
+	siw.Handler.SyncPull(c, params)
 }
 
 // SyncPush operation middleware
 func (siw *ServerInterfaceWrapper) SyncPush(c *gin.Context) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncPushParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -2569,7 +2689,7 @@ func (siw *ServerInterfaceWrapper) SyncPush(c *gin.Context) {
 		}
 	}
 
-	siw.Handler.SyncPush(c)
+	siw.Handler.SyncPush(c, params)
 }
 
 // SyncStream operation middleware
@@ -2587,6 +2707,27 @@ func (siw *ServerInterfaceWrapper) SyncStream(c *gin.Context) {
 	if err != nil {
 		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_token: %w", err), http.StatusBadRequest)
 		return
+	}
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
 	}
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -5890,7 +6031,8 @@ func (response SyncEventsdefaultApplicationProblemPlusJSONResponse) VisitSyncEve
 }
 
 type SyncPullRequestObject struct {
-	Body *SyncPullJSONRequestBody
+	Params SyncPullParams
+	Body   *SyncPullJSONRequestBody
 }
 
 type SyncPullResponseObject interface {
@@ -5973,7 +6115,8 @@ func (response SyncPulldefaultApplicationProblemPlusJSONResponse) VisitSyncPullR
 }
 
 type SyncPushRequestObject struct {
-	Body *SyncPushJSONRequestBody
+	Params SyncPushParams
+	Body   *SyncPushJSONRequestBody
 }
 
 type SyncPushResponseObject interface {
@@ -8039,8 +8182,10 @@ func (sh *strictHandler) SyncEvents(ctx *gin.Context, params SyncEventsParams) {
 }
 
 // SyncPull operation middleware
-func (sh *strictHandler) SyncPull(ctx *gin.Context) {
+func (sh *strictHandler) SyncPull(ctx *gin.Context, params SyncPullParams) {
 	var request SyncPullRequestObject
+
+	request.Params = params
 
 	var body SyncPullJSONRequestBody
 	var err error
@@ -8084,8 +8229,10 @@ func (sh *strictHandler) SyncPull(ctx *gin.Context) {
 }
 
 // SyncPush operation middleware
-func (sh *strictHandler) SyncPush(ctx *gin.Context) {
+func (sh *strictHandler) SyncPush(ctx *gin.Context, params SyncPushParams) {
 	var request SyncPushRequestObject
+
+	request.Params = params
 
 	var body SyncPushJSONRequestBody
 	var err error

@@ -53,8 +53,9 @@ var migrations = []migration{
 	{5, "push campaigns", additive, migratePushCampaigns},
 	{6, "one secret store", additive, migrateSecrets},
 	{7, "sync owner index", additive, migrateOwnerIndex},
-	{8, "push topic audience index", additive, migrateTopicAudience},
-	{9, "auth expiry indexes", additive, migrateAuthExpiry},
+	{8, "sync client health", additive, migrateClientHealth},
+	{9, "push topic audience index", additive, migrateTopicAudience},
+	{10, "auth expiry indexes", additive, migrateAuthExpiry},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

@@ -486,7 +486,7 @@ func TestPushCampaignTimes(t *testing.T) {
 }
 
 // TestPushTopicAudienceHinted: a campaign's page of a topic's devices is read through the
-// {topics, _id} index (migration 8), named in the query, so MongoDB walks the topic's
+// {topics, _id} index (migration 9), named in the query, so MongoDB walks the topic's
 // devices in _id order and stops at the page's end instead of sorting them all.
 func TestPushTopicAudienceHinted(t *testing.T) {
 	t.Parallel()

@@ -26,7 +26,8 @@ var migrations = []migration{
 	{5, "push campaigns", execAll(pushCampaignSchema...)},
 	{6, "one secret store", execAll(secretsSchema...)},
 	{7, "sync owner index", execAll(syncOwnerIndex...)},
-	{8, "auth expiry indexes", execAll(authExpiryIndexes...)},
+	{8, "sync browse and client health", execAll(syncBrowseSchema...)},
+	{9, "auth expiry indexes", execAll(authExpiryIndexes...)},
 }
 
 // execAll returns a migration step that runs statements in order.
