@@ -167,13 +167,15 @@ func (a *App) Info() tideline.StoreInfo { return a.info }
 // Handler serves the API, the API reference and the admin console.
 func (a *App) Handler() http.Handler { return a.API }
 
-// Start starts the background work, once: the retention sweeper, the realtime hub (which
+// Start starts the background work, once: the retention sweepers (sync's, and auth's
+// of expired tokens, ended sessions and old audit events), the realtime hub (which
 // polls the watermark and pokes streams) and the push workers. Close stops it.
 func (a *App) Start() {
 	a.startOnce.Do(func() {
 		ctx, stop := context.WithCancel(context.Background())
 		a.stopBg = stop
 		a.background.Go(func() { a.Sync.RunSweeper(ctx, a.info.InstanceID+"/"+tideline.NewID(), a.cfg.SweepEvery) })
+		a.background.Go(func() { a.Auth.RunSweeper(ctx, a.cfg.SweepEvery) })
 		a.background.Go(func() { a.Hub.Run(ctx) })
 		a.background.Go(func() { a.Push.Run(ctx) })
 	})

@@ -24,12 +24,15 @@ type Config struct {
 	MongoDBURI            string
 	MongoDBDatabase       string
 	MongoDBConnectTimeout time.Duration
-	LogLevel              slog.Level
-	LogFormat             string
-	MaxBodyBytes          int64
-	CORSOrigins           []string
-	TrustedProxies        []string
-	ShutdownTimeout       time.Duration
+	// MongoDBOperationTimeout bounds every MongoDB operation, and a sync commit as a whole
+	// (0: mongo.DefaultOperationTimeout).
+	MongoDBOperationTimeout time.Duration
+	LogLevel                slog.Level
+	LogFormat               string
+	MaxBodyBytes            int64
+	CORSOrigins             []string
+	TrustedProxies          []string
+	ShutdownTimeout         time.Duration
 
 	Auth          auth.Config // everything but Clock, Logger, Mailer, RateStore and Secrets, which New sets
 	SMTP          auth.SMTPMailer

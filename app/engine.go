@@ -42,7 +42,8 @@ var (
 // migrated further by a newer release during a rolling upgrade.
 func Open(ctx context.Context, cfg *Config, log *slog.Logger) (Engine, error) {
 	if cfg.MongoDBURI != "" {
-		return mongo.Open(ctx, mongo.Options{URI: cfg.MongoDBURI, Database: cfg.MongoDBDatabase, ConnectTimeout: cfg.MongoDBConnectTimeout, Logger: log})
+		return mongo.Open(ctx, mongo.Options{URI: cfg.MongoDBURI, Database: cfg.MongoDBDatabase, ConnectTimeout: cfg.MongoDBConnectTimeout,
+			OperationTimeout: cfg.MongoDBOperationTimeout, Logger: log})
 	}
 	return sqlite.Open(ctx, cfg.DataDir, sqlite.Options{})
 }

@@ -56,6 +56,12 @@ type Config struct {
 	Mailer Mailer
 	// Providers verify external ID tokens, by provider name ("oidc:<name>", "firebase").
 	Providers map[string]ExternalVerifier
+	// SessionRetention is how long an ended session (expired or revoked) stays listed
+	// before the sweep deletes it, with its refresh tokens (30 days). Expired refresh and
+	// action tokens are deleted at once: nobody can use them.
+	SessionRetention time.Duration
+	// AuditRetention is how long audit events are kept (90 days).
+	AuditRetention time.Duration
 	// Clock is the time (the system clock).
 	Clock tideline.Clock
 	// Logger receives failures that do not fail a request (nil discards).
@@ -80,6 +86,8 @@ func (c *Config) setDefaults() {
 	def(&c.SessionCheckTTL, 30*time.Second)
 	def(&c.VerifyEmailTTL, 24*time.Hour)
 	def(&c.ResetPasswordTTL, time.Hour)
+	def(&c.SessionRetention, 30*24*time.Hour)
+	def(&c.AuditRetention, 90*24*time.Hour)
 	if c.MinPasswordLength <= 0 {
 		c.MinPasswordLength = 8
 	}

@@ -101,6 +101,12 @@ type SessionStore interface {
 	// stored token (with its first UsedAt) and spent = false: of concurrent callers exactly
 	// one spends it. Not found when absent.
 	SpendRefreshToken(ctx context.Context, hash string, at time.Time) (t RefreshToken, spent bool, err error)
+
+	// PurgeExpired deletes what no request can use any more, at most limit records of each
+	// kind: refresh tokens and action tokens that expired before now, sessions that ended
+	// (expired, or were revoked) before endedBefore, and audit events before auditBefore.
+	// It returns how many records it deleted in all (0: nothing is left to purge).
+	PurgeExpired(ctx context.Context, now, endedBefore, auditBefore time.Time, limit int) (int, error)
 }
 
 // KeyStore keeps signing keys and admin API keys.

@@ -61,6 +61,17 @@ type ElemOp struct {
 // that mixes inc with max or min.
 const maxNumOps = 256
 
+// maxHistoryBytes bounds a document's history: the numeric and set operations kept beside
+// its fields (historySize), every element ever added to or removed from a set among them.
+// Past it, the oldest half of the largest field's history is folded into that field's
+// base, until the history fits: a document's metadata stays within a few times its
+// visible size, and a write to it stays cheap. Operations older than the retention
+// horizon are folded at every save too (clients offline longer than that reset anyway).
+// A folded operation can no longer be ordered against one that arrives later with an
+// older clock: the late one is applied on top of the folded ones (exact for inc; for sets,
+// a late add or remove of an element whose later remove or add was folded wins).
+const maxHistoryBytes = 1 << 20
+
 // maxClients bounds Meta.Clients; past it the clients with the lowest marks are dropped
 // (their retries are still recognised by the client high mark).
 const maxClients = 64
@@ -197,9 +208,10 @@ func (s *docState) visible() (map[string]any, bool) {
 }
 
 // save returns the metadata to store with the visible fields: state older than the floor
-// is dropped (it can never become visible again), numeric histories are bounded, and bases
-// are kept only where operations change them.
-func (s *docState) save() Meta {
+// is dropped (it can never become visible again), operations older than horizon (the
+// retention horizon; "" for none) are folded into their bases, histories are bounded
+// (maxNumOps, maxHistoryBytes), and bases are kept only where operations change them.
+func (s *docState) save(horizon HLC) Meta {
 	floor := s.floor()
 	m := s.meta
 	fields := make(map[string]FieldMeta, len(m.Fields))
@@ -212,11 +224,36 @@ func (s *docState) save() Meta {
 			}
 			fm.Clock, s.base[name] = "", nil
 		}
+		fold := sort.Search(len(fm.Ops), func(i int) bool { return !horizon.After(fm.Ops[i].Clock) })
 		if len(fm.Ops) > maxNumOps {
-			fold := len(fm.Ops) - maxNumOps/2
-			s.base[name] = applyNum(s.base[name], fm.Ops[:fold])
-			fm.Ops = append([]NumOp(nil), fm.Ops[fold:]...)
+			fold = max(fold, len(fm.Ops)-maxNumOps/2)
 		}
+		s.foldOps(name, &fm, fold)
+		s.foldElems(name, &fm, func(e ElemOp) bool { return horizon.After(e.Clock) })
+		fields[name] = fm
+	}
+	for {
+		total, largest, size := 0, "", 0
+		for name, fm := range fields {
+			n := historySize(fm)
+			total += n
+			if n > size || (n == size && name < largest) {
+				largest, size = name, n
+			}
+		}
+		if total <= maxHistoryBytes {
+			break
+		}
+		fm := fields[largest]
+		s.foldOps(largest, &fm, (len(fm.Ops)+1)/2)
+		if len(fm.Elems) > 0 {
+			ops := elemsInOrder(fm.Elems)
+			cut := ops[(len(ops)-1)/2]
+			s.foldElems(largest, &fm, func(e ElemOp) bool { return !elemAfter(keyedElemOp{e, canonical(e.Value)}, cut) })
+		}
+		fields[largest] = fm
+	}
+	for name, fm := range fields {
 		fm.Base = nil
 		if len(fm.Ops) > 0 || len(fm.Elems) > 0 {
 			fm.Base = s.base[name]
@@ -231,6 +268,38 @@ func (s *docState) save() Meta {
 		m.Fields = nil
 	}
 	return m
+}
+
+// foldOps folds field name's first n numeric operations into its base.
+func (s *docState) foldOps(name string, fm *FieldMeta, n int) {
+	if n <= 0 {
+		return
+	}
+	s.base[name] = applyNum(s.base[name], fm.Ops[:n])
+	fm.Ops = append([]NumOp(nil), fm.Ops[n:]...)
+}
+
+// foldElems folds field name's element operations that fold selects into its base. They
+// must be older than every one it keeps, as applySet applies operations in clock order.
+func (s *docState) foldElems(name string, fm *FieldMeta, fold func(ElemOp) bool) {
+	var folded, kept map[string]ElemOp
+	for k, e := range fm.Elems {
+		if fold(e) {
+			if folded == nil {
+				folded = map[string]ElemOp{}
+			}
+			folded[k] = e
+		} else {
+			if kept == nil {
+				kept = map[string]ElemOp{}
+			}
+			kept[k] = e
+		}
+	}
+	if len(folded) > 0 {
+		s.base[name] = applySet(s.base[name], folded)
+		fm.Elems = kept
+	}
 }
 
 // markClient records that mutation id of client, whose fingerprint is sum, was applied
@@ -320,36 +389,57 @@ func applyNum(base any, ops []NumOp) any {
 
 // applySet applies element operations (in clock order) to base, an array (anything else
 // counts as empty): adds append missing elements, removes drop every equal element.
+//
+// An element has at most one operation (elems is keyed by its canonical value), so a
+// remove drops every equal element, and an add appends the element unless base has it:
+// each element and operation is encoded once, and a large set with a long history costs
+// linear time, not their product.
 func applySet(base any, elems map[string]ElemOp) any {
 	arr, _ := base.([]any)
-	out := append(make([]any, 0, len(arr)), arr...)
-	ops := make([]ElemOp, 0, len(elems))
-	for _, e := range elems {
-		ops = append(ops, e)
-	}
-	sort.Slice(ops, func(i, j int) bool {
-		if ops[i].Clock != ops[j].Clock {
-			return ops[j].Clock.After(ops[i].Clock)
-		}
-		return canonical(ops[i].Value) < canonical(ops[j].Value)
-	})
+	ops := elemsInOrder(elems)
+	byKey := make(map[string]bool, len(ops)) // canonical value -> add
 	for _, op := range ops {
-		key := canonical(op.Value)
-		kept := out[:0]
-		found := false
-		for _, v := range out {
-			if canonical(v) == key {
-				found = true
-				if !op.Add {
-					continue
-				}
-			}
-			kept = append(kept, v)
+		byKey[op.key] = op.Add
+	}
+	out := make([]any, 0, len(arr)+len(ops))
+	inBase := make(map[string]bool, len(arr))
+	for _, v := range arr {
+		key := canonical(v)
+		if add, ok := byKey[key]; ok && !add {
+			continue
 		}
-		out = kept
-		if op.Add && !found {
+		inBase[key] = true
+		out = append(out, v)
+	}
+	for _, op := range ops {
+		if op.Add && !inBase[op.key] {
 			out = append(out, op.Value)
 		}
 	}
 	return out
+}
+
+// keyedElemOp is an element operation with its element's canonical value.
+type keyedElemOp struct {
+	ElemOp
+	key string
+}
+
+// elemsInOrder returns element operations in the order applySet applies them: by clock,
+// then by canonical value.
+func elemsInOrder(elems map[string]ElemOp) []keyedElemOp {
+	ops := make([]keyedElemOp, 0, len(elems))
+	for _, e := range elems {
+		ops = append(ops, keyedElemOp{e, canonical(e.Value)})
+	}
+	sort.Slice(ops, func(i, j int) bool { return elemAfter(ops[j], ops[i]) })
+	return ops
+}
+
+// elemAfter reports whether a comes after b in applySet's order.
+func elemAfter(a, b keyedElemOp) bool {
+	if a.Clock != b.Clock {
+		return a.Clock.After(b.Clock)
+	}
+	return a.key > b.key
 }

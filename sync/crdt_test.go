@@ -55,7 +55,7 @@ func run(ops []crdtOp) (map[string]any, bool, Meta) {
 		s := newState(fields, meta)
 		o.apply(s)
 		fields, _ = s.visible()
-		meta = s.save()
+		meta = s.save("")
 	}
 	s := newState(fields, meta)
 	f, del := s.visible()
@@ -206,7 +206,7 @@ func TestMetaRoundTripsThroughJSON(t *testing.T) {
 	s.elemOps("tags", []any{"y"}, true, hlcAt(3, "a"))
 	s.markClient("c1", 7, 1)
 	fields, _ := s.visible()
-	meta := s.save()
+	meta := s.save("")
 	b, _ := json.Marshal(meta)
 	var back Meta
 	if err := json.Unmarshal(b, &back); err != nil {
@@ -313,4 +313,83 @@ func TestCRDTConverges(t *testing.T) {
 			t.Fatalf("orders diverge: deleted %v vs %v, fields (-first +second):\n%s", wantDel, gotDel, diff)
 		}
 	})
+}
+
+// TestHistoryIsBounded: 20,000 elements of 100 bytes pass through a set (each added, then
+// removed) that keeps one element all along. Unbounded, the history of that 20-byte
+// document would hold every one of them (about 5 MB); it stays within maxHistoryBytes, and
+// the visible value is what it would be without folding.
+func TestHistoryIsBounded(t *testing.T) {
+	t.Parallel()
+	fields, meta := map[string]any{}, Meta{}
+	s := newState(fields, meta)
+	s.elemOps("tags", []any{"keep"}, true, hlcAt(0, "a"))
+	fields, _ = s.visible()
+	meta = s.save("")
+	for i := range 200 {
+		elems := make([]any, 100)
+		for j := range elems {
+			elems[j] = fmt.Sprintf("%0100d", i*100+j)
+		}
+		s := newState(fields, meta)
+		s.elemOps("tags", elems, true, hlcAt(2*i+1, "a"))
+		s.elemOps("tags", elems, false, hlcAt(2*i+2, "a"))
+		s.numOp("n", "inc", int64(1), hlcAt(2*i+1, "a"))
+		fields, _ = s.visible()
+		meta = s.save("")
+		if n := historySize(meta.Fields["tags"]) + historySize(meta.Fields["n"]); n > maxHistoryBytes {
+			t.Fatalf("after round %d the history is %d bytes, over %d", i, n, maxHistoryBytes)
+		}
+	}
+	want := map[string]any{"tags": []any{"keep"}, "n": int64(200)}
+	if got, _ := newState(fields, meta).visible(); !cmp.Equal(got, want) {
+		t.Fatalf("visible %v, want %v", got, want)
+	}
+	if n := StoredSize(Document{Fields: fields, Meta: meta}); n > maxHistoryBytes+64<<10 {
+		t.Fatalf("the document is %d bytes as stored", n)
+	}
+}
+
+// TestHistoryFoldsPastHorizon: operations older than the retention horizon are folded into
+// their fields' bases when the document is saved; newer ones are kept; the visible value
+// does not change.
+func TestHistoryFoldsPastHorizon(t *testing.T) {
+	t.Parallel()
+	s := newState(map[string]any{}, Meta{})
+	s.assign("tags", []any{"a", "b"}, hlcAt(0, "x"))
+	s.elemOps("tags", []any{"a"}, false, hlcAt(10, "x"))
+	s.elemOps("tags", []any{"c"}, true, hlcAt(30, "x"))
+	s.numOp("n", "inc", int64(2), hlcAt(10, "x"))
+	s.numOp("n", "inc", int64(3), hlcAt(30, "x"))
+	before, _ := s.visible()
+	meta := s.save(hlcAt(20, ""))
+	tags, n := meta.Fields["tags"], meta.Fields["n"]
+	if len(tags.Elems) != 1 || !cmp.Equal(tags.Base, []any{"b"}) || len(n.Ops) != 1 || n.Base != int64(2) {
+		t.Fatalf("saved %+v and %+v: want the operations before the horizon folded", tags, n)
+	}
+	if after, _ := newState(before, meta).visible(); !cmp.Equal(after, before) {
+		t.Fatalf("visible %v after the fold, %v before", after, before)
+	}
+}
+
+// BenchmarkWriteToLargeHistory applies a one-field patch to a document whose set field
+// holds 5,000 elements with as long a history (as the service does: state, merge, visible
+// value, save, size check).
+func BenchmarkWriteToLargeHistory(b *testing.B) {
+	s := newState(map[string]any{}, Meta{})
+	elems := make([]any, 10_000)
+	for j := range elems {
+		elems[j] = fmt.Sprintf("%040d", j)
+	}
+	s.elemOps("tags", elems[:5000], true, hlcAt(1, "a"))
+	s.elemOps("tags", elems[5000:], false, hlcAt(2, "a"))
+	fields, _ := s.visible()
+	meta := s.save("")
+	b.ResetTimer()
+	for i := range b.N {
+		s := newState(fields, cloneMeta(meta))
+		s.assign("title", fmt.Sprint(i), hlcAt(3+i, "a"))
+		next, _ := s.visible()
+		StoredSize(Document{Fields: next, Meta: s.save("")})
+	}
 }

@@ -52,7 +52,7 @@ func (s *Service) deleteDocuments(ctx context.Context, owner string) error {
 		for i, d := range docs {
 			writes[i] = Write{BaseVersion: d.Version, Doc: s.tombstone(d)}
 		}
-		results, err := s.store.Commit(ctx, Commit{Writes: writes})
+		results, err := s.commit(ctx, Commit{Writes: writes})
 		if err != nil {
 			return err
 		}

@@ -253,6 +253,7 @@ func (h *Hub) kick() {
 func (h *Hub) Run(ctx context.Context) {
 	t := time.NewTicker(h.cfg.PollEvery)
 	defer t.Stop()
+	defer h.svc.marks.setFresh(false) // nobody keeps the copy fresh any more
 	for {
 		if err := h.Poll(ctx); err != nil && ctx.Err() == nil {
 			h.svc.cfg.Logger.Warn("sync hub poll failed", "err", err.Error())
@@ -268,11 +269,13 @@ func (h *Hub) Run(ctx context.Context) {
 
 // Poll reads the watermark once and pokes the streams in the buckets of the changes since
 // the last poll; users touched with no stream here are notified. Run calls it; tests call
-// it to make a poll happen now.
+// it to make a poll happen now. The watermark it reads is the node's copy that pulls
+// serve up to (watermark.go); a poll that fails stops them from using it.
 func (h *Hub) Poll(ctx context.Context) error {
 	h.refreshStale(ctx)
 	h.reportStreams(ctx)
-	w, err := h.svc.store.Watermark(ctx)
+	w, err := h.svc.readWatermark(ctx)
+	h.svc.marks.setFresh(err == nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -120,7 +121,7 @@ func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Pag
 			return Page{}, err
 		}
 		page.RemovedBuckets, page.ResetBuckets = reconcileBuckets(&cur, mine, horizon)
-		if through, err = s.store.Watermark(ctx); err != nil {
+		if through, err = s.watermark(ctx); err != nil {
 			return Page{}, err
 		}
 		if streams, err = s.scanStreams(ctx, cur, mine, through, limit, req.Fresh); err != nil {
@@ -139,11 +140,13 @@ func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Pag
 	}
 	cut, more := s.fillPage(&page, streams, mine, through, limit)
 	for _, st := range streams {
-		pos := max(st.track.Positions[st.bucket], cut)
-		if st.exhausted(cut) {
-			pos = through // nothing more in this stream up to the watermark
+		for _, b := range st.buckets {
+			pos := max(st.track.Positions[b], cut)
+			if st.exhausted(cut) {
+				pos = through // nothing more in this stream up to the watermark
+			}
+			st.track.Positions[b] = pos
 		}
-		st.track.Positions[st.bucket] = pos
 	}
 	for _, b := range slices.Clone(cur.Resetting) {
 		if allAt(cur, b, through) {
@@ -192,22 +195,24 @@ func reconcileBuckets(cur *cursor, mine []string, horizon int64) (removed, reset
 	return removed, reset
 }
 
-// stream is one track's scan of one bucket.
+// stream is one track's scan of its buckets that were at one position.
 type stream struct {
-	track  *track
-	bucket string
-	after  int64      // the track's position in the bucket before the scan
-	docs   []Document // the scanned documents of the track's collections
-	last   int64      // the Seq of the last document scanned (0: none)
-	more   bool       // the scan stopped at its limit: there may be more after last
+	track   *track
+	buckets []string
+	after   int64      // the buckets' position in the track before the scan
+	docs    []Document // the scanned documents of the track's collections
+	last    int64      // the Seq of the last document scanned (0: none)
+	more    bool       // the scan stopped at its limit: there may be more after last
 }
 
 // exhausted reports whether the stream has nothing beyond cut up to the watermark.
 func (st stream) exhausted(cut int64) bool { return !st.more && st.last <= cut }
 
-// scanStreams scans every (track, bucket) after its position, limit+1 documents each. A
-// track covering "all collections except some" scans all and leaves those out here. A
-// fresh client's initial syncs skip tombstones and evictions.
+// scanStreams scans, for every track, its buckets after their positions, limit+1
+// documents a scan: the buckets at one position with one scan (in an incremental pull
+// they all are, so a pull costs one scan per track). A track covering "all collections
+// except some" scans all and leaves those out here. A fresh client's initial syncs skip
+// tombstones and evictions.
 func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, through int64, limit int, fresh bool) ([]stream, error) {
 	var out []stream
 	for i := range cur.Tracks {
@@ -216,19 +221,23 @@ func (s *Service) scanStreams(ctx context.Context, cur cursor, mine []string, th
 		if !t.All {
 			only = t.Names
 		}
+		byPos := map[int64][]string{}
 		for _, b := range mine {
 			after := t.Positions[b]
 			if _, ok := t.Positions[b]; !ok {
 				t.Positions[b] = 0
 			}
-			if after >= through {
-				continue
+			if after < through {
+				byPos[after] = append(byPos[after], b)
 			}
-			docs, err := s.store.ScanBucket(ctx, BucketScan{Bucket: b, After: after, Through: through, Limit: limit + 1, SkipDeleted: fresh && after == 0, Collections: only})
+		}
+		for _, after := range slices.Sorted(maps.Keys(byPos)) {
+			buckets := byPos[after]
+			docs, err := s.store.ScanBucket(ctx, BucketScan{Buckets: buckets, After: after, Through: through, Limit: limit + 1, SkipDeleted: fresh && after == 0, Collections: only})
 			if err != nil {
 				return nil, err
 			}
-			st := stream{track: t, bucket: b, after: after, more: len(docs) > limit}
+			st := stream{track: t, buckets: buckets, after: after, more: len(docs) > limit}
 			if len(docs) > 0 {
 				st.last = docs[len(docs)-1].Seq
 			}

@@ -103,7 +103,7 @@ func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts
 				refs = append(refs, ref)
 			}
 		}
-		results, err := s.store.Commit(ctx, Commit{Writes: writes, Client: &ClientMark{ClientID: clientID, UserID: user, High: muts[len(muts)-1].ID}})
+		results, err := s.commit(ctx, Commit{Writes: writes, Client: &ClientMark{ClientID: clientID, UserID: user, High: muts[len(muts)-1].ID}})
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +218,12 @@ func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared
 			continue
 		}
 		st.markClient(client, p.m.ID, p.m.fingerprint())
-		fields, meta, deleted, changed = next, st.save(), del, true
+		saved := st.save(s.horizon())
+		if rej := checkStored(Document{Ref: p.ref, Owner: owner, Fields: next, Buckets: col.buckets(owner, next), Meta: saved}, doc); rej != nil {
+			*r = Receipt{ID: p.m.ID, Status: Rejected, Code: rej.code, Field: rej.field, Message: rej.msg}
+			continue
+		}
+		fields, meta, deleted, changed = next, saved, del, true
 		r.Status = Applied
 		if !won {
 			r.Status = Merged
@@ -363,6 +368,25 @@ func checkDocument(fields map[string]any, deleted bool, col Collection, sch *jso
 		return reject(RejectSchema, field, "The document does not match the collection's schema: %s", msg)
 	}
 	return nil
+}
+
+// checkStored applies MaxStoredBytes to d, the document as it would be stored after a
+// mutation (old: as it is, or nil), with its metadata: a write that MongoDB would refuse
+// is rejected on both engines, finally, so the client's outbox moves on.
+func checkStored(d Document, old *Document) *rejection {
+	if old != nil {
+		d.Evicted = append(slices.Clone(old.Buckets), old.Evicted...) // at most
+	}
+	if n := StoredSize(d); n > MaxStoredBytes {
+		return reject(RejectTooLarge, "fields", "The document would be %d bytes as stored, with the history that merges concurrent changes; the limit is %d.", n, MaxStoredBytes)
+	}
+	return nil
+}
+
+// horizon is the retention horizon as a clock: operations older than it are folded into
+// their fields' bases (docState.save).
+func (s *Service) horizon() HLC {
+	return MakeHLC(s.clock.Now().Add(-s.cfg.Retention), 0, "")
 }
 
 func cloneMeta(m Meta) Meta {

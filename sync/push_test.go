@@ -447,3 +447,31 @@ func testBatchErrors(t *testing.T, engine string) {
 		t.Fatalf("strict collections: %+v", r)
 	}
 }
+
+// TestStoredSizeLimit: a put within its collection's limit on visible JSON (4 MiB) whose
+// stored form would pass MongoDB's 16 MiB (a million small numbers cost 2 bytes each in
+// JSON, about 16 in BSON) is rejected with too_large, finally, on both engines, and the
+// mutations after it apply.
+func TestStoredSizeLimit(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := newEnv(t, engine, func(c *datasync.Config) {
+			c.Collections = []datasync.Collection{{Name: "series", MaxDocBytes: datasync.MaxDocBytesLimit}}
+		})
+		points := make([]any, 1_100_000)
+		for i := range points {
+			points[i] = json.Number("1")
+		}
+		r := e.push("alice", "phone",
+			put(1, "series", "s1", map[string]any{"points": points}),
+			put(2, "series", "s2", map[string]any{"points": points[:1000]}))
+		if r[0].Status != datasync.Rejected || r[0].Code != datasync.RejectTooLarge || !strings.Contains(r[0].Message, "as stored") {
+			t.Fatalf("a document of %d bytes as stored: %+v, want rejected too_large", 1_100_000*16, r[0])
+		}
+		wantStatus(t, r[1], datasync.Applied)
+		changes, _ := e.pullAll("alice", "", 0)
+		if len(changes) != 1 || changes[0].DocID != "s2" {
+			t.Fatalf("changes %+v, want s2 alone", changes)
+		}
+	})
+}

@@ -85,7 +85,8 @@ type Service struct {
 	cursorKey []byte
 	fixed     map[string]Collection // from configuration
 
-	hub *Hub // set by NewHub: membership changes refresh streams
+	hub   *Hub  // set by NewHub: membership changes refresh streams
+	marks marks // this node's copy of the watermark (watermark.go)
 
 	notes clientNotes // when this node last recorded each client's activity (health.go)
 

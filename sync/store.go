@@ -79,13 +79,14 @@ type CommitResult struct {
 	Conflict bool
 }
 
-// BucketScan asks for a bucket's changes.
+// BucketScan asks for the changes of buckets at one position: a pull scans all of a
+// cursor track's buckets that are at the same position with one BucketScan.
 type BucketScan struct {
-	Bucket string
+	Buckets []string
 	// After and Through bound the sequence numbers: After < Seq <= Through.
 	After, Through int64
 	Limit          int
-	// SkipDeleted leaves out tombstones and documents that only left the bucket (the
+	// SkipDeleted leaves out tombstones and documents that only left the buckets (the
 	// initial sync of a client that holds no documents needs neither).
 	SkipDeleted bool
 	// Collections keeps only these collections; empty means all.
@@ -167,7 +168,10 @@ type Store interface {
 	// then gets the next sequence number; a write that finds another version is a
 	// Conflict and changes nothing. The results are in the order of the writes. A commit
 	// whose Client belongs to another user writes nothing and fails with forbidden (see
-	// Commit.Client).
+	// Commit.Client). A cancellation of ctx never leaves a number unsettled that would
+	// hold the watermark back: a commit cancelled before it begins takes nothing, and one
+	// under way is finished or undone as a whole (an engine may finish it after its caller
+	// has gone).
 	Commit(ctx context.Context, c Commit) ([]CommitResult, error)
 
 	// Watermark returns W such that every write with a sequence number <= W is visible to
@@ -176,7 +180,9 @@ type Store interface {
 	Watermark(ctx context.Context) (int64, error)
 
 	// ScanBucket returns the current state of the documents whose Buckets or Evicted hold
-	// s.Bucket and whose Seq is in (s.After, s.Through], in Seq order, at most s.Limit.
+	// one of s.Buckets (with SkipDeleted: whose Buckets hold one, and that are no
+	// tombstones) and whose Seq is in (s.After, s.Through], each once, in Seq order, at
+	// most s.Limit.
 	// Pulls need only Ref, Version, Seq, Deleted, Fields, Buckets, Evicted and EvictSeq, so
 	// an engine may leave Owner, Meta and UpdatedAt empty.
 	ScanBucket(ctx context.Context, s BucketScan) ([]Document, error)

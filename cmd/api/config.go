@@ -57,6 +57,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"mongodb.connectTimeout", "10s", "How long start-up waits for a MongoDB server to answer before it gives up.", durationSetter(func(c *app.Config) *time.Duration { return &c.MongoDBConnectTimeout })},
+	{"mongodb.operationTimeout", "30s", "The longest any one MongoDB operation may take (and a sync commit as a whole) before it fails with 503.", durationSetter(func(c *app.Config) *time.Duration { return &c.MongoDBOperationTimeout })},
 	{"log.level", "info", "Log level: debug, info, warn or error.", func(c *app.Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
@@ -110,6 +111,8 @@ var settings = []setting{
 	{"auth.audience", "tideline", "The aud claim of access tokens.", func(c *app.Config, v string) error { c.Auth.Audience = v; return nonEmpty(v) }},
 	{"auth.accessTokenTTL", "15m", "Lifetime of access tokens.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.AccessTokenTTL })},
 	{"auth.refreshTokenTTL", "720h", "How long a session lasts without a refresh.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.RefreshTokenTTL })},
+	{"auth.sessionRetention", "720h", "How long an ended session (expired or revoked) is kept, listed, before the sweep deletes it with its refresh tokens; expired tokens go at once.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.SessionRetention })},
+	{"auth.auditRetention", "2160h", "How long audit events are kept before the sweep deletes them.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.AuditRetention })},
 	{"auth.refreshReuseGrace", "10s", "How long after a refresh the spent refresh token still gets the same successor (for a client that lost the response).", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.RefreshReuseGrace })},
 	{"auth.sessionCheckTTL", "30s", "How long a node trusts a checked session: revoked sessions and disabled users are refused on other nodes within this time.", durationSetter(func(c *app.Config) *time.Duration { return &c.Auth.SessionCheckTTL })},
 	{"auth.minPasswordLength", "8", "Shortest password accepted, in characters.", intSetter(6, 128, func(c *app.Config) *int { return &c.Auth.MinPasswordLength })},
@@ -239,7 +242,7 @@ var settings = []setting{
 	{"sync.strictCollections", "false", "Refuse pushes to collections not listed in sync.collections or configured through the admin API.", boolSetter(func(c *app.Config) *bool { return &c.Sync.StrictCollections })},
 	{"sync.maxClockSkew", "60s", "How far ahead of the server's clock a client's HLC may be before the server clamps it (so a wrong clock cannot make writes win forever).", durationSetter(func(c *app.Config) *time.Duration { return &c.Sync.MaxClockSkew })},
 	{"sync.retention", "720h", "How long tombstones and eviction markers are kept. A device offline for longer syncs the affected buckets again (keeping its pending writes).", durationSetter(func(c *app.Config) *time.Duration { return &c.Sync.Retention })},
-	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease).", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
+	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease), and deletes expired auth tokens, ended sessions and old audit events.", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
 	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.PollEvery })},
 	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreams })},
 	{"sync.maxStreamsPerUser", "10", "Most realtime streams one account may have open on one node; past it its new ones get 429 (one account cannot take every slot).", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreamsPerUser })},

@@ -37,16 +37,18 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &app.Config{
-		Addr:                  "127.0.0.1:8080",
-		DataDir:               "./data",
-		MongoDBConnectTimeout: 10 * time.Second,
-		LogLevel:              slog.LevelInfo,
-		LogFormat:             "auto",
-		MaxBodyBytes:          1 << 20,
-		ShutdownTimeout:       30 * time.Second,
+		Addr:                    "127.0.0.1:8080",
+		DataDir:                 "./data",
+		MongoDBConnectTimeout:   10 * time.Second,
+		MongoDBOperationTimeout: 30 * time.Second,
+		LogLevel:                slog.LevelInfo,
+		LogFormat:               "auto",
+		MaxBodyBytes:            1 << 20,
+		ShutdownTimeout:         30 * time.Second,
 		Auth: auth.Config{
 			Issuer: "tideline", Audience: "tideline", AccessTokenTTL: 15 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second, SessionCheckTTL: 30 * time.Second, MinPasswordLength: 8,
+			SessionRetention: 720 * time.Hour, AuditRetention: 2160 * time.Hour,
 			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
 		},
 		SMTP:                auth.SMTPMailer{RequireTLS: true},

@@ -12,7 +12,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
 
 // Auth returns the MongoDB engine's auth.Store.
@@ -25,11 +24,7 @@ type authStore struct{ db *DB }
 
 var _ auth.Store = authStore{}
 
-// primary makes auth reads see the latest writes of every node whatever read preference the
-// URI sets: a secondary could still show a spent token unspent or a revoked session active.
-var primary = options.Collection().SetReadPreference(readpref.Primary())
-
-func (s authStore) coll(name string) *mongo.Collection { return s.db.db.Collection(name, primary) }
+func (s authStore) coll(name string) *mongo.Collection { return s.db.db.Collection(name, durable) }
 
 type userDoc struct {
 	ID string `bson:"_id"`
@@ -183,13 +178,16 @@ func (s authStore) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User
 
 // CountUsers counts with three counts on the users collection, each a consistent number on
 // its own (the three are not one snapshot: a user created meanwhile may be in one only).
+// They read from a secondary where there is one, within countTimeout (counting).
 func (s authStore) CountUsers(ctx context.Context) (auth.UserCounts, error) {
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
+	defer cancel()
 	var c auth.UserCounts
 	for _, q := range []struct {
 		n      *int
 		filter bson.M
 	}{{&c.Total, bson.M{}}, {&c.Anonymous, bson.M{"anonymous": true}}, {&c.Disabled, bson.M{"disabled": true}}} {
-		n, err := s.coll(usersCollection).CountDocuments(ctx, q.filter)
+		n, err := s.db.db.Collection(usersCollection, counting).CountDocuments(ctx, q.filter)
 		if err != nil {
 			return auth.UserCounts{}, mapError(err, "count users")
 		}

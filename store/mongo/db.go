@@ -17,11 +17,37 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
+
+// DefaultOperationTimeout is Options.OperationTimeout's default.
+const DefaultOperationTimeout = 30 * time.Second
+
+// durable makes a collection's reads and writes majority-committed, on the primary, whatever
+// the URI or the deployment's default says (a deployment may have lowered it to w:1). Every
+// collection of the engine is opened with it: sync (see syncOptions), and auth, push and
+// rate limits, where a w:1 write lost in a failover would undo a refresh rotation (its
+// user signed out when the old token is reused), a session revocation, or a delivery's
+// lease (a duplicate push), and a read from a secondary could show a spent token unspent.
+var durable = options.Collection().SetReadPreference(readpref.Primary()).
+	SetReadConcern(readconcern.Majority()).SetWriteConcern(writeconcern.Majority())
+
+// counting is for the admin console's counts, read at every page view over whole
+// collections: from a secondary when there is one (the primary serves the API), with
+// local read concern (a count a moment old is as good), and each bounded by countTimeout.
+var counting = options.Collection().SetReadPreference(readpref.SecondaryPreferred()).
+	SetReadConcern(readconcern.Local())
+
+// countTimeout bounds each of the console's counts: a slow count fails its page with
+// unavailable (503) rather than hold a connection and a secondary's CPU for the
+// operation timeout.
+const countTimeout = 5 * time.Second
 
 // DefaultDatabase is the database used when neither Options.Database nor the URI names one.
 const DefaultDatabase = "tideline"
@@ -53,9 +79,18 @@ type Options struct {
 	// that it retries with a new number; 0 means DefaultSyncFenceAfter. Too short, and slow
 	// writers retry needlessly; too long, and readers wait that long after a crash.
 	SyncFenceAfter time.Duration
+	// OperationTimeout bounds every operation whose context has no deadline (the driver's
+	// client-side timeout, unless the URI sets timeoutMS), so that none hangs while no
+	// majority of the replica set is up to acknowledge it, and a sync commit as a whole,
+	// which runs to its end even when the request that started it is cancelled; 0 means
+	// DefaultOperationTimeout.
+	OperationTimeout time.Duration
 	// Logger receives what Open has to say that is not an error: that the database was
 	// migrated by a newer, compatible Tideline (a rolling upgrade). Nil means no log.
 	Logger *slog.Logger
+
+	// monitor, when set (only by tests), sees every command the driver sends.
+	monitor *event.CommandMonitor
 }
 
 // Open connects to MongoDB, checks that a server answers within the connect timeout, and
@@ -93,12 +128,21 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 		SetServerSelectionTimeout(opts.ConnectTimeout).
 		SetConnectTimeout(opts.ConnectTimeout).
 		SetAppName("tideline")
+	if opts.OperationTimeout <= 0 {
+		opts.OperationTimeout = DefaultOperationTimeout
+	}
+	if !cs.TimeoutSet {
+		co.SetTimeout(opts.OperationTimeout)
+	}
+	if opts.monitor != nil {
+		co.SetMonitor(opts.monitor)
+	}
 	client, err := mongo.Connect(co)
 	if err != nil {
 		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB client options are not valid: "+redactedCause(err, opts.URI))
 	}
 	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name,
-		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter)}
+		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter, opts.OperationTimeout)}
 	db.rates = NewRateStore(db)
 	defer func() {
 		if err != nil {
@@ -144,11 +188,12 @@ func (db *DB) Close() error {
 // RateStore). It is one per DB, since each sweeps the ended windows.
 func (db *DB) RateStore() auth.RateStore { return db.rates }
 
-// Ping checks that the primary (or, failing that, any member) answers. It fails with
-// CodeUnavailable.
+// Ping checks that the primary answers (for /readyz): every write, and every read, goes
+// to the primary, so a node without one can serve nothing but errors and should be taken
+// out of its load balancer until an election ends. It fails with CodeUnavailable.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.client.Ping(ctx, readpref.PrimaryPreferred()); err != nil {
-		return tideline.Wrap(err, tideline.CodeUnavailable, "MongoDB does not answer.")
+	if err := db.client.Ping(ctx, readpref.Primary()); err != nil {
+		return tideline.Wrap(err, tideline.CodeUnavailable, "No MongoDB primary answers.")
 	}
 	return nil
 }
@@ -160,7 +205,7 @@ func (db *DB) Info(ctx context.Context) (tideline.StoreInfo, error) {
 		InstanceID string    `bson:"instanceId"`
 		CreatedAt  time.Time `bson:"createdAt"`
 	}
-	if err := db.db.Collection(metaCollection).FindOne(ctx, bson.D{{Key: "_id", Value: "instance"}}).Decode(&inst); err != nil {
+	if err := db.db.Collection(metaCollection, durable).FindOne(ctx, bson.D{{Key: "_id", Value: "instance"}}).Decode(&inst); err != nil {
 		return info, mapError(err, "read store info")
 	}
 	v, err := db.schemaVersion(ctx)

@@ -55,6 +55,8 @@ var migrations = []migration{
 	{7, "sync owner index", additive, migrateOwnerIndex},
 	{8, "sync client health", additive, migrateClientHealth},
 	{9, "files", additive, migrateFiles},
+	{10, "push topic audience index", additive, migrateTopicAudience},
+	{11, "auth expiry indexes", additive, migrateAuthExpiry},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the
@@ -71,7 +73,7 @@ type appliedMigration struct {
 // migrateInstance records who this data is, once: concurrent first starts agree on one
 // instance id because $setOnInsert only writes when the upsert inserts.
 func migrateInstance(ctx context.Context, db *DB) error {
-	_, err := db.db.Collection(metaCollection).UpdateOne(ctx,
+	_, err := db.db.Collection(metaCollection, durable).UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: "instance"}},
 		bson.D{{Key: "$setOnInsert", Value: bson.D{
 			{Key: "instanceId", Value: tideline.NewID()},
@@ -89,7 +91,7 @@ func migrateInstance(ctx context.Context, db *DB) error {
 // has only additive ones it does not know (a newer node migrated it during a rolling
 // upgrade), saying so in the log.
 func (db *DB) migrate(ctx context.Context, migs []migration) error {
-	applied, err := findAll[appliedMigration](ctx, db.db.Collection(migrationsCollection), bson.D{},
+	applied, err := findAll[appliedMigration](ctx, db.db.Collection(migrationsCollection, durable), bson.D{},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "read the applied migrations")
 	if err != nil {
 		return err
@@ -109,7 +111,7 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 		if err := m.up(ctx, db); err != nil {
 			return mapError(err, what)
 		}
-		_, err := db.db.Collection(migrationsCollection).InsertOne(ctx, bson.D{
+		_, err := db.db.Collection(migrationsCollection, durable).InsertOne(ctx, bson.D{
 			{Key: "_id", Value: m.version},
 			{Key: "name", Value: m.name},
 			{Key: "appliedAt", Value: db.clock.Now().UTC()},
@@ -156,7 +158,7 @@ func (db *DB) schemaVersion(ctx context.Context) (int, error) {
 	var last struct {
 		Version int `bson:"_id"`
 	}
-	err := db.db.Collection(migrationsCollection).FindOne(ctx, bson.D{},
+	err := db.db.Collection(migrationsCollection, durable).FindOne(ctx, bson.D{},
 		options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&last)
 	if err == mongo.ErrNoDocuments {
 		return 0, nil

@@ -108,7 +108,7 @@ type pushStore struct {
 var _ push.Store = (*pushStore)(nil)
 
 func (s *pushStore) devices() *mongo.Collection {
-	return s.db.db.Collection(pushDevicesCollection, primary)
+	return s.db.db.Collection(pushDevicesCollection, durable)
 }
 
 type deviceDoc struct {
@@ -294,7 +294,7 @@ func (s *pushStore) activeSessions(ctx context.Context, ids []string, at time.Ti
 		ID     string `bson:"_id"`
 		UserID string `bson:"userId"`
 	}
-	docs, err := findAll[session](ctx, s.db.db.Collection(sessionsCollection, primary),
+	docs, err := findAll[session](ctx, s.db.db.Collection(sessionsCollection, durable),
 		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "revokedAt", Value: nil}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: at.UTC()}}}},
 		options.Find().SetProjection(bson.D{{Key: "userId", Value: 1}}), "check sessions")
 	if err != nil {
@@ -386,11 +386,14 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 
 // CountDevices groups the devices by platform twice, all of them and those with a
 // pushToken field (an unbound device has none), since FerretDB v1 takes one accumulator per
-// $group and no $cond.
+// $group and no $cond. It reads from a secondary where there is one, within countTimeout
+// (counting).
 func (s *pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, error) {
 	const what = "count devices"
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
+	defer cancel()
 	count := func(match bson.M) (map[string]int, error) {
-		cur, err := s.devices().Aggregate(ctx, mongo.Pipeline{
+		cur, err := s.db.db.Collection(pushDevicesCollection, counting).Aggregate(ctx, mongo.Pipeline{
 			{{Key: "$match", Value: match}},
 			{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$platform"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 		})
@@ -428,10 +431,13 @@ func (s *pushStore) CountDevices(ctx context.Context) ([]push.PlatformCount, err
 
 // ListTopics counts with one aggregation: $unwind the topic sets, $group by topic with
 // $sum: 1 (FerretDB v1 has $sum; one accumulator per $group), $sort by name. A device
-// holds a topic at most once, so each count is a number of devices.
+// holds a topic at most once, so each count is a number of devices. It reads from a
+// secondary where there is one, within countTimeout (counting).
 func (s *pushStore) ListTopics(ctx context.Context) ([]push.TopicCount, error) {
 	const what = "list topics"
-	cur, err := s.devices().Aggregate(ctx, mongo.Pipeline{
+	ctx, cancel := context.WithTimeout(ctx, countTimeout)
+	defer cancel()
+	cur, err := s.db.db.Collection(pushDevicesCollection, counting).Aggregate(ctx, mongo.Pipeline{
 		{{Key: "$unwind", Value: "$topics"}},
 		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$topics"}, {Key: "devices", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
 		{{Key: "$sort", Value: bson.D{{Key: "_id", Value: 1}}}},

@@ -67,11 +67,11 @@ const maxClaimRounds = 4
 var writeChunk = 1000
 
 func (s *pushStore) campaigns() *mongo.Collection {
-	return s.db.db.Collection(pushCampaignsCollection, primary)
+	return s.db.db.Collection(pushCampaignsCollection, durable)
 }
 
 func (s *pushStore) deliveries() *mongo.Collection {
-	return s.db.db.Collection(pushDeliveriesCollection, primary)
+	return s.db.db.Collection(pushDeliveriesCollection, durable)
 }
 
 type campaignDoc struct {
@@ -228,8 +228,11 @@ func (s *pushStore) ListAudience(ctx context.Context, a push.Audience, after str
 	if !a.SeenSince.IsZero() {
 		filter = append(filter, bson.E{Key: "lastSeen", Value: bson.D{{Key: "$gte", Value: ms(a.SeenSince)}}})
 	}
-	docs, err := findAll[deviceDoc](ctx, s.devices(), filter, options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(noTopics), "list audience")
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(noTopics)
+	if a.Topic != "" {
+		opts.SetHint(topicAudienceIndex.Keys) // the topic's devices in _id order: no sort, no scan
+	}
+	docs, err := findAll[deviceDoc](ctx, s.devices(), filter, opts, "list audience")
 	return convert(docs, err, withoutTopics)
 }
 

@@ -484,3 +484,32 @@ func TestPushCampaignTimes(t *testing.T) {
 		t.Fatalf("lease until %v, want %v", leased.LeaseUntil, want)
 	}
 }
+
+// TestPushTopicAudienceHinted: a campaign's page of a topic's devices is read through the
+// {topics, _id} index (migration 9), named in the query, so MongoDB walks the topic's
+// devices in _id order and stops at the page's end instead of sorting them all.
+func TestPushTopicAudienceHinted(t *testing.T) {
+	t.Parallel()
+	db, log := openMonitored(t, tideline.NewManualClock(storetest.Epoch))
+	s := db.Push()
+	for _, id := range []string{"a", "b", "c"} {
+		register(t, s, "u1", id, "T"+id)
+		if err := s.SetTopic(t.Context(), "u1", id, "news", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var page []push.Device
+	cmds := log.rawDuring(func() {
+		var err error
+		if page, err = s.ListAudience(t.Context(), push.Audience{Topic: "news"}, "", 2); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(page) != 2 || len(cmds) != 1 {
+		t.Fatalf("a page of 2 of the topic's 3 devices: %d devices, %d commands", len(page), len(cmds))
+	}
+	hint, err := cmds[0].LookupErr("hint")
+	if err != nil || hint.String() != `{"topics": {"$numberInt":"1"},"_id": {"$numberInt":"1"}}` {
+		t.Fatalf("the audience query %s names no {topics, _id} hint", cmds[0])
+	}
+}

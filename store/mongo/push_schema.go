@@ -27,7 +27,10 @@ const (
 //     sparse; its unique indexes skip absent fields anyway, which is why an unbound token is
 //     never stored as null or "".) A unique index on a field other than the shard key
 //     cannot be enforced on a sharded collection, so this collection stays unsharded;
-//   - {topics}: a multikey index for counting and finding a topic's devices.
+//   - {topics}: a multikey index for counting and finding a topic's devices;
+//   - {topics, _id} (migration 9): a campaign to a topic pages through its devices in _id
+//     order (ListAudience), which this index serves in order, hinted; with {topics} alone
+//     MongoDB reads every device of the topic and sorts them, at every page.
 //
 // A user's devices (ListDevices, UnbindSessions, DeleteUserDevices) are a prefix of the
 // first index.
@@ -35,6 +38,17 @@ var pushIndexes = []mongo.IndexModel{
 	{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "deviceId", Value: 1}}, Options: options.Index().SetUnique(true)},
 	{Keys: bson.D{{Key: "pushToken", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true)},
 	{Keys: bson.D{{Key: "topics", Value: 1}}},
+}
+
+// topicAudienceIndex is the index of a topic's devices in _id order (migration 9).
+var topicAudienceIndex = mongo.IndexModel{Keys: bson.D{{Key: "topics", Value: 1}, {Key: "_id", Value: 1}}}
+
+// migrateTopicAudience is migration 9: the index that pages a topic's audience.
+func migrateTopicAudience(ctx context.Context, db *DB) error {
+	if _, err := db.db.Collection(pushDevicesCollection).Indexes().CreateOne(ctx, topicAudienceIndex); err != nil {
+		return fmt.Errorf("index %v on %s: %w", topicAudienceIndex.Keys, pushDevicesCollection, err)
+	}
+	return nil
 }
 
 // migratePush is migration 4: the indexes of the devices collection, one command each

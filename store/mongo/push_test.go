@@ -115,7 +115,7 @@ func TestPushSchema(t *testing.T) {
 	for _, s := range specs {
 		unique[s.Name] = s.Unique != nil && *s.Unique
 	}
-	for name, u := range map[string]bool{"userId_1_deviceId_1": true, "pushToken_1": true, "topics_1": false} {
+	for name, u := range map[string]bool{"userId_1_deviceId_1": true, "pushToken_1": true, "topics_1": false, "topics_1__id_1": false} {
 		if got, ok := unique[name]; !ok || got != u {
 			t.Fatalf("index %s: present %v, unique %v; want unique %v (all: %v)", name, ok, got, u, unique)
 		}

@@ -76,7 +76,7 @@ func (s *RateStore) Take(ctx context.Context, key string, r auth.Rate, now time.
 	end := now.Truncate(r.Per).Add(r.Per)
 	expires := end.Add(rateExpiryGrace)
 	id := bson.D{{Key: "_id", Value: rateID(key, r.Per, expires)}}
-	coll := s.db.db.Collection(rateLimitsCollection, primary)
+	coll := s.db.db.Collection(rateLimitsCollection, durable)
 	var d rateDoc
 	if n < 0 { // a reservation given back, in the window it was counted in
 		_, err := coll.UpdateOne(ctx, append(id, bson.E{Key: "count", Value: bson.D{{Key: "$gte", Value: int64(-n)}}}),
@@ -143,7 +143,7 @@ func (s *RateStore) maybeSweep(now time.Time) {
 
 // sweep deletes the counters that expired before now, and says how many.
 func (s *RateStore) sweep(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.db.Collection(rateLimitsCollection).DeleteMany(ctx,
+	res, err := s.db.db.Collection(rateLimitsCollection, durable).DeleteMany(ctx,
 		bson.D{{Key: "_id", Value: bson.D{{Key: "$lt", Value: rateIDPrefix(now)}}}})
 	if err != nil {
 		return 0, mapError(err, "sweep the rate limits")

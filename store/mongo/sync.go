@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"math"
 	"slices"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
-	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
 
 // Sync returns the MongoDB engine's sync.Store.
@@ -27,15 +23,16 @@ func (db *DB) Sync() sync.Store { return syncStore{db} }
 type syncStore struct{ db *DB }
 
 // syncOptions make every sync read and write majority-committed, on the primary, whatever
-// the URI says. The ordering argument needs what it reads to stay true: with w:1 writes or
-// local reads, a replica-set failover could roll back a raised watermark, a done mark or a
-// document that a reader has already been served, and numbers would be handed out again
-// below a watermark a reader has passed. (MongoDB's default write concern is majority
-// already; this also holds when a deployment lowered it.)
-var syncOptions = options.Collection().SetReadPreference(readpref.Primary()).
-	SetReadConcern(readconcern.Majority()).SetWriteConcern(writeconcern.Majority())
+// the URI says (durable). The ordering argument needs what it reads to stay true: with w:1
+// writes or local reads, a replica-set failover could roll back a raised watermark, a done
+// mark or a document that a reader has already been served, and numbers would be handed
+// out again below a watermark a reader has passed.
+var syncOptions = durable
 
 var _ sync.Store = syncStore{}
+
+// settleTimeout bounds how long a failed commit round may spend settling its numbers.
+const settleTimeout = 5 * time.Second
 
 // maxFencedRounds bounds how often in a row a Commit may lose its numbers to fences before
 // it gives up with unavailable (a fencing timeout far too short for the deployment).
@@ -64,8 +61,9 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 	return out, nil
 }
 
-// ListOwnedDocuments queries each collection that holds synced documents for the owner's
-// live documents ({_sync.owner} index), until it has limit.
+// ListOwnedDocuments queries each collection that holds synced documents (a fresh list:
+// none may be missed) for the owner's live documents ({_sync.owner} index), until it has
+// limit.
 func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]sync.Document, error) {
 	names, err := s.db.docCollections(ctx)
 	if err != nil {
@@ -95,7 +93,31 @@ func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit i
 // a commit whose claim fails has written nothing, and of commits racing for a new client
 // id, one claim wins (one upsert of the client's document), and only its commit writes.
 // A node that stops after the claim leaves a client at mark 0, which is its owner's.
+//
+// Once it has begun, a commit is not abandoned with its request: mobile clients hang up
+// mid-push all the time, and a commit stopped between its steps would leave a number
+// pending that holds the watermark back, for every reader, until it is fenced
+// (DefaultSyncFenceAfter). So it runs on the request's context without its cancellation
+// (context.WithoutCancel), bounded by the commit timeout, and a round that fails anyway
+// settles its numbers on a fresh context (settleRound). A request already cancelled when
+// Commit is called takes nothing.
 func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, mapError(err, "commit")
+	}
+	ctx, cancel := s.db.syncer.detach(ctx)
+	defer cancel()
+	var results []sync.CommitResult
+	err := s.db.causal(ctx, func(ctx context.Context) error {
+		var err error
+		results, err = s.commit(ctx, c)
+		return err
+	})
+	return results, err
+}
+
+// commit is Commit in its session.
+func (s syncStore) commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
 	if c.Client != nil {
 		if err := s.claimClient(ctx, *c.Client); err != nil {
 			return nil, err
@@ -127,66 +149,110 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 // commitRound takes a number for each write and applies them in order (W1-W5 of
 // sync_sequence.go) until one loses its number to a fence. It fills results and returns how
 // many writes it settled (written or conflicting); the caller gives the rest new numbers.
-// On an error, the numbers it will not use are voided (best effort), except that of a
-// document write whose outcome is unknown: the advancer fences that one in time.
 func (s syncStore) commitRound(ctx context.Context, writes []sync.Write, results []sync.CommitResult) (int, error) {
 	db := s.db
 	first, err := db.allocate(ctx, len(writes))
 	if err != nil {
-		return 0, err
+		return 0, err // the numbers, if taken, are unknown: the advancer fences them in time
 	}
-	seq := func(i int) int64 { return first + int64(i) }
+	r := round{first: first, recorded: make([]bool, len(writes)), unknown: -1}
 	for i, w := range writes {
-		db.pause(stepAllocated, w.Doc.Ref, seq(i))
+		db.pause(stepAllocated, w.Doc.Ref, r.seq(i))
 	}
-	recorded, err := db.record(ctx, writes, first)
+	ok, err := db.record(ctx, writes, first)
 	if err != nil {
-		return 0, err // recorded entries stay pending until fenced
+		for i := range r.recorded {
+			r.recorded[i] = true
+		}
+		r.unsure = true
+		return 0, s.settleRound(ctx, writes, &r, err)
 	}
+	r.recorded = ok
 	for i, w := range writes {
-		db.pause(stepLedger, w.Doc.Ref, seq(i))
+		db.pause(stepLedger, w.Doc.Ref, r.seq(i))
 	}
 	st, err := db.readSequence(ctx)
 	if err != nil {
-		st.watermark = math.MaxInt64 // use none of the numbers: the loop below voids them all
+		return 0, s.settleRound(ctx, writes, &r, err) // uses none of the numbers
 	}
-	var done, void []int64
-	settled, unknown := 0, -1
 	for i, w := range writes {
-		if !recorded[i] || seq(i) <= st.watermark {
+		if !r.recorded[i] || r.seq(i) <= st.watermark {
 			break
 		}
-		db.pause(stepChecked, w.Doc.Ref, seq(i))
-		out, werr := db.writeDoc(ctx, w, seq(i))
+		db.pause(stepChecked, w.Doc.Ref, r.seq(i))
+		out, werr := db.writeDoc(ctx, w, r.seq(i))
 		if werr != nil {
-			unknown, err = i, werr // the write may have happened: its entry stays pending
+			r.unknown, err = i, werr // the write may have happened, or may yet
 			break
 		}
-		db.pause(stepWritten, w.Doc.Ref, seq(i))
+		db.pause(stepWritten, w.Doc.Ref, r.seq(i))
 		if out == fenced {
 			break
 		}
 		if out == conflicted {
 			results[i].Conflict = true
-			void = append(void, seq(i))
+			r.void = append(r.void, r.seq(i))
 		} else {
-			results[i].Seq = seq(i)
-			done = append(done, seq(i))
+			results[i].Seq = r.seq(i)
+			r.done = append(r.done, r.seq(i))
 		}
-		settled++
+		r.settled++
 	}
-	for i := settled; i < len(writes); i++ {
-		if recorded[i] && i != unknown {
-			void = append(void, seq(i)) // numbers this writer will never use
+	return r.settled, s.settleRound(ctx, writes, &r, err)
+}
+
+// round is what a commit round knows of its numbers first, first+1, ...
+type round struct {
+	first    int64
+	recorded []bool // the number's ledger entry exists (W2 succeeded)
+	// unsure: W2 failed, and its entries may or may not exist (recorded is all true).
+	unsure     bool
+	settled    int     // the writes before this one are written or conflicting
+	done, void []int64 // numbers to mark
+	unknown    int     // the write whose document write failed (-1: none)
+}
+
+func (r *round) seq(i int) int64 { return r.first + int64(i) }
+
+// settleRound settles every number of the round before the commit goes on or gives up, so
+// that none waits for the advancer's fence: done for the documents written, void for the
+// numbers the commit will never use, and the number of a document write whose outcome is
+// unknown is fenced by the writer itself, exactly as the advancer would (fencePending: done
+// if the document carries it, else void; a late arrival of that write cannot land). A
+// number whose W2 lost to a fence is settled already. It runs on a fresh context: the
+// commit's may be what failed. That is bounded by settleTimeout after a failure, and by the
+// commit timeout after a round that went well, whose marks are its W5: a large commit's
+// may take longer than settleTimeout on a loaded server (250 writes on FerretDB did). It
+// returns cause, or else the first error of its own.
+func (s syncStore) settleRound(ctx context.Context, writes []sync.Write, r *round, cause error) error {
+	timeout := s.db.syncer.commitTimeout
+	if cause != nil {
+		timeout = settleTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	db := s.db
+	keep := func(err error) {
+		if err != nil && cause == nil {
+			cause = err
 		}
 	}
-	if merr := db.mark(ctx, done, stateDone); merr != nil && err == nil {
-		err = merr
+	for i := r.settled; i < len(writes); i++ {
+		switch {
+		case i == r.unknown:
+			ref := writes[i].Doc.Ref
+			keep(db.fencePending(ctx, ledgerEntry{Seq: r.seq(i), State: statePending,
+				Ref: &refRecord{Collection: ref.Collection, Scope: ref.Scope, ID: ref.ID}}))
+		case r.recorded[i]:
+			r.void = append(r.void, r.seq(i))
+		}
 	}
-	if merr := db.mark(ctx, void, stateVoid); merr != nil && err == nil {
-		err = merr
+	keep(db.mark(ctx, r.done, stateDone))
+	if r.unsure {
+		keep(db.insertVoid(ctx, r.void))
 	}
-	return settled, err
+	keep(db.mark(ctx, r.void, stateVoid))
+	return cause
 }
 
 // claimClient makes the client m's user's at mark 0 unless it is someone's already, in one
@@ -225,30 +291,48 @@ func (s syncStore) raiseClient(ctx context.Context, m sync.ClientMark) error {
 
 // Watermark advances the watermark as far as the ledger allows (fencing numbers older than
 // the fencing timeout) and returns it.
-func (s syncStore) Watermark(ctx context.Context) (int64, error) { return s.db.advance(ctx, false) }
+func (s syncStore) Watermark(ctx context.Context) (int64, error) { return s.db.advance(ctx) }
 
-// ScanBucket queries each collection (those given, else every collection that has held a
-// synced document) for the bucket's documents in (After, Through] in seq order, and merges.
-// It matches reach (buckets ∪ evicted), so a document that left the bucket is returned
-// too; SkipDeleted also asks for the bucket in buckets, which leaves those out.
+// ScanBucket queries each collection (those given, else every collection that holds
+// synced documents, as of q.Through) for the documents whose reach (buckets ∪ evicted)
+// holds one of the buckets, in (After, Through], in seq order: one query per collection,
+// with $in, through the {reach, seq} index (hinted: the planner merges the index's ranges
+// for the buckets in seq order and stops at the limit, without sorting). SkipDeleted also
+// asks for one of the buckets in buckets, which leaves out the documents that left them.
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
-	if q.Through <= q.After {
+	if q.Through <= q.After || len(q.Buckets) == 0 {
 		return nil, nil
 	}
+	var out []sync.Document
+	err := s.db.causal(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = s.scan(ctx, q)
+		return err
+	})
+	return out, err
+}
+
+// scan is ScanBucket in its session.
+func (s syncStore) scan(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
 	names := slices.Compact(slices.Sorted(slices.Values(q.Collections)))
 	if len(names) == 0 {
 		var err error
-		if names, err = s.db.docCollections(ctx); err != nil {
+		if names, err = s.db.docCollectionsThrough(ctx, q.Through); err != nil {
 			return nil, err
 		}
 	}
 	limit := max(1, q.Limit)
-	filter := bson.M{"_sync.reach": q.Bucket, "_sync.seq": bson.M{"$gt": q.After, "$lte": q.Through}}
+	buckets := slices.Compact(slices.Sorted(slices.Values(q.Buckets)))
+	var in any = bson.M{"$in": buckets}
+	if len(buckets) == 1 {
+		in = buckets[0]
+	}
+	filter := bson.M{"_sync.reach": in, "_sync.seq": bson.M{"$gt": q.After, "$lte": q.Through}}
 	if q.SkipDeleted {
 		filter["_sync.deleted"] = false
-		filter["_sync.buckets"] = q.Bucket
+		filter["_sync.buckets"] = in
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "_sync.seq", Value: 1}}).SetLimit(int64(limit))
+	opts := options.Find().SetSort(bson.D{{Key: "_sync.seq", Value: 1}}).SetLimit(int64(limit)).SetHint(scanIndex)
 	var out []sync.Document
 	for _, name := range names {
 		recs, err := findAll[docRecord](ctx, s.db.docs(name), filter, opts, "scan bucket")

@@ -19,12 +19,21 @@ const purgeHorizonID = "purgeHorizon"
 // reach, buckets ∪ evicted, when the write evicted), collection by collection through the
 // {seq} index, and stops at the first pair beyond limit. A document rewritten since carries a higher seq and is counted
 // in the range of that write instead; its buckets then are the ones to tell.
-func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, limit int) ([]sync.Touched, bool, error) {
+func (s syncStore) TouchedBuckets(ctx context.Context, after, through int64, limit int) (out []sync.Touched, more bool, err error) {
 	if through <= after {
 		return nil, false, nil
 	}
+	err = s.db.causal(ctx, func(ctx context.Context) error { // as a scan: see sync_causal.go
+		out, more, err = s.touched(ctx, after, through, limit)
+		return err
+	})
+	return out, more, err
+}
+
+// touched is TouchedBuckets in its session.
+func (s syncStore) touched(ctx context.Context, after, through int64, limit int) ([]sync.Touched, bool, error) {
 	limit = max(1, limit)
-	names, err := s.db.docCollections(ctx)
+	names, err := s.db.docCollectionsThrough(ctx, through)
 	if err != nil {
 		return nil, false, err
 	}
@@ -119,7 +128,7 @@ var purgeProjection = bson.M{"_sync.scope": 1, "_sync.docId": 1, "_sync.seq": 1,
 // purgers at once are safe too: the horizon only rises, by $max.)
 func (s syncStore) PurgeDocuments(ctx context.Context, before time.Time, limit int) (int, error) {
 	limit = max(1, limit)
-	names, err := s.db.docCollections(ctx)
+	names, err := s.db.docCollectionsThrough(ctx, 0) // one it does not know yet is purged later
 	if err != nil {
 		return 0, err
 	}

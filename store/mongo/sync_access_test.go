@@ -78,6 +78,7 @@ func TestSyncPurgeKeepsTheFence(t *testing.T) {
 	g := p.at(t, stepChecked, "a")
 	a := commitAsync(t.Context(), s, datasync.Write{Doc: note("a", 1, "again")}) // read as absent long ago
 	n := g.wait(t)
+	sight(t, s)
 	clock.Advance(testFenceAfter)
 	if w, err := s.Watermark(t.Context()); err != nil || w < n {
 		t.Fatalf("watermark %d (%v): number %d was not fenced", w, err, n)
@@ -208,7 +209,7 @@ func TestSyncPurgersCountOnce(t *testing.T) {
 	if m := receive(t, first); n+m != 3 {
 		t.Fatalf("the purgers counted %d and %d, want 3 in all", m, n)
 	}
-	if docs, _ := db.Sync().ScanBucket(t.Context(), datasync.BucketScan{Bucket: "group:b", Through: 10, Limit: 10}); len(docs) != 0 {
+	if docs, _ := db.Sync().ScanBucket(t.Context(), datasync.BucketScan{Buckets: []string{"group:b"}, Through: 10, Limit: 10}); len(docs) != 0 {
 		t.Fatalf("group:b after the purges: %+v", docs)
 	}
 }

@@ -142,6 +142,7 @@ func TestSyncFencedWriterFindsNewVersion(t *testing.T) {
 	g := p.at(t, stepChecked, "a")
 	a := commitAsync(t.Context(), s, datasync.Write{Doc: note("a", 2, "A"), BaseVersion: 1})
 	g.wait(t)
+	sight(t, s)
 	clock.Advance(testFenceAfter)
 	f.mustPull(t)
 	if r := put(t, s, note("a", 2, "B"), 1); r.Conflict {
@@ -171,6 +172,7 @@ func TestSyncFencedBatchKeepsOrder(t *testing.T) {
 	a := commitAsync(t.Context(), s, datasync.Write{Doc: note("x", 1, "A")}, datasync.Write{Doc: note("y", 1, "A")},
 		datasync.Write{Doc: note("z", 1, "A")})
 	n := g.wait(t)
+	sight(t, s)
 	clock.Advance(testFenceAfter)
 	w := f.mustPull(t)
 	if w < n+1 || f.served("x") != 1 || f.served("y") != 0 {
@@ -201,10 +203,11 @@ func TestSyncFenceRacesLateLedgerInsert(t *testing.T) {
 	g1 := writer.at(t, stepAllocated, "a")
 	a := commitAsync(t.Context(), s, datasync.Write{Doc: note("a", 1, "A")})
 	n := g1.wait(t)
+	sight(t, other.Sync())
 	clock.Advance(testFenceAfter)
 	publish := advancer.at(t, stepPublish, "")
 	advanced := make(chan error, 1)
-	go func() { _, err := other.advance(context.Background(), false); advanced <- err }()
+	go func() { _, err := other.advance(context.Background()); advanced <- err }()
 	if p := publish.wait(t); p < n {
 		t.Fatalf("the advancer is about to publish %d, not past %d", p, n)
 	}
@@ -238,6 +241,7 @@ func TestSyncPurgedNumberIsNotReused(t *testing.T) {
 	g := p.at(t, stepAllocated, "a")
 	a := commitAsync(t.Context(), s, datasync.Write{Doc: note("a", 1, "A")})
 	n := g.wait(t)
+	sight(t, s)
 	clock.Advance(testFenceAfter)
 	f.mustPull(t)
 	for i := range purgeEvery + 1 {
@@ -392,9 +396,11 @@ func TestSyncOrderingWithStalls(t *testing.T) {
 			mu.Unlock()
 			switch {
 			case x < 4 && stalling.CompareAndSwap(false, true):
+				other := nodes[(node+1)%len(nodes)].Sync()
+				_, err := other.Watermark(t.Context()) // it sees this writer's numbers unsettled
 				clock.Advance(3 * fenceAfter)
-				if _, err := nodes[(node+1)%len(nodes)].Sync().Watermark(t.Context()); err != nil {
-					t.Errorf("watermark during a stall: %v", err)
+				if _, err2 := other.Watermark(t.Context()); err != nil || err2 != nil {
+					t.Errorf("watermark during a stall: %v, %v", err, err2)
 				}
 				stalling.Store(false)
 			case x < 25:

@@ -17,11 +17,13 @@ import (
 // cannot collide with these.
 const (
 	// Two documents: {_id: "counter", value: highest number handed out, at: time of the
-	// latest allocation} and {_id: "watermark", value: W}. Kept together so that one query
-	// reads both.
+	// latest allocation, collections: a version raised whenever a node prepares a
+	// collection (docCollectionsThrough)} and {_id: "watermark", value: W}. Kept together
+	// so that one query reads both.
 	sequenceCollection = "tideline_sync_sequence"
 	// One entry per sequence number, the number as _id: {_id: seq, state: "pending" |
-	// "done" | "void", ref: {c: collection, s: scope, d: doc id}, base: base version, at}.
+	// "done" | "void", ref: {c: collection, s: scope, d: doc id}, base: base version, at:
+	// when it was written, by its writer's clock (for people: fencing never reads it)}.
 	// A fence's void entry has no ref. Entries at or below the watermark are purged.
 	ledgerCollection = "tideline_sync_ledger"
 	// {_id: client id, userId, high}
@@ -53,6 +55,9 @@ const (
 	watermarkID = "watermark"
 )
 
+// scanIndex is the index of a bucket scan: ScanBucket hints it.
+var scanIndex = bson.D{{Key: "_sync.reach", Value: 1}, {Key: "_sync.seq", Value: 1}}
+
 // docIndexes are the indexes of every collection of synced documents, created the first
 // time a node writes to the collection:
 //   - {reach, seq}: a bucket's changes in sequence order (ScanBucket) are one range of it;
@@ -65,7 +70,7 @@ const (
 var ownerIndex = mongo.IndexModel{Keys: bson.D{{Key: "_sync.owner", Value: 1}}}
 
 var docIndexes = []mongo.IndexModel{
-	{Keys: bson.D{{Key: "_sync.reach", Value: 1}, {Key: "_sync.seq", Value: 1}}},
+	{Keys: scanIndex},
 	{Keys: bson.D{{Key: "_sync.seq", Value: 1}}},
 	ownerIndex,
 	{Keys: bson.D{{Key: "_sync.purgeAt", Value: 1}}, Options: options.Index().SetSparse(true)},
@@ -90,7 +95,7 @@ var syncIndexes = []struct {
 // createIndexes that lists two existing ones). MongoDB creates a collection on its first
 // insert.
 func migrateSync(ctx context.Context, db *DB) error {
-	seq := db.db.Collection(sequenceCollection)
+	seq := db.db.Collection(sequenceCollection, syncOptions)
 	for _, id := range []string{counterID, watermarkID} {
 		set := bson.M{"value": int64(0)}
 		if id == counterID {
@@ -110,9 +115,13 @@ func migrateSync(ctx context.Context, db *DB) error {
 }
 
 // prepareCollection makes collection ready to hold synced documents: its indexes (one
-// command each), and its entry in docCollectionsCollection, which must exist before any
-// of its documents can be seen (a scan that does not know the collection would skip it).
-// Both steps are idempotent; a node does them once per collection and remembers.
+// command each), its entry in docCollectionsCollection, which must exist before any of its
+// documents can be seen (a scan that does not know the collection would skip it), and a
+// raise of the counter document's collections version, which tells every node's cached
+// list (docCollectionsThrough) that it may lack one. Every step is idempotent; a node does
+// them once per collection and remembers. A node prepares a collection before its first
+// write to it, whichever node registered it first, so every document written follows a
+// raise of the version by its writer.
 func (db *DB) prepareCollection(ctx context.Context, name string) error {
 	if _, ok := db.syncer.prepared.Load(name); ok {
 		return nil
@@ -127,8 +136,49 @@ func (db *DB) prepareCollection(ctx context.Context, name string) error {
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return mapError(err, "register collection "+name)
 	}
+	if _, err := db.seqColl().UpdateOne(ctx, bson.M{"_id": counterID}, bson.M{"$inc": bson.M{"collections": int64(1)}}); err != nil {
+		return mapError(err, "register collection "+name)
+	}
 	db.syncer.prepared.Store(name, true)
 	return nil
+}
+
+// collectionList is a node's copy of the list of collections that hold synced documents,
+// and the collections version (the counter document's) it is as new as.
+type collectionList struct {
+	names   []string
+	version int64
+}
+
+// docCollectionsThrough lists the collections that may hold a synced document numbered
+// up to through: the node's copy when it is new enough, else a fresh read.
+//
+// Why the copy is enough. A document numbered s was written after its writer raised the
+// collections version (prepareCollection), and s was allocated ($inc on the counter
+// document) after that raise: so any read of the counter document that shows the counter
+// at s or above shows that raise too (one document; its reads are atomic). The node
+// remembers the highest counter and version it has read (readSequence, in every commit and
+// every advance: the watermarks this node hands out come from such reads). When through
+// is at most that counter, a list read after that version was seen holds every
+// collection with a document up to through; otherwise the node reads the counter document
+// first.
+func (db *DB) docCollectionsThrough(ctx context.Context, through int64) ([]string, error) {
+	sy := db.syncer
+	if through > sy.seenCounter.Load() {
+		if _, err := db.readSequence(ctx); err != nil {
+			return nil, err
+		}
+	}
+	version := sy.seenVersion.Load()
+	if l := sy.collections.Load(); l != nil && l.version >= version {
+		return l.names, nil
+	}
+	names, err := db.docCollections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sy.collections.Store(&collectionList{names: names, version: version}) // a later, larger copy may be overwritten: it is read again
+	return names, nil
 }
 
 // migrateOwnerIndex is migration 7 (additive): the {owner} index (see docIndexes) on the

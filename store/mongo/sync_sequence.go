@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,10 +73,21 @@ import (
 // is there until it is written again, with a number above the W of that moment, which the
 // reader gets from a later pull.
 //
-// Time plays no part in the argument: fencing early costs a retry, never a lost write. A
-// pending entry's age is its at; a missing number's age is at least that of any entry above
-// it (allocated later) or, with none above, the counter's at (the latest allocation). Node
-// clocks that disagree fence early or late, never wrongly.
+// A writer does not give up between its steps because its caller has: the commit runs
+// detached from the request's cancellation, bounded by its own timeout (Commit), and when
+// a step fails anyway, the writer settles its numbers before it returns, on a fresh
+// context (settleRound): void for the numbers it will not use (inserted void where its W2
+// may not have happened), and a W4 whose outcome is unknown fenced as the advancer would
+// fence it. Only a writer that dies (or whose database stops answering) leaves numbers to
+// the advancer's timeout.
+//
+// Time plays no part in the argument: fencing early costs a retry, never a lost write. How
+// long a number has been unsettled is judged by the advancer alone, on its own clock,
+// from the moment it first saw the number unsettled (syncer.sighted): never by a time a
+// writer wrote, so that node clocks that disagree fence neither late nor early. (Judged by
+// the writer's clock, a writer an hour ahead that died held the watermark back for an
+// hour, and one more than a timeout behind was fenced at every try and never committed:
+// sync_skew_test.go.) A node that starts, or restarts, waits one timeout from then.
 
 // syncStep names the gaps between a writer's steps, where the test hook runs.
 type syncStep int
@@ -118,22 +130,42 @@ const (
 // across nodes.
 type syncer struct {
 	fenceAfter time.Duration
+	// detach gives a commit its context: the request's without its cancellation, bounded
+	// by the commit timeout. Tests replace it to fail a commit between its steps.
+	detach func(ctx context.Context) (context.Context, context.CancelFunc)
 	// hook, when set (only by tests), runs between a writer's steps; it may block.
 	hook func(step syncStep, ref datasync.DocRef, seq int64)
-	// advancing lets one Watermark call of this process advance at a time; the others wait
-	// and find the work done.
-	advancing sync.Mutex
+	// flights lets one advance run at a time (advance): running is the one under way,
+	// queued the one that starts after it.
+	flights         sync.Mutex
+	running, queued *flight
+	commitTimeout   time.Duration
 	// prepared holds the collections this process has indexed and registered.
 	prepared sync.Map
+	// seenCounter and seenVersion are the highest counter and collections version this
+	// process has read from the counter document; collections is its copy of the list of
+	// collections that hold synced documents (docCollectionsThrough).
+	seenCounter, seenVersion atomic.Int64
+	collections              atomic.Pointer[collectionList]
 	// fenced counts the numbers this process fenced.
 	fenced atomic.Int64
+	// opTime is the latest operation time of this node's sync sessions (sync_causal.go).
+	opTime opTime
+	// sighted holds, for each unsettled number the advancer has seen, when it first saw it
+	// (by this node's clock); only the advancer uses it, one advance at a time.
+	sighted map[int64]time.Time
 }
 
-func newSyncer(fenceAfter time.Duration) *syncer {
+func newSyncer(fenceAfter, commitTimeout time.Duration) *syncer {
 	if fenceAfter <= 0 {
 		fenceAfter = DefaultSyncFenceAfter
 	}
-	return &syncer{fenceAfter: fenceAfter}
+	if commitTimeout <= 0 {
+		commitTimeout = DefaultOperationTimeout
+	}
+	return &syncer{fenceAfter: fenceAfter, commitTimeout: commitTimeout, sighted: map[int64]time.Time{}, detach: func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	}}
 }
 
 func (db *DB) pause(step syncStep, ref datasync.DocRef, seq int64) {
@@ -156,7 +188,9 @@ func (db *DB) docs(name string) *mongo.Collection {
 	return db.db.Collection(name, syncOptions)
 }
 
-// allocate is W1: it takes n numbers and returns the first.
+// allocate is W1: it takes n numbers and returns the first. (It keeps the counter's at,
+// which fences nothing any more, for nodes of earlier releases during a rolling upgrade:
+// they judge a missing number's age by it.)
 func (db *DB) allocate(ctx context.Context, n int) (int64, error) {
 	var c struct {
 		Value int64 `bson:"value"`
@@ -210,6 +244,28 @@ func (db *DB) mark(ctx context.Context, seqs []int64, state string) error {
 		_, err = db.ledger().UpdateMany(ctx, bson.M{"_id": bson.M{"$in": seqs}}, bson.M{"$set": bson.M{"state": state}})
 	}
 	return mapError(err, "mark sequence numbers "+state)
+}
+
+// insertVoid inserts a void entry for each of seqs that has none: numbers whose W2 failed
+// with its outcome unknown. A duplicate is an entry that exists already (the writer's own,
+// or a fence's); mark then voids the writer's. (Inserting first and marking after leaves
+// no window in which a late W2 insert could still land pending.)
+func (db *DB) insertVoid(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	now := db.clock.Now().UTC()
+	entries := make([]any, len(seqs))
+	for i, s := range seqs {
+		entries[i] = ledgerEntry{Seq: s, State: stateVoid, At: now}
+	}
+	_, err := db.ledger().InsertMany(ctx, entries, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil &&
+		!slices.ContainsFunc(bwe.WriteErrors, func(we mongo.BulkWriteError) bool { return !mongo.IsDuplicateKeyError(we.WriteError) }) {
+		err = nil
+	}
+	return mapError(err, "void sequence numbers")
 }
 
 // outcome is what W4 did.
@@ -267,41 +323,127 @@ func (db *DB) writeDoc(ctx context.Context, w datasync.Write, seq int64) (outcom
 // sequenceState is the counter and the watermark, read together.
 type sequenceState struct {
 	counter   int64
-	counterAt time.Time
 	watermark int64
 }
 
+// readSequence reads the counter and the watermark, and notes the counter and the
+// collections version it saw (docCollectionsThrough).
 func (db *DB) readSequence(ctx context.Context) (sequenceState, error) {
 	type doc struct {
-		ID    string    `bson:"_id"`
-		Value int64     `bson:"value"`
-		At    time.Time `bson:"at"`
+		ID          string `bson:"_id"`
+		Value       int64  `bson:"value"`
+		Collections int64  `bson:"collections"`
 	}
 	docs, err := findAll[doc](ctx, db.seqColl(), bson.M{}, nil, "read the sequence")
+	if err != nil {
+		return sequenceState{}, err
+	}
 	var st sequenceState
 	for _, d := range docs {
 		switch d.ID {
 		case counterID:
-			st.counter, st.counterAt = d.Value, d.At
+			st.counter = d.Value
+			raise(&db.syncer.seenVersion, d.Collections) // first: whoever sees the counter sees this version
+			raise(&db.syncer.seenCounter, d.Value)
 		case watermarkID:
 			st.watermark = d.Value
 		}
 	}
-	return st, err
+	return st, nil
+}
+
+// raise sets a to v when v is higher.
+func raise(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // advance moves the watermark as far as the ledger allows, fencing what has waited too
-// long (everything unsettled when force is set), and returns it.
-func (db *DB) advance(ctx context.Context, force bool) (int64, error) {
-	db.syncer.advancing.Lock()
-	defer db.syncer.advancing.Unlock()
+// long, and returns it. One advance runs at a time on a node: a caller that comes while
+// one is under way waits for the next one, which starts after it (so its result includes
+// every write finished before the caller came), and shares it with everyone else who came
+// meanwhile: however many pulls and polls want the watermark, a node reads the ledger
+// once at a time.
+func (db *DB) advance(ctx context.Context) (int64, error) {
+	sy := db.syncer
+	sy.flights.Lock()
+	if sy.running == nil {
+		f := &flight{done: make(chan struct{})}
+		sy.running = f
+		sy.flights.Unlock()
+		db.fly(ctx, f)
+		return f.w, f.err
+	}
+	if sy.queued == nil {
+		sy.queued = &flight{done: make(chan struct{})}
+	}
+	f := sy.queued
+	f.waiters++
+	sy.flights.Unlock()
+	select {
+	case <-f.done:
+		return f.w, f.err
+	case <-ctx.Done():
+		return 0, mapError(ctx.Err(), "advance the watermark")
+	}
+}
+
+// flight is one advance, and its result for everyone waiting on it.
+type flight struct {
+	done    chan struct{}
+	w       int64
+	err     error
+	waiters int // callers waiting for it (under syncer.flights)
+}
+
+// fly runs flight f, then starts the one queued meanwhile (in its own goroutine, detached
+// from ctx: its waiters are others).
+func (db *DB) fly(ctx context.Context, f *flight) {
+	f.w, f.err = db.advanceOnce(ctx)
+	close(f.done)
+	sy := db.syncer
+	sy.flights.Lock()
+	next := sy.queued
+	sy.queued, sy.running = nil, next
+	sy.flights.Unlock()
+	if next != nil {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sy.commitTimeout)
+			defer cancel()
+			db.fly(ctx, next)
+		}()
+	}
+}
+
+// advanceOnce is one advance, in its session. (One runs at a time per node: see advance.)
+func (db *DB) advanceOnce(ctx context.Context) (w int64, err error) {
+	err = db.causal(ctx, func(ctx context.Context) error {
+		w, err = db.advanceInSession(ctx)
+		return err
+	})
+	return w, err
+}
+
+// advanceInSession is advanceOnce in its session.
+func (db *DB) advanceInSession(ctx context.Context) (w int64, err error) {
+	defer func() {
+		for s := range db.syncer.sighted {
+			if s <= w {
+				delete(db.syncer.sighted, s) // settled for good
+			}
+		}
+	}()
 	st, err := db.readSequence(ctx)
 	if err != nil {
 		return 0, err
 	}
-	w := st.watermark
+	w = st.watermark
 	for w < st.counter {
-		next, blocked, err := db.advanceBatch(ctx, w, st, force)
+		next, blocked, err := db.advanceBatch(ctx, w, st)
 		if next > w {
 			db.pause(stepPublish, datasync.DocRef{}, next)
 			var rerr error
@@ -318,7 +460,7 @@ func (db *DB) advance(ctx context.Context, force bool) (int64, error) {
 
 // advanceBatch walks the ledger from w+1, passing settled numbers and fencing stale ones,
 // and returns the last number passed; blocked is set when it stopped at an unsettled one.
-func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState, force bool) (next int64, blocked bool, err error) {
+func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState) (next int64, blocked bool, err error) {
 	hi := min(st.counter, w+ledgerBatch)
 	entries, err := findAll[ledgerEntry](ctx, db.ledger(), bson.M{"_id": bson.M{"$gt": w, "$lte": hi}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "read the ledger")
@@ -329,30 +471,29 @@ func (db *DB) advanceBatch(ctx context.Context, w int64, st sequenceState, force
 	for _, e := range entries {
 		byID[e.Seq] = e
 	}
-	// allocatedBy[s-w-1]: a time at which s was surely allocated.
-	allocatedBy := make([]time.Time, hi-w)
-	by := st.counterAt
-	for s := hi; s > w; s-- {
-		allocatedBy[s-w-1] = by
-		if e, ok := byID[s]; ok && e.At.Before(by) {
-			by = e.At
+	// Every unsettled number of the batch starts its wait now if this node has not seen it
+	// unsettled before, so that several stalled numbers wait out one timeout together.
+	now := db.clock.Now()
+	sighted := db.syncer.sighted
+	for s := w + 1; s <= hi; s++ {
+		if e, ok := byID[s]; (!ok || e.State == statePending) && sighted[s].IsZero() {
+			sighted[s] = now
 		}
 	}
-	now := db.clock.Now()
-	stale := func(since time.Time) bool { return force || now.Sub(since) >= db.syncer.fenceAfter }
+	stale := func(s int64) bool { return now.Sub(sighted[s]) >= db.syncer.fenceAfter }
 	for s := w + 1; s <= hi; s++ {
 		e, ok := byID[s]
 		switch {
 		case ok && e.State != statePending:
 		case ok:
-			if !stale(e.At) {
+			if !stale(s) {
 				return s - 1, true, nil
 			}
 			if err := db.fencePending(ctx, e); err != nil {
 				return s - 1, true, err
 			}
 		default:
-			if !stale(allocatedBy[s-w-1]) {
+			if !stale(s) {
 				return s - 1, true, nil
 			}
 			if settled, err := db.fenceMissing(ctx, s); err != nil || !settled {

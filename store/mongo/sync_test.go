@@ -42,9 +42,19 @@ func newSyncDB(t *testing.T, hook func(syncStep, datasync.DocRef, int64)) (*DB, 
 // caches, hook), the same connection (FerretDB is atomic only through one).
 func sibling(db *DB, hook func(syncStep, datasync.DocRef, int64)) *DB {
 	s := *db
-	s.syncer = newSyncer(db.syncer.fenceAfter)
+	s.syncer = newSyncer(db.syncer.fenceAfter, 0)
 	s.syncer.hook = hook
 	return &s
+}
+
+// sight has s's node read the watermark, so that its advancer sees the numbers unsettled
+// now: it fences a number one timeout after it first saw it unsettled, so a test moves
+// the clock by the timeout after this to have them fenced at the next read.
+func sight(t *testing.T, s datasync.Store) {
+	t.Helper()
+	if _, err := s.Watermark(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // note is version v of document id in collection "notes", scope u1, readable by user:u1.
@@ -123,7 +133,7 @@ func (f *feed) pull(ctx context.Context) (int64, error) {
 func (f *feed) scan(ctx context.Context, after, through int64) ([]datasync.Document, error) {
 	var out []datasync.Document
 	for after < through {
-		docs, err := f.s.ScanBucket(ctx, datasync.BucketScan{Bucket: "user:u1", After: after, Through: through, Limit: 50})
+		docs, err := f.s.ScanBucket(ctx, datasync.BucketScan{Buckets: []string{"user:u1"}, After: after, Through: through, Limit: 50})
 		if err != nil {
 			return nil, err
 		}

@@ -28,6 +28,7 @@ var migrations = []migration{
 	{7, "sync owner index", execAll(syncOwnerIndex...)},
 	{8, "sync browse and client health", execAll(syncBrowseSchema...)},
 	{9, "files", execAll(filesSchema...)},
+	{10, "auth expiry indexes", execAll(authExpiryIndexes...)},
 }
 
 // execAll returns a migration step that runs statements in order.

@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/tideline-dev/tideline/sync"
@@ -201,12 +203,33 @@ func (s syncStore) Watermark(ctx context.Context) (int64, error) {
 	return w, mapError(err, "read the watermark")
 }
 
+// ScanBucket scans each bucket through the (bucket, seq) index, at most Limit rows each,
+// and merges: a document in several of the buckets is the same row of sync_docs, at the
+// same seq, and is kept once. (One query with bucket IN (...) would sort every matching
+// row before its LIMIT: the whole history of the buckets, at an initial sync.)
 func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Document, error) {
+	limit := max(1, q.Limit)
+	var out []sync.Document
+	for _, b := range slices.Compact(slices.Sorted(slices.Values(q.Buckets))) {
+		docs, err := s.scanOne(ctx, q, b, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	if len(q.Buckets) > 1 {
+		slices.SortStableFunc(out, func(a, b sync.Document) int { return cmp.Compare(a.Seq, b.Seq) })
+		out = slices.CompactFunc(out, func(a, b sync.Document) bool { return a.Seq == b.Seq })
+	}
+	return out[:min(len(out), limit)], nil
+}
+
+func (s syncStore) scanOne(ctx context.Context, q sync.BucketScan, bucket string, limit int) ([]sync.Document, error) {
 	var sqlq bytes.Buffer
 	sqlq.WriteString(`SELECT d.collection, d.scope, d.doc_id, d.version, d.seq, d.deleted, d.fields, d.buckets, d.evicted, d.evict_seq
 		FROM sync_doc_buckets b JOIN sync_docs d ON d.collection = b.collection AND d.scope = b.scope AND d.doc_id = b.doc_id
 		WHERE b.bucket = ? AND b.seq > ? AND b.seq <= ?`)
-	args := []any{q.Bucket, q.After, q.Through}
+	args := []any{bucket, q.After, q.Through}
 	if q.SkipDeleted {
 		sqlq.WriteString(` AND b.deleted = 0 AND b.member = 1`)
 	}
@@ -217,7 +240,7 @@ func (s syncStore) ScanBucket(ctx context.Context, q sync.BucketScan) ([]sync.Do
 		}
 	}
 	sqlq.WriteString(` ORDER BY b.seq LIMIT ?`)
-	args = append(args, max(1, q.Limit))
+	args = append(args, limit)
 	rows, err := s.db.query(ctx, sqlq.String(), args...)
 	if err != nil {
 		return nil, mapError(err, "scan bucket")

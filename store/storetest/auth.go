@@ -24,6 +24,7 @@ func runAuth(t *testing.T, h Harness) {
 	t.Run("RefreshTokens", func(t *testing.T) { runAuthRefreshTokens(t, h) })
 	t.Run("Keys", func(t *testing.T) { runAuthKeys(t, h) })
 	t.Run("Audit", func(t *testing.T) { runAuthAudit(t, h) })
+	t.Run("PurgeExpired", func(t *testing.T) { runAuthPurgeExpired(t, h) })
 }
 
 // authStore opens a fresh engine and returns its auth store.
@@ -624,5 +625,74 @@ func runAuthAudit(t *testing.T, h Harness) {
 		if diff := cmp.Diff(tt.want, list(tt.q), equate...); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// runAuthPurgeExpired: PurgeExpired deletes the tokens that expired, the sessions that
+// ended before the retention (with their tokens) and the old audit events, a limit at a
+// time, and leaves everything else.
+func runAuthPurgeExpired(t *testing.T, h Harness) {
+	s := authStore(t, h)
+	u := newUser("ada@example.com")
+	must(t, s.CreateUser(t.Context(), u), "CreateUser")
+	session := func(n, expires int, revoked int) (auth.Session, auth.RefreshToken) {
+		ss, rt := newSession(u.ID, n)
+		ss.ExpiresAt, rt.ExpiresAt = at(expires), at(expires)
+		must(t, s.CreateSession(t.Context(), ss, rt), "CreateSession")
+		if revoked > 0 {
+			must(t, s.RevokeSession(t.Context(), ss.ID, at(revoked)), "RevokeSession")
+		}
+		return ss, rt
+	}
+	live, liveToken := session(1, 10_000, 0)
+	expired, _ := session(2, 100, 0)
+	revokedLong, revokedToken := session(3, 10_000, 50)
+	revokedLately, _ := session(4, 10_000, 900)
+	oldToken := auth.RefreshToken{Hash: "old", SessionID: live.ID, UserID: u.ID, CreatedAt: at(1), ExpiresAt: at(200)}
+	must(t, s.CreateRefreshToken(t.Context(), oldToken), "CreateRefreshToken")
+	for hash, expires := range map[string]int{"gone": 100, "kept": 10_000} {
+		must(t, s.CreateActionToken(t.Context(), auth.ActionToken{Hash: hash, Kind: auth.ActionVerifyEmail, UserID: u.ID, Email: u.Email,
+			CreatedAt: at(1), ExpiresAt: at(expires)}), "CreateActionToken")
+	}
+	for i, when := range []int{10, 2000} {
+		must(t, s.AppendAudit(t.Context(), auth.AuditEvent{ID: fmt.Sprintf("0190a5b2-0000-7000-8000-00000000000%d", i), At: at(when),
+			Type: "login", UserID: u.ID, Detail: map[string]string{}}), "AppendAudit")
+	}
+	total := 0
+	for i := 0; ; i++ {
+		n, err := s.PurgeExpired(t.Context(), at(1000), at(500), at(1000), 1)
+		must(t, err, "PurgeExpired")
+		if n == 0 {
+			break
+		}
+		if total += n; i == 20 {
+			t.Fatal("PurgeExpired never ends")
+		}
+	}
+	if total < 6 {
+		t.Fatalf("purged %d records, want at least 6", total)
+	}
+	for _, ss := range []auth.Session{expired, revokedLong} {
+		_, err := s.FindSession(t.Context(), ss.ID)
+		wantCode(t, err, tideline.CodeNotFound, "FindSession of a session that ended before the retention")
+	}
+	for _, ss := range []auth.Session{live, revokedLately} {
+		_, err := s.FindSession(t.Context(), ss.ID)
+		must(t, err, "FindSession of a session within the retention")
+	}
+	for _, hash := range []string{oldToken.Hash, revokedToken.Hash} {
+		_, _, err := s.SpendRefreshToken(t.Context(), hash, at(1000))
+		wantCode(t, err, tideline.CodeNotFound, "SpendRefreshToken of a purged token")
+	}
+	_, _, err := s.SpendRefreshToken(t.Context(), liveToken.Hash, at(1000))
+	must(t, err, "SpendRefreshToken of a live token")
+	_, err = s.UseActionToken(t.Context(), "gone", auth.ActionVerifyEmail, at(1))
+	wantCode(t, err, tideline.CodeNotFound, "UseActionToken of a purged token")
+	_, err = s.UseActionToken(t.Context(), "kept", auth.ActionVerifyEmail, at(1000))
+	must(t, err, "UseActionToken of a live token")
+	events, err := s.ListAudit(t.Context(), auth.AuditQuery{Limit: 10})
+	must(t, err, "ListAudit")
+	if len(events) != 1 || !events[0].At.Equal(at(2000)) {
+		t.Fatalf("audit after the purge: %+v, want the event at 2000 alone", events)
 	}
 }

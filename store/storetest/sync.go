@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
@@ -16,8 +18,10 @@ import (
 // runSync checks the engine's sync.Store against the contract documented on the interface.
 func runSync(t *testing.T, h Harness) {
 	t.Run("CommitAndFind", func(t *testing.T) { runSyncCommit(t, h) })
+	t.Run("NearSizeLimit", func(t *testing.T) { runSyncNearSizeLimit(t, h) })
 	t.Run("ConditionalWrites", func(t *testing.T) { runSyncConditional(t, h) })
 	t.Run("ScanBucket", func(t *testing.T) { runSyncScan(t, h) })
+	t.Run("CancelledCommit", func(t *testing.T) { runSyncCancelled(t, h) })
 	t.Run("ClientMarks", func(t *testing.T) { runSyncClients(t, h) })
 	t.Run("ClientOwner", func(t *testing.T) { runSyncClientOwner(t, h) })
 	t.Run("Collections", func(t *testing.T) { runSyncCollections(t, h) })
@@ -183,9 +187,9 @@ func scan(t *testing.T, s sync.Store, q sync.BucketScan) []string {
 	var ids []string
 	for i, d := range docs {
 		if i > 0 && d.Seq <= docs[i-1].Seq {
-			t.Fatalf("ScanBucket out of order: %d after %d", d.Seq, docs[i-1].Seq)
+			t.Fatalf("ScanBucket out of order (or a document twice): %d after %d", d.Seq, docs[i-1].Seq)
 		}
-		if d.Seq <= q.After || d.Seq > q.Through || !slices.Contains(d.Buckets, q.Bucket) {
+		if d.Seq <= q.After || d.Seq > q.Through || !slices.ContainsFunc(q.Buckets, func(b string) bool { return slices.Contains(d.Buckets, b) }) {
 			t.Fatalf("ScanBucket(%+v) returned %s at seq %d with buckets %v", q, d.Ref.ID, d.Seq, d.Buckets)
 		}
 		ids = append(ids, d.Ref.Collection+"/"+d.Ref.ID)
@@ -224,19 +228,76 @@ func runSyncScan(t *testing.T, h Harness) {
 		q    sync.BucketScan
 		want []string
 	}{
-		{"All", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10}, []string{"tasks/c", "notes/a", "notes/b"}},
-		{"Limit", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 2}, []string{"tasks/c", "notes/a"}},
-		{"After", sync.BucketScan{Bucket: "user:u1", After: seqs[2], Through: w, Limit: 10}, []string{"notes/a", "notes/b"}},
-		{"Through", sync.BucketScan{Bucket: "user:u1", Through: seqs[3], Limit: 10}, []string{"tasks/c", "notes/a"}},
-		{"SkipDeleted", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10, SkipDeleted: true}, []string{"tasks/c", "notes/a"}},
-		{"Collections", sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10, Collections: []string{"notes"}}, []string{"notes/a", "notes/b"}},
-		{"OtherBucket", sync.BucketScan{Bucket: "public", Through: w, Limit: 10}, []string{"notes/b"}},
-		{"Group", sync.BucketScan{Bucket: "group:g1", Through: w, Limit: 10}, []string{"notes/d"}},
-		{"Empty", sync.BucketScan{Bucket: "user:nobody", Through: w, Limit: 10}, nil},
+		{"All", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10}, []string{"tasks/c", "notes/a", "notes/b"}},
+		{"Limit", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 2}, []string{"tasks/c", "notes/a"}},
+		{"After", sync.BucketScan{Buckets: []string{"user:u1"}, After: seqs[2], Through: w, Limit: 10}, []string{"notes/a", "notes/b"}},
+		{"Through", sync.BucketScan{Buckets: []string{"user:u1"}, Through: seqs[3], Limit: 10}, []string{"tasks/c", "notes/a"}},
+		{"SkipDeleted", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10, SkipDeleted: true}, []string{"tasks/c", "notes/a"}},
+		{"Collections", sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10, Collections: []string{"notes"}}, []string{"notes/a", "notes/b"}},
+		{"OtherBucket", sync.BucketScan{Buckets: []string{"public"}, Through: w, Limit: 10}, []string{"notes/b"}},
+		{"Group", sync.BucketScan{Buckets: []string{"group:g1"}, Through: w, Limit: 10}, []string{"notes/d"}},
+		{"Empty", sync.BucketScan{Buckets: []string{"user:nobody"}, Through: w, Limit: 10}, nil},
+		// Several buckets: each document once (b is in two), in seq order, the limit across them.
+		{"Buckets", sync.BucketScan{Buckets: []string{"public", "group:g1", "user:u1"}, Through: w, Limit: 10}, []string{"tasks/c", "notes/a", "notes/b", "notes/d"}},
+		{"BucketsLimit", sync.BucketScan{Buckets: []string{"group:g1", "public"}, Through: w, Limit: 1}, []string{"notes/b"}},
+		{"BucketsAfter", sync.BucketScan{Buckets: []string{"group:g1", "public", "user:nobody"}, After: seqs[4], Through: w, Limit: 10}, []string{"notes/d"}},
+		{"BucketsSkipDeleted", sync.BucketScan{Buckets: []string{"public", "user:u1"}, Through: w, Limit: 10, SkipDeleted: true}, []string{"tasks/c", "notes/a"}},
 	} {
 		if got := scan(t, s, tt.q); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// runSyncNearSizeLimit: a document just under sync.MaxStoredBytes by sync.StoredSize, most
+// of it merge history (a set's removed elements), is stored and comes back whole. Against
+// a real MongoDB this checks that the service's limit is one MongoDB accepts. FerretDB,
+// like the embedded engine, has no limit of its own, and takes seconds per 16 MiB: there
+// the case stores a document of 2 MiB.
+func runSyncNearSizeLimit(t *testing.T, h Harness) {
+	s := syncStore(t, h)
+	limit := Sized(h.Engine, sync.MaxStoredBytes, 2<<20)
+	d := newDoc("big", 1, map[string]any{"tags": []any{"kept"}, "body": ""})
+	removed := map[string]sync.ElemOp{}
+	for i := range 6 {
+		v := fmt.Sprintf("%d%s", i, strings.Repeat("x", limit/16))
+		removed[`"`+v+`"`] = sync.ElemOp{Clock: sync.MakeHLC(Epoch, 2, "c2"), Value: v}
+	}
+	d.Meta.Fields["tags"] = sync.FieldMeta{Clock: sync.MakeHLC(Epoch, 1, "c1"), Base: []any{"kept"}, Elems: removed}
+	body := limit - 4<<10 - sync.StoredSize(d)
+	d.Fields["body"] = strings.Repeat("b", body)
+	if n := sync.StoredSize(d); n > limit || n < limit-8<<10 {
+		t.Fatalf("the case's document is %d bytes, not just under %d", n, limit)
+	}
+	res := commit(t, s, sync.Write{Doc: d})
+	got, ok := find(t, s, d.Ref)[d.Ref]
+	if !ok || got.Seq != res[0].Seq || len(got.Fields["body"].(string)) != body ||
+		len(got.Meta.Fields["tags"].Elems) != len(removed) || !cmp.Equal(got.Fields["tags"], []any{"kept"}) {
+		t.Fatalf("the document of %d bytes did not come back whole (found: %v)", sync.StoredSize(d), ok)
+	}
+}
+
+// runSyncCancelled: a commit whose request is cancelled before it is called writes
+// nothing, and leaves no number that would hold the watermark back: the next commit's
+// number is under the watermark at once (the manual clock never moves, so no fencing
+// timeout can pass). (A cancellation between an engine's own steps is the engine's to
+// test: the MongoDB engine's commit has five.)
+func runSyncCancelled(t *testing.T, h Harness) {
+	s := syncStore(t, h)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	d := newDoc("a", 1, map[string]any{"x": int64(1)})
+	if _, err := s.Commit(ctx, sync.Commit{Writes: []sync.Write{{Doc: d}}}); err == nil {
+		t.Fatal("Commit with a cancelled context succeeded")
+	}
+	if got := find(t, s, d.Ref); len(got) != 0 {
+		t.Fatalf("a cancelled commit wrote %+v", got)
+	}
+	r := commit(t, s, sync.Write{Doc: newDoc("b", 1, map[string]any{"x": int64(1)})})
+	w, err := s.Watermark(t.Context())
+	must(t, err, "Watermark")
+	if w < r[0].Seq {
+		t.Fatalf("watermark %d below the commit after a cancelled one (%d)", w, r[0].Seq)
 	}
 }
 
@@ -459,7 +520,7 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, pokes <-chan stru
 	var pos int64
 	received := map[string]bool{} // "<id>@<seq>"
 	behind := func() bool {
-		docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "user:u1", Through: pos, Limit: 1000})
+		docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"user:u1"}, Through: pos, Limit: 1000})
 		if err != nil {
 			t.Errorf("ScanBucket: %v", err)
 			return false
@@ -479,7 +540,7 @@ func follow(t *testing.T, s sync.Store, copy map[string]int64, pokes <-chan stru
 			return false
 		}
 		for pos < w {
-			docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "user:u1", After: pos, Through: w, Limit: 50})
+			docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"user:u1"}, After: pos, Through: w, Limit: 50})
 			if err != nil {
 				t.Errorf("ScanBucket: %v", err)
 				return false

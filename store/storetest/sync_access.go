@@ -37,7 +37,7 @@ func runSyncEvicted(t *testing.T, h Harness) {
 	left.Evicted = []string{"group:g1"}
 	seq := write(t, s, left, 1)
 	w := watermark(t, s)
-	docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "group:g1", Through: w, Limit: 10})
+	docs, err := s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"group:g1"}, Through: w, Limit: 10})
 	must(t, err, "ScanBucket")
 	if len(docs) != 1 || docs[0].Seq != seq || !slices.Equal(docs[0].Buckets, []string{"user:u1"}) || !slices.Equal(docs[0].Evicted, []string{"group:g1"}) || docs[0].EvictSeq != seq {
 		t.Fatalf("the bucket the document left returns %+v (EvictSeq is the evicting write's seq, %d)", docs, seq)
@@ -46,7 +46,7 @@ func runSyncEvicted(t *testing.T, h Harness) {
 	again := newDoc("shared", 3, map[string]any{"x": int64(3)}, "user:u1")
 	again.Evicted, again.EvictSeq = []string{"group:g1"}, seq
 	seq2 := write(t, s, again, 2)
-	docs, _ = s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "group:g1", Through: watermark(t, s), Limit: 10})
+	docs, _ = s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"group:g1"}, Through: watermark(t, s), Limit: 10})
 	if len(docs) != 1 || docs[0].Seq != seq2 || docs[0].EvictSeq != seq {
 		t.Fatalf("after a later write: %+v", docs)
 	}
@@ -54,15 +54,15 @@ func runSyncEvicted(t *testing.T, h Harness) {
 		t.Fatalf("FindDocuments: %+v %v", got, err)
 	}
 	w = watermark(t, s)
-	if got := scan(t, s, sync.BucketScan{Bucket: "group:g1", Through: w, Limit: 10, SkipDeleted: true}); got != nil {
+	if got := scan(t, s, sync.BucketScan{Buckets: []string{"group:g1"}, Through: w, Limit: 10, SkipDeleted: true}); got != nil {
 		t.Fatalf("an initial sync of the left bucket returns %v", got)
 	}
-	if got := scan(t, s, sync.BucketScan{Bucket: "user:u1", Through: w, Limit: 10}); !slices.Equal(got, []string{"notes/shared"}) {
+	if got := scan(t, s, sync.BucketScan{Buckets: []string{"user:u1"}, Through: w, Limit: 10}); !slices.Equal(got, []string{"notes/shared"}) {
 		t.Fatalf("its own bucket: %v", got)
 	}
 	back := newDoc("shared", 4, map[string]any{"x": int64(4)}, "user:u1", "group:g1")
 	write(t, s, back, 3)
-	docs, _ = s.ScanBucket(t.Context(), sync.BucketScan{Bucket: "group:g1", Through: watermark(t, s), Limit: 10, SkipDeleted: true})
+	docs, _ = s.ScanBucket(t.Context(), sync.BucketScan{Buckets: []string{"group:g1"}, Through: watermark(t, s), Limit: 10, SkipDeleted: true})
 	if len(docs) != 1 || len(docs[0].Evicted) != 0 {
 		t.Fatalf("after rejoining: %+v", docs)
 	}
@@ -147,7 +147,7 @@ func runSyncPurge(t *testing.T, h Harness) {
 	if d := docs[left.Ref]; len(d.Evicted) != 0 || !slices.Equal(d.Buckets, []string{"user:u1"}) {
 		t.Fatalf("the evicted document after the purge: %+v", d)
 	}
-	if got := scan(t, s, sync.BucketScan{Bucket: "group:g1", Through: watermark(t, s), Limit: 10}); !slices.Equal(got, []string{"notes/keep", "notes/recent"}) { // "left" left it for good; "recent" is a young tombstone
+	if got := scan(t, s, sync.BucketScan{Buckets: []string{"group:g1"}, Through: watermark(t, s), Limit: 10}); !slices.Equal(got, []string{"notes/keep", "notes/recent"}) { // "left" left it for good; "recent" is a young tombstone
 		t.Fatalf("group:g1 after the purge: %v", got)
 	}
 }

@@ -660,8 +660,9 @@ final class TidelineApi {
 
   /// Readiness
   ///
-  /// Answers 200 when the storage engine answers a ping within two seconds, and 503 with
-  /// code `unavailable` otherwise. Load balancers should route traffic only to ready nodes.
+  /// Answers 200 when the storage engine answers a ping within two seconds (on MongoDB,
+  /// the replica set's primary, which serves every read and write), and 503 with code
+  /// `unavailable` otherwise. Load balancers should route traffic only to ready nodes.
   ///
   /// `GET /readyz`
   Future<Readiness> getReadyz() async {
