@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// authExpiryIndexes are migration 10's: the indexes that PurgeExpired reads, so that a
+// authExpiryIndexes are migration 11's: the indexes that PurgeExpired reads, so that a
 // sweep costs what it deletes, not a scan of every token, session and event.
 var authExpiryIndexes = []struct {
 	collection string
@@ -23,7 +23,7 @@ var authExpiryIndexes = []struct {
 	{auditCollection, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}}},
 }
 
-// migrateAuthExpiry is migration 10, one command per index (as migrateAuth).
+// migrateAuthExpiry is migration 11, one command per index (as migrateAuth).
 func migrateAuthExpiry(ctx context.Context, db *DB) error {
 	for _, ix := range authExpiryIndexes {
 		if _, err := db.db.Collection(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {

@@ -28,7 +28,7 @@ const (
 //     never stored as null or "".) A unique index on a field other than the shard key
 //     cannot be enforced on a sharded collection, so this collection stays unsharded;
 //   - {topics}: a multikey index for counting and finding a topic's devices;
-//   - {topics, _id} (migration 9): a campaign to a topic pages through its devices in _id
+//   - {topics, _id} (migration 10): a campaign to a topic pages through its devices in _id
 //     order (ListAudience), which this index serves in order, hinted; with {topics} alone
 //     MongoDB reads every device of the topic and sorts them, at every page.
 //
@@ -40,10 +40,10 @@ var pushIndexes = []mongo.IndexModel{
 	{Keys: bson.D{{Key: "topics", Value: 1}}},
 }
 
-// topicAudienceIndex is the index of a topic's devices in _id order (migration 9).
+// topicAudienceIndex is the index of a topic's devices in _id order (migration 10).
 var topicAudienceIndex = mongo.IndexModel{Keys: bson.D{{Key: "topics", Value: 1}, {Key: "_id", Value: 1}}}
 
-// migrateTopicAudience is migration 9: the index that pages a topic's audience.
+// migrateTopicAudience is migration 10: the index that pages a topic's audience.
 func migrateTopicAudience(ctx context.Context, db *DB) error {
 	if _, err := db.db.Collection(pushDevicesCollection).Indexes().CreateOne(ctx, topicAudienceIndex); err != nil {
 		return fmt.Errorf("index %v on %s: %w", topicAudienceIndex.Keys, pushDevicesCollection, err)

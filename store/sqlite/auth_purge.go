@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// authExpiryIndexes is migration 9: the indexes that PurgeExpired reads, so that a sweep
+// authExpiryIndexes is migration 10: the indexes that PurgeExpired reads, so that a sweep
 // costs what it deletes, not a scan of every token, session and event.
 var authExpiryIndexes = []string{
 	`CREATE INDEX auth_refresh_tokens_expires ON auth_refresh_tokens (expires_at)`,
