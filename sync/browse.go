@@ -202,7 +202,7 @@ func (s *Service) DeleteDocument(ctx context.Context, ref DocRef) (Document, boo
 			return d, false, err
 		}
 		t := s.tombstone(d)
-		results, err := s.store.Commit(ctx, Commit{Writes: []Write{{Doc: t, BaseVersion: d.Version}}})
+		results, err := s.commit(ctx, Commit{Writes: []Write{{Doc: t, BaseVersion: d.Version}}})
 		if err != nil {
 			return Document{}, false, err
 		}
