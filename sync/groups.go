@@ -19,7 +19,11 @@ func (s *Service) CreateGroup(ctx context.Context, caller Caller, name string) (
 		return Group{}, &tideline.Error{Code: tideline.CodeInvalid, Message: "A group needs a name of 1 to 100 bytes.", Fields: map[string]string{"name": "must be 1 to 100 bytes"}}
 	}
 	g := Group{ID: tideline.NewID(), Name: name, OwnerID: caller.UserID, CreatedAt: s.clock.Now()}
-	return g, s.store.CreateGroup(ctx, g)
+	if err := s.store.CreateGroup(ctx, g); err != nil {
+		return g, err
+	}
+	s.membershipChanged(ctx, caller.UserID) // the owner's streams read the group's bucket from now on
+	return g, nil
 }
 
 // ListGroups returns the groups the caller belongs to.

@@ -76,6 +76,9 @@ func testHubPokes(t *testing.T, engine string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !poked(a) { // the creator's streams read the new group's bucket at once
+		t.Fatal("creating a group did not refresh the creator's stream")
+	}
 	e.push("alice", "a", put(4, "docs", "board", map[string]any{"_acl": map[string]any{"read": []any{datasync.GroupBucket(g.ID)}}}))
 	e.poll(h)
 	if !poked(a) || poked(b) {
