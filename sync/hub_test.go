@@ -23,7 +23,7 @@ func poked(s *datasync.Subscriber) bool {
 
 func (e *env) subscribe(h *datasync.Hub, c datasync.Caller) *datasync.Subscriber {
 	e.t.Helper()
-	s, err := h.Subscribe(e.t.Context(), c)
+	s, err := h.Subscribe(e.t.Context(), c, 1)
 	if err != nil {
 		e.t.Fatalf("Subscribe: %v", err)
 	}
@@ -159,7 +159,7 @@ func testHubMaxStreams(t *testing.T, engine string) {
 	h := datasync.NewHub(e.svc, datasync.HubConfig{MaxStreams: 2})
 	s1 := e.subscribe(h, datasync.Caller{UserID: "a"})
 	e.subscribe(h, datasync.Caller{UserID: "a"})
-	_, err := h.Subscribe(t.Context(), datasync.Caller{UserID: "b"})
+	_, err := h.Subscribe(t.Context(), datasync.Caller{UserID: "b"}, 1)
 	wantCode(t, err, tideline.CodeUnavailable)
 	h.Unsubscribe(s1)
 	e.subscribe(h, datasync.Caller{UserID: "b"})
