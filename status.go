@@ -62,3 +62,35 @@ func RetryAfterHeader(err error, status int) (value string, ok bool) {
 	}
 	return "", false
 }
+
+// Limited returns the rate_limited error for a request over the limit that the server
+// setting setting sets (such as "auth.limits.signup"), retryable after wait (0: soon).
+// Problem documents name the setting (LimitSetting), so that the operator of a server
+// knows what to raise, or turn off while developing.
+func Limited(message string, wait time.Duration, setting string) error {
+	return &Error{Code: CodeRateLimited, Message: message, Err: limit{wait: wait, setting: setting}}
+}
+
+// limit is the cause of a Limited error.
+type limit struct {
+	wait    time.Duration
+	setting string
+}
+
+func (l limit) Error() string {
+	return "over the limit of " + l.setting + " for " + l.wait.String()
+}
+func (l limit) RetryAfter() time.Duration { return l.wait }
+func (l limit) LimitSetting() string      { return l.setting }
+
+// LimitSetting returns the server setting that sets the limit err reports (Limited), or ""
+// when it names none.
+func LimitSetting(err error) string {
+	if l, ok := errors.AsType[interface {
+		error
+		LimitSetting() string
+	}](err); ok {
+		return l.LimitSetting()
+	}
+	return ""
+}

@@ -57,3 +57,22 @@ func TestRetryAfterHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestLimited: a Limited error is rate_limited, says when to retry and names its setting,
+// also when wrapped.
+func TestLimited(t *testing.T) {
+	err := fmt.Errorf("sign up: %w", Limited("Too many sign-ups; try again later.", 90*time.Second, "auth.limits.signup"))
+	status, code := HTTPStatus(err)
+	if status != 429 || code != CodeRateLimited || ErrorMessage(err) != "Too many sign-ups; try again later." {
+		t.Fatalf("%d %q %q", status, code, ErrorMessage(err))
+	}
+	if ra, ok := RetryAfterHeader(err, status); !ok || ra != "90" {
+		t.Fatalf("Retry-After %q %v", ra, ok)
+	}
+	if s := LimitSetting(err); s != "auth.limits.signup" {
+		t.Fatalf("LimitSetting %q", s)
+	}
+	if s := LimitSetting(Errorf(CodeRateLimited, "x")); s != "" {
+		t.Fatalf("LimitSetting of a limit that names none: %q", s)
+	}
+}

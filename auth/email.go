@@ -95,9 +95,9 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 var errBadActionToken = &tideline.Error{Code: tideline.CodeInvalid, Message: "The link is invalid, used or expired; ask for a new one.",
 	Fields: map[string]string{"token": "is invalid, used or expired"}}
 
-// ResetPassword sets a new password with a token from a reset email. The token works once.
-// Every session of the user is revoked, and the email counts as verified (the user proved
-// they read it).
+// ResetPassword sets a new password with a token from a reset email. The token works once,
+// and the user's other reset tokens stop working. Every session of the user is revoked,
+// and the email counts as verified (the user proved they read it).
 func (s *Service) ResetPassword(ctx context.Context, token, password string, c Client) error {
 	if err := checkPassword(password, "", s.cfg.MinPasswordLength); err != nil {
 		return err // before spending the token, so a weak password does not waste it
@@ -123,11 +123,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, c C
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.RevokeUserSessions(ctx, u.ID, "", s.clock.Now()); err != nil {
+	if err := s.passwordChanged(ctx, u.ID, ""); err != nil {
 		return err
 	}
-	s.sessions.forgetUser(u.ID)
-	s.sessionsEnded(ctx, u.ID, "", "")
 	s.audit(ctx, "password_reset", u.ID, "", "", c, nil)
 	return nil
 }

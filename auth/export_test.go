@@ -11,3 +11,9 @@ func ForgetVerifiedTokens(s *Service) {
 func WatchArgon2(s *Service, derived func(p Argon2Params, saltLen, keyLen int)) {
 	s.hasher.derived = derived
 }
+
+// OnVerify makes s call fn at the start of every password verification (before it waits
+// for a hashing slot), so that a test can hold verifications and count them.
+func OnVerify(s *Service, fn func()) {
+	s.hasher.onVerify = fn
+}

@@ -58,7 +58,10 @@ func (s *Service) issueAccessToken(ctx context.Context, u User, sessionID string
 
 // parseAccessToken verifies an access token's signature and claims: EdDSA only (so "none"
 // and HMAC signed with the public key are refused), a known kid, our issuer and audience,
-// and exp, iat and nbf against the clock (with tokenLeeway). A token verified before is
+// and exp, iat and nbf against the clock (with tokenLeeway). Segments are decoded strictly
+// (unpadded base64url whose unused bits are zero, RFC 4648 section 3.5): a token is valid
+// in exactly one spelling, the one issued, so nobody can mint another string that verifies
+// (a cache or a log keyed by the token sees one token, not many). A token verified before is
 // taken from the tokenCache after checking its expiry and key again; the claims returned
 // are shared and must not be changed.
 func (s *Service) parseAccessToken(ctx context.Context, raw string) (*AccessClaims, error) {
@@ -82,6 +85,7 @@ func (s *Service) parseAccessToken(ctx context.Context, raw string) (*AccessClai
 		return pub, nil
 	},
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(s.cfg.Issuer),
 		jwt.WithAudience(s.cfg.Audience),
 		jwt.WithExpirationRequired(),

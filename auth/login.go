@@ -10,8 +10,8 @@ import (
 // same invalid_credentials error after the same work (one argon2id verification), so
 // neither the answer nor its timing tells whether the email has an account. Failed logins
 // are limited per account (Limits.LoginFailures; the bucket refills, so nobody is locked
-// out for good) and all attempts per IP (Limits.Login). A disabled account is reported as
-// such only to someone who knows its password.
+// out for good: see checkPassword) and all attempts per IP (Limits.Login). A disabled
+// account is reported as such only to someone who knows its password.
 func (s *Service) Login(ctx context.Context, email, password string, c Client) (Result, error) {
 	if err := s.limits.login.take(ctx, "ip:"+c.IP, "sign-in attempts from this address"); err != nil {
 		return Result{}, err
@@ -20,20 +20,15 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if err != nil {
 		return Result{}, err
 	}
-	account := "email:" + email
-	if err := s.limits.loginFailures.blocked(ctx, account, "failed sign-ins for this account"); err != nil {
-		return Result{}, err
-	}
 	u, err := s.store.FindUserByEmail(ctx, email)
 	if err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
 		return Result{}, err
 	}
-	ok, rehash, verr := s.hasher.Verify(ctx, password, u.PasswordHash) // u is zero when not found: the dummy hash runs
-	if verr != nil {
-		return Result{}, verr
+	ok, rehash, err := s.checkPassword(ctx, email, password, u.PasswordHash) // u is zero when not found: the dummy hash runs
+	if err != nil {
+		return Result{}, err
 	}
 	if !ok {
-		_ = s.limits.loginFailures.take(ctx, account, "failed sign-ins for this account")
 		s.audit(ctx, "login_failed", u.ID, "", "", c, map[string]string{"email": email})
 		return Result{}, errInvalidCredentials
 	}
@@ -50,6 +45,25 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	s.audit(ctx, "login", u.ID, res.Tokens.SessionID, "", c, nil)
 	return res, nil
+}
+
+// checkPassword verifies password against the PHC string hash for the account with email
+// (normalised; "" for an account without one) under the account's failed-login limit,
+// which every check of an account's password goes through: sign-in, and the current
+// password of a change. The attempt is counted before the hash runs, atomically (on every
+// node with a RateStore), so concurrent guesses cannot all be checked while the count
+// lags; a right password gives its count back, so only failures are limited. A refused
+// attempt is rate_limited, whatever the password.
+func (s *Service) checkPassword(ctx context.Context, email, password, hash string) (ok, rehash bool, err error) {
+	release, err := s.limits.loginFailures.reserve(ctx, "email:"+email, "failed sign-ins for this account")
+	if err != nil {
+		return false, false, err
+	}
+	ok, rehash, err = s.hasher.Verify(ctx, password, hash)
+	if ok || err != nil {
+		release() // not a failure: a right password, or no check made
+	}
+	return ok, rehash, err
 }
 
 // upgradeHash rehashes the password with the current parameters; failing is harmless (it

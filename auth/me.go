@@ -27,7 +27,9 @@ type MeUpdate struct {
 const MaxDisplayName = 200
 
 // UpdateMe changes the caller's account. It fails with invalid_credentials when the
-// current password is wrong, weak_password for a weak new one.
+// current password is wrong, rate_limited when the account's failed-login limit is spent
+// (wrong current passwords count against it as failed sign-ins do), weak_password for a
+// weak new one.
 func (s *Service) UpdateMe(ctx context.Context, p Principal, m MeUpdate, c Client) (User, error) {
 	u, err := s.Me(ctx, p)
 	if err != nil {
@@ -41,7 +43,7 @@ func (s *Service) UpdateMe(ctx context.Context, p Principal, m MeUpdate, c Clien
 	var hash string
 	if m.Password != nil {
 		if u.PasswordHash != "" {
-			ok, _, err := s.hasher.Verify(ctx, m.CurrentPassword, u.PasswordHash)
+			ok, _, err := s.checkPassword(ctx, u.Email, m.CurrentPassword, u.PasswordHash)
 			if err != nil {
 				return u, err
 			}
@@ -69,14 +71,26 @@ func (s *Service) UpdateMe(ctx context.Context, p Principal, m MeUpdate, c Clien
 		return u, err
 	}
 	if hash != "" {
-		if _, err := s.store.RevokeUserSessions(ctx, u.ID, p.SessionID, s.clock.Now()); err != nil {
+		if err := s.passwordChanged(ctx, u.ID, p.SessionID); err != nil {
 			return u, err
 		}
-		s.sessions.forgetUser(u.ID)
-		s.sessionsEnded(ctx, u.ID, "", p.SessionID)
 		s.audit(ctx, "password_changed", u.ID, p.SessionID, "", c, nil)
 	}
 	return u, nil
+}
+
+// passwordChanged ends what the old password let in: every session of the user but except
+// ("" for none), and every outstanding password reset link (one sent before the change
+// must not undo it).
+func (s *Service) passwordChanged(ctx context.Context, userID, except string) error {
+	now := s.clock.Now()
+	if _, err := s.store.RevokeUserSessions(ctx, userID, except, now); err != nil {
+		return err
+	}
+	s.sessions.forgetUser(userID)
+	s.sessionsEnded(ctx, userID, "", except)
+	_, err := s.store.EndActionTokens(ctx, userID, ActionResetPassword, now)
+	return err
 }
 
 func checkDisplayName(name string) error {

@@ -43,6 +43,8 @@ type hasher struct {
 	// derived, when set (by tests), is told the cost of every argon2id derivation: the
 	// work a login does, compared without a stopwatch.
 	derived func(p Argon2Params, saltLen, keyLen int)
+	// onVerify, when set (only by tests), runs at the start of every Verify.
+	onVerify func()
 }
 
 // derive runs argon2id, the hasher's only costly step.
@@ -98,6 +100,9 @@ func (h *hasher) hash(password string) string {
 // should be replaced by a hash with the current parameters. An empty encoded (a user
 // without a password) is checked against the dummy hash and never matches.
 func (h *hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	if h.onVerify != nil {
+		h.onVerify()
+	}
 	target, matchable := encoded, true
 	if target == "" {
 		target, matchable = h.dummy, false

@@ -52,6 +52,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		p.Roles, p.Anonymous = entry.roles, entry.anonymous
 		return p, nil
 	}
+	gen := s.sessions.generation() // before the read: a revocation after it voids what is read
 	sess, err := s.store.FindSession(ctx, p.SessionID)
 	if tideline.ErrorCode(err) == tideline.CodeNotFound || (err == nil && sess.UserID != p.UserID) {
 		return Principal{}, tideline.Errorf(tideline.CodeUnauthenticated, "The session has ended; sign in again.")
@@ -67,7 +68,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		return Principal{}, err
 	}
 	p.Roles, p.Anonymous = u.Roles, u.Anonymous
-	s.sessions.remember(p.SessionID, cachedSession{userID: u.ID, roles: u.Roles, anonymous: u.Anonymous})
+	s.sessions.remember(p.SessionID, cachedSession{userID: u.ID, roles: u.Roles, anonymous: u.Anonymous}, gen)
 	return p, nil
 }
 

@@ -73,8 +73,11 @@ var DefaultLimits = Limits{
 type RateStore interface {
 	// Take counts n requests for key against r at now, and reports whether they are within
 	// the limit; when they are not, wait (> 0) is how long until one would be. n is 1 to
-	// count a request, or 0 to ask, counting nothing, whether one more would be allowed now.
-	// Refused requests may be counted too: they never make a later wait longer than r.Per.
+	// count a request, 0 to ask, counting nothing, whether one more would be allowed now,
+	// or -1 to give back a request that Take counted (and allowed) at now: the caller
+	// reserved it and it turned out not to count, such as a sign-in whose password was
+	// right (ok is then true). Refused requests may be counted too: they never make a
+	// later wait longer than r.Per.
 	// key is any string (limit name, then an IP or an email as a client sent it): the store
 	// keeps it safely whatever it holds. r has Burst > 0 and Per > 0. Errors are the
 	// engine's (unavailable, internal); the limiter then counts in memory instead.
@@ -118,6 +121,16 @@ func (l *limiter) take(ctx context.Context, key, what string) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	r := l.bucket(key, now).ReserveN(now, 1)
+	if delay := r.DelayFrom(now); delay > 0 {
+		r.CancelAt(now)
+		return l.limited(what, delay)
+	}
+	return nil
+}
+
+// bucket returns key's token bucket in memory, making it when there is none. l.mu is held.
+func (l *limiter) bucket(key string, now time.Time) *rate.Limiter {
 	lim, ok := l.keys[key]
 	if !ok {
 		if len(l.keys) >= maxLimiterKeys {
@@ -126,12 +139,7 @@ func (l *limiter) take(ctx context.Context, key, what string) error {
 		lim = rate.NewLimiter(rate.Every(l.rate.Per/time.Duration(l.rate.Burst)), l.rate.Burst)
 		l.keys[key] = lim
 	}
-	r := lim.ReserveN(now, 1)
-	if delay := r.DelayFrom(now); delay > 0 {
-		r.CancelAt(now)
-		return limited(what, delay)
-	}
-	return nil
+	return lim
 }
 
 // fromStore asks the RateStore and returns its answer as take and blocked do; answered is
@@ -146,7 +154,7 @@ func (l *limiter) fromStore(ctx context.Context, key, what string, now time.Time
 		l.storeFailed(ctx, err, now)
 		return false, nil
 	case !ok:
-		return true, limited(what, wait)
+		return true, l.limited(what, wait)
 	}
 	return true, nil
 }
@@ -165,32 +173,46 @@ func (l *limiter) storeFailed(ctx context.Context, err error, now time.Time) {
 		"limit", l.name, "err", err.Error())
 }
 
-// limited is the rate_limited error for too many what, retryable after delay.
-func limited(what string, delay time.Duration) error {
-	return &tideline.Error{Code: tideline.CodeRateLimited, Message: "Too many " + what + "; try again later.", Err: retryAfter(delay)}
+// limited is the rate_limited error for too many what, retryable after delay; it names the
+// limit's setting (auth.limits.<name>).
+func (l *limiter) limited(what string, delay time.Duration) error {
+	return tideline.Limited("Too many "+what+"; try again later.", delay, "auth.limits."+l.name)
 }
 
-// blocked reports, without taking a token, whether key's bucket is empty now; the error
-// says when to retry. It lets a caller count only failures yet refuse at once when they
-// are spent.
-func (l *limiter) blocked(ctx context.Context, key, what string) error {
+// reserve counts one request for key before the caller knows whether it counts, or returns
+// a rate_limited error that says when to retry. The caller calls release when it turns out
+// not to count (the password was right): the count is given back. Reserving before the
+// work, atomically, is what bounds concurrent attempts: of N requests racing, only the
+// limit's worth get past reserve, whatever their interleaving and on however many nodes
+// (with a RateStore).
+func (l *limiter) reserve(ctx context.Context, key, what string) (release func(), err error) {
 	if l.rate.Burst == 0 {
-		return nil
+		return func() {}, nil
 	}
 	now := l.clock.Now()
-	if ok, err := l.fromStore(ctx, key, what, now, 0); ok {
-		return err
+	if ok, err := l.fromStore(ctx, key, what, now, 1); ok {
+		if err != nil {
+			return nil, err
+		}
+		return func() {
+			ctx := context.WithoutCancel(ctx)
+			if _, _, err := l.store.Take(ctx, l.name+":"+key, l.rate, now, -1); err != nil {
+				l.storeFailed(ctx, err, l.clock.Now())
+			}
+		}, nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lim, ok := l.keys[key]
-	if !ok || lim.TokensAt(now) >= 1 {
-		return nil
+	r := l.bucket(key, now).ReserveN(now, 1)
+	if delay := r.DelayFrom(now); delay > 0 {
+		r.CancelAt(now)
+		return nil, l.limited(what, delay)
 	}
-	r := lim.ReserveN(now, 1)
-	delay := r.DelayFrom(now)
-	r.CancelAt(now)
-	return limited(what, delay)
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		r.CancelAt(l.clock.Now())
+	}, nil
 }
 
 // prune drops full buckets; if none is full, it starts over (clients get a fresh bucket,
@@ -205,10 +227,3 @@ func (l *limiter) prune(now time.Time) {
 		l.keys = map[string]*rate.Limiter{}
 	}
 }
-
-// retryAfter is the cause of a rate_limited error: how long until a retry can succeed.
-// httpapi sends it as the Retry-After header.
-type retryAfter time.Duration
-
-func (r retryAfter) Error() string             { return "rate limited for " + time.Duration(r).String() }
-func (r retryAfter) RetryAfter() time.Duration { return time.Duration(r) }

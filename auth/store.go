@@ -53,6 +53,10 @@ type UserStore interface {
 	// one caller ever succeeds. Not found when absent, of another kind, spent, or expired
 	// (at is not before ExpiresAt).
 	UseActionToken(ctx context.Context, hash, kind string, at time.Time) (ActionToken, error)
+	// EndActionTokens spends, at at, every unspent token of kind of the user, so that none
+	// of them works any more (the password changed: older reset links must not). It
+	// returns how many it spent.
+	EndActionTokens(ctx context.Context, userID, kind string, at time.Time) (int, error)
 }
 
 // UserQuery filters ListUsers.

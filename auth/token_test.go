@@ -57,6 +57,10 @@ func testAccessTokenVerification(t *testing.T, engine string) {
 		{"OtherEd25519Key", forge(t, e, real, nil, jwt.SigningMethodEdDSA, otherKey)},
 		{"UnknownKid", forge(t, e, real, func(_ *auth.AccessClaims, tok *jwt.Token) { tok.Header["kid"] = "nope" }, jwt.SigningMethodEdDSA, otherKey)},
 		{"TamperedPayload", tamper(real)},
+		// The same bytes spelled another way: base64url's unused low bits set. The
+		// signature still verifies, but the token is not the one issued.
+		{"NonCanonicalSignature", nonCanonical(real, 2)},
+		{"PaddedSignature", real + "=="},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +173,21 @@ func tamper(token string) string {
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	payload = []byte(strings.Replace(string(payload), `"roles":[]`, `"roles":["admin"]`, 1))
 	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+	return strings.Join(parts, ".")
+}
+
+// nonCanonical sets the lowest bit of the last character of the token's segment part,
+// which base64url leaves unused when the segment's length is not a multiple of 4: the
+// segment decodes to the same bytes (with a lenient decoder) but is another string.
+func nonCanonical(token string, part int) string {
+	parts := strings.Split(token, ".")
+	seg := parts[part]
+	if len(seg)%4 == 0 {
+		panic("segment without unused bits")
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, seg[len(seg)-1])
+	parts[part] = seg[:len(seg)-1] + string(alphabet[last^1])
 	return strings.Join(parts, ".")
 }
 

@@ -280,10 +280,14 @@ func errorStatus(w http.ResponseWriter, err error) int {
 	return status
 }
 
-// errorText is what an admin is told of err: its client-safe message, and for an internal
-// error the request id to look for in the log (which has the cause).
+// errorText is what an admin is told of err: its client-safe message, the setting that sets
+// a rate limit (admins run the server), and for an internal error the request id to look
+// for in the log (which has the cause).
 func errorText(w http.ResponseWriter, err error) string {
 	msg := tideline.ErrorMessage(err)
+	if setting := tideline.LimitSetting(err); setting != "" {
+		msg += " (the limit is set by " + setting + ")"
+	}
 	if status, _ := tideline.HTTPStatus(err); status >= 500 {
 		if id := w.Header().Get("X-Request-Id"); id != "" {
 			msg += " (request " + id + ")"

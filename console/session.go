@@ -221,7 +221,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	cl := client(r)
 	res, err := c.cfg.Auth.Login(r.Context(), d.Email, r.PostFormValue("password"), cl)
 	if err != nil {
-		msg := tideline.ErrorMessage(err)
+		msg := errorText(w, err)
 		if tideline.ErrorCode(err) == tideline.CodeInvalid {
 			msg = "Enter the email and password of an admin account."
 		}

@@ -172,7 +172,7 @@ func TestSignInIsRateLimited(t *testing.T) {
 		}
 	}
 	p := b.signIn(adminEmail, password)
-	if p.status != http.StatusTooManyRequests || !p.has("Too many failed sign-ins") {
+	if p.status != http.StatusTooManyRequests || !p.has("Too many failed sign-ins") || !p.has("(the limit is set by auth.limits.loginFailures)") {
 		t.Fatalf("after the failures: %d\n%s", p.status, p.body)
 	}
 }

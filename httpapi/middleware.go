@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -197,5 +200,45 @@ func requestError(err error) error {
 	if _, ok := errors.AsType[*tideline.Error](err); ok {
 		return err
 	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return &tideline.Error{Code: tideline.CodeInvalid, Message: fmt.Sprintf("The request body's %s must be %s.", field, jsonKind(te.Type)),
+			Fields: map[string]string{field: "must be " + jsonKind(te.Type)}, Err: err}
+	}
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return syntaxProblem(se, se.Offset)
+	}
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return syntaxProblem(err, 0)
+	}
 	return tideline.Wrap(err, tideline.CodeInvalid, "The request is malformed: "+err.Error())
+}
+
+// jsonKind names, in JSON's words, what a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer that fits in 64 bits"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "another type"
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -271,8 +272,13 @@ func TestCORS(t *testing.T) {
 func TestRequestErrorMapping(t *testing.T) {
 	t.Parallel()
 	err := httpapi.RequestError(&json.SyntaxError{Offset: 3})
-	if tideline.ErrorCode(err) != tideline.CodeInvalid || !strings.Contains(tideline.ErrorMessage(err), "malformed") {
+	if tideline.ErrorCode(err) != tideline.CodeInvalid || tideline.ErrorMessage(err) != "The request body is not valid JSON (near byte 3)." {
 		t.Fatalf("syntax error: %v", err)
+	}
+	// A decoder's type error is said in JSON's words, with the member's path.
+	err = httpapi.RequestError(&json.UnmarshalTypeError{Value: "number", Type: reflect.TypeFor[string](), Field: "mutations.0.docId", Struct: "Mutation"})
+	if tideline.ErrorMessage(err) != "The request body's mutations.0.docId must be a string." || tideline.ErrorFields(err)["mutations.0.docId"] != "must be a string" {
+		t.Fatalf("type error: %v", err)
 	}
 	own := tideline.Errorf(tideline.CodeForbidden, "no")
 	if httpapi.RequestError(own) != own {

@@ -32,6 +32,9 @@ func problemFor(err error, requestID string) oapi.Problem {
 	if f := tideline.ErrorFields(err); len(f) > 0 {
 		p.Fields = &f
 	}
+	if setting := tideline.LimitSetting(err); setting != "" {
+		p.Setting = &setting
+	}
 	return p
 }
 

@@ -25,15 +25,18 @@ func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
 		path   string
 		body   any
 		auth   bool // the request carries the user's access token
+		// setting is what the problem names as the limit's setting
+		setting string
 	}{
-		{"SignUp", auth.Limits{Signup: one}, "POST", "/v1/auth/signup", map[string]string{"email": "bob@example.com", "password": password}, false},
-		{"Anonymous", auth.Limits{Signup: one}, "POST", "/v1/auth/anonymous", nil, false},
-		{"LoginPerIP", auth.Limits{Login: one}, "POST", "/v1/auth/login", login, false},
-		{"LoginFailures", auth.Limits{LoginFailures: one}, "POST", "/v1/auth/login", login, false},
-		{"Refresh", auth.Limits{Refresh: one}, "POST", "/v1/auth/refresh", map[string]string{"refreshToken": "tlrt_unknown"}, false},
-		{"ExchangeToken", auth.Limits{Refresh: one}, "POST", "/v1/auth/token", map[string]string{"provider": "oidc:none", "token": "x"}, false},
-		{"ForgotPassword", auth.Limits{Email: one}, "POST", "/v1/auth/password/forgot", map[string]string{"email": "ada@example.com"}, false},
-		{"ResendVerification", auth.Limits{Email: one}, "POST", "/v1/auth/email/resend", nil, true},
+		{"SignUp", auth.Limits{Signup: one}, "POST", "/v1/auth/signup", map[string]string{"email": "bob@example.com", "password": password}, false, "auth.limits.signup"},
+		{"Anonymous", auth.Limits{Signup: one}, "POST", "/v1/auth/anonymous", nil, false, "auth.limits.signup"},
+		{"LoginPerIP", auth.Limits{Login: one}, "POST", "/v1/auth/login", login, false, "auth.limits.login"},
+		{"LoginFailures", auth.Limits{LoginFailures: one}, "POST", "/v1/auth/login", login, false, "auth.limits.loginFailures"},
+		{"Refresh", auth.Limits{Refresh: one}, "POST", "/v1/auth/refresh", map[string]string{"refreshToken": "tlrt_unknown"}, false, "auth.limits.refresh"},
+		{"ExchangeToken", auth.Limits{Refresh: one}, "POST", "/v1/auth/token", map[string]string{"provider": "oidc:none", "token": "x"}, false, "auth.limits.refresh"},
+		{"ForgotPassword", auth.Limits{Email: one}, "POST", "/v1/auth/password/forgot", map[string]string{"email": "ada@example.com"}, false, "auth.limits.email"},
+		{"ResendVerification", auth.Limits{Email: one}, "POST", "/v1/auth/email/resend", nil, true, "auth.limits.email"},
+		{"CurrentPassword", auth.Limits{LoginFailures: one}, "PATCH", "/v1/me", map[string]string{"password": "a brand new passphrase", "currentPassword": "not the password"}, true, "auth.limits.loginFailures"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +53,9 @@ func TestRateLimitedEndpointsSayWhenToRetry(t *testing.T) {
 				t.Fatalf("the first request was refused: %s", first.Body)
 			}
 			rec := a.call(tt.method, tt.path, token, tt.body)
-			checkProblem(t, rec, http.StatusTooManyRequests, tideline.CodeRateLimited)
+			if p := checkProblem(t, rec, http.StatusTooManyRequests, tideline.CodeRateLimited); p.Setting != tt.setting {
+				t.Fatalf("the problem names the setting %q, want %q", p.Setting, tt.setting)
+			}
 			if got := rec.Header().Get("Retry-After"); got != "3600" {
 				t.Fatalf("Retry-After %q, want 3600 (the hour until the spent request's token is back)", got)
 			}

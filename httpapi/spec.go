@@ -83,6 +83,14 @@ func (s *Server) validateRequests(c *gin.Context) {
 			writeProblem(c, s.log, err)
 			return
 		}
+		var schema *openapi3.Schema
+		if mt := sr.route.Operation.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+			schema = mt.Schema.Value
+		}
+		if err := checkJSONStrict(body, schema); err != nil {
+			writeProblem(c, s.log, err)
+			return
+		}
 		c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	params := map[string]string{}

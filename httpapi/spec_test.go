@@ -60,7 +60,13 @@ type apiTest struct {
 // nil, adjusts the configuration first.
 func newAPI(t *testing.T, change func(*app.Config)) *apiTest {
 	t.Helper()
-	a := apptest.New(t, apptest.Options{Config: change})
+	return newAPIWith(t, apptest.Options{Config: change})
+}
+
+// newAPIWith is newAPI with the app started as opts say (another engine, say).
+func newAPIWith(t *testing.T, opts apptest.Options) *apiTest {
+	t.Helper()
+	a := apptest.New(t, opts)
 	return &apiTest{t: t, app: a, srv: a.API}
 }
 
@@ -111,6 +117,7 @@ type problem struct {
 	Code      string            `json:"code"`
 	RequestID string            `json:"request_id"`
 	Fields    map[string]string `json:"fields"`
+	Setting   string            `json:"setting"`
 }
 
 // checkProblem checks that rec is a problem document with status (and code, when not

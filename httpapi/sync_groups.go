@@ -44,10 +44,11 @@ func (s *Server) ListGroupMembers(ctx context.Context, r oapi.ListGroupMembersRe
 }
 
 func (s *Server) AddGroupMember(ctx context.Context, r oapi.AddGroupMemberRequestObject) (oapi.AddGroupMemberResponseObject, error) {
-	if _, err := s.cfg.Auth.GetUser(ctx, r.UserId); err != nil {
-		return nil, err // not_found: no such user
+	known := func(ctx context.Context, id string) error { // not_found: no such user
+		_, err := s.cfg.Auth.GetUser(ctx, id)
+		return err
 	}
-	if err := s.cfg.Sync.AddMember(ctx, callerOf(ctx), principal(ctx).Admin(), r.GroupId, r.UserId); err != nil {
+	if err := s.cfg.Sync.AddMember(ctx, callerOf(ctx), principal(ctx).Admin(), r.GroupId, r.UserId, known); err != nil {
 		return nil, err
 	}
 	return oapi.AddGroupMember204Response{}, nil

@@ -107,7 +107,8 @@ func TestGroupsOverHTTP(t *testing.T) {
 	if len(cydPull.Changes) != 1 || cydPull.Changes[0].DocID != "gift" {
 		t.Fatalf("cyd's pull %+v", cydPull)
 	}
-	checkProblem(t, a.call("DELETE", members+ada.User.ID, bob.AccessToken, nil), 409, tideline.CodeConflict) // the owner cannot be removed
+	checkProblem(t, a.call("DELETE", members+ada.User.ID, bob.AccessToken, nil), 403, tideline.CodeForbidden) // a member removes nobody else
+	checkProblem(t, a.call("DELETE", members+ada.User.ID, ada.AccessToken, nil), 409, tideline.CodeConflict)  // the owner cannot leave
 	if rec := a.call("DELETE", members+bob.User.ID, bob.AccessToken, nil); rec.Code != 204 {
 		t.Fatalf("leave: %d %s", rec.Code, rec.Body)
 	}

@@ -243,10 +243,12 @@ func (s *Server) events(c *gin.Context, protocol int) {
 	})
 }
 
-// retryLater makes an unavailable stream answer carry Retry-After.
+// retryLater makes a stream refused for lack of room carry Retry-After; what it wraps (the
+// limit's setting) stays reachable.
 type retryLater struct{ error }
 
 func (retryLater) RetryAfter() time.Duration { return 5 * time.Second }
+func (r retryLater) Unwrap() error           { return r.error }
 
 // originPatterns are the browser origins allowed to open a WebSocket: the CORS origins.
 // Requests without an Origin (mobile apps, servers) are always accepted.

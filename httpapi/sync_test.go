@@ -86,9 +86,14 @@ func TestSyncOverHTTP(t *testing.T) {
 	checkProblem(t, a.raw("POST", "/v1/sync/push", bob, `{"clientId":"ada-phone","mutations":[{"id":9,"collection":"todos","docId":"t1","op":"delete"}]}`), 403, tideline.CodeForbidden)
 
 	// Resending the batch applies nothing twice.
-	dup := decode[pushResult](t, a.raw("POST", "/v1/sync/push", ada, `{"clientId":"ada-phone","mutations":[{"id":2,"collection":"todos","docId":"t1","op":"patch","ops":{"count":{"inc":1}}}]}`), 200)
+	dup := decode[pushResult](t, a.raw("POST", "/v1/sync/push", ada, `{"clientId":"ada-phone","mutations":[{"id":2,"collection":"todos","docId":"t1","op":"patch","ops":{"count":{"inc":9007199254740993}}}]}`), 200)
 	if !dup.Receipts[0].Duplicate {
 		t.Fatalf("resend %+v", dup)
+	}
+	// The same id with other content is a client bug: rejected, not a silent duplicate.
+	reused := decode[pushResult](t, a.raw("POST", "/v1/sync/push", ada, `{"clientId":"ada-phone","mutations":[{"id":2,"collection":"todos","docId":"t1","op":"patch","ops":{"count":{"inc":1}}}]}`), 200)
+	if r := reused.Receipts[0]; r.Status != "rejected" || r.Code != "id_reused" || r.Duplicate {
+		t.Fatalf("reused id %+v", reused)
 	}
 }
 

@@ -62,7 +62,8 @@ func drain(t *testing.T, svc *push.Service) int {
 	}
 }
 
-// devicesN registers n devices of users u0..u{users-1}, with tokens tok-0..tok-{n-1}.
+// devicesN registers n devices of users u0..u{users-1}, with tokens tok-0..tok-{n-1}, each
+// through its user's session s-u<i>.
 func (e *env) devicesN(n, users int, reg func(i int, r *push.Registration)) []push.Device {
 	e.t.Helper()
 	out := make([]push.Device, n)
@@ -71,7 +72,7 @@ func (e *env) devicesN(n, users int, reg func(i int, r *push.Registration)) []pu
 		if reg != nil {
 			reg(i, &r)
 		}
-		out[i] = e.register(fmt.Sprintf("u%d", i%users), "s1", r)
+		out[i] = e.register(fmt.Sprintf("u%d", i%users), fmt.Sprintf("s-u%d", i%users), r)
 	}
 	return out
 }
@@ -512,10 +513,10 @@ func testCampaignAudienceChanges(t *testing.T, engine string) {
 	if err := e.svc.DeleteDevice(t.Context(), "u0", "d0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.SessionsEnded(t.Context(), "u1", "s1", ""); err != nil {
+	if err := e.svc.SessionsEnded(t.Context(), "u1", "s-u1", ""); err != nil {
 		t.Fatal(err)
 	}
-	e.register("u2", "s1", push.Registration{DeviceID: "d2", Platform: push.PlatformIOS, PushToken: "tok-new"})
+	e.register("u2", "s-u2", push.Registration{DeviceID: "d2", Platform: push.PlatformIOS, PushToken: "tok-new"})
 	drain(t, e.svc)
 	got := e.campaign(c.ID)
 	if got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Sent: 1, Cancelled: 2}) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +45,9 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// WakeEvery is the least time between two silent sync wake-ups of one device (1 minute).
 	WakeEvery time.Duration
+	// SweepEvery is how often Run clears tokens bound to ended sessions (10 minutes; see
+	// SweepEndedSessions).
+	SweepEvery time.Duration
 }
 
 // Service is the push capability.
@@ -86,6 +88,7 @@ func New(store Store, cfg Config) *Service {
 	cfg.RetryBase = cmp.Or(max(cfg.RetryBase, 0), 5*time.Second)
 	cfg.RetryMax = cmp.Or(max(cfg.RetryMax, 0), time.Hour)
 	cfg.WakeEvery = cmp.Or(max(cfg.WakeEvery, 0), time.Minute)
+	cfg.SweepEvery = cmp.Or(max(cfg.SweepEvery, 0), 10*time.Minute)
 	s := &Service{store: store, cfg: cfg, clock: cfg.Clock, wake: make(chan struct{}, cfg.Workers),
 		zones: map[string]*time.Location{}, specs: map[string]Spec{}}
 	s.waker = newWaker(s)
@@ -110,6 +113,9 @@ const (
 	MaxTopicsPerDevice = 200
 	maxTokenBytes      = 4096
 )
+
+// ErrTooManyTopics is the error of a subscription past MaxTopicsPerDevice.
+var ErrTooManyTopics = &tideline.Error{Code: tideline.CodeTooLarge, Message: fmt.Sprintf("A device may be subscribed to at most %d topics.", MaxTopicsPerDevice)}
 
 var (
 	deviceIDForm   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
@@ -150,16 +156,71 @@ func (r *Registration) check() error {
 // RegisterDevice creates or updates the caller's install, bound to the caller's session:
 // the SDK calls it at every start and whenever the provider gives it a new token. A token
 // registered before by another install (of any user) moves to this one.
+//
+// The session must be active in the store, not only in some node's cache of it (an access
+// token is checked against the store at most every 30 s per node): an ended session is
+// unauthenticated. A sign-out is two steps, revoke the session, then unbind its tokens
+// (SessionsEnded); a registration is check, write, check again. If the sign-out's unbind
+// comes before the write, the second check sees the revocation, and the registration
+// unbinds the token itself; otherwise the unbind clears what the write bound. Either way no
+// token stays bound to the ended session (SweepEndedSessions clears those that a failure
+// between a sign-out's two steps leaves).
 func (s *Service) RegisterDevice(ctx context.Context, userID, sessionID string, r Registration) (Device, error) {
 	if err := r.check(); err != nil {
 		return Device{}, err
 	}
+	if err := s.sessionActive(ctx, userID, sessionID); err != nil {
+		return Device{}, err
+	}
 	now := s.clock.Now()
-	return s.store.UpsertDevice(ctx, Device{
+	d, err := s.store.UpsertDevice(ctx, Device{
 		ID: tideline.NewID(), UserID: userID, DeviceID: r.DeviceID, SessionID: sessionID,
 		Platform: r.Platform, PushToken: r.PushToken, AppVersion: r.AppVersion, Locale: r.Locale,
 		Timezone: r.Timezone, CreatedAt: now, LastSeen: now,
 	})
+	if err != nil {
+		return Device{}, err
+	}
+	if err := s.sessionActive(ctx, userID, sessionID); err != nil {
+		if _, uerr := s.store.UnbindSessions(context.WithoutCancel(ctx), userID, sessionID, ""); uerr != nil {
+			return Device{}, uerr
+		}
+		return Device{}, err
+	}
+	return d, nil
+}
+
+var errSessionEnded = tideline.Errorf(tideline.CodeUnauthenticated, "The session has ended; sign in again.")
+
+// sessionActive is nil when the user's session is active in the store now, else
+// errSessionEnded.
+func (s *Service) sessionActive(ctx context.Context, userID, sessionID string) error {
+	ok, err := s.store.SessionActive(ctx, userID, sessionID, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errSessionEnded
+	}
+	return nil
+}
+
+// sweepBatch is how many tokens SweepEndedSessions clears per store call.
+const sweepBatch = 500
+
+// SweepEndedSessions clears the tokens still bound to ended sessions (revoked, expired, or
+// gone) and says how many. A sign-out unbinds its tokens at once (SessionsEnded); this
+// catches what that missed: a node stopped between revoking a session and unbinding its
+// tokens, a hook that failed, a session that expired. Run calls it every SweepEvery.
+func (s *Service) SweepEndedSessions(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.store.UnbindEndedSessions(ctx, s.clock.Now(), sweepBatch)
+		total += n
+		if err != nil || n < sweepBatch {
+			return total, err
+		}
+	}
 }
 
 // ListDevices returns the user's installs, most recently seen first.
@@ -178,22 +239,14 @@ func (s *Service) DeleteDevice(ctx context.Context, userID, deviceID string) err
 	return notFoundAs(s.store.DeleteDevice(ctx, userID, deviceID))
 }
 
-// SetTopic subscribes the user's install to topic, or unsubscribes it.
+// SetTopic subscribes the user's install to topic, or unsubscribes it. A subscription
+// past MaxTopicsPerDevice is ErrTooManyTopics (the store checks it atomically).
 func (s *Service) SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error {
 	if !topicForm.MatchString(topic) {
 		return invalid("topic", "must be 1 to 128 letters, digits and -_.~%")
 	}
 	if !deviceIDForm.MatchString(deviceID) {
 		return errNoDevice
-	}
-	if member {
-		d, err := s.store.FindDevice(ctx, userID, deviceID)
-		if err != nil {
-			return notFoundAs(err)
-		}
-		if len(d.Topics) >= MaxTopicsPerDevice && !slices.Contains(d.Topics, topic) {
-			return &tideline.Error{Code: tideline.CodeTooLarge, Message: fmt.Sprintf("A device may be subscribed to at most %d topics.", MaxTopicsPerDevice)}
-		}
 	}
 	return notFoundAs(s.store.SetTopic(ctx, userID, deviceID, topic, member))
 }

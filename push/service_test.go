@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/push"
 	"github.com/tideline-dev/tideline/store/enginetest"
 )
@@ -21,6 +22,7 @@ type env struct {
 	svc   *push.Service
 	clock *tideline.ManualClock
 	store push.Store
+	auth  auth.Store // the same engine's: devices bind to its sessions
 }
 
 func newEnv(t *testing.T, engine string) *env { return newEnvWith(t, engine, push.Config{}) }
@@ -28,14 +30,15 @@ func newEnv(t *testing.T, engine string) *env { return newEnvWith(t, engine, pus
 // newEnvWith is newEnv with the service configured by cfg (its Clock is the env's).
 func newEnvWith(t *testing.T, engine string, cfg push.Config) *env {
 	t.Helper()
-	store := enginetest.Open(t, engine, nil).Push()
+	db := enginetest.Open(t, engine, nil)
 	clock := tideline.NewManualClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	cfg.Clock = clock
-	return &env{t: t, svc: push.New(store, cfg), clock: clock, store: store}
+	return &env{t: t, svc: push.New(db.Push(), cfg), clock: clock, store: db.Push(), auth: db.Auth()}
 }
 
 func (e *env) register(user, session string, r push.Registration) push.Device {
 	e.t.Helper()
+	e.signIn(user, session)
 	d, err := e.svc.RegisterDevice(e.t.Context(), user, session, r)
 	if err != nil {
 		e.t.Fatalf("RegisterDevice: %v", err)

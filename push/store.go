@@ -77,8 +77,19 @@ type Store interface {
 	// service registers them for a signed-in session). It returns how many tokens it
 	// cleared (devices without one do not count).
 	UnbindSessions(ctx context.Context, userID, sessionID, except string) (int, error)
+	// SessionActive reports whether userID's auth session sessionID exists, is not revoked
+	// and has not expired at at. (The engine keeps package auth's sessions too: a device
+	// binds its token to one.)
+	SessionActive(ctx context.Context, userID, sessionID string, at time.Time) (bool, error)
+	// UnbindEndedSessions clears the push token of up to limit devices whose session has
+	// ended at at: revoked, expired, gone, or not their user's. It returns how many tokens
+	// it cleared; fewer than limit means there were no more.
+	UnbindEndedSessions(ctx context.Context, at time.Time, limit int) (int, error)
 	// SetTopic subscribes the user's device to topic (member true) or unsubscribes it.
-	// Both are idempotent; a device that does not exist is not_found.
+	// Both are idempotent; a device that does not exist is not_found. A subscription that
+	// would give the device more than MaxTopicsPerDevice topics fails with ErrTooManyTopics
+	// (too_large), checked atomically with the change: racing subscriptions never exceed
+	// the limit.
 	SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error
 	// ListTopics returns every topic with at least one subscribed device and the number of
 	// such devices, by name.

@@ -25,6 +25,7 @@ const audiencePage = 1000
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.runWaker(ctx) })
+	wg.Go(func() { s.runSweeper(ctx) })
 	for range s.cfg.Workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
@@ -47,6 +48,24 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// runSweeper clears tokens bound to ended sessions every SweepEvery until ctx ends.
+func (s *Service) runSweeper(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.SweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := s.SweepEndedSessions(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.ErrorContext(ctx, "push: sweep of tokens bound to ended sessions", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.InfoContext(ctx, "push: unbound tokens of ended sessions", "tokens", n)
+		}
+	}
 }
 
 // wakeWorkers tells idle workers of this node there is work (a campaign was queued).

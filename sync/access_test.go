@@ -124,8 +124,8 @@ func testGroups(t *testing.T, engine string) {
 	e.push("bob", "b", put(1, "docs", "bob-own", map[string]any{"v": int64(1)}))
 	_, cursor := e.pullFrom(bob, "", nil, 0)
 
-	wantCode(t, e.svc.AddMember(t.Context(), bob, false, g.ID, "bob"), tideline.CodeNotFound) // not a member: no such group for bob
-	if err := e.svc.AddMember(t.Context(), alice, false, g.ID, "bob"); err != nil {
+	wantCode(t, e.svc.AddMember(t.Context(), bob, false, g.ID, "bob", nil), tideline.CodeNotFound) // not a member: no such group for bob
+	if err := e.svc.AddMember(t.Context(), alice, false, g.ID, "bob", nil); err != nil {
 		t.Fatal(err)
 	}
 	e.push("bob", "b", patch(2, "docs", "bob-own", map[string]any{"v": int64(2)}))
@@ -139,7 +139,9 @@ func testGroups(t *testing.T, engine string) {
 	if len(pages) < 3 || len(seen) != 121 || seen["bob-own"] != 1 {
 		t.Fatalf("%d pages, %d documents: %v", len(pages), len(seen), seen["bob-own"])
 	}
-	wantCode(t, e.svc.RemoveMember(t.Context(), bob, false, g.ID, "alice"), tideline.CodeConflict)
+	wantCode(t, e.svc.RemoveMember(t.Context(), bob, false, g.ID, "alice"), tideline.CodeForbidden)  // a member removes nobody else
+	wantCode(t, e.svc.RemoveMember(t.Context(), alice, false, g.ID, "alice"), tideline.CodeConflict) // the owner cannot leave
+	wantCode(t, e.svc.RemoveMember(t.Context(), datasync.Caller{UserID: "eve"}, false, g.ID, "alice"), tideline.CodeNotFound)
 	if err := e.svc.RemoveMember(t.Context(), bob, false, g.ID, "bob"); err != nil { // bob leaves
 		t.Fatal(err)
 	}

@@ -21,6 +21,9 @@ type Meta struct {
 	// document, written with the document: a retried mutation is recognised even when the
 	// server crashed before recording the client's high mark.
 	Clients map[string]int64 `json:"c,omitempty" bson:"c,omitempty"`
+	// Sums maps a client id to the fingerprint of that client's mutation whose id is in
+	// Clients: a resent id with other content is told from a retry (id_reused).
+	Sums map[string]int64 `json:"s,omitempty" bson:"s,omitempty"`
 }
 
 // FieldMeta is one top-level field's state: the last assignment's clock, and the
@@ -230,13 +233,18 @@ func (s *docState) save() Meta {
 	return m
 }
 
-// markClient records that mutation id of client was applied to the document.
-func (s *docState) markClient(client string, id int64) {
+// markClient records that mutation id of client, whose fingerprint is sum, was applied
+// to the document.
+func (s *docState) markClient(client string, id, sum int64) {
 	if s.meta.Clients == nil {
 		s.meta.Clients = map[string]int64{}
 	}
+	if s.meta.Sums == nil {
+		s.meta.Sums = map[string]int64{}
+	}
 	if id > s.meta.Clients[client] {
 		s.meta.Clients[client] = id
+		s.meta.Sums[client] = sum
 	}
 	for len(s.meta.Clients) > maxClients {
 		lowest, low := "", int64(math.MaxInt64)
@@ -246,6 +254,7 @@ func (s *docState) markClient(client string, id int64) {
 			}
 		}
 		delete(s.meta.Clients, lowest)
+		delete(s.meta.Sums, lowest)
 	}
 }
 

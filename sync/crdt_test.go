@@ -204,7 +204,7 @@ func TestMetaRoundTripsThroughJSON(t *testing.T) {
 	s.put(map[string]any{"n": int64(1), "tags": []any{"x"}}, hlcAt(1, "a"))
 	s.numOp("n", "inc", int64(2), hlcAt(2, "a"))
 	s.elemOps("tags", []any{"y"}, true, hlcAt(3, "a"))
-	s.markClient("c1", 7)
+	s.markClient("c1", 7, 1)
 	fields, _ := s.visible()
 	meta := s.save()
 	b, _ := json.Marshal(meta)

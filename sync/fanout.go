@@ -275,7 +275,11 @@ func (h *Hub) deliver(s *Subscriber, b *batch) {
 	for _, bucket := range s.buckets {
 		cur.Tracks[0].Positions[bucket] = b.to
 	}
-	signed := h.svc.encodeCursor(cur)
+	signed, err := h.svc.encodeCursor(cur)
+	if err != nil { // too large a cursor: over any message, and the client's pull says why
+		h.fallBehind(s, fallSize)
+		return
+	}
 	var msg bytes.Buffer
 	msg.Grow(size + len(signed) + 64)
 	msg.WriteString(`{"type":"changes","seq":` + strconv.FormatInt(b.to, 10) + `,"changes":[`)

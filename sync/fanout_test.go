@@ -204,7 +204,7 @@ func TestStreamReadsOncePerNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.svc = svc
-		h := datasync.NewHub(svc, datasync.HubConfig{RefreshEvery: time.Hour})
+		h := datasync.NewHub(svc, datasync.HubConfig{RefreshEvery: time.Hour, MaxStreamsPerUser: 50})
 		alice := datasync.Caller{UserID: "alice"}
 		e.poll(h)
 		var subs []*datasync.Subscriber
@@ -312,7 +312,7 @@ func testStreamFallsBack(t *testing.T, engine string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.svc.AddMember(t.Context(), datasync.Caller{UserID: "carol"}, false, g.ID, "alice"); err != nil {
+		if err := e.svc.AddMember(t.Context(), datasync.Caller{UserID: "carol"}, false, g.ID, "alice", nil); err != nil {
 			t.Fatal(err)
 		}
 		fellBack(t, h, s, "buckets")
@@ -546,7 +546,7 @@ func streamConverges(t *testing.T, engine string, seed uint64) {
 			}
 			group = g.ID
 		case k < 7:
-			if err := e.svc.AddMember(t.Context(), datasync.Caller{UserID: "alice"}, false, group, users[1+rnd.IntN(2)]); err != nil {
+			if err := e.svc.AddMember(t.Context(), datasync.Caller{UserID: "alice"}, false, group, users[1+rnd.IntN(2)], nil); err != nil {
 				t.Fatal(err)
 			}
 		case k < 10:

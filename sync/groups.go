@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tideline-dev/tideline"
@@ -13,10 +14,13 @@ const (
 	GroupMember = "member"
 )
 
-// CreateGroup creates a group owned by the caller, who becomes its first member.
+// CreateGroup creates a group owned by the caller, who becomes its first member. The name
+// is 1 to 100 bytes of printable text: no control characters (NUL included), which a
+// name shown in an app or the console has no use for.
 func (s *Service) CreateGroup(ctx context.Context, caller Caller, name string) (Group, error) {
-	if name == "" || len(name) > 100 || !utf8.ValidString(name) {
-		return Group{}, &tideline.Error{Code: tideline.CodeInvalid, Message: "A group needs a name of 1 to 100 bytes.", Fields: map[string]string{"name": "must be 1 to 100 bytes"}}
+	if name == "" || len(name) > 100 || !printable(name) {
+		return Group{}, &tideline.Error{Code: tideline.CodeInvalid, Message: "A group needs a name of 1 to 100 bytes of printable text.",
+			Fields: map[string]string{"name": "must be 1 to 100 bytes of printable text"}}
 	}
 	g := Group{ID: tideline.NewID(), Name: name, OwnerID: caller.UserID, CreatedAt: s.clock.Now()}
 	if err := s.store.CreateGroup(ctx, g); err != nil {
@@ -24,6 +28,19 @@ func (s *Service) CreateGroup(ctx context.Context, caller Caller, name string) (
 	}
 	s.membershipChanged(ctx, caller.UserID) // the owner's streams read the group's bucket from now on
 	return g, nil
+}
+
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ListGroups returns the groups the caller belongs to.
@@ -65,17 +82,23 @@ func (s *Service) group(ctx context.Context, id string) (Group, error) {
 	return g, err
 }
 
-// AddMember adds userID (whose account the caller has checked) to a group. Only the
-// group's owner or an admin may; for anyone else who is not a member the group does not
-// exist. The new member's devices start an initial sync of the group's bucket at their
-// next pull.
-func (s *Service) AddMember(ctx context.Context, caller Caller, admin bool, groupID, userID string) error {
+// AddMember adds userID to a group. Only the group's owner or an admin may; for anyone
+// else who is not a member the group does not exist. known, when not nil, is asked whether
+// userID has an account (its error, such as not_found, is the answer) only once the caller
+// may manage the group, so that the call reveals nothing about users to strangers. The new
+// member's devices start an initial sync of the group's bucket at their next pull.
+func (s *Service) AddMember(ctx context.Context, caller Caller, admin bool, groupID, userID string, known func(ctx context.Context, userID string) error) error {
 	g, err := s.group(ctx, groupID)
 	if err != nil {
 		return err
 	}
 	if g.OwnerID != caller.UserID && !admin {
 		return s.notOwner(ctx, caller, g)
+	}
+	if known != nil {
+		if err := known(ctx, userID); err != nil {
+			return err
+		}
 	}
 	if err := s.store.AddMember(ctx, Member{GroupID: g.ID, UserID: userID, Role: GroupMember, AddedAt: s.clock.Now()}); err != nil {
 		return err
@@ -92,18 +115,22 @@ func (s *Service) membershipChanged(ctx context.Context, userID string) {
 }
 
 // RemoveMember removes userID from a group: the owner or an admin may remove anyone but
-// the owner, and a member may leave. The removed member's devices are told at their next
-// pull that the group's bucket is gone.
+// the owner, and a member may leave. To anyone else the group does not exist, whoever
+// userID is: who may manage the group is settled before anything about the group or
+// userID is told. The removed member's devices are told at their next pull that the
+// group's bucket is gone.
 func (s *Service) RemoveMember(ctx context.Context, caller Caller, admin bool, groupID, userID string) error {
 	g, err := s.group(ctx, groupID)
 	if err != nil {
 		return err
 	}
+	if g.OwnerID != caller.UserID && !admin {
+		if err := s.notOwner(ctx, caller, g); userID != caller.UserID || tideline.ErrorCode(err) != tideline.CodeForbidden {
+			return err // a stranger (not_found), or a member removing someone else (forbidden)
+		}
+	}
 	if userID == g.OwnerID {
 		return tideline.Errorf(tideline.CodeConflict, "The owner cannot leave the group.")
-	}
-	if g.OwnerID != caller.UserID && !admin && userID != caller.UserID {
-		return s.notOwner(ctx, caller, g)
 	}
 	if err := s.store.RemoveMember(ctx, g.ID, userID); err != nil {
 		if tideline.ErrorCode(err) == tideline.CodeNotFound {
@@ -128,9 +155,4 @@ func (s *Service) notOwner(ctx context.Context, caller Caller, g Group) error {
 		}
 	}
 	return errNoGroup
-}
-
-// DeleteUser removes a deleted user from every group (auth's OnUserDeleted hook).
-func (s *Service) DeleteUser(ctx context.Context, userID string) error {
-	return s.store.DeleteMemberships(ctx, userID)
 }

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -26,6 +27,11 @@ type HubConfig struct {
 	// MaxStreams bounds the open streams on this node (20,000); past it, Subscribe fails
 	// with unavailable.
 	MaxStreams int
+	// MaxStreamsPerUser bounds one user's open streams on this node
+	// (DefaultMaxStreamsPerUser), so that one account cannot take every slot of the node;
+	// past it, Subscribe fails with rate_limited. A user has a stream per app in the
+	// foreground (a phone, a tablet, browser tabs).
+	MaxStreamsPerUser int
 	// Notifier wakes users with no open stream; nil: nobody is woken.
 	Notifier Notifier
 	// NotifyEvery is the least time between two notifications of one user (30 s).
@@ -124,6 +130,9 @@ func NewHub(svc *Service, cfg HubConfig) *Hub {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = 20_000
 	}
+	if cfg.MaxStreamsPerUser <= 0 {
+		cfg.MaxStreamsPerUser = DefaultMaxStreamsPerUser
+	}
 	if cfg.NotifyEvery <= 0 {
 		cfg.NotifyEvery = 30 * time.Second
 	}
@@ -143,8 +152,13 @@ func (h *Hub) Streams() int64   { return h.streams.Load() }
 func (h *Hub) Pokes() int64     { return h.pokes.Load() }
 func (h *Hub) Watermark() int64 { return h.mark.Load() }
 
+// DefaultMaxStreamsPerUser is HubConfig.MaxStreamsPerUser unless configured.
+const DefaultMaxStreamsPerUser = 10
+
 // Subscribe opens a stream for caller speaking protocol (1: pokes; 2: changes once a pull
-// hands the stream over, see fanout.go). It fails with unavailable past MaxStreams.
+// hands the stream over, see fanout.go). It fails with unavailable past MaxStreams, and
+// with rate_limited when the caller has MaxStreamsPerUser streams open on this node
+// already (counted and added under one lock: concurrent calls never exceed it).
 func (h *Hub) Subscribe(ctx context.Context, caller Caller, protocol int) (*Subscriber, error) {
 	if h.streams.Add(1) > int64(h.cfg.MaxStreams) {
 		h.streams.Add(-1)
@@ -162,6 +176,11 @@ func (h *Hub) Subscribe(ctx context.Context, caller Caller, protocol int) (*Subs
 	s.seq.Store(h.mark.Load())
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if len(h.byUser[caller.UserID]) >= h.cfg.MaxStreamsPerUser {
+		h.streams.Add(-1)
+		return nil, tideline.Limited(fmt.Sprintf("This account has %d realtime streams open on this server, the most one account may; close one (each app needs one), or pull.",
+			h.cfg.MaxStreamsPerUser), 0, "sync.maxStreamsPerUser")
+	}
 	h.index(s)
 	addTo(h.byUser, caller.UserID, s)
 	if s.id != "" {

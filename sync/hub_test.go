@@ -84,7 +84,7 @@ func testHubPokes(t *testing.T, engine string) {
 	if !poked(a) || poked(b) {
 		t.Fatal("a group's document poked a non-member")
 	}
-	if err := e.svc.AddMember(t.Context(), alice, false, g.ID, "bob"); err != nil {
+	if err := e.svc.AddMember(t.Context(), alice, false, g.ID, "bob", nil); err != nil {
 		t.Fatal(err)
 	}
 	if !poked(b) {
@@ -132,7 +132,7 @@ func testHubOtherNodes(t *testing.T, engine string) {
 	if !poked(b) {
 		t.Fatal("a write through another node did not poke")
 	}
-	if err := other.AddMember(t.Context(), datasync.Caller{UserID: "alice"}, false, g.ID, "bob"); err != nil {
+	if err := other.AddMember(t.Context(), datasync.Caller{UserID: "alice"}, false, g.ID, "bob", nil); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Minute)
@@ -210,7 +210,7 @@ func testHubNotifier(t *testing.T, engine string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.AddMember(t.Context(), datasync.Caller{UserID: "carol"}, false, g.ID, "dave"); err != nil {
+	if err := e.svc.AddMember(t.Context(), datasync.Caller{UserID: "carol"}, false, g.ID, "dave", nil); err != nil {
 		t.Fatal(err)
 	}
 	e.push("alice", "a", put(1, "docs", "plan", map[string]any{"_acl": map[string]any{"read": []any{"user:bob", datasync.GroupBucket(g.ID)}}}))

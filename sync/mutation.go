@@ -1,6 +1,9 @@
 package sync
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"regexp"
 
@@ -26,6 +29,22 @@ type Mutation struct {
 	BaseVersion *int64
 }
 
+// fingerprint is a hash of everything the mutation says, so a retry (the same mutation
+// resent) can be told from a reused id. Never 0, which stands for "not recorded".
+func (m Mutation) fingerprint() int64 {
+	b, err := json.Marshal(struct {
+		C, D, O, H string
+		F          map[string]any
+		X          map[string]FieldOp
+		B          *int64
+	}{m.Collection, m.DocID, m.Op, m.HLC, m.Fields, m.Ops, m.BaseVersion})
+	if err != nil { // decoded JSON always encodes; if not, no fingerprint
+		return 0
+	}
+	sum := sha256.Sum256(b)
+	return int64(binary.BigEndian.Uint64(sum[:8])>>1) | 1
+}
+
 // FieldOp is one commutative operation; exactly one of its fields is set.
 type FieldOp struct {
 	Inc, Max, Min any   // a number
@@ -47,6 +66,9 @@ const (
 	RejectTooLarge          = "too_large"
 	RejectSchema            = "schema_violation"
 	RejectUnknownCollection = "unknown_collection"
+	// RejectIDReused: the mutation's id is the last one its client applied to the
+	// document, but its content differs: a client bug, never a retry.
+	RejectIDReused = "id_reused"
 )
 
 // Receipt is the outcome of one mutation.

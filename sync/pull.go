@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 
@@ -73,12 +74,22 @@ type PullRequest struct {
 	Stream string
 }
 
+// MaxSubscription is the most collections a pull may name. A cursor keeps the names, and
+// a pull scans each bucket for them, so a subscription must stay small; an app syncs a
+// handful of collections (or all: none named).
+const MaxSubscription = 100
+
 // Pull returns the changes in caller's buckets after the request's cursor, in sequence
 // order, each document once in its latest state, at most Limit of them and about
 // MaxPageBytes. A bucket new to the cursor starts from 0: an initial sync of that bucket,
-// which sends no tombstones and no evictions when the client is Fresh.
+// which sends no tombstones and no evictions when the client is Fresh. More than
+// MaxSubscription collections (duplicates count once) are invalid.
 func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Page, error) {
 	rawCursor, collections, limit := req.Cursor, req.Collections, req.Limit
+	if n := len(sortedUnique(collections)); n > MaxSubscription {
+		msg := fmt.Sprintf("A pull names at most %d collections (this one names %d); pull all of them (name none), or fewer.", MaxSubscription, n)
+		return Page{}, &tideline.Error{Code: tideline.CodeInvalid, Message: msg, Fields: map[string]string{"collections": fmt.Sprintf("names more than %d collections", MaxSubscription)}}
+	}
 	for _, c := range collections {
 		if err := checkCollectionName(c); err != nil {
 			return Page{}, &tideline.Error{Code: tideline.CodeInvalid, Message: err.Error(), Fields: map[string]string{"collections": err.Error()}}
@@ -149,7 +160,10 @@ func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Pag
 		}
 	}
 	cur.merge()
-	page.Cursor, page.HasMore = s.encodeCursor(cur), more
+	if page.Cursor, err = s.encodeCursor(cur); err != nil {
+		return Page{}, err
+	}
+	page.HasMore = more
 	if req.Stream != "" && !more && s.hub != nil {
 		page.Live = s.hub.handoff(req.Stream, caller.UserID, mine, cur, through)
 	}

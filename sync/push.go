@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -47,7 +48,7 @@ func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts
 	case err != nil:
 		return nil, err
 	case mark.UserID != user:
-		return nil, errBatch(tideline.CodeForbidden, "clientId", "This client id belongs to another user; every install needs its own.")
+		return nil, ErrClientTaken
 	}
 	all, err := s.collections(ctx)
 	if err != nil {
@@ -186,6 +187,10 @@ func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared
 		r := &receipts[p.index]
 		*r = Receipt{ID: p.m.ID, Clamped: p.clamped}
 		if p.dup || meta.Clients[client] >= p.m.ID {
+			if meta.Clients[client] == p.m.ID && meta.Sums[client] != 0 && meta.Sums[client] != p.m.fingerprint() {
+				*r = Receipt{ID: p.m.ID, Status: Rejected, Code: RejectIDReused, Field: "id", Message: fmt.Sprintf("Mutation id %d was applied to this document before, with other content: this client reused an id. Number each new mutation with a higher id than the last.", p.m.ID)}
+				continue
+			}
 			r.Status, r.Duplicate = Applied, true
 			continue
 		}
@@ -211,7 +216,7 @@ func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared
 			*r = Receipt{ID: p.m.ID, Status: Rejected, Code: rej.code, Field: rej.field, Message: rej.msg}
 			continue
 		}
-		st.markClient(client, p.m.ID)
+		st.markClient(client, p.m.ID, p.m.fingerprint())
 		fields, meta, deleted, changed = next, st.save(), del, true
 		r.Status = Applied
 		if !won {
@@ -362,5 +367,6 @@ func checkDocument(fields map[string]any, deleted bool, col Collection, sch *jso
 func cloneMeta(m Meta) Meta {
 	m.Fields = maps.Clone(m.Fields)
 	m.Clients = maps.Clone(m.Clients)
+	m.Sums = maps.Clone(m.Sums)
 	return m
 }

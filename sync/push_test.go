@@ -134,6 +134,49 @@ func testCrashBeforeClientMark(t *testing.T, engine string) {
 	}
 }
 
+func TestReusedIDRejected(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, testReusedIDRejected)
+}
+
+// A resent id is a retry only when the mutation is the same: the same id with other
+// content is a client bug, answered id_reused, and changes nothing. Also when the
+// client's own mark was lost (the documents' marks recognise it).
+func testReusedIDRejected(t *testing.T, engine string) {
+	e := newEnv(t, engine, nil)
+	first := put(1, "notes", "a", map[string]any{"title": "Buy milk"})
+	wantStatus(t, e.push("alice", "phone", first)[0], datasync.Applied)
+	if r := e.push("alice", "phone", put(1, "notes", "a", map[string]any{"title": "Buy milk"}))[0]; r.Status != datasync.Applied || !r.Duplicate {
+		t.Fatalf("the same mutation resent: %+v, want a duplicate", r)
+	}
+	r := e.push("alice", "phone", put(1, "notes", "a", map[string]any{"title": "Buy oat milk"}))[0]
+	if r.Status != datasync.Rejected || r.Code != datasync.RejectIDReused || r.Field != "id" || r.Message == "" {
+		t.Fatalf("a reused id with a new title: %+v, want rejected id_reused", r)
+	}
+	changes, _ := e.pullAll("alice", "", 0)
+	if f, _, _ := docOf(changes, "notes", "a"); f["title"] != "Buy milk" {
+		t.Fatalf("the document is %v after a rejected reuse", f)
+	}
+
+	crashing, err := datasync.New(t.Context(), lostMark{e.store}, datasync.Config{Clock: e.clock, Secrets: e.secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashing.Push(t.Context(), datasync.Caller{UserID: "alice"}, "tablet", []datasync.Mutation{inc(1, "c", "x", "n", 5)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.push("alice", "tablet", inc(1, "c", "x", "n", 6))[0]; r.Code != datasync.RejectIDReused {
+		t.Fatalf("a reused id after a lost client mark: %+v, want rejected id_reused", r)
+	}
+	if r := e.push("alice", "tablet", inc(1, "c", "x", "n", 5))[0]; !r.Duplicate {
+		t.Fatalf("the same increment resent after a lost client mark: %+v, want a duplicate", r)
+	}
+	changes, _ = e.pullAll("alice", "", 0)
+	if x, _, _ := docOf(changes, "c", "x"); x["n"] != int64(5) {
+		t.Fatalf("x.n = %v, want 5", x["n"])
+	}
+}
+
 func TestConcurrentIncrementsSumExactly(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, testConcurrentIncrementsSumExactly)

@@ -3,6 +3,8 @@ package sync
 import (
 	"context"
 	"time"
+
+	"github.com/tideline-dev/tideline"
 )
 
 // DocRef names a document: its collection, its scope, and the id the client chose. In
@@ -56,11 +58,18 @@ type ClientMark struct {
 // Commit is a batch of document writes and the pushing client's new mark.
 type Commit struct {
 	Writes []Write
-	// Client, when not nil, is raised to Client.High after the writes (never lowered),
-	// and only when no write was a Conflict: the mark says every mutation up to High is
-	// settled, which a conflicting write (to be retried) is not.
+	// Client, when not nil, names the pushing client and its user. The first commit that
+	// names a client id claims it for its user (a mark at 0), atomically with the commit
+	// and whatever its writes' outcome; a commit that names a client of another user
+	// writes nothing and fails with ErrClientTaken's code (forbidden). The mark is raised
+	// to Client.High after the writes (never lowered), and only when no write was a
+	// Conflict: the mark says every mutation up to High is settled, which a conflicting
+	// write (to be retried) is not.
 	Client *ClientMark
 }
+
+// ErrClientTaken is Commit's error for a client id that another user claimed first.
+var ErrClientTaken = errBatch(tideline.CodeForbidden, "clientId", "This client id belongs to another user; every install needs its own.")
 
 // CommitResult is the outcome of one Write.
 type CommitResult struct {
@@ -129,6 +138,10 @@ type GroupStore interface {
 	RemoveMember(ctx context.Context, groupID, userID string) error
 	// DeleteMemberships removes userID from every group (the user is deleted).
 	DeleteMemberships(ctx context.Context, userID string) error
+	// DeleteGroup removes a group and its memberships: at once nobody is a member (and
+	// ListGroups lists it for nobody), even if removing the memberships fails midway,
+	// which a retry finishes. Not found when the group is absent.
+	DeleteGroup(ctx context.Context, id string) error
 }
 
 // Store keeps synced documents. Each storage engine implements it, and store/storetest
@@ -143,10 +156,18 @@ type Store interface {
 	// any order.
 	FindDocuments(ctx context.Context, refs []DocRef) ([]Document, error)
 
+	// ListOwnedDocuments returns up to limit documents whose Owner is owner and that are
+	// not tombstones, of any collection, in any order, each whole (as FindDocuments does).
+	// The user owner is being deleted: its documents are written as tombstones until none
+	// is left.
+	ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]Document, error)
+
 	// Commit applies the writes in order. Each is written only if the document's stored
 	// version (0 when absent) is still its BaseVersion, atomically with that check, and
 	// then gets the next sequence number; a write that finds another version is a
-	// Conflict and changes nothing. The results are in the order of the writes.
+	// Conflict and changes nothing. The results are in the order of the writes. A commit
+	// whose Client belongs to another user writes nothing and fails with forbidden (see
+	// Commit.Client).
 	Commit(ctx context.Context, c Commit) ([]CommitResult, error)
 
 	// Watermark returns W such that every write with a sequence number <= W is visible to

@@ -34,6 +34,10 @@ type Options struct {
 	Engine string
 	// Config, when not nil, adjusts the configuration before the app is built.
 	Config func(*app.Config)
+	// NodeOf, when set, makes the app another node of that app's deployment: the same
+	// MongoDB database and master key, its own caches and clock. Only the MongoDB engine
+	// has nodes (one process owns an embedded engine's data).
+	NodeOf *App
 	// Now is where the manual clock starts (zero: Epoch).
 	Now time.Time
 	// Start runs the app's background work (the hub's polling, the push workers, the
@@ -88,7 +92,16 @@ func New(t testing.TB, opts Options) *App {
 		opts.Now = Epoch
 	}
 	a := &App{t: t, Clock: tideline.NewManualClock(opts.Now), Mail: NewMailbox(), Logs: testkit.NewLogSink()}
-	a.Config = Default(t, opts.Engine, a.Clock, a.Mail, a.Logs)
+	if n := opts.NodeOf; n != nil {
+		if n.Config.MongoDBURI == "" {
+			t.Fatal("apptest: NodeOf names an app on the embedded engine, which has no other nodes")
+		}
+		a.Config = n.Config
+		a.Config.Clock, a.Config.Mailer = a.Clock, a.Mail
+		a.Config.Logger = slog.New(slog.NewJSONHandler(a.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else {
+		a.Config = Default(t, opts.Engine, a.Clock, a.Mail, a.Logs)
+	}
 	if opts.Config != nil {
 		opts.Config(&a.Config)
 	}

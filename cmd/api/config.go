@@ -67,13 +67,15 @@ var settings = []setting{
 		c.LogFormat = v
 		return nil
 	}},
-	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB.", func(c *app.Config, v string) error {
+	{"http.maxBodyBytes", "1MiB", "Largest request body accepted; larger ones get 413. A number of bytes, or with KiB or MiB; at least 320KiB (a sync pull carries a cursor of up to 256KiB).", func(c *app.Config, v string) error {
 		n, err := parseSize(v)
 		if err != nil {
 			return err
 		}
-		if n < 1024 {
-			return errors.New("must be at least 1KiB")
+		// A pull carries the client's sync cursor: the limit must let the largest one the
+		// server issues through, with room for the rest of the body.
+		if least := int64(datasync.MaxCursorBytes + 64<<10); n < least {
+			return fmt.Errorf("must be at least %dKiB: a sync pull carries a cursor of up to %dKiB", least>>10, datasync.MaxCursorBytes>>10)
 		}
 		c.MaxBodyBytes = n
 		return nil
@@ -240,6 +242,7 @@ var settings = []setting{
 	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease).", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
 	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.PollEvery })},
 	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreams })},
+	{"sync.maxStreamsPerUser", "10", "Most realtime streams one account may have open on one node; past it its new ones get 429 (one account cannot take every slot).", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreamsPerUser })},
 	{"sync.notifyEvery", "30s", "Least time between two wake-ups (silent pushes) of one user with no open stream.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.NotifyEvery })},
 	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *app.Config, v string) error {
 		c.BackupEvery = 0

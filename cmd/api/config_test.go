@@ -51,7 +51,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		SMTP:                auth.SMTPMailer{RequireTLS: true},
 		Sync:                datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
 		SweepEvery:          10 * time.Minute,
-		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, NotifyEvery: 30 * time.Second},
+		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, MaxStreamsPerUser: 10, NotifyEvery: 30 * time.Second},
 		ConsoleConfirmAbove: 10000,
 		BackupKeep:          7,
 	}
@@ -137,7 +137,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"TwoMasterKeys", []string{"--master-key-file", "k"}, map[string]string{"TIDELINE_MASTER_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}, "", []string{"masterKey and masterKeyFile", "one of them"}},
 		{"BadLevel", []string{"--log-level", "loud"}, nil, "", []string{"invalid log.level"}},
 		{"BadFormat", []string{"--log-format", "xml"}, nil, "", []string{"invalid log.format"}},
-		{"TinyBody", []string{"--http-max-body-bytes", "10"}, nil, "", []string{"http.maxBodyBytes", "1KiB"}},
+		{"TinyBody", []string{"--http-max-body-bytes", "10"}, nil, "", []string{"http.maxBodyBytes", "320KiB"}},
+		{"BodyBelowACursor", []string{"--http-max-body-bytes", "256KiB"}, nil, "", []string{"http.maxBodyBytes", "cursor of up to 256KiB"}},
 		{"BadSize", []string{"--http-max-body-bytes", "1GB"}, nil, "", []string{"http.maxBodyBytes", "size"}},
 		{"BadOrigin", []string{"--http-cors-origins", "https://a.example/path"}, nil, "", []string{"http.corsOrigins", "origin"}},
 		{"BadOriginScheme", []string{"--http-cors-origins", "javascript:alert(1)"}, nil, "", []string{"http.corsOrigins"}},

@@ -986,6 +986,14 @@ type Problem struct {
 	// RequestId The request id, also sent in the `X-Request-Id` response header.
 	RequestId string `json:"request_id"`
 
+	// Setting For `rate_limited`, the server setting that sets the limit (such as
+	// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+	// who may raise it, or set it to `off` while developing. Not for end users.
+	//
+	//
+	// Example: auth.limits.signup
+	Setting *string `json:"setting,omitempty"`
+
 	// Status The HTTP status code.
 	//
 	// Example: 400
@@ -1007,7 +1015,7 @@ type Protocol = int
 
 // PullRequest defines model for PullRequest.
 type PullRequest struct {
-	// Collections Pull only these collections; a cursor continues only with the same ones.
+	// Collections Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
 	Collections *[]string `json:"collections,omitempty"`
 
 	// Cursor The cursor of the previous pull; absent for an initial sync.
@@ -1115,7 +1123,7 @@ type ReadinessStatus string
 
 // Receipt defines model for Receipt.
 type Receipt struct {
-	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
 	Code    *string `json:"code,omitempty"`
 	Deleted *bool   `json:"deleted,omitempty"`
 
@@ -5149,6 +5157,20 @@ func (response RegisterDevice400ApplicationProblemPlusJSONResponse) VisitRegiste
 	return err
 }
 
+type RegisterDevice401ApplicationProblemPlusJSONResponse Problem
+
+func (response RegisterDevice401ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterDevicedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5801,6 +5823,25 @@ func (response UpdateMe401ApplicationProblemPlusJSONResponse) VisitUpdateMeRespo
 	return err
 }
 
+type UpdateMe429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMe429ApplicationProblemPlusJSONResponse) VisitUpdateMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateMedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -5885,6 +5926,25 @@ func (response SyncEvents401ApplicationProblemPlusJSONResponse) VisitSyncEventsR
 	return err
 }
 
+type SyncEvents429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SyncEvents429ApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SyncEvents503ApplicationProblemPlusJSONResponse Problem
 
 func (response SyncEvents503ApplicationProblemPlusJSONResponse) VisitSyncEventsResponse(w http.ResponseWriter) error {
@@ -5964,6 +6024,20 @@ func (response SyncPull401ApplicationProblemPlusJSONResponse) VisitSyncPullRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncPull413ApplicationProblemPlusJSONResponse Problem
+
+func (response SyncPull413ApplicationProblemPlusJSONResponse) VisitSyncPullResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6110,6 +6184,25 @@ func (response SyncStream401ApplicationProblemPlusJSONResponse) VisitSyncStreamR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SyncStream429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SyncStream429ApplicationProblemPlusJSONResponse) VisitSyncStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }

@@ -250,6 +250,19 @@ func (s authStore) CreateActionToken(ctx context.Context, t auth.ActionToken) er
 	return mapError(err, "create action token")
 }
 
+// EndActionTokens spends the tokens in one multi-document update; each document's change
+// is atomic, which is all the promise needs (a token spent by UseActionToken meanwhile
+// stays as that call left it).
+func (s authStore) EndActionTokens(ctx context.Context, userID, kind string, at time.Time) (int, error) {
+	res, err := s.coll(actionTokensCollection).UpdateMany(ctx,
+		bson.M{"userId": userID, "kind": kind, "usedAt": nil},
+		bson.M{"$set": bson.M{"usedAt": at}})
+	if err != nil {
+		return 0, mapError(err, "end action tokens")
+	}
+	return int(res.ModifiedCount), nil
+}
+
 // UseActionToken spends the token in one conditional update: of concurrent callers only the
 // one whose update finds it unused and unexpired gets it.
 func (s authStore) UseActionToken(ctx context.Context, hash, kind string, at time.Time) (auth.ActionToken, error) {

@@ -52,6 +52,7 @@ var migrations = []migration{
 	{4, "push", additive, migratePush},
 	{5, "push campaigns", additive, migratePushCampaigns},
 	{6, "one secret store", additive, migrateSecrets},
+	{7, "sync owner index", additive, migrateOwnerIndex},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

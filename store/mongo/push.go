@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -287,10 +288,78 @@ func (s *pushStore) UnbindSessions(ctx context.Context, userID, sessionID, excep
 	return int(res.ModifiedCount), nil
 }
 
+// activeSessions returns which of ids are active sessions at at, with their user.
+func (s *pushStore) activeSessions(ctx context.Context, ids []string, at time.Time) (map[string]string, error) {
+	type session struct {
+		ID     string `bson:"_id"`
+		UserID string `bson:"userId"`
+	}
+	docs, err := findAll[session](ctx, s.db.db.Collection(sessionsCollection, primary),
+		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "revokedAt", Value: nil}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: at.UTC()}}}},
+		options.Find().SetProjection(bson.D{{Key: "userId", Value: 1}}), "check sessions")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.UserID
+	}
+	return out, nil
+}
+
+func (s *pushStore) SessionActive(ctx context.Context, userID, sessionID string, at time.Time) (bool, error) {
+	active, err := s.activeSessions(ctx, []string{sessionID}, at)
+	return err == nil && active[sessionID] == userID && userID != "", err
+}
+
+// UnbindEndedSessions pages through the devices holding a token, by _id, reads which of
+// their sessions are active, and unsets the token of the others with an update
+// conditional on the device still holding that token for that session (a device that
+// registered again meanwhile is left alone). No join: FerretDB v1 has no $lookup.
+func (s *pushStore) UnbindEndedSessions(ctx context.Context, at time.Time, limit int) (int, error) {
+	const what = "unbind ended sessions"
+	limit = max(1, limit)
+	cleared, after := 0, ""
+	for cleared < limit {
+		filter := bson.D{{Key: "pushToken", Value: bson.D{{Key: "$exists", Value: true}}}}
+		if after != "" {
+			filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+		}
+		page, err := findAll[deviceDoc](ctx, s.devices(), filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(500).
+			SetProjection(bson.D{{Key: "userId", Value: 1}, {Key: "sessionId", Value: 1}, {Key: "pushToken", Value: 1}}), what)
+		if err != nil || len(page) == 0 {
+			return cleared, err
+		}
+		ids := make([]string, 0, len(page))
+		for _, d := range page {
+			ids = append(ids, d.SessionID)
+		}
+		active, err := s.activeSessions(ctx, ids, at)
+		if err != nil {
+			return cleared, err
+		}
+		for _, d := range page {
+			if user, ok := active[d.SessionID]; (ok && user == d.UserID) || cleared == limit {
+				continue
+			}
+			res, err := s.devices().UpdateOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "sessionId", Value: d.SessionID}, {Key: "pushToken", Value: d.PushToken}},
+				bson.D{{Key: "$unset", Value: bson.D{{Key: "pushToken", Value: ""}}}})
+			if err != nil {
+				return cleared, mapError(err, what)
+			}
+			cleared += int(res.ModifiedCount)
+		}
+		after = page[len(page)-1].ID
+	}
+	return cleared, nil
+}
+
 // SetTopic subscribes with one conditional $push (the filter excludes a device already
-// subscribed, so the set never holds a topic twice; $sort keeps it sorted on MongoDB) and
-// unsubscribes with one $pull. When the $push matches nothing, a read tells an existing
-// subscription (nothing to do) from a missing device.
+// subscribed, so the set never holds a topic twice, and one whose array has an element at
+// index MaxTopicsPerDevice-1, so it never grows past the limit: both checked atomically
+// with the push; $sort keeps it sorted on MongoDB) and unsubscribes with one $pull. When
+// the $push matches nothing, a read tells an existing subscription (nothing to do) from a
+// full device and a missing one.
 func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error {
 	const what = "set topic"
 	if !member {
@@ -298,7 +367,9 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 			bson.D{{Key: "$pull", Value: bson.D{{Key: "topics", Value: topic}}}})
 		return matchedUpdate(res, err, what)
 	}
-	filter := append(deviceKey(userID, deviceID), bson.E{Key: "topics", Value: bson.D{{Key: "$ne", Value: topic}}})
+	filter := append(deviceKey(userID, deviceID),
+		bson.E{Key: "topics", Value: bson.D{{Key: "$ne", Value: topic}}},
+		bson.E{Key: fmt.Sprintf("topics.%d", push.MaxTopicsPerDevice-1), Value: bson.D{{Key: "$exists", Value: false}}})
 	res, err := s.devices().UpdateOne(ctx, filter, bson.D{{Key: "$push", Value: bson.D{{Key: "topics", Value: bson.D{
 		{Key: "$each", Value: bson.A{topic}},
 		{Key: "$sort", Value: 1},
@@ -306,8 +377,11 @@ func (s *pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string
 	if err != nil || res.MatchedCount > 0 {
 		return mapError(err, what)
 	}
-	_, err = findOne[struct{}](ctx, s.devices(), deviceKey(userID, deviceID), what)
-	return err
+	d, err := findOne[deviceDoc](ctx, s.devices(), deviceKey(userID, deviceID), what)
+	if err != nil || slices.Contains(d.Topics, topic) {
+		return err
+	}
+	return push.ErrTooManyTopics
 }
 
 // CountDevices groups the devices by platform twice, all of them and those with a

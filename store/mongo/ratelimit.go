@@ -63,8 +63,11 @@ type rateDoc struct {
 	Count int64 `bson:"count"`
 }
 
-// Take counts n requests for key against r at now (see auth.RateStore and RateStore). It
-// fails with CodeUnavailable when MongoDB does not answer, CodeInternal otherwise.
+// Take counts n requests for key against r at now (see auth.RateStore and RateStore). A
+// negative n gives back -n requests counted at now: an $inc of the same window's counter,
+// conditional on it holding that many (a counter swept meanwhile, or one that never
+// counted them, is left alone). It fails with CodeUnavailable when MongoDB does not answer,
+// CodeInternal otherwise.
 func (s *RateStore) Take(ctx context.Context, key string, r auth.Rate, now time.Time, n int) (bool, time.Duration, error) {
 	if r.Burst <= 0 || r.Per <= 0 {
 		return true, 0, nil
@@ -75,7 +78,12 @@ func (s *RateStore) Take(ctx context.Context, key string, r auth.Rate, now time.
 	id := bson.D{{Key: "_id", Value: rateID(key, r.Per, expires)}}
 	coll := s.db.db.Collection(rateLimitsCollection, primary)
 	var d rateDoc
-	if n <= 0 { // only a question: would one more request fit?
+	if n < 0 { // a reservation given back, in the window it was counted in
+		_, err := coll.UpdateOne(ctx, append(id, bson.E{Key: "count", Value: bson.D{{Key: "$gte", Value: int64(-n)}}}),
+			bson.D{{Key: "$inc", Value: bson.D{{Key: "count", Value: int64(n)}}}})
+		return true, 0, mapError(err, "give back a rate limit count")
+	}
+	if n == 0 { // only a question: would one more request fit?
 		err := coll.FindOne(ctx, id).Decode(&d)
 		if err != nil && err != mongo.ErrNoDocuments {
 			return false, 0, mapError(err, "read a rate limit")

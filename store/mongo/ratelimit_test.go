@@ -197,3 +197,42 @@ func TestRateStoreErrUnavailable(t *testing.T) {
 		t.Fatalf("Take on a closed client: code %q, want unavailable (err: %v)", code, err)
 	}
 }
+
+// TestRateStoreGiveBack: a reservation given back (n = -1, at the time it was counted)
+// frees its place in that window, on every node; nothing goes below zero.
+func TestRateStoreGiveBack(t *testing.T) {
+	a, b := rateNodes(t, false)
+	three := auth.Rate{Burst: 3, Per: time.Minute}
+	clock := tideline.NewManualClock(storetest.Epoch.Add(10 * time.Second))
+	reserved := clock.Now()
+	for range 3 {
+		if ok, _ := take(t, a, "loginFailures:email:ada@example.com", three, reserved, 1); !ok {
+			t.Fatal("a reservation within the limit was refused")
+		}
+	}
+	clock.Advance(5 * time.Second)
+	if ok, _ := take(t, b, "loginFailures:email:ada@example.com", three, clock.Now(), 1); ok {
+		t.Fatal("a 4th reservation was allowed")
+	}
+	if ok, _ := take(t, b, "loginFailures:email:ada@example.com", three, reserved, -1); !ok {
+		t.Fatal("giving back was refused")
+	}
+	// The refused 4th counted too, so one give-back is not enough; a second frees a place.
+	if ok, _ := take(t, a, "loginFailures:email:ada@example.com", three, clock.Now(), 0); ok {
+		t.Fatal("allowed after one give-back, with the refused request still counted")
+	}
+	take(t, a, "loginFailures:email:ada@example.com", three, reserved, -1)
+	if ok, _ := take(t, a, "loginFailures:email:ada@example.com", three, clock.Now(), 1); !ok {
+		t.Fatal("refused after two give-backs")
+	}
+	// Giving back to a window that counted nothing changes nothing.
+	take(t, a, "loginFailures:email:bob@example.com", three, reserved, -1)
+	for range 3 {
+		if ok, _ := take(t, b, "loginFailures:email:bob@example.com", three, clock.Now(), 1); !ok {
+			t.Fatal("a reservation within the limit was refused")
+		}
+	}
+	if ok, _ := take(t, b, "loginFailures:email:bob@example.com", three, clock.Now(), 1); ok {
+		t.Fatal("a give-back to an empty window raised the limit")
+	}
+}

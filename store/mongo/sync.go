@@ -64,9 +64,43 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 	return out, nil
 }
 
-// Commit runs rounds (commitRound) until every write is settled, in order, then raises the
-// client's mark with $max when no write conflicted.
+// ListOwnedDocuments queries each collection that holds synced documents for the owner's
+// live documents ({_sync.owner} index), until it has limit.
+func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]sync.Document, error) {
+	names, err := s.db.docCollections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit = max(1, limit)
+	var out []sync.Document
+	for _, name := range names {
+		recs, err := findAll[docRecord](ctx, s.db.docs(name), bson.M{"_sync.owner": owner, "_sync.deleted": false, "_sync.version": bson.M{"$gt": 0}},
+			options.Find().SetLimit(int64(limit-len(out))), "list owned documents")
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			out = append(out, r.document(name))
+		}
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Commit claims the client (claimClient) before anything else, runs rounds (commitRound)
+// until every write is settled, in order, then raises the client's mark with $max when no
+// write conflicted. Without transactions, the claim comes first so that it decides alone:
+// a commit whose claim fails has written nothing, and of commits racing for a new client
+// id, one claim wins (one upsert of the client's document), and only its commit writes.
+// A node that stops after the claim leaves a client at mark 0, which is its owner's.
 func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
+	if c.Client != nil {
+		if err := s.claimClient(ctx, *c.Client); err != nil {
+			return nil, err
+		}
+	}
 	for _, w := range c.Writes {
 		if err := s.db.prepareCollection(ctx, w.Doc.Ref.Collection); err != nil {
 			return nil, err
@@ -155,17 +189,37 @@ func (s syncStore) commitRound(ctx context.Context, writes []sync.Write, results
 	return settled, err
 }
 
-// raiseClient raises a client's mark, creating it if needed; two first commits of one
-// client may race to insert, and the loser's retry updates.
-func (s syncStore) raiseClient(ctx context.Context, m sync.ClientMark) error {
+// claimClient makes the client m's user's at mark 0 unless it is someone's already, in one
+// upsert that sets the user only on insert, and reads back whose it is: another user's is
+// ErrClientTaken. Two first claims may race to insert; the loser's retry finds the
+// winner's document.
+func (s syncStore) claimClient(ctx context.Context, m sync.ClientMark) error {
+	var stored struct {
+		UserID string `bson:"userId"`
+	}
 	var err error
 	for range 2 {
-		_, err = s.db.docs(clientsCollection).UpdateOne(ctx, bson.M{"_id": m.ClientID},
-			bson.M{"$max": bson.M{"high": m.High}, "$set": bson.M{"userId": m.UserID}}, options.UpdateOne().SetUpsert(true))
+		err = s.db.docs(clientsCollection).FindOneAndUpdate(ctx, bson.M{"_id": m.ClientID},
+			bson.M{"$setOnInsert": bson.M{"userId": m.UserID, "high": int64(0)}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&stored)
 		if !mongo.IsDuplicateKeyError(err) {
 			break
 		}
 	}
+	if err != nil {
+		return mapError(err, "claim the client")
+	}
+	if stored.UserID != m.UserID {
+		return sync.ErrClientTaken
+	}
+	return nil
+}
+
+// raiseClient raises the mark of a client claimed by m's user: the filter names the user,
+// so a mark is never raised for anyone else (nor its user changed).
+func (s syncStore) raiseClient(ctx context.Context, m sync.ClientMark) error {
+	_, err := s.db.docs(clientsCollection).UpdateOne(ctx, bson.M{"_id": m.ClientID, "userId": m.UserID},
+		bson.M{"$max": bson.M{"high": m.High}})
 	return mapError(err, "raise client mark")
 }
 

@@ -275,7 +275,7 @@ func TestSyncEvictionLayout(t *testing.T) {
 		t.Fatalf("a tombstone is stored as %v", c)
 	}
 	for coll, want := range map[string][]string{
-		"notes":           {"_sync.reach_1__sync.seq_1", "_sync.seq_1", "_sync.purgeAt_1"},
+		"notes":           {"_sync.reach_1__sync.seq_1", "_sync.seq_1", "_sync.purgeAt_1", "_sync.owner_1"},
 		membersCollection: {"userId_1", "groupId_1"},
 	} {
 		specs, err := db.db.Collection(coll).Indexes().ListSpecifications(t.Context())

@@ -81,6 +81,7 @@ type metaRecord struct {
 	Touch   sync.HLC               `bson:"t,omitempty"`
 	Fields  map[string]fieldRecord `bson:"f,omitempty"`
 	Clients map[string]int64       `bson:"c,omitempty"`
+	Sums    map[string]int64       `bson:"s,omitempty"`
 }
 
 type fieldRecord struct {
@@ -130,7 +131,7 @@ func encodeDoc(d sync.Document, seq int64) bson.D {
 }
 
 func encodeMeta(m sync.Meta) metaRecord {
-	r := metaRecord{Replace: m.Replace, Delete: m.Delete, Touch: m.Touch, Clients: m.Clients}
+	r := metaRecord{Replace: m.Replace, Delete: m.Delete, Touch: m.Touch, Clients: m.Clients, Sums: m.Sums}
 	if len(m.Fields) > 0 {
 		r.Fields = make(map[string]fieldRecord, len(m.Fields))
 	}
@@ -164,7 +165,7 @@ func (r docRecord) document(collection string) sync.Document {
 }
 
 func (r metaRecord) meta() sync.Meta {
-	m := sync.Meta{Replace: r.Replace, Delete: r.Delete, Touch: r.Touch, Clients: r.Clients}
+	m := sync.Meta{Replace: r.Replace, Delete: r.Delete, Touch: r.Touch, Clients: r.Clients, Sums: r.Sums}
 	if len(r.Fields) > 0 {
 		m.Fields = make(map[string]sync.FieldMeta, len(r.Fields))
 	}

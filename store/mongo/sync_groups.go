@@ -116,8 +116,9 @@ func (s syncStore) ListMembers(ctx context.Context, groupID string) ([]sync.Memb
 }
 
 // AddMember checks that the group exists, then upserts the membership with $setOnInsert:
-// a member already there keeps their role and the time they were added. (Groups are never
-// deleted, so the group cannot vanish between the two steps.)
+// a member already there keeps their role and the time they were added. (A group deleted
+// between the two steps leaves a membership of a missing group, which ListGroups leaves
+// out: it gives nobody anything.)
 func (s syncStore) AddMember(ctx context.Context, m sync.Member) error {
 	if _, err := s.FindGroup(ctx, m.GroupID); err != nil {
 		return err
@@ -143,6 +144,22 @@ func (s syncStore) RemoveMember(ctx context.Context, groupID, userID string) err
 		return mapError(err, "remove member")
 	}
 	return matched(res.DeletedCount, nil, "remove member")
+}
+
+// DeleteGroup deletes the group document first: from then on ListGroups leaves its
+// memberships out (it joins them to their groups), so the group is gone for everyone at
+// once; then its memberships. A failure between the two leaves memberships of a missing
+// group, which give nobody anything.
+func (s syncStore) DeleteGroup(ctx context.Context, id string) error {
+	res, err := s.db.docs(groupsCollection).DeleteOne(ctx, bson.M{"_id": id})
+	if err != nil {
+		return mapError(err, "delete group")
+	}
+	_, merr := s.db.docs(membersCollection).DeleteMany(ctx, bson.M{"groupId": id})
+	if merr != nil {
+		return mapError(merr, "delete the group's memberships")
+	}
+	return matched(res.DeletedCount, nil, "delete group")
 }
 
 func (s syncStore) DeleteMemberships(ctx context.Context, userID string) error {

@@ -359,6 +359,12 @@ func (r *roundRobin) RemoveMember(ctx context.Context, groupID, userID string) e
 func (r *roundRobin) DeleteMemberships(ctx context.Context, userID string) error {
 	return r.pick().DeleteMemberships(ctx, userID)
 }
+func (r *roundRobin) DeleteGroup(ctx context.Context, id string) error {
+	return r.pick().DeleteGroup(ctx, id)
+}
+func (r *roundRobin) ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]datasync.Document, error) {
+	return r.pick().ListOwnedDocuments(ctx, owner, limit)
+}
 
 // TestSyncOrderingWithStalls runs the shared ordering case on three nodes with a short
 // fencing timeout and a manual clock, the hook stalling writers at random between their

@@ -57,13 +57,17 @@ const (
 // time a node writes to the collection:
 //   - {reach, seq}: a bucket's changes in sequence order (ScanBucket) are one range of it;
 //   - {seq}: the changes in a range of numbers, whatever their bucket (TouchedBuckets);
+//   - {owner}: the documents of a user who is deleted (ListOwnedDocuments);
 //   - {purgeAt}, sparse: only tombstones and documents with evictions carry purgeAt, so
 //     this index holds what PurgeDocuments looks for, oldest first, and nothing else
 //     (a sparse index, not a partial one, which FerretDB lacks; a range query on purgeAt
 //     cannot match a document without it, so MongoDB may use the sparse index for it).
+var ownerIndex = mongo.IndexModel{Keys: bson.D{{Key: "_sync.owner", Value: 1}}}
+
 var docIndexes = []mongo.IndexModel{
 	{Keys: bson.D{{Key: "_sync.reach", Value: 1}, {Key: "_sync.seq", Value: 1}}},
 	{Keys: bson.D{{Key: "_sync.seq", Value: 1}}},
+	ownerIndex,
 	{Keys: bson.D{{Key: "_sync.purgeAt", Value: 1}}, Options: options.Index().SetSparse(true)},
 }
 
@@ -124,6 +128,21 @@ func (db *DB) prepareCollection(ctx context.Context, name string) error {
 		return mapError(err, "register collection "+name)
 	}
 	db.syncer.prepared.Store(name, true)
+	return nil
+}
+
+// migrateOwnerIndex is migration 7 (additive): the {owner} index (see docIndexes) on the
+// collections of synced documents that exist already; new ones get it when first written.
+func migrateOwnerIndex(ctx context.Context, db *DB) error {
+	names, err := db.docCollections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := db.db.Collection(name).Indexes().CreateOne(ctx, ownerIndex); err != nil {
+			return fmt.Errorf("owner index on %s: %w", name, err)
+		}
+	}
 	return nil
 }
 

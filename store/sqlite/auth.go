@@ -205,6 +205,16 @@ func (s authStore) CreateActionToken(ctx context.Context, t auth.ActionToken) er
 	return mapError(err, "create action token")
 }
 
+func (s authStore) EndActionTokens(ctx context.Context, userID, kind string, at time.Time) (int, error) {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE auth_action_tokens SET used_at = ? WHERE user_id = ? AND kind = ? AND used_at = 0`,
+		millis(at), userID, kind)
+	if err != nil {
+		return 0, mapError(err, "end action tokens")
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapError(err, "end action tokens")
+}
+
 func (s authStore) UseActionToken(ctx context.Context, hash, kind string, at time.Time) (auth.ActionToken, error) {
 	t, err := scanAction(s.db.write.QueryRowContext(ctx, `UPDATE auth_action_tokens SET used_at = ?
 		WHERE hash = ? AND kind = ? AND used_at = 0 AND expires_at > ? RETURNING `+actionColumns,

@@ -25,6 +25,7 @@ var migrations = []migration{
 	{4, "push", execAll(pushSchema...)},
 	{5, "push campaigns", execAll(pushCampaignSchema...)},
 	{6, "one secret store", execAll(secretsSchema...)},
+	{7, "sync owner index", execAll(syncOwnerIndex...)},
 }
 
 // execAll returns a migration step that runs statements in order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/tideline-dev/tideline/push"
 )
@@ -112,6 +113,27 @@ func (s pushStore) UnbindSessions(ctx context.Context, userID, sessionID, except
 	return int(n), mapError(err, "unbind sessions")
 }
 
+func (s pushStore) SessionActive(ctx context.Context, userID, sessionID string, at time.Time) (bool, error) {
+	var n int
+	err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM auth_sessions WHERE id = ? AND user_id = ? AND revoked_at = 0 AND expires_at > ?`,
+		sessionID, userID, millis(at)).Scan(&n)
+	return n > 0, mapError(err, "check a session")
+}
+
+// UnbindEndedSessions is one statement: the devices with a token and no active session of
+// their user, at most limit of them.
+func (s pushStore) UnbindEndedSessions(ctx context.Context, at time.Time, limit int) (int, error) {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE push_devices SET push_token = '' WHERE id IN (
+		SELECT d.id FROM push_devices d WHERE d.push_token != '' AND NOT EXISTS (
+			SELECT 1 FROM auth_sessions s WHERE s.id = d.session_id AND s.user_id = d.user_id AND s.revoked_at = 0 AND s.expires_at > ?)
+		LIMIT ?)`, millis(at), max(1, limit))
+	if err != nil {
+		return 0, mapError(err, "unbind ended sessions")
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapError(err, "unbind ended sessions")
+}
+
 func (s pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string, member bool) error {
 	return s.db.inTx(ctx, "set topic", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
 		var id string
@@ -119,11 +141,18 @@ func (s pushStore) SetTopic(ctx context.Context, userID, deviceID, topic string,
 			userID, deviceID).Scan(&id); err != nil {
 			return err // no rows: not found
 		}
-		q := `DELETE FROM push_topics WHERE device = ? AND topic = ?`
-		if member {
-			q = `INSERT INTO push_topics (device, topic) VALUES (?, ?) ON CONFLICT (device, topic) DO NOTHING`
+		if !member {
+			_, err := tx.ExecContext(ctx, `DELETE FROM push_topics WHERE device = ? AND topic = ?`, id, topic)
+			return err
 		}
-		_, err := tx.ExecContext(ctx, q, id, topic)
+		var others int // the device's other topics: the limit, in the write transaction
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM push_topics WHERE device = ? AND topic != ?`, id, topic).Scan(&others); err != nil {
+			return err
+		}
+		if others >= push.MaxTopicsPerDevice {
+			return push.ErrTooManyTopics
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO push_topics (device, topic) VALUES (?, ?) ON CONFLICT (device, topic) DO NOTHING`, id, topic)
 		return err
 	})
 }

@@ -86,9 +86,22 @@ func (s syncStore) FindDocuments(ctx context.Context, refs []sync.DocRef) ([]syn
 	return collect(rows, scanDoc, "find documents")
 }
 
+func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit int) ([]sync.Document, error) {
+	rows, err := s.db.query(ctx, `SELECT `+docColumns+` FROM sync_docs WHERE owner = ? AND deleted = 0 LIMIT ?`, owner, max(1, limit))
+	if err != nil {
+		return nil, mapError(err, "list owned documents")
+	}
+	return collect(rows, scanDoc, "list owned documents")
+}
+
 func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
 	results := make([]sync.CommitResult, len(c.Writes))
 	err := s.db.inTx(ctx, "commit documents", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+		if c.Client != nil {
+			if err := claimClient(ctx, tx, *c.Client); err != nil {
+				return err
+			}
+		}
 		conflict := false
 		for i, w := range c.Writes {
 			d := w.Doc
@@ -110,13 +123,31 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 			}
 		}
 		if c.Client != nil && !conflict {
-			_, err := tx.ExecContext(ctx, `INSERT INTO sync_clients (client_id, user_id, high) VALUES (?, ?, ?)
-				ON CONFLICT (client_id) DO UPDATE SET high = max(high, excluded.high)`, c.Client.ClientID, c.Client.UserID, c.Client.High)
+			_, err := tx.ExecContext(ctx, `UPDATE sync_clients SET high = max(high, ?) WHERE client_id = ? AND user_id = ?`,
+				c.Client.High, c.Client.ClientID, c.Client.UserID)
 			return err
 		}
 		return nil
 	})
 	return results, err
+}
+
+// claimClient makes the client m's user's, at mark 0, unless it is someone's already; a
+// client of another user is ErrClientTaken, which rolls the commit back. (In the commit's
+// transaction: the claim and the writes are one.)
+func claimClient(ctx context.Context, tx *sql.Tx, m sync.ClientMark) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_clients (client_id, user_id, high) VALUES (?, ?, 0)
+		ON CONFLICT (client_id) DO NOTHING`, m.ClientID, m.UserID); err != nil {
+		return err
+	}
+	var owner string
+	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM sync_clients WHERE client_id = ?`, m.ClientID).Scan(&owner); err != nil {
+		return err
+	}
+	if owner != m.UserID {
+		return sync.ErrClientTaken
+	}
+	return nil
 }
 
 // writeDoc stores a document's new state under seq and moves its bucket entries to seq.

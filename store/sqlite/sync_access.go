@@ -164,6 +164,13 @@ func (s syncStore) RemoveMember(ctx context.Context, groupID, userID string) err
 	return rowsOr(res, err, "remove member")
 }
 
+// DeleteGroup deletes the group; its memberships go with it (the foreign key's cascade),
+// in the same statement.
+func (s syncStore) DeleteGroup(ctx context.Context, id string) error {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sync_groups WHERE id = ?`, id)
+	return rowsOr(res, err, "delete group")
+}
+
 func (s syncStore) DeleteMemberships(ctx context.Context, userID string) error {
 	_, err := s.db.write.ExecContext(ctx, `DELETE FROM sync_members WHERE user_id = ?`, userID)
 	return mapError(err, "delete memberships")

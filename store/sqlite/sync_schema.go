@@ -7,6 +7,12 @@ package sqlite
 // scanning a bucket's changes is a range of its primary key. The sequence is one counter,
 // incremented inside the single write transaction, so commit order is sequence order and
 // every number up to the counter is committed.
+// syncOwnerIndex is migration 6: the documents of an owner who is deleted are found by it
+// (ListOwnedDocuments). Partial: tombstones, which stay until purged, are not listed.
+var syncOwnerIndex = []string{
+	`CREATE INDEX sync_docs_owner ON sync_docs (owner) WHERE deleted = 0`,
+}
+
 var syncSchema = []string{
 	`CREATE TABLE sync_docs (
 		collection TEXT    NOT NULL,

@@ -346,6 +346,37 @@ func runAuthActionTokens(t *testing.T, h Harness) {
 	_, err = s.UseActionToken(t.Context(), "nope", auth.ActionVerifyEmail, at(1))
 	wantCode(t, err, tideline.CodeNotFound, "UseActionToken unknown")
 
+	t.Run("EndActionTokens", func(t *testing.T) {
+		bob := newUser("bob@example.com")
+		must(t, s.CreateUser(t.Context(), bob), "CreateUser")
+		for _, tok := range []auth.ActionToken{
+			{Hash: "end-1", Kind: auth.ActionResetPassword, UserID: u.ID, CreatedAt: at(0), ExpiresAt: at(3600)},
+			{Hash: "end-2", Kind: auth.ActionResetPassword, UserID: u.ID, CreatedAt: at(1), ExpiresAt: at(3600)},
+			{Hash: "end-verify", Kind: auth.ActionVerifyEmail, UserID: u.ID, CreatedAt: at(1), ExpiresAt: at(3600)},
+			{Hash: "end-bob", Kind: auth.ActionResetPassword, UserID: bob.ID, CreatedAt: at(1), ExpiresAt: at(3600)},
+		} {
+			must(t, s.CreateActionToken(t.Context(), tok), "CreateActionToken "+tok.Hash)
+		}
+		n, err := s.EndActionTokens(t.Context(), u.ID, auth.ActionResetPassword, at(10))
+		must(t, err, "EndActionTokens")
+		if n != 2 { // reset-1, spent above, is not counted again
+			t.Fatalf("EndActionTokens ended %d tokens, want 2", n)
+		}
+		for _, hash := range []string{"end-1", "end-2"} {
+			_, err := s.UseActionToken(t.Context(), hash, auth.ActionResetPassword, at(11))
+			wantCode(t, err, tideline.CodeNotFound, "UseActionToken of an ended token "+hash)
+		}
+		if _, err := s.UseActionToken(t.Context(), "end-verify", auth.ActionVerifyEmail, at(11)); err != nil {
+			t.Fatalf("a token of another kind was ended: %v", err)
+		}
+		if _, err := s.UseActionToken(t.Context(), "end-bob", auth.ActionResetPassword, at(11)); err != nil {
+			t.Fatalf("another user's token was ended: %v", err)
+		}
+		if n, err := s.EndActionTokens(t.Context(), u.ID, auth.ActionResetPassword, at(12)); err != nil || n != 0 {
+			t.Fatalf("EndActionTokens again: %d, %v; want 0", n, err)
+		}
+	})
+
 	t.Run("ConcurrentUseOnce", func(t *testing.T) {
 		must(t, s.CreateActionToken(t.Context(), auth.ActionToken{Hash: "race", Kind: auth.ActionVerifyEmail, UserID: u.ID, CreatedAt: at(0), ExpiresAt: at(600)}), "CreateActionToken")
 		var wins atomic.Int32

@@ -21,6 +21,7 @@ func runPush(t *testing.T, h Harness) {
 	t.Run("DeleteDevice", func(t *testing.T) { runPushDelete(t, h) })
 	t.Run("DeleteUserDevices", func(t *testing.T) { runPushDeleteUser(t, h) })
 	t.Run("UnbindSessions", func(t *testing.T) { runPushUnbind(t, h) })
+	t.Run("Sessions", func(t *testing.T) { runPushSessions(t, h) })
 	t.Run("Topics", func(t *testing.T) { runPushTopics(t, h) })
 	t.Run("CountDevices", func(t *testing.T) { runPushCountDevices(t, h) })
 	t.Run("TimesInMilliseconds", func(t *testing.T) { runPushTimes(t, h) })
@@ -338,6 +339,36 @@ func runPushTopics(t *testing.T, h Harness) {
 	if got, _ := s.ListDevices(t.Context(), "u1"); len(got) != 1 || !slices.Equal(got[0].Topics, d.Topics) {
 		t.Fatalf("ListDevices carries the topics: %+v", got)
 	}
+
+	// The limit holds however many subscriptions race (finding 11 of issue 15: concurrent
+	// subscribes stored 202 topics).
+	t.Run("LimitUnderConcurrency", func(t *testing.T) {
+		upsert(t, s, newDevice("u3", "full", "T3", 3))
+		for i := range push.MaxTopicsPerDevice - 5 {
+			set("u3", "full", fmt.Sprint("t", i), true)
+		}
+		var wg stdsync.WaitGroup
+		errs := make([]error, 20)
+		for i := range errs {
+			wg.Go(func() { errs[i] = s.SetTopic(t.Context(), "u3", "full", fmt.Sprint("race", i), true) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else {
+				wantCode(t, err, tideline.CodeTooLarge, "SetTopic past the limit")
+			}
+		}
+		if got := len(findDevice(t, s, "u3", "full").Topics); ok != 5 || got != push.MaxTopicsPerDevice {
+			t.Fatalf("%d of 20 racing subscriptions succeeded, %d topics stored; want 5 and %d", ok, got, push.MaxTopicsPerDevice)
+		}
+		set("u3", "full", "t0", true) // already in: fine at the limit
+		wantCode(t, s.SetTopic(t.Context(), "u3", "full", "one-more", true), tideline.CodeTooLarge, "SetTopic at the limit")
+		set("u3", "full", "t0", false)
+		set("u3", "full", "one-more", true) // a place was freed
+	})
 }
 
 func runPushCountDevices(t *testing.T, h Harness) {

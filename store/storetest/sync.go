@@ -19,12 +19,15 @@ func runSync(t *testing.T, h Harness) {
 	t.Run("ConditionalWrites", func(t *testing.T) { runSyncConditional(t, h) })
 	t.Run("ScanBucket", func(t *testing.T) { runSyncScan(t, h) })
 	t.Run("ClientMarks", func(t *testing.T) { runSyncClients(t, h) })
+	t.Run("ClientOwner", func(t *testing.T) { runSyncClientOwner(t, h) })
 	t.Run("Collections", func(t *testing.T) { runSyncCollections(t, h) })
 	t.Run("Evicted", func(t *testing.T) { runSyncEvicted(t, h) })
 	t.Run("TouchedBuckets", func(t *testing.T) { runSyncTouched(t, h) })
 	t.Run("Purge", func(t *testing.T) { runSyncPurge(t, h) })
 	t.Run("Lease", func(t *testing.T) { runSyncLease(t, h) })
 	t.Run("Groups", func(t *testing.T) { runSyncGroups(t, h) })
+	t.Run("DeleteGroup", func(t *testing.T) { runSyncDeleteGroup(t, h) })
+	t.Run("OwnedDocuments", func(t *testing.T) { runSyncOwnedDocuments(t, h) })
 	t.Run("OrderingUnderConcurrency", func(t *testing.T) {
 		RunOrdering(t, syncStore(t, h), Sized(h.Engine, 16, 8), Sized(h.Engine, 4, 2), Sized(h.Engine, 120, 25))
 	})
@@ -262,6 +265,88 @@ func runSyncClients(t *testing.T, h Harness) {
 	if got, _ := s.FindClient(t.Context(), "phone"); got.High != 7 {
 		t.Fatalf("a commit with a conflict moved the mark to %d, want 7", got.High)
 	}
+}
+
+// runSyncClientOwner: a client id belongs to the first user whose commit names it, claimed
+// atomically with that commit, whatever its writes' outcome; a commit that names another
+// user's client writes nothing and never raises the mark.
+func runSyncClientOwner(t *testing.T, h Harness) {
+	s := syncStore(t, h)
+	doc := func(owner, id string) sync.Document {
+		d := newDoc(id, 1, map[string]any{"x": int64(1)}, "user:"+owner)
+		d.Owner, d.Ref.Scope = owner, owner
+		return d
+	}
+	stored := func(d sync.Document) bool {
+		t.Helper()
+		found, err := s.FindDocuments(t.Context(), []sync.DocRef{d.Ref})
+		must(t, err, "FindDocuments")
+		return len(found) == 1
+	}
+	commit := func(user string, high int64, writes ...sync.Write) ([]sync.CommitResult, error) {
+		return s.Commit(t.Context(), sync.Commit{Writes: writes, Client: &sync.ClientMark{ClientID: "install", UserID: user, High: high}})
+	}
+	_, err := commit("u1", 5, sync.Write{Doc: doc("u1", "a")})
+	must(t, err, "Commit by the first user")
+
+	theirs := doc("u2", "b")
+	_, err = commit("u2", 10, sync.Write{Doc: theirs})
+	wantCode(t, err, tideline.CodeForbidden, "Commit naming another user's client")
+	_, err = commit("u2", 11)
+	wantCode(t, err, tideline.CodeForbidden, "Commit without writes naming another user's client")
+	if stored(theirs) {
+		t.Fatal("a refused commit wrote its document")
+	}
+	if got, err := s.FindClient(t.Context(), "install"); err != nil || got != (sync.ClientMark{ClientID: "install", UserID: "u1", High: 5}) {
+		t.Fatalf("the mark after another user's commits: %+v, %v; want u1's, at 5", got, err)
+	}
+
+	// A commit whose write conflicts raises no mark but claims the client all the same.
+	conflicting := doc("u3", "c")
+	_, err = s.Commit(t.Context(), sync.Commit{Writes: []sync.Write{{Doc: conflicting, BaseVersion: 4}},
+		Client: &sync.ClientMark{ClientID: "tablet", UserID: "u3", High: 2}})
+	must(t, err, "Commit with a conflict")
+	_, err = s.Commit(t.Context(), sync.Commit{Writes: []sync.Write{{Doc: doc("u4", "d")}}, Client: &sync.ClientMark{ClientID: "tablet", UserID: "u4", High: 3}})
+	wantCode(t, err, tideline.CodeForbidden, "Commit naming a client claimed by a conflicting commit")
+	if got, err := s.FindClient(t.Context(), "tablet"); err != nil || got.UserID != "u3" || got.High != 0 {
+		t.Fatalf("the mark claimed by a conflicting commit: %+v, %v; want u3's, at 0", got, err)
+	}
+
+	t.Run("ConcurrentFirstCommits", func(t *testing.T) {
+		const n = 8
+		var wg stdsync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				user := fmt.Sprint("racer", i)
+				_, errs[i] = s.Commit(t.Context(), sync.Commit{Writes: []sync.Write{{Doc: doc(user, "r")}},
+					Client: &sync.ClientMark{ClientID: "shared-install", UserID: user, High: 1}})
+			})
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("racers %d and %d both committed with one client id", winner, i)
+			case err == nil:
+				winner = i
+			case tideline.ErrorCode(err) != tideline.CodeForbidden:
+				t.Fatalf("racer %d: %v", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no racer committed")
+		}
+		for i := range n {
+			if got := stored(doc(fmt.Sprint("racer", i), "r")); got != (i == winner) {
+				t.Fatalf("racer %d's document stored: %v (winner %d)", i, got, winner)
+			}
+		}
+		if got, _ := s.FindClient(t.Context(), "shared-install"); got.UserID != fmt.Sprint("racer", winner) || got.High != 1 {
+			t.Fatalf("the mark %+v, want the winner's, racer%d, at 1", got, winner)
+		}
+	})
 }
 
 func runSyncCollections(t *testing.T, h Harness) {

@@ -194,6 +194,14 @@ type Problem struct {
 	// RequestId The request id, also sent in the `X-Request-Id` response header.
 	RequestId string `json:"request_id"`
 
+	// Setting For `rate_limited`, the server setting that sets the limit (such as
+	// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+	// who may raise it, or set it to `off` while developing. Not for end users.
+	//
+	//
+	// Example: auth.limits.signup
+	Setting *string `json:"setting,omitempty"`
+
 	// Status The HTTP status code.
 	//
 	// Example: 400
@@ -215,7 +223,7 @@ type Protocol = int
 
 // PullRequest defines model for PullRequest.
 type PullRequest struct {
-	// Collections Pull only these collections; a cursor continues only with the same ones.
+	// Collections Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
 	Collections *[]string `json:"collections,omitempty"`
 
 	// Cursor The cursor of the previous pull; absent for an initial sync.
@@ -278,7 +286,7 @@ type PushResponse struct {
 
 // Receipt defines model for Receipt.
 type Receipt struct {
-	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+	// Code Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
 	Code    *string `json:"code,omitempty"`
 	Deleted *bool   `json:"deleted,omitempty"`
 
@@ -527,7 +535,10 @@ type ClientInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -539,7 +550,10 @@ type ClientInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -768,7 +782,10 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -790,7 +807,10 @@ func (c *Client) SyncPullWithBody(ctx context.Context, contentType string, body 
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1271,7 +1291,10 @@ type ClientWithResponsesInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1283,7 +1306,10 @@ type ClientWithResponsesInterface interface {
 	// Returns the changes of the documents the caller may read, after `cursor` (none: an
 	// initial sync), in sequence order, each document once in its latest state. Pull
 	// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+	// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+	// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+	// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+	// 413 `too_large`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1673,6 +1699,8 @@ type SyncPullResponse struct {
 	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
@@ -1690,6 +1718,11 @@ func (r SyncPullResponse) GetApplicationproblemJSON400() *Problem {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r SyncPullResponse) GetApplicationproblemJSON401() *Problem {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SyncPullResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -1961,7 +1994,10 @@ func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, body SignU
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -1979,7 +2015,10 @@ func (c *ClientWithResponses) SyncPullWithBodyWithResponse(ctx context.Context, 
 // Returns the changes of the documents the caller may read, after `cursor` (none: an
 // initial sync), in sequence order, each document once in its latest state. Pull
 // again with the new `cursor` while `hasMore` is true. An initial sync sends no
-// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+// 413 `too_large`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2363,6 +2402,13 @@ func ParseSyncPullResponse(rsp *http.Response) (*SyncPullResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem

@@ -365,7 +365,10 @@ final class TidelineApi {
   /// Change your display name or password
   ///
   /// Absent fields stay as they are. Changing the password needs `currentPassword` (when
-  /// the account has one) and ends every other session.
+  /// the account has one) and ends every other session and every outstanding password
+  /// reset link. A wrong `currentPassword` counts as a failed sign-in of the account
+  /// (`auth.limits.loginFailures`): past the limit, every check of the current password
+  /// is 429 until it refills.
   ///
   /// `PATCH /v1/me` (bearer token)
   Future<User> updateMe(MeUpdate body) async {
@@ -375,7 +378,10 @@ final class TidelineApi {
 
   /// Delete your account
   ///
-  /// Deletes the account, its sessions and everything it owns.
+  /// Deletes the account, its sessions and everything it owns: each synced document it
+  /// owns becomes a tombstone (its fields are gone; every device that could read it
+  /// deletes it at its next pull), the groups it owns are deleted (their members drop the
+  /// group's bucket), it leaves every other group, and its devices are deleted.
   ///
   /// `DELETE /v1/me` (bearer token)
   Future<void> deleteMe() async {
@@ -412,6 +418,8 @@ final class TidelineApi {
   }
 
   /// Delete a user and everything they own
+  ///
+  /// As `DELETE /v1/me` does for the caller's own account.
   ///
   /// `DELETE /v1/admin/users/{userId}` (bearer token)
   Future<void> adminDeleteUser(String userId) async {
@@ -498,7 +506,10 @@ final class TidelineApi {
   /// Returns the changes of the documents the caller may read, after `cursor` (none: an
   /// initial sync), in sequence order, each document once in its latest state. Pull
   /// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-  /// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+  /// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+  /// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+  /// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+  /// 413 `too_large`.
   ///
   /// `POST /v1/sync/pull` (bearer token)
   Future<PullResponse> syncPull({PullRequest? body}) async {
@@ -519,7 +530,9 @@ final class TidelineApi {
   /// through the node holding the stream, within 30 s otherwise; a role granted or taken
   /// applies to the stream within a minute (at its session check). The access token goes
   /// in the `Authorization` header, or, for browsers, the `access_token` query parameter.
-  /// Past the node's stream limit, 503 with Retry-After.
+  /// Past the node's stream limit, 503 with Retry-After. Past the streams one account may
+  /// hold on the node (`sync.maxStreamsPerUser`, 10 by default), 429 `rate_limited` with
+  /// Retry-After: close a stream, or pull meanwhile.
   ///
   /// Protocol 2 (`?protocol=2`): the hello carries `"protocol":2` and the stream's id
   /// (`"stream"`). A pull that names the stream (`PullRequest.stream`) and completes
@@ -537,6 +550,8 @@ final class TidelineApi {
   /// `text/event-stream` with events `hello` and `poke` (data `{"seq":N}`), a comment
   /// every 30 s to keep proxies from closing it, and an `expired` event when the access
   /// token expires, after which the server ends the stream (reconnect with a new token).
+  /// The limits of `/v1/sync/stream` apply, counted together with it: 429 past the
+  /// account's streams on the node, 503 past the node's.
   /// With `?protocol=2`, every event's data is the whole `StreamMessage` of the
   /// WebSocket (`hello` with the stream's id, `poke`, `changes`, `expired`).
   ///
@@ -576,8 +591,10 @@ final class TidelineApi {
   /// Add a member
   ///
   /// The group's owner or an admin. The new member's devices sync the group's documents
-  /// at their next pull (an initial sync of just that bucket). 404 for an unknown user or
-  /// group; 403 for a member who is not the owner.
+  /// at their next pull (an initial sync of just that bucket). 403 for a member who is not
+  /// the owner; 404 for anyone else who is not a member (the same answer as for a group
+  /// that does not exist, whoever the path names), and, for the owner, for an unknown
+  /// user.
   ///
   /// `POST /v1/groups/{groupId}/members/{userId}` (bearer token)
   Future<void> addGroupMember(String groupId, String userId) async {
@@ -586,8 +603,11 @@ final class TidelineApi {
 
   /// Remove a member, or leave
   ///
-  /// The owner or an admin removes anyone but the owner; a member removes themselves. The
-  /// removed member's devices are told at their next pull (`removedBuckets`).
+  /// The owner or an admin removes anyone but the owner (409 for the owner); a member
+  /// removes themselves, and anyone else is 403. To a caller who is not a member the
+  /// group does not exist: 404, the same answer as for a group that does not exist,
+  /// whoever the path names. The removed member's devices are told at their next pull
+  /// (`removedBuckets`).
   ///
   /// `DELETE /v1/groups/{groupId}/members/{userId}` (bearer token)
   Future<void> removeGroupMember(String groupId, String userId) async {
@@ -702,7 +722,10 @@ final class TidelineApi {
   /// more of the user's notifications. Call it at every app start and whenever the
   /// provider issues a new token. A token registered before by another install, of any
   /// user, moves to this one: one token, one owner. Another user's install with the same
-  /// `deviceId` is a different device and is never touched.
+  /// `deviceId` is a different device and is never touched. The session must be active in
+  /// the store when the token is bound (not only in a node's cache of it): a session that
+  /// has ended is 401, even within the 30 s in which another node may still accept its
+  /// access token.
   ///
   /// `POST /v1/devices` (bearer token)
   Future<PushDevice> registerDevice(DeviceRegistration body) async {
@@ -979,7 +1002,7 @@ final class Receipt {
 
   final int? version;
 
-  /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+  /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
   final String? code;
 
   final String? message;
@@ -1044,7 +1067,7 @@ final class PullRequest {
   /// The cursor of the previous pull; absent for an initial sync.
   final String? cursor;
 
-  /// Pull only these collections; a cursor continues only with the same ones.
+  /// Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
   final List<String>? collections;
 
   /// The most changes in the page (default 500).
@@ -2882,6 +2905,7 @@ final class Problem {
     required this.code,
     required this.requestId,
     this.fields,
+    this.setting,
   });
 
   /// Decodes a [Problem] from its JSON object.
@@ -2893,6 +2917,7 @@ final class Problem {
         code: json['code'] as String,
         requestId: json['request_id'] as String,
         fields: json['fields'] == null ? null : Map<String, String>.unmodifiable((json['fields'] as Map<String, Object?>).map((k0, e0) => MapEntry(k0, e0 as String))),
+        setting: json['setting'] == null ? null : json['setting'] as String,
       );
 
   /// A URI naming the kind of problem; `about:blank` for all Tideline codes.
@@ -2916,6 +2941,11 @@ final class Problem {
   /// For `invalid`, the reason for each invalid field.
   final Map<String, String>? fields;
 
+  /// For `rate_limited`, the server setting that sets the limit (such as
+  /// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+  /// who may raise it, or set it to `off` while developing. Not for end users.
+  final String? setting;
+
   /// Encodes this [Problem] as its JSON object.
   Map<String, Object?> toJson() => {
         'type': type,
@@ -2925,6 +2955,7 @@ final class Problem {
         'code': code,
         'request_id': requestId,
         if (fields case final value?) 'fields': value,
+        if (setting case final value?) 'setting': value,
       };
 }
 

@@ -409,7 +409,10 @@ public final class TidelineAPI: @unchecked Sendable {
     /// Change your display name or password
     ///
     /// Absent fields stay as they are. Changing the password needs `currentPassword` (when
-    /// the account has one) and ends every other session.
+    /// the account has one) and ends every other session and every outstanding password
+    /// reset link. A wrong `currentPassword` counts as a failed sign-in of the account
+    /// (`auth.limits.loginFailures`): past the limit, every check of the current password
+    /// is 429 until it refills.
     ///
     /// `PATCH /v1/me` (bearer token)
     public func updateMe(_ body: MeUpdate) async throws -> User {
@@ -419,7 +422,10 @@ public final class TidelineAPI: @unchecked Sendable {
 
     /// Delete your account
     ///
-    /// Deletes the account, its sessions and everything it owns.
+    /// Deletes the account, its sessions and everything it owns: each synced document it
+    /// owns becomes a tombstone (its fields are gone; every device that could read it
+    /// deletes it at its next pull), the groups it owns are deleted (their members drop the
+    /// group's bucket), it leaves every other group, and its devices are deleted.
     ///
     /// `DELETE /v1/me` (bearer token)
     public func deleteMe() async throws {
@@ -460,6 +466,8 @@ public final class TidelineAPI: @unchecked Sendable {
     }
 
     /// Delete a user and everything they own
+    ///
+    /// As `DELETE /v1/me` does for the caller's own account.
     ///
     /// `DELETE /v1/admin/users/{userId}` (bearer token)
     public func adminDeleteUser(userId: String) async throws {
@@ -551,7 +559,10 @@ public final class TidelineAPI: @unchecked Sendable {
     /// Returns the changes of the documents the caller may read, after `cursor` (none: an
     /// initial sync), in sequence order, each document once in its latest state. Pull
     /// again with the new `cursor` while `hasMore` is true. An initial sync sends no
-    /// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`.
+    /// tombstones. A malformed, forged or foreign cursor is 400 `invalid_cursor`; more than
+    /// 100 `collections` is 400 `invalid`. Every cursor the server issues is at most 256 KiB
+    /// and accepted back; a user who reads too many buckets (about 4,000 groups) for one is
+    /// 413 `too_large`.
     ///
     /// `POST /v1/sync/pull` (bearer token)
     public func syncPull(_ body: PullRequest? = nil) async throws -> PullResponse {
@@ -573,7 +584,9 @@ public final class TidelineAPI: @unchecked Sendable {
     /// through the node holding the stream, within 30 s otherwise; a role granted or taken
     /// applies to the stream within a minute (at its session check). The access token goes
     /// in the `Authorization` header, or, for browsers, the `access_token` query parameter.
-    /// Past the node's stream limit, 503 with Retry-After.
+    /// Past the node's stream limit, 503 with Retry-After. Past the streams one account may
+    /// hold on the node (`sync.maxStreamsPerUser`, 10 by default), 429 `rate_limited` with
+    /// Retry-After: close a stream, or pull meanwhile.
     ///
     /// Protocol 2 (`?protocol=2`): the hello carries `"protocol":2` and the stream's id
     /// (`"stream"`). A pull that names the stream (`PullRequest.stream`) and completes
@@ -596,6 +609,8 @@ public final class TidelineAPI: @unchecked Sendable {
     /// `text/event-stream` with events `hello` and `poke` (data `{"seq":N}`), a comment
     /// every 30 s to keep proxies from closing it, and an `expired` event when the access
     /// token expires, after which the server ends the stream (reconnect with a new token).
+    /// The limits of `/v1/sync/stream` apply, counted together with it: 429 past the
+    /// account's streams on the node, 503 past the node's.
     /// With `?protocol=2`, every event's data is the whole `StreamMessage` of the
     /// WebSocket (`hello` with the stream's id, `poke`, `changes`, `expired`).
     ///
@@ -640,8 +655,10 @@ public final class TidelineAPI: @unchecked Sendable {
     /// Add a member
     ///
     /// The group's owner or an admin. The new member's devices sync the group's documents
-    /// at their next pull (an initial sync of just that bucket). 404 for an unknown user or
-    /// group; 403 for a member who is not the owner.
+    /// at their next pull (an initial sync of just that bucket). 403 for a member who is not
+    /// the owner; 404 for anyone else who is not a member (the same answer as for a group
+    /// that does not exist, whoever the path names), and, for the owner, for an unknown
+    /// user.
     ///
     /// `POST /v1/groups/{groupId}/members/{userId}` (bearer token)
     public func addGroupMember(groupId: String, userId: String) async throws {
@@ -650,8 +667,11 @@ public final class TidelineAPI: @unchecked Sendable {
 
     /// Remove a member, or leave
     ///
-    /// The owner or an admin removes anyone but the owner; a member removes themselves. The
-    /// removed member's devices are told at their next pull (`removedBuckets`).
+    /// The owner or an admin removes anyone but the owner (409 for the owner); a member
+    /// removes themselves, and anyone else is 403. To a caller who is not a member the
+    /// group does not exist: 404, the same answer as for a group that does not exist,
+    /// whoever the path names. The removed member's devices are told at their next pull
+    /// (`removedBuckets`).
     ///
     /// `DELETE /v1/groups/{groupId}/members/{userId}` (bearer token)
     public func removeGroupMember(groupId: String, userId: String) async throws {
@@ -778,7 +798,10 @@ public final class TidelineAPI: @unchecked Sendable {
     /// more of the user's notifications. Call it at every app start and whenever the
     /// provider issues a new token. A token registered before by another install, of any
     /// user, moves to this one: one token, one owner. Another user's install with the same
-    /// `deviceId` is a different device and is never touched.
+    /// `deviceId` is a different device and is never touched. The session must be active in
+    /// the store when the token is bound (not only in a node's cache of it): a session that
+    /// has ended is 401, even within the 30 s in which another node may still accept its
+    /// access token.
     ///
     /// `POST /v1/devices` (bearer token)
     public func registerDevice(_ body: DeviceRegistration) async throws -> PushDevice {
@@ -1006,7 +1029,7 @@ public struct Receipt: Codable, Sendable, Equatable {
     public let status: ReceiptStatus
     public let seq: Int64?
     public let version: Int64?
-    /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection.
+    /// Why a mutation was rejected: invalid, forbidden, too_large, schema_violation, unknown_collection, id_reused.
     public let code: String?
     public let message: String?
     /// The offending field of a rejection, such as `fields.title`.
@@ -1071,7 +1094,7 @@ public struct PullRequest: Codable, Sendable, Equatable {
     public let stream: String?
     /// The cursor of the previous pull; absent for an initial sync.
     public let cursor: String?
-    /// Pull only these collections; a cursor continues only with the same ones.
+    /// Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
     public let collections: [String]?
     /// The most changes in the page (default 500).
     public let limit: Int?
@@ -2726,8 +2749,12 @@ public struct Problem: Codable, Sendable, Equatable {
     public let requestId: String
     /// For `invalid`, the reason for each invalid field.
     public let fields: [String: String]?
+    /// For `rate_limited`, the server setting that sets the limit (such as
+    /// `auth.limits.signup`, the flag `--auth-limits-signup`): for the server's operator,
+    /// who may raise it, or set it to `off` while developing. Not for end users.
+    public let setting: String?
 
-    public init(type: String, title: String, status: Int, detail: String? = nil, code: String, requestId: String, fields: [String: String]? = nil) {
+    public init(type: String, title: String, status: Int, detail: String? = nil, code: String, requestId: String, fields: [String: String]? = nil, setting: String? = nil) {
         self.type = type
         self.title = title
         self.status = status
@@ -2735,6 +2762,7 @@ public struct Problem: Codable, Sendable, Equatable {
         self.code = code
         self.requestId = requestId
         self.fields = fields
+        self.setting = setting
     }
 
     public init(from decoder: Decoder) throws {
@@ -2746,6 +2774,7 @@ public struct Problem: Codable, Sendable, Equatable {
         code = try c.decode(String.self, forKey: JSONKey("code"))
         requestId = try c.decode(String.self, forKey: JSONKey("request_id"))
         fields = try c.decodeIfPresent([String: String].self, forKey: JSONKey("fields"))
+        setting = try c.decodeIfPresent(String.self, forKey: JSONKey("setting"))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -2757,6 +2786,7 @@ public struct Problem: Codable, Sendable, Equatable {
         try c.encode(code, forKey: JSONKey("code"))
         try c.encode(requestId, forKey: JSONKey("request_id"))
         try c.encodeIfPresent(fields, forKey: JSONKey("fields"))
+        try c.encodeIfPresent(setting, forKey: JSONKey("setting"))
     }
 }
 
