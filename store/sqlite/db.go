@@ -34,6 +34,9 @@ type DB struct {
 	stmts stmtCache // prepared statements of read
 	lock  *os.File
 	clock tideline.Clock
+
+	committer committer            // group commit of sync commits
+	wstmts    map[string]*sql.Stmt // writeStmts, prepared on the writer connection
 }
 
 // Options configure Open. The zero value is valid.
@@ -89,6 +92,7 @@ func open(ctx context.Context, dir string, opts Options, migs []migration) (_ *D
 	if err := db.migrate(ctx, migs); err != nil {
 		return nil, err
 	}
+	db.prepareWrites(ctx)
 	return db, nil
 }
 
@@ -115,6 +119,9 @@ func dsn(path string, readOnly bool) string {
 func (db *DB) Close() error {
 	var errs []error
 	db.stmts.close()
+	for _, st := range db.wstmts {
+		st.Close()
+	}
 	for _, c := range []*sql.DB{db.read, db.write} {
 		if c != nil {
 			errs = append(errs, c.Close())
