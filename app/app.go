@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,6 +112,9 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 	a.Auth.OnSessionsEnded(a.Push.SessionsEnded)
 	hubCfg := cfg.Hub
 	hubCfg.Notifier = a.Push // devices of users with no open stream are woken by a silent push
+	if hubCfg.Node == "" {
+		hubCfg.Node = nodeName() // the console shows every node's streams by this name
+	}
 	a.Hub = datasync.NewHub(a.Sync, hubCfg)
 	if a.Console, err = a.newConsole(ctx); err != nil {
 		return nil, err
@@ -304,4 +309,14 @@ func Explain(err error) (msg string, cause []any) {
 		return e.Message, cause
 	}
 	return err.Error(), nil
+}
+
+// nodeName names this process among a deployment's nodes: host and process id, readable
+// in the console ("api-1:4123").
+func nodeName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "node"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
 }

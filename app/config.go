@@ -37,7 +37,7 @@ type Config struct {
 
 	Sync       datasync.Config // Collections, StrictCollections, MaxClockSkew, Retention; New sets the rest
 	SweepEvery time.Duration
-	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery
+	Hub        datasync.HubConfig // PollEvery, MaxStreams, NotifyEvery, Node (host:pid unless set)
 
 	OIDC                  []auth.OIDCProvider
 	FirebaseProjectID     string

@@ -19,6 +19,8 @@ var notices = map[string]string{
 	"revoked":   "The session is revoked: its tokens stop working and its devices' push tokens are unbound.",
 	"disabled":  "The user is disabled and signed out everywhere.",
 	"enabled":   "The user is enabled again.",
+	"deleted":   "The document is deleted: devices drop it at their next pull.",
+	"gone":      "The document was already deleted.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

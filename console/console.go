@@ -1,4 +1,5 @@
-// Package console is the admin push console served at /console: server-rendered pages
+// Package console is the admin console served at /console (push campaigns, users and
+// devices, the data browser, sync health): server-rendered pages
 // (html/template, so every user-supplied text is escaped) with a little JavaScript for the
 // live preview, the audience count and the progress bar. Every page works without it.
 // Its stylesheet and script are embedded in the binary: no CDN, no build step.
@@ -140,6 +141,10 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"/users/{id}/disable", c.admin(c.setDisabled))
 	m.HandleFunc("POST "+Prefix+"/users/{id}/devices/{did}/test", c.admin(c.testPush))
 	m.HandleFunc("GET "+Prefix+"/topics", c.admin(c.topics))
+	m.HandleFunc("GET "+Prefix+"/data", c.admin(c.collections))
+	m.HandleFunc("GET "+Prefix+"/data/documents", c.admin(c.documents))
+	m.HandleFunc("GET "+Prefix+"/data/document", c.admin(c.document))
+	m.HandleFunc("POST "+Prefix+"/data/document/delete", c.admin(c.deleteDocument))
 	m.HandleFunc("GET "+Prefix+"/static/{name}", c.serveStatic)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, nil, tideline.Errorf(tideline.CodeNotFound, "There is no page here."))
@@ -209,6 +214,7 @@ func (c *Console) loadPages() error {
 		"inc":     func(i int) int { return i + 1 },
 		"unit":    unit,
 		"has":     slices.Contains[[]string],
+		"doclink": docLink,
 		"platforms": func() []string {
 			return []string{push.PlatformAndroid, push.PlatformIOS, push.PlatformWeb}
 		},

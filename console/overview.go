@@ -28,6 +28,8 @@ type overviewData struct {
 	Recent []push.CampaignView
 	Chart  chart
 	Sync   *syncStatus
+	// Quiet are the clients that have not synced for QuietAfter, and this node's streams.
+	Quiet *quietClients
 }
 
 // syncStatus is what the overview shows of sync.
@@ -90,6 +92,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 		d.Sync = &syncStatus{Collections: cols, Watermark: c.cfg.Hub.Watermark(), Streams: c.cfg.Hub.Streams(), Pokes: c.cfg.Hub.Pokes()}
+	}
+	if d.Quiet, err = c.quiet(r); err != nil {
+		c.renderError(w, r, s, err)
+		return
 	}
 	d.Recent = recent[:min(len(recent), 5)]
 	d.Chart = newChart(days, partial)

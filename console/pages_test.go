@@ -28,6 +28,9 @@ func TestUserTextIsInert(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.device(ada, "phone", "android", "tok-a")
+	// A document whose field names and values are markup (an ACL's principals have a
+	// form that excludes it).
+	e.write(ada, "phone", 1, "notes", map[string]map[string]any{"n1": {hostile: hostile, "list": []any{hostile}}})
 	b := e.adminBrowser()
 	id := campaignID(t, b.send(url.Values{"title": {hostile}, "body": {hostile}, "target": {"all"},
 		"dataKey": {hostile}, "dataValue": {hostile}, "collapseKey": {""}}))
@@ -47,6 +50,13 @@ func TestUserTextIsInert(t *testing.T) {
 		"compose (query)":     b.get("/console/compose?title=" + url.QueryEscape(hostile) + "&imageUrl=javascript:alert(4)"),
 		"sign-in next":        e.browser().get("/console/signin?next=" + url.QueryEscape("/console/"+hostile)),
 		"audience":            b.get("/console/audience?target=users&users=" + url.QueryEscape(hostile+"@x.example")),
+		"document":            b.get(docPath("notes", ada.User.ID, "n1")),
+		"documents":           b.get("/console/data/documents?collection=notes"),
+		"documents search": b.get("/console/data/documents?collection=" + url.QueryEscape(hostile) + "&id=" + url.QueryEscape(hostile) +
+			"&owner=" + url.QueryEscape(hostile)),
+		"documents owner":        b.get("/console/data/documents?owner=" + url.QueryEscape(hostile+"@example.com")),
+		"data":                   b.get("/console/data"),
+		"document (hostile ref)": b.get(docPath(hostile, hostile, hostile)),
 	}
 	for name, p := range pages {
 		if strings.Count(p.body, "<script") > 1 || strings.Contains(p.body, "<img src=x") ||
@@ -54,7 +64,7 @@ func TestUserTextIsInert(t *testing.T) {
 			t.Errorf("%s: hostile text is live:\n%s", name, p.body)
 		}
 	}
-	for _, name := range []string{"campaign", "user", "compose (sent back)"} {
+	for _, name := range []string{"campaign", "user", "compose (sent back)", "document", "documents search", "documents owner"} {
 		if !pages[name].has("&lt;script&gt;alert(1)&lt;/script&gt;") {
 			t.Errorf("%s: the text is not shown escaped", name)
 		}
@@ -69,7 +79,7 @@ func TestUserTextIsInert(t *testing.T) {
 // every table, alt on every image.
 func TestPagesAreAccessible(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, withCollections)
 	ada := e.user("ada@example.com")
 	e.device(ada, "phone", "android", "tok-a")
 	if err := e.push.SetTopic(t.Context(), ada.User.ID, "phone", "news", true); err != nil {
@@ -80,12 +90,17 @@ func TestPagesAreAccessible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.write(ada, "phone", 1, "notes", map[string]map[string]any{"n1": {"t": "x"}})
+	e.write(ada, "phone", 2, "lists", map[string]map[string]any{"l1": {"t": "x", "_acl": map[string]any{"read": []any{"role:staff"}}}})
 	b := e.adminBrowser()
 	pages := map[string]page{"/console/signin": e.browser().get("/console/signin")}
 	for _, path := range []string{"/console", "/console/compose", "/console/campaigns", "/console/campaigns/" + v.ID,
-		"/console/users", "/console/users/" + ada.User.ID, "/console/topics"} {
+		"/console/users", "/console/users/" + ada.User.ID, "/console/topics", "/console/data", "/console/data/documents",
+		"/console/data/documents?collection=notes&owner=ada@example.com", docPath("notes", ada.User.ID, "n1"), docPath("lists", "", "l1")} {
 		pages[path] = b.get(path)
 	}
+	pages["/console/data/document/delete (confirm)"] = b.post("/console/data/document/delete", url.Values{"csrf": {b.csrf("/console")},
+		"collection": {"notes"}, "scope": {ada.User.ID}, "id": {"n1"}})
 	pages["/console/compose (confirm)"] = func() page {
 		e2 := newEnv(t, func(c *app.Config) { c.ConsoleConfirmAbove = 0 })
 		e2.device(e2.user("ada@example.com"), "phone", "android", "tok-a")

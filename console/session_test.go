@@ -13,6 +13,7 @@ import (
 	"github.com/tideline-dev/tideline/app"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/console"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
@@ -27,6 +28,10 @@ func TestSignedOutVisitorsAreSentToSignIn(t *testing.T) {
 		"/console/topics":           "/console/signin?next=%2Fconsole%2Ftopics",
 		"/console/":                 "/console",
 		"/console/users/u1/disable": "", // GET of a POST route
+		"/console/data":             "/console/signin?next=%2Fconsole%2Fdata",
+		"/console/data/documents?owner=ada@example.com": "/console/signin?next=%2Fconsole%2Fdata%2Fdocuments",
+		"/console/data/document?collection=notes&id=n1": "/console/signin?next=%2Fconsole%2Fdata%2Fdocument",
+		"/console/data/document/delete":                 "", // GET of a POST route
 	} {
 		p := b.get(path)
 		if want == "" {
@@ -309,6 +314,7 @@ func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 	e := newEnv(t, nil)
 	ada := e.user("ada@example.com")
 	d := e.device(ada, "phone", "android", "tok-1")
+	e.write(ada, "phone", 1, "notes", map[string]map[string]any{"n1": {"t": "x"}})
 	b := e.adminBrowser()
 	other := e.adminBrowser()
 	otherToken := other.csrf("/console")
@@ -324,6 +330,7 @@ func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 		"/console/users/" + ada.User.ID + "/sessions/" + ada.Tokens.SessionID + "/revoke": {},
 		"/console/users/" + ada.User.ID + "/disable":                                      {"disabled": {"true"}},
 		"/console/users/" + ada.User.ID + "/devices/" + d.ID + "/test":                    {"title": {"x"}},
+		"/console/data/document/delete":                                                   {"collection": {"notes"}, "scope": {ada.User.ID}, "id": {"n1"}, "confirmed": {"yes"}},
 	}
 	for path, form := range posts {
 		for name, token := range map[string]string{"none": "", "another session's": otherToken, "forged": "AAAA"} {
@@ -350,6 +357,9 @@ func TestEveryFormNeedsTheCSRFToken(t *testing.T) {
 	}
 	if s, _ := e.auth.UserSessions(t.Context(), ada.User.ID); len(s) != 1 {
 		t.Error("the session was revoked")
+	}
+	if doc, _ := e.app.Sync.Document(t.Context(), datasync.DocRef{Collection: "notes", Scope: ada.User.ID, ID: "n1"}); doc.Deleted {
+		t.Error("the document was deleted")
 	}
 	if p := b.get("/console"); p.status != http.StatusOK {
 		t.Error("signed out")

@@ -9,6 +9,7 @@ import (
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
 	"github.com/tideline-dev/tideline/push"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 // usersPerPage is the length of a page of the users list.
@@ -44,6 +45,12 @@ type userData struct {
 	// the console's own session.
 	Self    bool
 	Current string
+	// Docs are the user's latest documents; MoreDocs says they have more.
+	Docs     []datasync.DocumentSummary
+	MoreDocs bool
+	Emails   map[string]string // the user's, by id, as the document table wants it
+	// Health is their clients' sync health (nil without sync).
+	Health *syncHealth
 }
 
 func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
@@ -63,6 +70,15 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
 		c.renderError(w, r, s, err)
 		return
 	}
+	if d.Docs, d.MoreDocs, err = c.ownedBy(r, d.U.ID); err != nil {
+		c.renderError(w, r, s, err)
+		return
+	}
+	if d.Health, err = c.healthOf(r, d.U.ID, d.Devices); err != nil {
+		c.renderError(w, r, s, err)
+		return
+	}
+	d.Emails = map[string]string{d.U.ID: d.U.Email}
 	title := cmp.Or(d.U.Email, "Anonymous user")
 	c.render(w, r, http.StatusOK, "user", view{Title: title, Nav: "users", Admin: &s.user, CSRF: s.csrf, Notice: notice(r), Data: d})
 }

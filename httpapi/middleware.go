@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/auth"
+	datasync "github.com/tideline-dev/tideline/sync"
 )
 
 const headerRequestID = "X-Request-Id"
@@ -28,7 +29,8 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 // requestScope gives every request an id, the caller's X-Request-Id when it is plain, else
 // a new one, sent back in X-Request-Id and quoted in problem documents and logs; and puts
 // the request's scope in its context (tideline.WithRequestID, and where the request comes
-// from: its client IP as the trusted proxies say, and user agent), so that everything the
+// from: its client IP as the trusted proxies say, its user agent, and what its
+// Tideline-Client header says of the SDK), so that everything the
 // request reaches, down to the log records of the features, sees it.
 func requestScope() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -38,6 +40,9 @@ func requestScope() gin.HandlerFunc {
 		}
 		ctx := tideline.WithRequestID(c.Request.Context(), id)
 		ctx = withClient(ctx, auth.Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})
+		if h := c.GetHeader(datasync.ClientHeader); h != "" {
+			ctx = datasync.WithClientInfo(ctx, datasync.ParseClientHeader(h))
+		}
 		c.Request = c.Request.WithContext(ctx)
 		c.Header(headerRequestID, id)
 		c.Next()

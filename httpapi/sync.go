@@ -127,10 +127,11 @@ func (s *Server) SyncPull(ctx context.Context, r oapi.SyncPullRequestObject) (oa
 	return oapi.SyncPull200JSONResponse(out), nil
 }
 
-// callerOf is the sync caller of an authenticated request.
+// callerOf is the sync caller of an authenticated request, with what its Tideline-Client
+// header says of its client.
 func callerOf(ctx context.Context) datasync.Caller {
 	p := principal(ctx)
-	return datasync.Caller{UserID: p.UserID, Roles: p.Roles}
+	return datasync.Caller{UserID: p.UserID, Roles: p.Roles, Client: datasync.ClientInfoFrom(ctx)}
 }
 
 func nonEmpty(xs []string) *[]string {

@@ -260,13 +260,21 @@ func TestCampaignRetriesRunOut(t *testing.T) {
 
 func testCampaignRetriesRunOut(t *testing.T, engine string) {
 	fake := fcmtest.New(t)
-	e := fcmEnv(t, engine, fake, push.Config{MaxAttempts: 3, RetryMax: 10 * time.Second})
+	var logs strings.Builder
+	e := fcmEnv(t, engine, fake, push.Config{MaxAttempts: 3, RetryMax: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(&syncBuilder{b: &logs}, nil))})
 	e.devicesN(1, 1, nil)
 	fake.InternalErrors(100)
 	c := e.create(hello(push.Target{All: true}))
-	for range 3 {
+	for i := range 3 {
 		drain(t, e.svc)
+		// Each failed try that will be tried again is logged, with the provider's error.
+		if got := strings.Count(logs.String(), `msg="push deliveries will be retried" deliveries=1`); got != min(i+1, 2) {
+			t.Fatalf("after try %d: %d retry lines, want %d:\n%s", i+1, got, min(i+1, 2), logs.String())
+		}
 		e.clock.Advance(time.Minute)
+	}
+	if !strings.Contains(logs.String(), "INTERNAL") {
+		t.Fatalf("the retry lines do not say why:\n%s", logs.String())
 	}
 	got := e.campaign(c.ID)
 	if got.Status != push.CampaignCompleted || got.Counts != (push.Counts{Failed: 1}) || len(got.Errors) != 1 ||

@@ -385,7 +385,25 @@ func (s *Service) sentOutcomes(rctx context.Context, b batch, results []Result, 
 		}
 		out = append(out, o)
 	}
+	s.logRetries(rctx, out)
 	return out, nil
+}
+
+// logRetries tells operators that deliveries of a batch failed for now and when the
+// first of them is tried again (a provider's per-message errors are not logged otherwise).
+func (s *Service) logRetries(ctx context.Context, out []Outcome) {
+	n, first := 0, Outcome{}
+	for _, o := range out {
+		if o.Status == DeliveryPending && !o.Due.IsZero() {
+			if n == 0 || o.Due.Before(first.Due) {
+				first = o
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		s.cfg.Logger.WarnContext(ctx, "push deliveries will be retried", "deliveries", n, "next_try", first.Due, "err", first.Error)
+	}
 }
 
 // finishCampaigns completes the campaigns of ds that have nothing left to send.

@@ -12,6 +12,9 @@ import (
 type Caller struct {
 	UserID string
 	Roles  []string
+	// Client is what the request's Tideline-Client header says (health.go): recorded for
+	// the admin, never used to decide anything.
+	Client ClientInfo
 }
 
 // ACLField is the reserved field through which the owner of a document in an owner-shared

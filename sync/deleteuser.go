@@ -25,11 +25,15 @@ const deleteBatch = 100
 //     no longer read through it. (A group is its owner's: transferring it to a member would
 //     give that member powers nobody granted them.)
 //   - The user leaves every other group.
+//   - What was recorded of their devices' activity (health.go) goes.
 func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 	if err := s.deleteDocuments(ctx, userID); err != nil {
 		return err
 	}
 	if err := s.deleteOwnedGroups(ctx, userID); err != nil {
+		return err
+	}
+	if err := s.store.DeleteClients(ctx, userID); err != nil {
 		return err
 	}
 	return s.store.DeleteMemberships(ctx, userID)

@@ -181,13 +181,13 @@ func testStreamChanges(t *testing.T, engine string) {
 	}
 }
 
-// countingStore is the real store, counting the bucket scans made through it.
-type countingStore struct {
+// scanCountingStore is the real store, counting the bucket scans made through it.
+type scanCountingStore struct {
 	datasync.Store
 	scans map[string]int
 }
 
-func (c *countingStore) ScanBucket(ctx context.Context, s datasync.BucketScan) ([]datasync.Document, error) {
+func (c *scanCountingStore) ScanBucket(ctx context.Context, s datasync.BucketScan) ([]datasync.Document, error) {
 	c.scans[s.Bucket]++
 	return c.Store.ScanBucket(ctx, s)
 }
@@ -198,7 +198,7 @@ func TestStreamReadsOncePerNode(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, engine string) {
 		e := newEnv(t, engine, nil)
-		cs := &countingStore{Store: e.store, scans: map[string]int{}}
+		cs := &scanCountingStore{Store: e.store, scans: map[string]int{}}
 		svc, err := datasync.New(t.Context(), cs, datasync.Config{Clock: e.clock, Secrets: e.secrets})
 		if err != nil {
 			t.Fatal(err)

@@ -51,6 +51,10 @@ type HubConfig struct {
 	// two polls pokes its streams.
 	MaxMessageBytes, SendBuffer, SendBufferBytes int
 	History, HistoryBytes, BatchChanges          int
+
+	// Node names this node in the stream counts it reports to the store every
+	// NodeReportEvery, which the admin console shows for every node ("": it reports none).
+	Node string
 }
 
 // Hub tells the open streams of this node about new changes in their buckets. A stream of
@@ -70,8 +74,9 @@ type Hub struct {
 	byID     map[string]*Subscriber // protocol 2 streams, by the id a pull names
 	v2       map[string]int         // bucket -> protocol 2 streams in it: the buckets a poll reads
 	notified map[string]time.Time
-	last     int64 // the watermark of the last poll
-	polled   bool  // a poll has set last
+	last     int64     // the watermark of the last poll
+	polled   bool      // a poll has set last
+	reported time.Time // when this node last reported its streams (reportStreams)
 	history  []*batch
 	histSize int
 
@@ -272,7 +277,7 @@ func (h *Hub) SetRoles(ctx context.Context, s *Subscriber, roles []string) {
 	if same {
 		return
 	}
-	c := Caller{UserID: s.user, Roles: slices.Clone(roles)}
+	c := Caller{UserID: s.user, Roles: slices.Clone(roles), Client: s.caller.Client}
 	buckets, err := h.svc.bucketsOf(ctx, c)
 	if err != nil {
 		return // the next check tries again
@@ -342,6 +347,7 @@ func (h *Hub) Poll(ctx context.Context) error {
 	h.pollMu.Lock()
 	defer h.pollMu.Unlock()
 	h.refreshStale(ctx)
+	h.reportStreams(ctx)
 	w, err := h.svc.store.Watermark(ctx)
 	if err != nil {
 		return err

@@ -164,6 +164,7 @@ func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Pag
 		return Page{}, err
 	}
 	page.HasMore = more
+	s.noteClient(ctx, caller, caller.Client.ID, true)
 	if req.Stream != "" && !more && s.hub != nil {
 		page.Live = s.hub.handoff(req.Stream, caller.UserID, mine, cur, through)
 	}

@@ -119,6 +119,7 @@ func (s *Service) Push(ctx context.Context, caller Caller, clientID string, muts
 			s.hub.kick() // this node's streams hear of the change now, not at the next tick
 		}
 	}
+	s.noteClient(ctx, caller, clientID, false)
 	return receipts, nil
 }
 

@@ -87,6 +87,8 @@ type Service struct {
 
 	hub *Hub // set by NewHub: membership changes refresh streams
 
+	notes clientNotes // when this node last recorded each client's activity (health.go)
+
 	mu       stdsync.Mutex
 	stored   map[string]Collection // from the API, cached
 	loadedAt time.Time

@@ -202,6 +202,7 @@ type Store interface {
 	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 
 	GroupStore
+	BrowseStore
 
 	// FindClient returns a client's mark. Not found when the client has pushed nothing.
 	FindClient(ctx context.Context, clientID string) (ClientMark, error)

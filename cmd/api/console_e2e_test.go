@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/tideline-dev/tideline/push/fcm/fcmtest"
+	tideline "github.com/tideline-dev/tideline/sdk/go"
 )
 
 // TestConsoleInBrowser drives the admin console in a real headless Chromium (Debian's
@@ -145,12 +146,84 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor(`document.querySelectorAll("rect.bar-sent").length === 1`, "today's bar in the chart")
 	b.shot("10-overview", "the overview after sending: counts, devices by platform, 2 campaigns this week, the deliveries chart")
 
+	// The data browser: Ada's phone, on the Go SDK, stores a note whose content is markup;
+	// the admin finds it by her email, reads it (as text), and deletes it; the phone drops
+	// it at its next sync.
+	// Its client id is the id it registered its push device with, so the console shows
+	// both on one row.
+	phone, err := tideline.Open(t.Context(), filepath.Join(t.TempDir(), "ada-phone.db"), base, tideline.Token(users["ada"].token),
+		tideline.Options{ClientID: "ada-phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	wctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := phone.Collection("notes").Put(wctx, "n1", map[string]any{"title": `<img src=x onerror="document.title='pwned'">`, "<script>": "alert(1)"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.Collection("notes").Put(wctx, "n2", map[string]any{"title": "Buy milk"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.Sync(wctx); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.Navigate(base + "/console/data"))
+	b.waitFor(`[...document.querySelectorAll("table.collections a")].some(a => a.textContent === "notes")`, "the collections, notes among them")
+	b.shot("14-data-collections", "the data browser's collections: read rule, policy, schema, live and deleted documents")
+	b.do(chromedp.SendKeys(chromedp.ID("owner"), "ada@example.com"+kb.Enter))
+	b.waitFor(`location.pathname === "/console/data/documents" && document.querySelectorAll("table.documents tbody tr").length === 2`, "Ada's documents")
+	b.shot("15-data-documents", "a search of documents by owner email, newest first")
+	b.do(chromedp.Click(chromedp.CSS(`table.documents tbody tr:nth-child(2) a`))) // n1, the older
+	b.waitFor(`document.querySelector("h1").textContent === "notes / n1"`, "the document's page")
+	if text := evalJS[string](b, `document.querySelector("pre.json").textContent`); !strings.Contains(text, `"<script>": "alert(1)"`) ||
+		!strings.Contains(text, `<img src=x`) {
+		t.Fatalf("the document's JSON is not shown as written: %q", text)
+	}
+	if n := evalJS[int](b, `document.querySelectorAll("main img, main script").length`); n != 0 || evalJS[string](b, `document.title`) == "pwned" {
+		t.Fatalf("the document's content became %d elements of the page, or ran", n)
+	}
+	b.shot("16-data-document", "a document: its JSON (markup shown as text), version, seq, buckets, owner, last writer")
+	b.do(chromedp.Click(chromedp.CSS(`button.danger`)))
+	b.waitFor(`document.querySelector('button[name="confirmed"]') !== null`, "the delete's confirmation")
+	b.shot("17-data-delete-confirm", "deleting a document asks for confirmation")
+	b.do(chromedp.Click(chromedp.CSS(`button[name="confirmed"]`)))
+	b.waitFor(`document.querySelector(".notice") && document.querySelector(".notice").textContent.startsWith("The document is deleted")`, "the deleted document")
+	b.shot("18-data-deleted", "the deleted document: a tombstone, devices drop it at their next pull")
+	if err := phone.Sync(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := phone.Collection("notes").Get(wctx, "n1"); err != nil || ok {
+		t.Fatalf("the phone still has the deleted note: %v %v", ok, err)
+	}
+
+	// Sync health: the phone's loop keeps a stream open; Ada's page shows it, with the
+	// SDK the phone named in its Tideline-Client header. (The page is reloaded until the
+	// stream is open: its state is in the server, which signals the browser nothing.)
+	loop, stopLoop := context.WithCancel(t.Context())
+	looped := make(chan error, 1)
+	go func() { looped <- phone.Start(loop, tideline.Backoff{Min: 50 * time.Millisecond, Max: time.Second}) }()
+	b.do(chromedp.Navigate(base + "/console/users/" + users["ada"].id))
+	b.waitFor(`(() => { const ok = [...document.querySelectorAll("table.health tbody tr")].some(r => r.textContent.includes("go/") && r.querySelector(".status-completed"));
+		if (!ok && document.readyState === "complete") setTimeout(() => location.reload(), 250); return ok })()`, "Ada's phone with a live stream in her sync health")
+	if docs := evalJS[string](b, `document.querySelector("table.documents").textContent`); !strings.Contains(docs, "notes/n2") || strings.Contains(docs, "notes/n1") {
+		t.Fatalf("Ada's documents on her page: %q", docs)
+	}
+	b.shot("19-user-sync-health", "a user's page: sync health (the phone's SDK, protocol, last push and pull, high mutation id, live stream, push device) and her documents")
+	b.do(chromedp.Navigate(base + "/console"))
+	b.waitFor(`document.getElementById("quiet-h") !== null`, "the overview's sync health")
+	b.shot("20-overview-sync-health", "the overview's sync health: devices not synced for 7 days, this node's streams by SDK")
+	stopLoop()
+	<-looped
+
 	// A phone's width: nothing is wider than the screen.
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
 	for _, page := range []struct{ path, name, what string }{
 		{"/console/compose", "11-phone-compose", "the compose page on a phone (390 px wide)"},
 		{"/console", "12-phone-overview", "the overview on a phone"},
 		{"/console/users/" + users["ada"].id, "13-phone-user", "a user's page on a phone"},
+		{"/console/data/documents?owner=ada@example.com&state=all", "21-phone-data-documents", "the documents of a user on a phone"},
+		{"/console/data/document?collection=notes&id=n2&scope=" + users["ada"].id, "22-phone-data-document", "a document on a phone"},
 	} {
 		b.do(chromedp.Navigate(base + page.path))
 		b.waitFor(`document.readyState === "complete"`, page.path)

@@ -164,7 +164,7 @@ func (g *loadgen) readStream(ctx context.Context, c *websocket.Conn, d *device, 
 		if m.Type == "expired" {
 			fresh, err := g.renew(ctx, d.user, tok)
 			if err != nil {
-				if ctx.Err() == nil { // not the end of the run cutting the refresh short
+				if ctx.Err() == nil { // not the run's end cutting the renewal short
 					g.fail("stream:reauth")
 				}
 				return

@@ -28,18 +28,15 @@ func TestShares(t *testing.T) {
 }
 
 // TestSharesNotConfigured: --share-rate against a server without the owner-shared
-// collection stops at the start and says how to configure it.
+// collection stops at the start (with an error: a run that went on would end without one)
+// and says how to configure it.
 func TestSharesNotConfigured(t *testing.T) {
 	base := startServer(t)
 	cfg := testConfig(t, base, "noshare")
 	cfg.shareRate = 0.1
-	start := time.Now()
 	_, err := run(context.Background(), cfg, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--share-rate needs an owner-shared collection") ||
 		!strings.Contains(err.Error(), `TIDELINE_SYNC_COLLECTIONS='[{"name":"loadgen_shared","read":"owner-shared"}]'`) {
 		t.Errorf("run: %v", err)
-	}
-	if time.Since(start) > 20*time.Second {
-		t.Errorf("the check took %s", time.Since(start))
 	}
 }

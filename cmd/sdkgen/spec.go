@@ -376,6 +376,11 @@ func (b *builder) typeOf(ref *openapi3.SchemaRef, name string) (typ, error) {
 	return t, nil
 }
 
+// transportHeaders are the header parameters an SDK sends with every request from its
+// HTTP client, not per call (docs/sdk-core.md, "Identify the client"): the generated
+// operations leave them out. Any other header parameter is unsupported.
+var transportHeaders = map[string]bool{"Tideline-Client": true}
+
 // operation builds one operation.
 func (b *builder) operation(doc *openapi3.T, path, method string, item *openapi3.PathItem, o *openapi3.Operation) (*operation, error) {
 	if o.OperationID == "" {
@@ -396,6 +401,9 @@ func (b *builder) operation(doc *openapi3.T, path, method string, item *openapi3
 	}
 	for _, key := range order {
 		p := params[key]
+		if p.In == openapi3.ParameterInHeader && transportHeaders[p.Name] {
+			continue
+		}
 		t, err := b.typeOf(p.Schema, base+typeName(p.Name))
 		if err != nil {
 			return nil, fmt.Errorf("parameter %s: %w", p.Name, err)

@@ -138,6 +138,21 @@ func TestUnsupportedShapes(t *testing.T) {
 	}
 }
 
+// The Tideline-Client header is the transport's, sent with every request: no operation
+// takes it as an argument.
+func TestTransportHeader(t *testing.T) {
+	spec := "openapi: 3.0.3\ninfo: {title: t, version: \"1\"}\npaths:\n  /a:\n    get:\n      operationId: a\n      parameters:\n" +
+		"        - {name: Tideline-Client, in: header, schema: {type: string}}\n        - {name: q, in: query, schema: {type: string}}\n" +
+		"      responses:\n        \"204\": {description: ok}\n"
+	a, err := load([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := opOf(t, a, "a"); len(op.queryParams) != 1 || len(op.pathParams) != 0 {
+		t.Fatalf("operation a: %+v", op)
+	}
+}
+
 func TestNames(t *testing.T) {
 	for in, want := range map[string]string{"request_id": "requestId", "hlcClamped": "hlcClamped", "server-wins": "serverWins",
 		"OKP": "okp", "Ed25519": "ed25519", "EdDSA": "edDSA", "default": "defaultValue", "name": "name", "json": "jsonValue"} {

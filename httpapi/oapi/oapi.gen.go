@@ -1265,6 +1265,9 @@ type SessionId = string
 // StreamProtocol defines model for StreamProtocol.
 type StreamProtocol = int
 
+// TidelineClient defines model for TidelineClient.
+type TidelineClient = string
+
 // UserId defines model for UserId.
 type UserId = string
 
@@ -1319,6 +1322,39 @@ type SyncEventsParams struct {
 
 	// Protocol The sync protocol the client speaks (absent - 1). With 2, the hello names the stream, and once a pull that names it completes, the stream sends the changes themselves (`changes` messages) instead of pokes. A number above 2 is answered as 2.
 	Protocol *StreamProtocol `form:"protocol,omitempty" json:"protocol,omitempty"`
+
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
+}
+
+// SyncPullParams defines parameters for SyncPull.
+type SyncPullParams struct {
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
+}
+
+// SyncPushParams defines parameters for SyncPush.
+type SyncPushParams struct {
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
 }
 
 // SyncStreamParams defines parameters for SyncStream.
@@ -1328,6 +1364,15 @@ type SyncStreamParams struct {
 
 	// Protocol The sync protocol the client speaks (absent - 1). With 2, the hello names the stream, and once a pull that names it completes, the stream sends the changes themselves (`changes` messages) instead of pokes. A number above 2 is answered as 2.
 	Protocol *StreamProtocol `form:"protocol,omitempty" json:"protocol,omitempty"`
+
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
 }
 
 // AdminPutCollectionJSONRequestBody defines body for AdminPutCollection for application/json ContentType.
@@ -1553,10 +1598,10 @@ type ServerInterface interface {
 	SyncEvents(c *gin.Context, params SyncEventsParams)
 	// SyncPull Pull changes since a cursor
 	// (POST /v1/sync/pull)
-	SyncPull(c *gin.Context)
+	SyncPull(c *gin.Context, params SyncPullParams)
 	// SyncPush Push a batch of mutations
 	// (POST /v1/sync/push)
-	SyncPush(c *gin.Context)
+	SyncPush(c *gin.Context, params SyncPushParams)
 	// SyncStream Realtime changes and pokes over a WebSocket
 	// (GET /v1/sync/stream)
 	SyncStream(c *gin.Context, params SyncStreamParams)
@@ -2615,6 +2660,27 @@ func (siw *ServerInterfaceWrapper) SyncEvents(c *gin.Context) {
 		return
 	}
 
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -2628,6 +2694,33 @@ func (siw *ServerInterfaceWrapper) SyncEvents(c *gin.Context) {
 // SyncPull operation middleware
 func (siw *ServerInterfaceWrapper) SyncPull(c *gin.Context) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncPullParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -2635,12 +2728,39 @@ func (siw *ServerInterfaceWrapper) SyncPull(c *gin.Context) {
 		}
 	}
 
-	siw.Handler.SyncPull(c)
+	siw.Handler.SyncPull(c, params)
 }
 
 // SyncPush operation middleware
 func (siw *ServerInterfaceWrapper) SyncPush(c *gin.Context) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncPushParams
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
+	}
+
 	for _, middleware := range siw.HandlerMiddlewares {
 		middleware(c)
 		if c.IsAborted() {
@@ -2648,7 +2768,7 @@ func (siw *ServerInterfaceWrapper) SyncPush(c *gin.Context) {
 		}
 	}
 
-	siw.Handler.SyncPush(c)
+	siw.Handler.SyncPush(c, params)
 }
 
 // SyncStream operation middleware
@@ -2674,6 +2794,27 @@ func (siw *ServerInterfaceWrapper) SyncStream(c *gin.Context) {
 	if err != nil {
 		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter protocol: %w", err), http.StatusBadRequest)
 		return
+	}
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Tideline-Client" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Tideline-Client")]; found {
+		var TidelineClient TidelineClient
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Tideline-Client, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Tideline-Client", valueList[0], &TidelineClient, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Tideline-Client: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.TidelineClient = &TidelineClient
+
 	}
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -5977,7 +6118,8 @@ func (response SyncEventsdefaultApplicationProblemPlusJSONResponse) VisitSyncEve
 }
 
 type SyncPullRequestObject struct {
-	Body *SyncPullJSONRequestBody
+	Params SyncPullParams
+	Body   *SyncPullJSONRequestBody
 }
 
 type SyncPullResponseObject interface {
@@ -6060,7 +6202,8 @@ func (response SyncPulldefaultApplicationProblemPlusJSONResponse) VisitSyncPullR
 }
 
 type SyncPushRequestObject struct {
-	Body *SyncPushJSONRequestBody
+	Params SyncPushParams
+	Body   *SyncPushJSONRequestBody
 }
 
 type SyncPushResponseObject interface {
@@ -8126,8 +8269,10 @@ func (sh *strictHandler) SyncEvents(ctx *gin.Context, params SyncEventsParams) {
 }
 
 // SyncPull operation middleware
-func (sh *strictHandler) SyncPull(ctx *gin.Context) {
+func (sh *strictHandler) SyncPull(ctx *gin.Context, params SyncPullParams) {
 	var request SyncPullRequestObject
+
+	request.Params = params
 
 	var body SyncPullJSONRequestBody
 	var err error
@@ -8171,8 +8316,10 @@ func (sh *strictHandler) SyncPull(ctx *gin.Context) {
 }
 
 // SyncPush operation middleware
-func (sh *strictHandler) SyncPush(ctx *gin.Context) {
+func (sh *strictHandler) SyncPush(ctx *gin.Context, params SyncPushParams) {
 	var request SyncPushRequestObject
+
+	request.Params = params
 
 	var body SyncPushJSONRequestBody
 	var err error

@@ -65,7 +65,7 @@ func (c *Client) pullPage(ctx context.Context) (bool, error) {
 		req.Collections = &c.opts.Collections
 	}
 	body, err := c.call(ctx, func(token string) (*http.Response, []byte, error) {
-		res, err := c.api.SyncPullWithResponse(ctx, req, bearer(token))
+		res, err := c.api.SyncPullWithResponse(ctx, nil, req, bearer(token), c.identify())
 		if err != nil {
 			return nil, nil, err
 		}

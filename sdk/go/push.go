@@ -114,7 +114,7 @@ func (c *Client) send(ctx context.Context, batch []outboxRow) ([]wireReceipt, er
 		req.Mutations = append(req.Mutations, m)
 	}
 	body, err := c.call(ctx, func(token string) (*http.Response, []byte, error) {
-		res, err := c.api.SyncPushWithResponse(ctx, req, bearer(token))
+		res, err := c.api.SyncPushWithResponse(ctx, nil, req, bearer(token), c.identify())
 		if err != nil {
 			return nil, nil, err
 		}

@@ -140,7 +140,7 @@ func (c *Client) stream(ctx context.Context, poke, connected func()) error {
 	dial := func(token string) (*websocket.Conn, *http.Response, error) {
 		return websocket.Dial(ctx, url, &websocket.DialOptions{
 			HTTPClient: c.opts.HTTPClient,
-			HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
+			HTTPHeader: http.Header{"Authorization": {"Bearer " + token}, "Tideline-Client": {c.clientHeader()}},
 		})
 	}
 	conn, res, err := dial(token)

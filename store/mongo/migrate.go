@@ -53,6 +53,7 @@ var migrations = []migration{
 	{5, "push campaigns", additive, migratePushCampaigns},
 	{6, "one secret store", additive, migrateSecrets},
 	{7, "sync owner index", additive, migrateOwnerIndex},
+	{8, "sync client health", additive, migrateClientHealth},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

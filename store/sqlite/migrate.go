@@ -26,6 +26,7 @@ var migrations = []migration{
 	{5, "push campaigns", execAll(pushCampaignSchema...)},
 	{6, "one secret store", execAll(secretsSchema...)},
 	{7, "sync owner index", execAll(syncOwnerIndex...)},
+	{8, "sync browse and client health", execAll(syncBrowseSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.

@@ -28,6 +28,9 @@ func runSync(t *testing.T, h Harness) {
 	t.Run("Groups", func(t *testing.T) { runSyncGroups(t, h) })
 	t.Run("DeleteGroup", func(t *testing.T) { runSyncDeleteGroup(t, h) })
 	t.Run("OwnedDocuments", func(t *testing.T) { runSyncOwnedDocuments(t, h) })
+	t.Run("Browse", func(t *testing.T) { runSyncBrowse(t, h) })
+	t.Run("ClientHealth", func(t *testing.T) { runSyncClientHealth(t, h) })
+	t.Run("Nodes", func(t *testing.T) { runSyncNodes(t, h) })
 	t.Run("OrderingUnderConcurrency", func(t *testing.T) {
 		RunOrdering(t, syncStore(t, h), Sized(h.Engine, 16, 8), Sized(h.Engine, 4, 2), Sized(h.Engine, 120, 25))
 	})

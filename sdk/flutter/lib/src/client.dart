@@ -21,6 +21,7 @@ import 'model.dart';
 
 part 'auth.dart';
 part 'collection.dart';
+part 'identify.dart';
 part 'pull.dart';
 part 'push.dart';
 part 'query.dart';
@@ -105,8 +106,11 @@ final class Tideline {
   }) async {
     final cache = Cache.open(path);
     final now = options.clock ?? DateTime.now;
-    final api = TidelineApi(TidelineTransport(serverUrl, client: options.httpClient, clock: now));
-    final t = Tideline._(cache, api, _normalized(options), now);
+    late final Tideline t;
+    // Every request says which SDK and install it comes from (identify.dart).
+    final client = _IdentifyingClient(options.httpClient ?? http.Client(), () => _clientHeader(t.clientId));
+    final api = TidelineApi(TidelineTransport(serverUrl, client: client, clock: now));
+    t = Tideline._(cache, api, _normalized(options), now);
     try {
       await t._db.run(() => cache.transaction(() {
             final id = cache.meta('client_id');

@@ -208,7 +208,8 @@ final class _Loop {
         ..set(HttpHeaders.upgradeHeader, 'websocket')
         ..set('Sec-WebSocket-Version', '13')
         ..set('Sec-WebSocket-Key', key)
-        ..set(HttpHeaders.authorizationHeader, 'Bearer $token');
+        ..set(HttpHeaders.authorizationHeader, 'Bearer $token')
+        ..set('Tideline-Client', _clientHeader(t.clientId));
       final res = await req.close();
       if (res.statusCode != HttpStatus.switchingProtocols) {
         final body = await utf8.decodeStream(res);

@@ -334,11 +334,38 @@ type User struct {
 // DeviceId defines model for DeviceId.
 type DeviceId = string
 
+// TidelineClient defines model for TidelineClient.
+type TidelineClient = string
+
 // RateLimited An RFC 9457 problem document with Tideline's stable error code.
 type RateLimited = Problem
 
 // SessionTokens defines model for SessionTokens.
 type SessionTokens = AuthResponse
+
+// SyncPullParams defines parameters for SyncPull.
+type SyncPullParams struct {
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
+}
+
+// SyncPushParams defines parameters for SyncPush.
+type SyncPushParams struct {
+	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
+	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
+	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
+	// with one `/`); `protocol`, the sync protocol version the client speaks (`1`);
+	// `client`, the install's client id (the `clientId` of its pushes). Unknown keys are
+	// ignored (later SDKs may add some), and so is a malformed pair or a header over 512
+	// bytes. See docs/sdk-core.md, "Identify the client".
+	TidelineClient *TidelineClient `json:"Tideline-Client,omitempty"`
+}
 
 // SignInAnonymouslyJSONRequestBody defines body for SignInAnonymously for application/json ContentType.
 type SignInAnonymouslyJSONRequestBody = AnonymousRequest
@@ -543,7 +570,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-	SyncPullWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SyncPullWithBody(ctx context.Context, params *SyncPullParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SyncPull Pull changes since a cursor
 	//
@@ -558,7 +585,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-	SyncPull(ctx context.Context, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SyncPull(ctx context.Context, params *SyncPullParams, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SyncPushWithBody Push a batch of mutations
 	//
@@ -572,7 +599,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-	SyncPushWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SyncPushWithBody(ctx context.Context, params *SyncPushParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SyncPush Push a batch of mutations
 	//
@@ -586,7 +613,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-	SyncPush(ctx context.Context, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SyncPush(ctx context.Context, params *SyncPushParams, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // SignInAnonymouslyWithBody Sign in as a new anonymous user
@@ -790,8 +817,8 @@ func (c *Client) SignUp(ctx context.Context, body SignUpJSONRequestBody, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-func (c *Client) SyncPullWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSyncPullRequestWithBody(c.Server, contentType, body)
+func (c *Client) SyncPullWithBody(ctx context.Context, params *SyncPullParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncPullRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -815,8 +842,8 @@ func (c *Client) SyncPullWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-func (c *Client) SyncPull(ctx context.Context, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSyncPullRequest(c.Server, body)
+func (c *Client) SyncPull(ctx context.Context, params *SyncPullParams, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncPullRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -839,8 +866,8 @@ func (c *Client) SyncPull(ctx context.Context, body SyncPullJSONRequestBody, req
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-func (c *Client) SyncPushWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSyncPushRequestWithBody(c.Server, contentType, body)
+func (c *Client) SyncPushWithBody(ctx context.Context, params *SyncPushParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncPushRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -863,8 +890,8 @@ func (c *Client) SyncPushWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-func (c *Client) SyncPush(ctx context.Context, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSyncPushRequest(c.Server, body)
+func (c *Client) SyncPush(ctx context.Context, params *SyncPushParams, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncPushRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1063,18 +1090,18 @@ func NewSignUpRequestWithBody(server string, contentType string, body io.Reader)
 }
 
 // NewSyncPullRequest calls the generic SyncPull builder with application/json body
-func NewSyncPullRequest(server string, body SyncPullJSONRequestBody) (*http.Request, error) {
+func NewSyncPullRequest(server string, params *SyncPullParams, body SyncPullJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSyncPullRequestWithBody(server, "application/json", bodyReader)
+	return NewSyncPullRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewSyncPullRequestWithBody constructs an http.Request for the SyncPull method, with any body, and a specified content type
-func NewSyncPullRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSyncPullRequestWithBody(server string, params *SyncPullParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1099,22 +1126,37 @@ func NewSyncPullRequestWithBody(server string, contentType string, body io.Reade
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.TidelineClient != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Tideline-Client", *params.TidelineClient, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Tideline-Client", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSyncPushRequest calls the generic SyncPush builder with application/json body
-func NewSyncPushRequest(server string, body SyncPushJSONRequestBody) (*http.Request, error) {
+func NewSyncPushRequest(server string, params *SyncPushParams, body SyncPushJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSyncPushRequestWithBody(server, "application/json", bodyReader)
+	return NewSyncPushRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewSyncPushRequestWithBody constructs an http.Request for the SyncPush method, with any body, and a specified content type
-func NewSyncPushRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewSyncPushRequestWithBody(server string, params *SyncPushParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1138,6 +1180,21 @@ func NewSyncPushRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.TidelineClient != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Tideline-Client", *params.TidelineClient, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Tideline-Client", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1299,7 +1356,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-	SyncPullWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPullResponse, error)
+	SyncPullWithBodyWithResponse(ctx context.Context, params *SyncPullParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPullResponse, error)
 
 	// SyncPullWithResponse Pull changes since a cursor
 	//
@@ -1314,7 +1371,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-	SyncPullWithResponse(ctx context.Context, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPullResponse, error)
+	SyncPullWithResponse(ctx context.Context, params *SyncPullParams, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPullResponse, error)
 
 	// SyncPushWithBodyWithResponse Push a batch of mutations
 	//
@@ -1328,7 +1385,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-	SyncPushWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPushResponse, error)
+	SyncPushWithBodyWithResponse(ctx context.Context, params *SyncPushParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPushResponse, error)
 
 	// SyncPushWithResponse Push a batch of mutations
 	//
@@ -1342,7 +1399,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-	SyncPushWithResponse(ctx context.Context, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPushResponse, error)
+	SyncPushWithResponse(ctx context.Context, params *SyncPushParams, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPushResponse, error)
 }
 
 // SignInAnonymouslyResponse429Headers the declared response headers of an HTTP 429 response for SignInAnonymously
@@ -2002,8 +2059,8 @@ func (c *ClientWithResponses) SignUpWithResponse(ctx context.Context, body SignU
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-func (c *ClientWithResponses) SyncPullWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPullResponse, error) {
-	rsp, err := c.SyncPullWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SyncPullWithBodyWithResponse(ctx context.Context, params *SyncPullParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPullResponse, error) {
+	rsp, err := c.SyncPullWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2023,8 +2080,8 @@ func (c *ClientWithResponses) SyncPullWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/sync/pull (the `SyncPull` operationId).
-func (c *ClientWithResponses) SyncPullWithResponse(ctx context.Context, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPullResponse, error) {
-	rsp, err := c.SyncPull(ctx, body, reqEditors...)
+func (c *ClientWithResponses) SyncPullWithResponse(ctx context.Context, params *SyncPullParams, body SyncPullJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPullResponse, error) {
+	rsp, err := c.SyncPull(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2043,8 +2100,8 @@ func (c *ClientWithResponses) SyncPullWithResponse(ctx context.Context, body Syn
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-func (c *ClientWithResponses) SyncPushWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPushResponse, error) {
-	rsp, err := c.SyncPushWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SyncPushWithBodyWithResponse(ctx context.Context, params *SyncPushParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SyncPushResponse, error) {
+	rsp, err := c.SyncPushWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -2063,8 +2120,8 @@ func (c *ClientWithResponses) SyncPushWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/sync/push (the `SyncPush` operationId).
-func (c *ClientWithResponses) SyncPushWithResponse(ctx context.Context, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPushResponse, error) {
-	rsp, err := c.SyncPush(ctx, body, reqEditors...)
+func (c *ClientWithResponses) SyncPushWithResponse(ctx context.Context, params *SyncPushParams, body SyncPushJSONRequestBody, reqEditors ...RequestEditorFn) (*SyncPushResponse, error) {
+	rsp, err := c.SyncPush(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -467,7 +467,10 @@ final class TidelineApi {
   /// logout, session_revoked, refresh_token_reused, password_reset_requested,
   /// password_reset, password_changed, email_verified, user_updated, user_deleted,
   /// admin_created, admin_granted, admin_key_created, admin_key_deleted,
-  /// signing_key_rotated. Follow `next` for older events.
+  /// signing_key_rotated; and what admins do through other features, named
+  /// `<feature>.<event>` with the admin as `actor`: sync.document_deleted (the console
+  /// deleted a document; `detail` has its collection, id, scope and version). Follow
+  /// `next` for older events.
   ///
   /// `GET /v1/admin/audit` (bearer token)
   Future<AuditPage> adminListAudit({String? userId, String? type, String? before, int? limit}) async {
