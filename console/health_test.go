@@ -30,16 +30,16 @@ func TestUserPageSyncHealth(t *testing.T) {
 	if _, err := e.app.Sync.Pull(ctx, laptop, datasync.PullRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := e.app.Hub.Subscribe(ctx, laptop)
+	sub, err := e.app.Hub.Subscribe(ctx, laptop, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	watch := datasync.Caller{UserID: ada.User.ID, Client: datasync.ClientInfo{ID: "ada-watch", SDK: "swift/0.1.0", Protocol: 1}}
-	subWatch, err := e.app.Hub.Subscribe(ctx, watch) // a stream, and nothing pushed or pulled yet
+	subWatch, err := e.app.Hub.Subscribe(ctx, watch, 1) // a stream, and nothing pushed or pulled yet
 	if err != nil {
 		t.Fatal(err)
 	}
-	subAnon, err := e.app.Hub.Subscribe(ctx, datasync.Caller{UserID: ada.User.ID}) // no header
+	subAnon, err := e.app.Hub.Subscribe(ctx, datasync.Caller{UserID: ada.User.ID}, 1) // no header
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestOverviewSyncHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []datasync.Caller{fresh, fresh, {UserID: ada.User.ID}} {
-		sub, err := e.app.Hub.Subscribe(ctx, c)
+		sub, err := e.app.Hub.Subscribe(ctx, c, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

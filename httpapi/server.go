@@ -203,9 +203,13 @@ type routes struct {
 	srv     *Server
 }
 
-func (r routes) GetMetrics(c *gin.Context)                          { r.metrics.ServeHTTP(c.Writer, c.Request) }
-func (r routes) SyncStream(c *gin.Context, _ oapi.SyncStreamParams) { r.srv.stream(c) }
-func (r routes) SyncEvents(c *gin.Context, _ oapi.SyncEventsParams) { r.srv.events(c) }
+func (r routes) GetMetrics(c *gin.Context) { r.metrics.ServeHTTP(c.Writer, c.Request) }
+func (r routes) SyncStream(c *gin.Context, p oapi.SyncStreamParams) {
+	r.srv.stream(c, negotiate(p.Protocol))
+}
+func (r routes) SyncEvents(c *gin.Context, p oapi.SyncEventsParams) {
+	r.srv.events(c, negotiate(p.Protocol))
+}
 
 // Drain ends every realtime stream (WebSocket clients are told to reconnect), so that a
 // graceful shutdown does not wait for them: call it before http.Server.Shutdown.

@@ -9,8 +9,18 @@ import (
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-// ProtocolVersion is the sync protocol version the routes speak (docs/sync-protocol.md).
-const ProtocolVersion = 1
+// ProtocolVersion is the newest sync protocol version the routes speak
+// (docs/sync-protocol.md); a client that names none speaks 1.
+const ProtocolVersion = 2
+
+// negotiate is the protocol of an exchange: the client's (absent: 1), at most ours. The
+// spec's validation has refused a version below 1.
+func negotiate(client *int) int {
+	if client == nil {
+		return 1
+	}
+	return max(1, min(*client, ProtocolVersion))
+}
 
 func (s *Server) SyncPush(ctx context.Context, r oapi.SyncPushRequestObject) (oapi.SyncPushResponseObject, error) {
 	muts := make([]datasync.Mutation, len(r.Body.Mutations))
@@ -30,7 +40,7 @@ func (s *Server) SyncPush(ctx context.Context, r oapi.SyncPushRequestObject) (oa
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.PushResponse{Protocol: ProtocolVersion, Receipts: make([]oapi.Receipt, len(receipts))}
+	out := oapi.PushResponse{Protocol: negotiate(r.Body.Protocol), Receipts: make([]oapi.Receipt, len(receipts))}
 	for i, rc := range receipts {
 		o := oapi.Receipt{Id: rc.ID, Status: oapi.ReceiptStatus(rc.Status)}
 		if rc.Status != datasync.Rejected {
@@ -85,16 +95,24 @@ func orEmpty(m map[string]any) map[string]any {
 
 func (s *Server) SyncPull(ctx context.Context, r oapi.SyncPullRequestObject) (oapi.SyncPullResponseObject, error) {
 	var req datasync.PullRequest
+	protocol := 1
 	if r.Body != nil {
+		protocol = negotiate(r.Body.Protocol)
 		req = datasync.PullRequest{Cursor: deref(r.Body.Cursor), Collections: deref(r.Body.Collections), Limit: deref(r.Body.Limit), Fresh: deref(r.Body.Fresh)}
+		if protocol >= 2 {
+			req.Stream = deref(r.Body.Stream)
+		}
 	}
 	page, err := s.cfg.Sync.Pull(ctx, callerOf(ctx), req)
 	if err != nil {
 		return nil, err
 	}
-	out := oapi.PullResponse{Protocol: ProtocolVersion, Changes: make([]oapi.Change, len(page.Changes)), Cursor: page.Cursor, HasMore: page.HasMore,
+	out := oapi.PullResponse{Protocol: protocol, Changes: make([]oapi.Change, len(page.Changes)), Cursor: page.Cursor, HasMore: page.HasMore,
 		Collections: nonEmpty(page.Collections), RemovedBuckets: nonEmpty(page.RemovedBuckets),
 		ResetBuckets: nonEmpty(page.ResetBuckets), ResetComplete: nonEmpty(page.ResetComplete)}
+	if page.Live {
+		out.Live = &page.Live
+	}
 	for i, c := range page.Changes {
 		o := oapi.Change{Collection: c.Collection, DocId: c.DocID, Op: oapi.ChangeOp(c.Op), Version: c.Version, Seq: c.Seq, Buckets: c.Buckets}
 		if o.Buckets == nil {

@@ -28,11 +28,14 @@ type streamTimings struct {
 
 var defaultStreamTimings = streamTimings{ping: 30 * time.Second, write: 10 * time.Second, recheck: time.Minute, reauthWait: 30 * time.Second}
 
-// streamMessage is what the server sends on a stream: hello and poke carry seq (0 too),
-// expired does not.
+// streamMessage is what the server sends on a stream besides changes: hello and poke
+// carry seq (0 too), expired does not; a hello of protocol 2 also the protocol and the
+// stream's id.
 type streamMessage struct {
-	Type string `json:"type"`
-	Seq  int64  `json:"seq"`
+	Type     string `json:"type"`
+	Seq      int64  `json:"seq"`
+	Protocol int    `json:"protocol,omitempty"`
+	Stream   string `json:"stream,omitempty"`
 }
 
 func (m streamMessage) MarshalJSON() ([]byte, error) {
@@ -47,8 +50,8 @@ func (m streamMessage) MarshalJSON() ([]byte, error) {
 
 // subscribe opens the hub stream of the request's caller, or answers with the problem (503
 // with Retry-After past the node's limit).
-func (s *Server) subscribe(c *gin.Context) (*datasync.Subscriber, bool) {
-	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c.Request.Context()))
+func (s *Server) subscribe(c *gin.Context, protocol int) (*datasync.Subscriber, bool) {
+	sub, err := s.cfg.Hub.Subscribe(c.Request.Context(), callerOf(c.Request.Context()), protocol)
 	if err != nil {
 		writeProblem(c, s.log, tideline.Wrap(retryLater{err}, tideline.ErrorCode(err), tideline.ErrorMessage(err)))
 		return nil, false
@@ -56,10 +59,10 @@ func (s *Server) subscribe(c *gin.Context) (*datasync.Subscriber, bool) {
 	return sub, true
 }
 
-// stream serves GET /v1/sync/stream: a WebSocket of pokes.
-func (s *Server) stream(c *gin.Context) {
+// stream serves GET /v1/sync/stream: a WebSocket of pokes, and with protocol 2 of changes.
+func (s *Server) stream(c *gin.Context, protocol int) {
 	p := principal(c.Request.Context())
-	sub, ok := s.subscribe(c)
+	sub, ok := s.subscribe(c, protocol)
 	if !ok {
 		return
 	}
@@ -88,24 +91,41 @@ func (s *Server) stream(c *gin.Context) {
 			}
 		}
 	}()
-	send := func(m streamMessage) error {
+	write := func(b []byte) error {
 		wctx, wcancel := context.WithTimeout(ctx, s.timings.write)
 		defer wcancel()
-		b, _ := json.Marshal(m)
 		return conn.Write(wctx, websocket.MessageText, b)
 	}
-	status, reason := s.serveStream(ctx, sub, tokenOf(c.Request.Context()), p.ExpiresAt, send, tokens, func() error {
-		pctx, pcancel := context.WithTimeout(ctx, s.timings.write)
-		defer pcancel()
-		return conn.Ping(pctx)
+	status, reason := s.serveStream(ctx, sub, tokenOf(c.Request.Context()), p.ExpiresAt, streamIO{
+		send:    func(m streamMessage) error { b, _ := json.Marshal(m); return write(b) },
+		changes: write,
+		tokens:  tokens,
+		ping: func() error {
+			pctx, pcancel := context.WithTimeout(ctx, s.timings.write)
+			defer pcancel()
+			return conn.Ping(pctx)
+		},
 	})
 	conn.Close(status, reason)
 }
 
-// serveStream sends hello and pokes until the stream ends, and returns why it ended.
-func (s *Server) serveStream(ctx context.Context, sub *datasync.Subscriber, token string, expires time.Time, send func(streamMessage) error,
-	tokens <-chan string, ping func() error) (websocket.StatusCode, string) {
-	if err := send(streamMessage{Type: "hello", Seq: sub.Seq()}); err != nil {
+// streamIO is how serveStream writes to one transport: a message, a changes message
+// (protocol 2, encoded by the hub), a ping; tokens are the client's renewals (nil: none).
+type streamIO struct {
+	send    func(streamMessage) error
+	changes func([]byte) error
+	ping    func() error
+	tokens  <-chan string
+}
+
+// serveStream sends hello, pokes and changes until the stream ends, and returns why it
+// ended.
+func (s *Server) serveStream(ctx context.Context, sub *datasync.Subscriber, token string, expires time.Time, wire streamIO) (websocket.StatusCode, string) {
+	hello := streamMessage{Type: "hello", Seq: sub.Seq()}
+	if sub.ID() != "" {
+		hello.Protocol, hello.Stream = 2, sub.ID()
+	}
+	if err := wire.send(hello); err != nil {
 		return websocket.StatusGoingAway, "write failed"
 	}
 	pinger := time.NewTicker(s.timings.ping)
@@ -122,21 +142,29 @@ func (s *Server) serveStream(ctx context.Context, sub *datasync.Subscriber, toke
 		case <-ctx.Done():
 			return websocket.StatusGoingAway, "closed"
 		case <-sub.Pokes():
-			if err := send(streamMessage{Type: "poke", Seq: sub.Seq()}); err != nil {
-				return websocket.StatusGoingAway, "write failed"
+			changes, poke := sub.Take()
+			for _, m := range changes {
+				if err := wire.changes(m); err != nil {
+					return websocket.StatusGoingAway, "write failed"
+				}
+			}
+			if poke {
+				if err := wire.send(streamMessage{Type: "poke", Seq: sub.Seq()}); err != nil {
+					return websocket.StatusGoingAway, "write failed"
+				}
 			}
 		case <-pinger.C:
-			if ping != nil && ping() != nil {
+			if wire.ping() != nil {
 				return websocket.StatusGoingAway, "no pong"
 			}
 		case <-expiry.C:
-			if err := send(streamMessage{Type: "expired"}); err != nil {
+			if err := wire.send(streamMessage{Type: "expired"}); err != nil {
 				return websocket.StatusGoingAway, "write failed"
 			}
 			deadline = time.After(s.timings.reauthWait)
 		case <-deadline:
 			return websocket.StatusPolicyViolation, "the access token expired"
-		case t := <-tokens:
+		case t := <-wire.tokens:
 			p, err := s.cfg.Auth.Authenticate(ctx, t)
 			if err != nil || p.UserID != sub.UserID() {
 				return websocket.StatusPolicyViolation, "the new access token is not valid for this stream"
@@ -168,10 +196,11 @@ func (s *Server) timerAt(t time.Time) *time.Timer {
 	return time.NewTimer(max(0, t.Sub(s.cfg.Clock.Now())))
 }
 
-// events serves GET /v1/sync/events: the pokes as server-sent events.
-func (s *Server) events(c *gin.Context) {
+// events serves GET /v1/sync/events: the pokes (and with protocol 2 the changes) as
+// server-sent events.
+func (s *Server) events(c *gin.Context, protocol int) {
 	p := principal(c.Request.Context())
-	sub, ok := s.subscribe(c)
+	sub, ok := s.subscribe(c, protocol)
 	if !ok {
 		return
 	}
@@ -181,28 +210,37 @@ func (s *Server) events(c *gin.Context) {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	c.Status(http.StatusOK)
 	rc := http.NewResponseController(c.Writer)
-	write := func(event string, m *streamMessage) error {
+	// write sends an event with data (a comment, for a nil data).
+	write := func(event string, data []byte) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(s.timings.write))
 		var err error
-		if m == nil {
+		if data == nil {
 			_, err = fmt.Fprintf(c.Writer, ": %s\n\n", event)
 		} else {
-			b, _ := json.Marshal(map[string]int64{"seq": m.Seq})
-			_, err = fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, b)
+			_, err = fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, data)
 		}
 		if err == nil {
 			err = rc.Flush()
 		}
 		return err
 	}
-	send := func(m streamMessage) error { return write(m.Type, &m) }
-	ping := func() error { return write("ping", nil) }
-	s.serveStream(c.Request.Context(), sub, tokenOf(c.Request.Context()), p.ExpiresAt, func(m streamMessage) error {
-		if err := send(m); err != nil || m.Type != "expired" {
+	send := func(m streamMessage) error {
+		var data []byte
+		if protocol >= 2 { // the whole message, as on the WebSocket
+			data, _ = json.Marshal(m)
+		} else {
+			data, _ = json.Marshal(map[string]int64{"seq": m.Seq})
+		}
+		if err := write(m.Type, data); err != nil || m.Type != "expired" {
 			return err
 		}
 		return errors.New("expired") // an EventSource reconnects with a new token
-	}, nil, ping)
+	}
+	s.serveStream(c.Request.Context(), sub, tokenOf(c.Request.Context()), p.ExpiresAt, streamIO{
+		send:    send,
+		changes: func(m []byte) error { return write("changes", m) },
+		ping:    func() error { return write("ping", nil) },
+	})
 }
 
 // retryLater makes a stream refused for lack of room carry Retry-After; what it wraps (the
@@ -233,6 +271,12 @@ func registerHubMetrics(reg prometheus.Registerer, hub *datasync.Hub) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tideline_sync_streams", Help: "Realtime streams open on this node."}, func() float64 { return float64(hub.Streams()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tideline_sync_pokes_total", Help: "Pokes sent to realtime streams."}, func() float64 { return float64(hub.Pokes()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tideline_sync_watermark", Help: "The last sync watermark this node has seen."}, func() float64 { return float64(hub.Watermark()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tideline_sync_streams_live", Help: "Protocol 2 streams that send changes (live) on this node."}, func() float64 { return float64(hub.Fanout().Live) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tideline_sync_stream_messages_total", Help: "Changes messages sent to live protocol 2 streams."}, func() float64 { return float64(hub.Fanout().Messages) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tideline_sync_stream_changes_total", Help: "Changes sent in them."}, func() float64 { return float64(hub.Fanout().Changes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tideline_sync_stream_handoffs_total", Help: "Pulls that handed a protocol 2 stream over (it went live)."}, func() float64 { return float64(hub.Fanout().Handoffs) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tideline_sync_stream_handoffs_refused_total", Help: "Pulls that named a stream that could not take over."}, func() float64 { return float64(hub.Fanout().Refused) }),
+		fallbacks(hub),
 	} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register sync metrics: %w", err)
@@ -240,6 +284,24 @@ func registerHubMetrics(reg prometheus.Registerer, hub *datasync.Hub) error {
 	}
 	return nil
 }
+
+// fallbacks counts the live streams that fell back to pokes, by reason.
+func fallbacks(hub *datasync.Hub) prometheus.Collector {
+	desc := prometheus.NewDesc("tideline_sync_stream_fallbacks_total", "Live protocol 2 streams that fell back to pokes, by reason.", []string{"reason"}, nil)
+	return collectorFunc{desc: desc, collect: func(ch chan<- prometheus.Metric) {
+		for reason, n := range hub.Fanout().Fallbacks {
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(n), reason)
+		}
+	}}
+}
+
+type collectorFunc struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 
 // SyncStream and SyncEvents are served by stream and events (see routes); the strict layer
 // never calls them.

@@ -23,7 +23,11 @@ func (s *Service) CreateGroup(ctx context.Context, caller Caller, name string) (
 			Fields: map[string]string{"name": "must be 1 to 100 bytes of printable text"}}
 	}
 	g := Group{ID: tideline.NewID(), Name: name, OwnerID: caller.UserID, CreatedAt: s.clock.Now()}
-	return g, s.store.CreateGroup(ctx, g)
+	if err := s.store.CreateGroup(ctx, g); err != nil {
+		return g, err
+	}
+	s.membershipChanged(ctx, caller.UserID) // the owner's streams read the group's bucket from now on
+	return g, nil
 }
 
 // printable reports whether s is valid UTF-8 without control characters.

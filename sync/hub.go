@@ -40,44 +40,89 @@ type HubConfig struct {
 	// changes made on other nodes reach it (30 s; changes made through this node apply at
 	// once).
 	RefreshEvery time.Duration
+
+	// Protocol 2 (changes on the stream; see fanout.go). MaxMessageBytes bounds one
+	// changes message (256 KiB): a stream whose next message would be larger is poked
+	// instead. SendBuffer and SendBufferBytes bound the messages waiting for one stream
+	// (64, 1 MiB): a stream that lets more pile up has fallen behind and is poked.
+	// History and HistoryBytes bound the recent batches kept for streams that take over
+	// from a pull a little behind the node (4,096 batches, 16 MiB). BatchChanges is the most
+	// changes of one bucket read for one batch (1,000): a bucket busier than that between
+	// two polls pokes its streams.
+	MaxMessageBytes, SendBuffer, SendBufferBytes int
+	History, HistoryBytes, BatchChanges          int
+
 	// Node names this node in the stream counts it reports to the store every
 	// NodeReportEvery, which the admin console shows for every node ("": it reports none).
 	Node string
 }
 
-// Hub tells the open streams of this node about new changes in their buckets ("pokes"):
-// a poked client pulls. A poke is a hint, never the data: a client that missed pokes
-// (disconnected, slow) pulls from its cursor and misses nothing.
+// Hub tells the open streams of this node about new changes in their buckets. A stream of
+// protocol 1, and one of protocol 2 that is not live, gets "pokes": a poked client pulls.
+// A poke is a hint, never the data: a client that missed pokes (disconnected, slow) pulls
+// from its cursor and misses nothing. A live stream of protocol 2 gets the changes
+// themselves, read once per node and bucket (fanout.go).
 type Hub struct {
 	svc *Service
 	cfg HubConfig
 
+	pollMu stdsync.Mutex // one poll at a time: batches follow each other without gaps
+
 	mu       stdsync.Mutex
 	byBucket map[string]map[*Subscriber]struct{}
 	byUser   map[string]map[*Subscriber]struct{}
+	byID     map[string]*Subscriber // protocol 2 streams, by the id a pull names
+	v2       map[string]int         // bucket -> protocol 2 streams in it: the buckets a poll reads
 	notified map[string]time.Time
 	last     int64     // the watermark of the last poll
 	polled   bool      // a poll has set last
 	reported time.Time // when this node last reported its streams (reportStreams)
+	history  []*batch
+	histSize int
+
+	beforeHandoff func() // tests: runs at the start of every hand-over
 
 	streams atomic.Int64
 	pokes   atomic.Int64
 	mark    atomic.Int64
 	kicks   chan struct{} // a push committed on this node: poll now
+	fan     fanoutStats
 }
 
 // Subscriber is one open stream.
 type Subscriber struct {
-	user    string // caller.UserID, which never changes (read without the lock)
-	caller  Caller
-	buckets []string
-	loaded  time.Time
-	seq     atomic.Int64
-	ch      chan struct{}
+	user     string // caller.UserID, which never changes (read without the lock)
+	id       string // protocol 2: the id a pull names to hand the stream over
+	protocol int
+	caller   Caller
+	buckets  []string
+	loaded   time.Time
+	seq      atomic.Int64
+	ch       chan struct{} // one slot: something to Take
+	live     *liveState    // protocol 2, guarded by Hub.mu: nil while the stream pokes
+
+	mu       stdsync.Mutex // guards what Take takes
+	out      [][]byte
+	outBytes int
+	pokeDue  bool
 }
 
-// Pokes delivers a value when changes are waiting; Seq says up to where.
+// Pokes delivers a value when something is waiting for the stream: Take says what.
 func (s *Subscriber) Pokes() <-chan struct{} { return s.ch }
+
+// Take returns the changes messages waiting for the stream (protocol 2), in order, and
+// whether a poke is due after them (with Seq); both are then cleared.
+func (s *Subscriber) Take() (messages [][]byte, poke bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	messages, poke = s.out, s.pokeDue
+	s.out, s.outBytes, s.pokeDue = nil, 0, false
+	return messages, poke
+}
+
+// ID is the stream's id (protocol 2; "" for protocol 1): a pull that names it hands the
+// stream over.
+func (s *Subscriber) ID() string { return s.id }
 
 // Seq is the watermark of the latest poke.
 func (s *Subscriber) Seq() int64 { return s.seq.Load() }
@@ -99,8 +144,9 @@ func NewHub(svc *Service, cfg HubConfig) *Hub {
 	if cfg.RefreshEvery <= 0 {
 		cfg.RefreshEvery = 30 * time.Second
 	}
+	cfg.setFanoutDefaults()
 	h := &Hub{svc: svc, cfg: cfg, byBucket: map[string]map[*Subscriber]struct{}{}, byUser: map[string]map[*Subscriber]struct{}{},
-		notified: map[string]time.Time{}, kicks: make(chan struct{}, 1)}
+		byID: map[string]*Subscriber{}, v2: map[string]int{}, notified: map[string]time.Time{}, kicks: make(chan struct{}, 1)}
 	svc.hub = h
 	return h
 }
@@ -114,10 +160,11 @@ func (h *Hub) Watermark() int64 { return h.mark.Load() }
 // DefaultMaxStreamsPerUser is HubConfig.MaxStreamsPerUser unless configured.
 const DefaultMaxStreamsPerUser = 10
 
-// Subscribe opens a stream for caller. It fails with unavailable past MaxStreams, and with
-// rate_limited when the caller has MaxStreamsPerUser streams open on this node already
-// (counted and added under one lock: concurrent calls never exceed it).
-func (h *Hub) Subscribe(ctx context.Context, caller Caller) (*Subscriber, error) {
+// Subscribe opens a stream for caller speaking protocol (1: pokes; 2: changes once a pull
+// hands the stream over, see fanout.go). It fails with unavailable past MaxStreams, and
+// with rate_limited when the caller has MaxStreamsPerUser streams open on this node
+// already (counted and added under one lock: concurrent calls never exceed it).
+func (h *Hub) Subscribe(ctx context.Context, caller Caller, protocol int) (*Subscriber, error) {
 	if h.streams.Add(1) > int64(h.cfg.MaxStreams) {
 		h.streams.Add(-1)
 		return nil, tideline.Errorf(tideline.CodeUnavailable, "This server holds as many streams as it may; retry later, or pull.")
@@ -127,7 +174,10 @@ func (h *Hub) Subscribe(ctx context.Context, caller Caller) (*Subscriber, error)
 		h.streams.Add(-1)
 		return nil, err
 	}
-	s := &Subscriber{user: caller.UserID, caller: caller, buckets: buckets, loaded: h.svc.clock.Now(), ch: make(chan struct{}, 1)}
+	s := &Subscriber{user: caller.UserID, protocol: max(1, protocol), caller: caller, buckets: buckets, loaded: h.svc.clock.Now(), ch: make(chan struct{}, 1)}
+	if s.protocol >= 2 {
+		s.id = newStreamID()
+	}
 	s.seq.Store(h.mark.Load())
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -138,18 +188,29 @@ func (h *Hub) Subscribe(ctx context.Context, caller Caller) (*Subscriber, error)
 	}
 	h.index(s)
 	addTo(h.byUser, caller.UserID, s)
+	if s.id != "" {
+		h.byID[s.id] = s
+	}
 	return s, nil
 }
 
 func (h *Hub) index(s *Subscriber) {
 	for _, b := range s.buckets {
 		addTo(h.byBucket, b, s)
+		if s.protocol >= 2 {
+			h.v2[b]++
+		}
 	}
 }
 
 func (h *Hub) unindex(s *Subscriber) {
 	for _, b := range s.buckets {
 		removeFrom(h.byBucket, b, s)
+		if s.protocol >= 2 {
+			if h.v2[b]--; h.v2[b] <= 0 {
+				delete(h.v2, b)
+			}
+		}
 	}
 }
 
@@ -176,6 +237,8 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 	}
 	h.unindex(s)
 	removeFrom(h.byUser, s.caller.UserID, s)
+	delete(h.byID, s.id)
+	h.setLive(s, nil)
 	h.streams.Add(-1)
 }
 
@@ -198,6 +261,7 @@ func (h *Hub) refresh(ctx context.Context, userID string) {
 			h.unindex(s)
 			s.buckets, s.loaded = buckets, h.svc.clock.Now()
 			h.index(s)
+			h.fallBehind(s, fallBuckets)
 		}
 		h.mu.Unlock()
 		s.poke(h.mark.Load()) // its new buckets may hold changes: let it pull
@@ -223,6 +287,7 @@ func (h *Hub) SetRoles(ctx context.Context, s *Subscriber, roles []string) {
 		h.unindex(s)
 		s.caller, s.buckets, s.loaded = c, buckets, h.svc.clock.Now()
 		h.index(s)
+		h.fallBehind(s, fallBuckets)
 	}
 	h.mu.Unlock()
 	s.poke(h.mark.Load())
@@ -232,9 +297,17 @@ func (s *Subscriber) poke(seq int64) {
 	if seq > s.seq.Load() {
 		s.seq.Store(seq)
 	}
+	s.mu.Lock()
+	s.pokeDue = true
+	s.mu.Unlock()
+	s.wake()
+}
+
+// wake tells the stream's goroutine that something waits for it.
+func (s *Subscriber) wake() {
 	select {
 	case s.ch <- struct{}{}:
-	default: // a poke is already waiting: this one coalesces into it
+	default: // it is told already: what came since is taken with the rest
 	}
 }
 
@@ -267,11 +340,14 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 }
 
-// Poll reads the watermark once and pokes the streams in the buckets of the changes since
-// the last poll; users touched with no stream here are notified. Run calls it; tests call
-// it to make a poll happen now. The watermark it reads is the node's copy that pulls
-// serve up to (watermark.go); a poll that fails stops them from using it.
+// Poll reads the watermark once and tells the streams in the buckets of the changes since
+// the last poll: live streams of protocol 2 get the changes (read once for every stream,
+// see fanout.go), the others a poke; users touched with no stream here are notified. Run
+// calls it; tests call it to make a poll happen now. The watermark it reads is the node's
+// copy that pulls serve up to (watermark.go); a poll that fails stops them from using it.
 func (h *Hub) Poll(ctx context.Context) error {
+	h.pollMu.Lock()
+	defer h.pollMu.Unlock()
 	h.refreshStale(ctx)
 	h.reportStreams(ctx)
 	w, err := h.svc.readWatermark(ctx)
@@ -293,28 +369,48 @@ func (h *Hub) Poll(ctx context.Context) error {
 			return err
 		}
 	}
+	b, err := h.read(ctx, last, w, touched, more)
+	if err != nil {
+		return err
+	}
 	h.mu.Lock()
 	h.last = w
 	h.mark.Store(w)
-	var poked []*Subscriber
-	if more { // too much at once: everyone pulls
-		for _, subs := range h.byUser {
-			for s := range subs {
-				poked = append(poked, s)
-			}
+	told := map[*Subscriber]bool{}
+	tell := func(s *Subscriber) {
+		if told[s] {
+			return
 		}
-	} else {
-		for _, t := range touched {
-			for s := range h.byBucket[t.Bucket] {
-				poked = append(poked, s)
-			}
+		told[s] = true
+		if s.live != nil {
+			h.deliver(s, b)
+			return
 		}
-	}
-	h.mu.Unlock()
-	for _, s := range poked {
 		s.poke(w)
 		h.pokes.Add(1)
 	}
+	if more { // too much at once: everyone pulls
+		for _, subs := range h.byUser {
+			for s := range subs {
+				tell(s)
+			}
+		}
+	} else {
+		if !b.whole { // a purge reached into the range: no live stream may move past it
+			for _, s := range h.byID {
+				if s.live != nil {
+					tell(s)
+				}
+			}
+		}
+		for _, t := range touched {
+			for s := range h.byBucket[t.Bucket] {
+				tell(s)
+			}
+		}
+	}
+	h.remember(b)
+	h.mu.Unlock()
 	if h.cfg.Notifier != nil && !more {
 		return h.notify(ctx, touched)
 	}

@@ -23,7 +23,7 @@ func poked(s *datasync.Subscriber) bool {
 
 func (e *env) subscribe(h *datasync.Hub, c datasync.Caller) *datasync.Subscriber {
 	e.t.Helper()
-	s, err := h.Subscribe(e.t.Context(), c)
+	s, err := h.Subscribe(e.t.Context(), c, 1)
 	if err != nil {
 		e.t.Fatalf("Subscribe: %v", err)
 	}
@@ -75,6 +75,9 @@ func testHubPokes(t *testing.T, engine string) {
 	g, err := e.svc.CreateGroup(t.Context(), alice, "Team")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !poked(a) { // the creator's streams read the new group's bucket at once
+		t.Fatal("creating a group did not refresh the creator's stream")
 	}
 	e.push("alice", "a", put(4, "docs", "board", map[string]any{"_acl": map[string]any{"read": []any{datasync.GroupBucket(g.ID)}}}))
 	e.poll(h)
@@ -156,7 +159,7 @@ func testHubMaxStreams(t *testing.T, engine string) {
 	h := datasync.NewHub(e.svc, datasync.HubConfig{MaxStreams: 2})
 	s1 := e.subscribe(h, datasync.Caller{UserID: "a"})
 	e.subscribe(h, datasync.Caller{UserID: "a"})
-	_, err := h.Subscribe(t.Context(), datasync.Caller{UserID: "b"})
+	_, err := h.Subscribe(t.Context(), datasync.Caller{UserID: "b"}, 1)
 	wantCode(t, err, tideline.CodeUnavailable)
 	h.Unsubscribe(s1)
 	e.subscribe(h, datasync.Caller{UserID: "b"})

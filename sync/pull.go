@@ -49,6 +49,10 @@ type Page struct {
 	ResetBuckets []string
 	// ResetComplete are reset buckets whose new sync is complete.
 	ResetComplete []string
+	// Live is set when the request's Stream took over from this page: it sends the
+	// changes after Cursor, each message with its own cursor, until it falls behind and
+	// pokes (protocol 2).
+	Live bool
 }
 
 // PullRequest is what a client asks a pull for.
@@ -65,6 +69,10 @@ type PullRequest struct {
 	// leave out tombstones and evictions: a client that pushed before it pulled holds the
 	// documents its receipts gave it, and must hear of their deletion.
 	Fresh bool
+	// Stream names the caller's realtime stream on this node (protocol 2; "" for none).
+	// When the page completes the pull (HasMore false), the stream takes over from the
+	// page's cursor and sends the later changes itself (Page.Live; see Hub).
+	Stream string
 }
 
 // MaxSubscription is the most collections a pull may name. A cursor keeps the names, and
@@ -160,6 +168,9 @@ func (s *Service) Pull(ctx context.Context, caller Caller, req PullRequest) (Pag
 	}
 	page.HasMore = more
 	s.noteClient(ctx, caller, caller.Client.ID, true)
+	if req.Stream != "" && !more && s.hub != nil {
+		page.Live = s.hub.handoff(req.Stream, caller.UserID, mine, cur, through)
+	}
 	return page, nil
 }
 
@@ -286,18 +297,11 @@ func (s *Service) fillPage(page *Page, streams []stream, mine []string, through 
 			break
 		}
 		seen[d.Ref] = true
-		c := Change{Collection: d.Ref.Collection, DocID: d.Ref.ID, Version: d.Version, Seq: d.Seq, Buckets: intersect(d.Buckets, mine)}
-		switch {
-		case len(c.Buckets) == 0 && from[d.Ref] >= d.EvictSeq:
-			// Evicted before the caller's position: the caller had its evict then, and
-			// hears nothing of the document's later writes.
+		c, keep := changeOf(d, mine, from[d.Ref])
+		if !keep {
 			continue
-		case len(c.Buckets) == 0:
-			c.Op = OpEvict
-		case d.Deleted:
-			c.Op = OpDelete
-		default:
-			c.Op, c.Fields = OpUpsert, normalizeInPlace(d.Fields).(map[string]any)
+		}
+		if c.Op == OpUpsert {
 			bytes += jsonSize(c.Fields)
 		}
 		page.Changes = append(page.Changes, c)
@@ -306,6 +310,25 @@ func (s *Service) fillPage(page *Page, streams []stream, mine []string, through 
 		cut = page.Changes[len(page.Changes)-1].Seq
 	}
 	return cut, truncated || bound < through
+}
+
+// changeOf is document d as a change for a reader of the buckets mine whose position was
+// after: an upsert or a delete with the buckets of d it reads, or an evict when it reads
+// none of them any more. keep is false when the reader heard of the eviction before after
+// (it hears nothing of the document's later writes). Pulls and streams share it.
+func changeOf(d Document, mine []string, after int64) (c Change, keep bool) {
+	c = Change{Collection: d.Ref.Collection, DocID: d.Ref.ID, Version: d.Version, Seq: d.Seq, Buckets: intersect(d.Buckets, mine)}
+	switch {
+	case len(c.Buckets) == 0 && after >= d.EvictSeq:
+		return c, false
+	case len(c.Buckets) == 0:
+		c.Op = OpEvict
+	case d.Deleted:
+		c.Op = OpDelete
+	default:
+		c.Op, c.Fields = OpUpsert, normalizeInPlace(d.Fields).(map[string]any)
+	}
+	return c, true
 }
 
 // allAt reports whether every track has bucket b at position through.

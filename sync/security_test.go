@@ -88,7 +88,7 @@ func TestHubStreamsPerUser(t *testing.T) {
 		refused := make(chan error, 30)
 		for range 30 {
 			wg.Go(func() {
-				s, err := h.Subscribe(context.Background(), alice)
+				s, err := h.Subscribe(context.Background(), alice, 1)
 				if err != nil {
 					refused <- err
 					return
@@ -112,7 +112,7 @@ func TestHubStreamsPerUser(t *testing.T) {
 		h.Unsubscribe(first)
 		h.Unsubscribe(first) // twice frees one place, not two
 		e.subscribe(h, alice)
-		if _, err := h.Subscribe(t.Context(), alice); tideline.ErrorCode(err) != tideline.CodeRateLimited {
+		if _, err := h.Subscribe(t.Context(), alice, 2); tideline.ErrorCode(err) != tideline.CodeRateLimited {
 			t.Fatalf("past the cap again: %v", err)
 		}
 		for s := range subs {

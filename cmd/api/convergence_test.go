@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -90,10 +92,13 @@ func (p *faultProxy) handle(c net.Conn) {
 // TestConvergenceUnderFaults runs 21 Go SDK clients of 3 users (7 devices each) against the
 // server through the fault proxy, doing random puts, patches, increments, set adds and
 // removes and deletes on their own and on shared documents, going offline and online at
-// random, while the server is killed (SIGKILL) and restarted twice. Then faults stop and
-// every client syncs to quiescence. Every client's view must equal a fresh client's of the
-// same user, no write may be lost, every counter must be the sum of its increments, and
-// nothing may be rejected. TIDELINE_CONVERGENCE_SEED replays a run.
+// random, while the server is killed (SIGKILL) and restarted twice. Four devices of each
+// user also run the background syncer, whose realtime stream goes through the proxy too:
+// three speak sync protocol 2 (the changes arrive on the stream, and their cursor with
+// them), one protocol 1, as do the first device's own syncs. Then faults stop, the
+// syncers stop, and every client syncs to quiescence. Every client's view must equal a
+// fresh client's of the same user, no write may be lost, every counter must be the sum of
+// its increments, and nothing may be rejected. TIDELINE_CONVERGENCE_SEED replays a run.
 func TestConvergenceUnderFaults(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { convergence(t, nil) })
 	t.Run("mongodb", func(t *testing.T) {
@@ -169,12 +174,19 @@ func convergence(t *testing.T, engineEnv []string) {
 		rejected  atomic.Int64
 		dir       = t.TempDir()
 	)
+	loops, stopLoops := context.WithCancel(t.Context())
+	defer stopLoops()
+	var looping sync.WaitGroup
 	for u := range users {
 		for d := range devices {
+			protocol := 2
+			if d == 0 || d == 6 {
+				protocol = 1 // a mix of versions
+			}
 			c, err := tideline.Open(t.Context(), filepath.Join(dir, fmt.Sprintf("u%d-d%d.db", u, d)), via, tideline.Token(accounts[u].token),
 				// No keep-alive: every request is a new connection, so the proxy's faults
 				// hit requests, not just the few connections a pool would keep.
-				tideline.Options{PushBatch: 7, PullLimit: 9, HTTPClient: &http.Client{Timeout: 10 * time.Second,
+				tideline.Options{PushBatch: 7, PullLimit: 9, Protocol: protocol, HTTPClient: &http.Client{Timeout: 10 * time.Second,
 					Transport: &http.Transport{DisableKeepAlives: true}}})
 			if err != nil {
 				t.Fatal(err)
@@ -187,6 +199,13 @@ func convergence(t *testing.T, engineEnv []string) {
 				}
 			})
 			all = append(all, &device{user: u, c: c, rnd: rand.New(rand.NewPCG(seed, uint64(u*100+d)))})
+			if d >= 3 {
+				looping.Go(func() {
+					if err := c.Start(loops, tideline.Backoff{Min: 20 * time.Millisecond, Max: 500 * time.Millisecond}); err != nil {
+						t.Errorf("the syncer of u%d-d%d stopped: %v", u, d, err)
+					}
+				})
+			}
 		}
 	}
 	inc := func(key counter, n int64) {
@@ -275,8 +294,17 @@ func convergence(t *testing.T, engineEnv []string) {
 		return
 	}
 
-	// Quiescence: no faults; everyone syncs until nothing is pending, twice over.
+	// Quiescence: no faults, no syncers; everyone syncs until nothing is pending, twice over.
 	proxy.on.Store(false)
+	if metrics, err := httpGet(base + "/metrics"); err == nil {
+		for _, line := range strings.Split(metrics, "\n") {
+			if strings.HasPrefix(line, "tideline_sync_stream_changes_total ") || strings.HasPrefix(line, "tideline_sync_stream_fallbacks_total") {
+				t.Logf("since the last restart: %s", line)
+			}
+		}
+	}
+	stopLoops()
+	looping.Wait()
 	deadline := time.Now().Add(60 * time.Second)
 	for round := 0; round < 2; round++ {
 		for _, dv := range all {

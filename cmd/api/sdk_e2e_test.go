@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,10 @@ func TestSDKAgainstServer(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("a live query did not report its first result")
 		}
+		// Protocol 2: each device's pull that names its stream hands the stream over; from
+		// then on the phone's write reaches the laptop on the stream, not by a pull.
+		waitLive(t, laptop)
+		waitLive(t, phone)
 		// Local calls are bounded: a hang fails the test instead of stalling the suite.
 		wctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
@@ -57,6 +62,10 @@ func TestSDKAgainstServer(t *testing.T) {
 			case <-deadline:
 				t.Fatal("the laptop never saw the phone's write")
 			}
+		}
+		// (Both streams are live, the writer's too: it gets its own write, harmlessly.)
+		if metrics, err := httpGet(base + "/metrics"); err != nil || !strings.Contains(metrics, "tideline_sync_stream_changes_total 2\n") {
+			t.Fatalf("the write did not reach the devices on their streams (tideline_sync_stream_changes_total): %v\n%s", err, metrics)
 		}
 
 		// Both devices increment while the laptop's syncer is stopped (offline), then sync.
@@ -134,6 +143,29 @@ func TestSDKReceiptBeforeFirstPull(t *testing.T) {
 		if d, ok, err := c.Collection("todos").Get(ctx, "t1"); err != nil || ok {
 			t.Errorf("%s still has t1 after its delete: %v %+v", name, err, d)
 		}
+	}
+}
+
+// waitLive waits until c's stream is live (protocol 2), or fails after a minute.
+func waitLive(t *testing.T, c *tideline.Client) {
+	t.Helper()
+	live := make(chan struct{}, 1)
+	stop := c.Subscribe(func(e tideline.Event) {
+		if e.Status != nil && e.Status.Live {
+			select {
+			case live <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer stop()
+	if c.Live() {
+		return
+	}
+	select {
+	case <-live:
+	case <-time.After(time.Minute):
+		t.Fatal("the stream never went live")
 	}
 }
 

@@ -29,7 +29,9 @@ Each device is a lightweight protocol-level client, not the Go SDK: it speaks th
 protocol (docs/sync-protocol.md) over plain HTTP, keeps its pull cursor and mutation ids in
 memory, and has no local database, so thousands fit in one process. The --stream-share of
 the devices hold the realtime WebSocket (/v1/sync/stream) and pull at "hello" and at every
-"poke"; the others poll (pull every --poll-every). Users are signed up at the start
+"poke"; with --protocol 2 (the default) their pulls name the stream, which then sends them
+the changes themselves ("changes" messages, applied as pulled pages: no pull while the
+stream is live); --protocol 1 is the poke-then-pull of version 1, to compare. The others poll (pull every --poll-every). Users are signed up at the start
 (POST /v1/auth/signup, emails loadgen-<run>-<i>@example.com); the devices of one user share
 its session. Its access token is refreshed (POST /v1/auth/refresh) at two thirds of its
 lifetime, and at once when a request gets a 401 or a stream says "expired" (one refresh
@@ -68,6 +70,7 @@ type config struct {
 	run             string
 	password        string
 	quiet           bool
+	protocol        int
 }
 
 // parseFlags reads and checks the command line; its errors are for people.
@@ -89,6 +92,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.run, "run", "", "run id in the users' emails (default: the start time); a run id already used fails the sign-ups")
 	fs.StringVar(&c.password, "password", "loadgen correct horse battery staple", "the users' password")
 	fs.BoolVar(&c.quiet, "quiet", false, "no live progress on stderr")
+	fs.IntVar(&c.protocol, "protocol", 2, "the sync protocol the devices speak: 2 (changes on the stream) or 1 (pokes, then pulls)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -114,6 +118,8 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		return nil, fmt.Errorf("--stream-share %g: want 0 to 1", c.streamShare)
 	case c.pollEvery < 100*time.Millisecond || c.pollEvery > 10*time.Minute:
 		return nil, fmt.Errorf("--poll-every %s: want 100ms to 10m", c.pollEvery)
+	case c.protocol != 1 && c.protocol != 2:
+		return nil, fmt.Errorf("--protocol %d: want 1 or 2", c.protocol)
 	case !(c.shareRate >= 0 && c.shareRate <= 1):
 		return nil, fmt.Errorf("--share-rate %g: want 0 to 1", c.shareRate)
 	case c.shareRate > 0 && c.users < 2:

@@ -35,6 +35,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"--writes-per-sec", "NaN"}, "--writes-per-sec NaN"},
 		{[]string{"--stream-share", "1.5"}, "--stream-share 1.5: want 0 to 1"},
 		{[]string{"--poll-every", "10ms"}, "--poll-every 10ms"},
+		{[]string{"--protocol", "1"}, ""},
+		{[]string{"--protocol", "3"}, "--protocol 3: want 1 or 2"},
 		{[]string{"--share-rate", "0.05", "--share-collection", "lists"}, ""},
 		{[]string{"--share-rate", "-0.1"}, "--share-rate -0.1: want 0 to 1"},
 		{[]string{"--share-rate", "1.01"}, "--share-rate 1.01: want 0 to 1"},
@@ -175,14 +177,26 @@ func startServer(t *testing.T, flags ...string) string {
 	}
 }
 
-// TestShortRun runs the load generator for 2 s against the real server: every device
-// connects, writes and pulls, propagation is measured, and nothing fails.
+// TestShortRun runs the load generator for 2 s against the real server, in each protocol:
+// every device connects, writes and pulls, propagation is measured, and nothing fails;
+// with protocol 2 the streams are handed over and deliver changes messages, and with 1
+// they do not.
 func TestShortRun(t *testing.T) {
 	base := startServer(t)
+	for _, protocol := range []int{1, 2} {
+		t.Run(fmt.Sprint("protocol=", protocol), func(t *testing.T) { shortRun(t, base, protocol) })
+	}
+}
+
+func shortRun(t *testing.T, base string, protocol int) {
 	u, _ := url.Parse(base)
 	cfg := &config{server: u, devices: 20, users: 2, duration: 2 * time.Second, writesPerSec: 40, streamShare: 0.5,
-		pollEvery: 500 * time.Millisecond, run: "test", password: "loadgen correct horse battery staple"}
+		pollEvery: 500 * time.Millisecond, run: fmt.Sprint("test", protocol), password: "loadgen correct horse battery staple", protocol: protocol}
 	rep, text, progress := runClean(t, cfg)
+	if tp := rep.Throughput; rep.Run.Protocol != protocol || (protocol == 2) != (tp.StreamMessages > 0 && tp.Handovers > 0) ||
+		(protocol == 1 && (tp.StreamMessages != 0 || tp.Handovers != 0)) {
+		t.Errorf("protocol %d: run %+v, %d stream messages, %d hand-overs", protocol, rep.Run, tp.StreamMessages, tp.Handovers)
+	}
 	if rep.Run.Partial || rep.Run.StreamDevices != 10 {
 		t.Errorf("run = %+v", rep.Run)
 	}

@@ -28,6 +28,8 @@ type RunInfo struct {
 	WritesPerSecTarget float64 `json:"writesPerSecTarget"`
 	ShareRate          float64 `json:"shareRate"`
 	ShareCollection    string  `json:"shareCollection,omitempty"`
+	// Protocol is the sync protocol the devices spoke (--protocol).
+	Protocol int `json:"protocol"`
 	// AccessTokenLifetimeSec is the expiresIn of the sign-ups' access tokens.
 	AccessTokenLifetimeSec int64   `json:"accessTokenLifetimeSec"`
 	DurationSec            float64 `json:"durationSec"`
@@ -48,7 +50,11 @@ type Throughput struct {
 	PullsPerSec     float64 `json:"pullsPerSec"`
 	PullsPerWrite   float64 `json:"pullsPerWrite"`
 	ChangesReceived int64   `json:"changesReceived"`
-	WritesSkipped   int64   `json:"writesSkipped"`
+	// StreamMessages are the changes messages the streams delivered (protocol 2), and
+	// Handovers the pulls that made a stream live.
+	StreamMessages int64 `json:"streamMessages"`
+	Handovers      int64 `json:"handovers"`
+	WritesSkipped  int64 `json:"writesSkipped"`
 }
 
 // Latencies: propagation is from sending a write to its pull by another device of the
@@ -106,6 +112,7 @@ func (r *Report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "throughput\n  writes %d (%.1f/s): puts %d, patches with an increment %d, shares %d; skipped (too many in flight) %d\n",
 		t.Mutations, t.MutationsPerSec, t.Puts, t.Patches, t.Shares, t.WritesSkipped)
 	fmt.Fprintf(w, "  reads (pulls) %d (%.1f/s, %.2f per write), changes received %d\n", t.Pulls, t.PullsPerSec, t.PullsPerWrite, t.ChangesReceived)
+	fmt.Fprintf(w, "  stream messages (protocol %d) %d, hand-overs %d\n", r.Run.Protocol, t.StreamMessages, t.Handovers)
 	fmt.Fprintf(w, "latency (ms)                       count      p50      p95      p99      max\n")
 	lines := []latencyLine{{"push (write)", r.Latency.Push}, {"pull (read)", r.Latency.Pull}, {"propagation (all)", r.Latency.Propagation},
 		{"propagation (stream)", r.Latency.PropagationStream}, {"propagation (poll)", r.Latency.PropagationPoll}}

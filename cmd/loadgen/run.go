@@ -24,6 +24,10 @@ type device struct {
 	clientID string
 	stream   bool
 	wake     chan struct{}
+	// protocol 2: the open stream's id (from its hello; nil: none), and its changes
+	// messages, applied by the puller in order with its pulls
+	streamID atomic.Pointer[string]
+	msgs     chan []byte
 
 	pushMu sync.Mutex
 	nextID int64
@@ -45,6 +49,7 @@ type loadgen struct {
 
 	connected, streams               atomic.Int64
 	mutations, pulls, changes        atomic.Int64
+	streamMessages, handovers        atomic.Int64
 	puts, patches, shares            atomic.Int64
 	writesSkipped, inflight          atomic.Int64
 	measuring                        atomic.Bool
@@ -89,7 +94,7 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Report, error) 
 	g := newLoadgen(cfg)
 	defer g.client.CloseIdleConnections()
 	rep := &Report{Run: RunInfo{Server: g.base, Devices: cfg.devices, Users: cfg.users, WritesPerSecTarget: cfg.writesPerSec, RunID: cfg.run,
-		ShareRate: cfg.shareRate, Client: "protocol-level (HTTP push/pull, cursor in memory; WebSocket /v1/sync/stream)"}}
+		ShareRate: cfg.shareRate, Protocol: cfg.protocol, Client: "protocol-level (HTTP push/pull, cursor in memory; WebSocket /v1/sync/stream)"}}
 	if cfg.shareRate > 0 {
 		rep.Run.ShareCollection = cfg.shareCollection
 	}
@@ -116,7 +121,7 @@ func run(ctx context.Context, cfg *config, progress io.Writer) (*Report, error) 
 	for i := range cfg.devices {
 		g.devices = append(g.devices, &device{
 			idx: i, user: g.users[i%cfg.users], clientID: fmt.Sprintf("lg-%s-%d", cfg.run, i),
-			stream: i < nStreams, wake: make(chan struct{}, 1), seen: map[string]string{},
+			stream: i < nStreams, wake: make(chan struct{}, 1), msgs: make(chan []byte, 64), seen: map[string]string{},
 		})
 	}
 
@@ -179,6 +184,7 @@ func (g *loadgen) fillReport(rep *Report, secs float64) {
 	t := Throughput{
 		Mutations: g.mutations.Load(), Puts: g.puts.Load(), Patches: g.patches.Load(), Shares: g.shares.Load(),
 		Pulls: g.pulls.Load(), ChangesReceived: g.changes.Load(), WritesSkipped: g.writesSkipped.Load(),
+		StreamMessages: g.streamMessages.Load(), Handovers: g.handovers.Load(),
 	}
 	t.MutationsPerSec = round2(float64(t.Mutations) / secs)
 	t.PullsPerSec = round2(float64(t.Pulls) / secs)
@@ -315,7 +321,7 @@ func (g *loadgen) write(ctx context.Context, d *device) {
 		kind = &g.patches
 	}
 	var out pushResponse
-	status, _, err := g.authPost(ctx, d.user, "/v1/sync/push", map[string]any{"clientId": d.clientID, "mutations": []any{m}}, &out)
+	status, _, err := g.authPost(ctx, d.user, "/v1/sync/push", g.withProtocol(map[string]any{"clientId": d.clientID, "mutations": []any{m}}), &out)
 	if ctx.Err() != nil {
 		return
 	}

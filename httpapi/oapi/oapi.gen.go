@@ -441,6 +441,30 @@ func (e ReceiptStatus) Valid() bool {
 	}
 }
 
+// Defines values for StreamMessageType.
+const (
+	Changes StreamMessageType = "changes"
+	Expired StreamMessageType = "expired"
+	Hello   StreamMessageType = "hello"
+	Poke    StreamMessageType = "poke"
+)
+
+// Valid indicates whether the value is a known member of the StreamMessageType enum.
+func (e StreamMessageType) Valid() bool {
+	switch e {
+	case Changes:
+		return true
+	case Expired:
+		return true
+	case Hello:
+		return true
+	case Poke:
+		return true
+	default:
+		return false
+	}
+}
+
 // AdminKey defines model for AdminKey.
 type AdminKey struct {
 	CreatedAt  time.Time  `json:"createdAt"`
@@ -986,6 +1010,9 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Protocol The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+type Protocol = int
+
 // PullRequest defines model for PullRequest.
 type PullRequest struct {
 	// Collections Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
@@ -999,6 +1026,12 @@ type PullRequest struct {
 
 	// Limit The most changes in the page (default 500).
 	Limit *int `json:"limit,omitempty"`
+
+	// Protocol The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+	Protocol *Protocol `json:"protocol,omitempty"`
+
+	// Stream Protocol 2 - the id of the caller's realtime stream (from its hello). When this page completes the pull (`hasMore` false), the stream takes over and sends the changes after `cursor` itself (`live` true).
+	Stream *string `json:"stream,omitempty"`
 }
 
 // PullResponse defines model for PullResponse.
@@ -1009,7 +1042,12 @@ type PullResponse struct {
 	Collections *[]string `json:"collections,omitempty"`
 	Cursor      string    `json:"cursor"`
 	HasMore     bool      `json:"hasMore"`
-	Protocol    int       `json:"protocol"`
+
+	// Live Protocol 2 - the request's stream took over from this page's cursor - it sends the later changes itself until it pokes. Absent - it did not (no stream named, more pages to come, another node's stream, a subscription or reset under way), and it pokes as in protocol 1.
+	Live *bool `json:"live,omitempty"`
+
+	// Protocol The sync protocol version of the answer (1 or 2).
+	Protocol int `json:"protocol"`
 
 	// RemovedBuckets Buckets the caller no longer reads (left a group, lost a role). Drop the local documents left in none of your buckets.
 	RemovedBuckets *[]string `json:"removedBuckets,omitempty"`
@@ -1055,11 +1093,14 @@ type PushRequest struct {
 	// ClientId The install's id, chosen by the client once and kept; bound to the first user who pushes with it.
 	ClientId  string     `json:"clientId"`
 	Mutations []Mutation `json:"mutations"`
+
+	// Protocol The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+	Protocol *Protocol `json:"protocol,omitempty"`
 }
 
 // PushResponse defines model for PushResponse.
 type PushResponse struct {
-	// Protocol The sync protocol version (1).
+	// Protocol The sync protocol version of the answer (1 or 2).
 	Protocol int       `json:"protocol"`
 	Receipts []Receipt `json:"receipts"`
 }
@@ -1142,6 +1183,27 @@ type SessionList struct {
 	Sessions []Session `json:"sessions"`
 }
 
+// StreamMessage A message of the realtime stream (a WebSocket text message, or the data of a server-sent event with protocol 2). `hello` - connected (pull now; protocol 2 - with the stream's id). `poke` - changes up to `seq` are waiting - pull. `changes` (protocol 2) - the changes after the last message's cursor, up to `seq`, applied exactly as a pull page, with the new `cursor`. `expired` - renew the access token. Other types are ignored.
+type StreamMessage struct {
+	Changes *[]Change `json:"changes,omitempty"`
+
+	// Cursor changes - the cursor after them, signed for this stream.
+	Cursor *string `json:"cursor,omitempty"`
+
+	// Protocol hello, protocol 2 - the protocol of the stream.
+	Protocol *int `json:"protocol,omitempty"`
+
+	// Seq The watermark the message is at.
+	Seq *int64 `json:"seq,omitempty"`
+
+	// Stream hello, protocol 2 - the stream's id, for PullRequest.stream.
+	Stream *string           `json:"stream,omitempty"`
+	Type   StreamMessageType `json:"type"`
+}
+
+// StreamMessageType defines model for StreamMessage.Type.
+type StreamMessageType string
+
 // TokenRequest defines model for TokenRequest.
 type TokenRequest struct {
 	// Token The token from the email.
@@ -1199,6 +1261,9 @@ type Limit = int
 
 // SessionId defines model for SessionId.
 type SessionId = string
+
+// StreamProtocol defines model for StreamProtocol.
+type StreamProtocol = int
 
 // TidelineClient defines model for TidelineClient.
 type TidelineClient = string
@@ -1300,6 +1365,9 @@ type SyncEventsParams struct {
 	// AccessToken The access token, for clients that cannot set the Authorization header (browsers opening a WebSocket or an EventSource).
 	AccessToken *AccessToken `form:"access_token,omitempty" json:"access_token,omitempty"`
 
+	// Protocol The sync protocol the client speaks (absent - 1). With 2, the hello names the stream, and once a pull that names it completes, the stream sends the changes themselves (`changes` messages) instead of pokes. A number above 2 is answered as 2.
+	Protocol *StreamProtocol `form:"protocol,omitempty" json:"protocol,omitempty"`
+
 	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
 	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
 	// SDK's name and version (`go/v0.4.0`, `flutter/0.1.0`; letters, digits and `._+~-`,
@@ -1338,6 +1406,9 @@ type SyncPushParams struct {
 type SyncStreamParams struct {
 	// AccessToken The access token, for clients that cannot set the Authorization header (browsers opening a WebSocket or an EventSource).
 	AccessToken *AccessToken `form:"access_token,omitempty" json:"access_token,omitempty"`
+
+	// Protocol The sync protocol the client speaks (absent - 1). With 2, the hello names the stream, and once a pull that names it completes, the stream sends the changes themselves (`changes` messages) instead of pokes. A number above 2 is answered as 2.
+	Protocol *StreamProtocol `form:"protocol,omitempty" json:"protocol,omitempty"`
 
 	// TidelineClient What the client is, recorded for the admin console's sync health (never used to
 	// decide how the request is served): `key=value` pairs separated by `;` — `sdk`, the
@@ -1582,7 +1653,7 @@ type ServerInterface interface {
 	// UpdateMe Change your display name or password
 	// (PATCH /v1/me)
 	UpdateMe(c *gin.Context)
-	// SyncEvents Realtime pokes as server-sent events
+	// SyncEvents Realtime changes and pokes as server-sent events
 	// (GET /v1/sync/events)
 	SyncEvents(c *gin.Context, params SyncEventsParams)
 	// SyncPull Pull changes since a cursor
@@ -1591,7 +1662,7 @@ type ServerInterface interface {
 	// SyncPush Push a batch of mutations
 	// (POST /v1/sync/push)
 	SyncPush(c *gin.Context, params SyncPushParams)
-	// SyncStream Realtime pokes over a WebSocket
+	// SyncStream Realtime changes and pokes over a WebSocket
 	// (GET /v1/sync/stream)
 	SyncStream(c *gin.Context, params SyncStreamParams)
 }
@@ -2964,6 +3035,14 @@ func (siw *ServerInterfaceWrapper) SyncEvents(c *gin.Context) {
 		return
 	}
 
+	// ------------- Optional query parameter "protocol" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "protocol", c.Request.URL.Query(), &params.Protocol, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter protocol: %w", err), http.StatusBadRequest)
+		return
+	}
+
 	headers := c.Request.Header
 
 	// ------------- Optional header parameter "Tideline-Client" -------------
@@ -3089,6 +3168,14 @@ func (siw *ServerInterfaceWrapper) SyncStream(c *gin.Context) {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "access_token", c.Request.URL.Query(), &params.AccessToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter access_token: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "protocol" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "protocol", c.Request.URL.Query(), &params.Protocol, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter protocol: %w", err), http.StatusBadRequest)
 		return
 	}
 
@@ -7342,7 +7429,7 @@ type StrictServerInterface interface {
 	// UpdateMe Change your display name or password
 	// (PATCH /v1/me)
 	UpdateMe(ctx context.Context, request UpdateMeRequestObject) (UpdateMeResponseObject, error)
-	// SyncEvents Realtime pokes as server-sent events
+	// SyncEvents Realtime changes and pokes as server-sent events
 	// (GET /v1/sync/events)
 	SyncEvents(ctx context.Context, request SyncEventsRequestObject) (SyncEventsResponseObject, error)
 	// SyncPull Pull changes since a cursor
@@ -7351,7 +7438,7 @@ type StrictServerInterface interface {
 	// SyncPush Push a batch of mutations
 	// (POST /v1/sync/push)
 	SyncPush(ctx context.Context, request SyncPushRequestObject) (SyncPushResponseObject, error)
-	// SyncStream Realtime pokes over a WebSocket
+	// SyncStream Realtime changes and pokes over a WebSocket
 	// (GET /v1/sync/stream)
 	SyncStream(ctx context.Context, request SyncStreamRequestObject) (SyncStreamResponseObject, error)
 }

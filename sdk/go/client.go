@@ -53,6 +53,10 @@ type Options struct {
 	// ClientID is the install's id when the cache has none yet (nil: a random one).
 	// Conformance scenarios set it; apps leave it.
 	ClientID string
+	// Protocol is the sync protocol version the client speaks (0: 2, the newest; 1 for
+	// a server that only speaks 1). With 2, a connected client gets the changes on its
+	// stream and does not pull while the stream is live (docs/sync-protocol.md).
+	Protocol int
 }
 
 // Driver is a database/sql driver for the cache: its registered name and how a file path
@@ -79,8 +83,12 @@ type Client struct {
 
 	onRefresh func(access, refresh string)
 
-	syncMu sync.Mutex // one sync at a time
+	syncMu sync.Mutex // one sync at a time, and one stream page at a time between them
 	authMu sync.Mutex // one refresh at a time
+
+	streamMu sync.Mutex
+	streamID string // protocol 2: the open stream's id, named by pulls ("": none)
+	live     bool   // the stream took over from the last completed pull, and has not poked since
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared statements, by SQL
@@ -123,6 +131,9 @@ func Open(ctx context.Context, path, serverURL string, auth Auth, opts ...Option
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Protocol <= 0 || o.Protocol > 2 {
+		o.Protocol = 2
 	}
 	if o.Driver == nil {
 		o.Driver = ModerncDriver

@@ -53,9 +53,13 @@ func (c *Client) pullPage(ctx context.Context) (bool, error) {
 	if err := c.db.QueryRowContext(ctx, core.Statement("server_empty")).Scan(&fresh); err != nil {
 		return false, err
 	}
-	req := api.PullRequest{Limit: &c.opts.PullLimit, Fresh: &fresh}
+	req := api.PullRequest{Limit: &c.opts.PullLimit, Fresh: &fresh, Protocol: c.protocol()}
 	if cursor != "" {
 		req.Cursor = &cursor
+	}
+	stream := c.streamName()
+	if stream != "" {
+		req.Stream = &stream
 	}
 	if c.opts.Collections != nil {
 		req.Collections = &c.opts.Collections
@@ -74,9 +78,12 @@ func (c *Client) pullPage(ctx context.Context) (bool, error) {
 	if err := json.Unmarshal(body, &page); err != nil {
 		return false, err
 	}
-	changed, err := c.applyPage(ctx, page)
+	changed, err := c.applyPage(ctx, page, false)
 	if err != nil {
 		return false, err
+	}
+	if !page.HasMore {
+		c.handedOver(stream, deref(page.Live))
 	}
 	c.setStatus(func(s *Status) {
 		if !s.HasSyncedOnce {
@@ -95,23 +102,33 @@ func (c *Client) pullPage(ctx context.Context) (bool, error) {
 // the local database as it came, never decoded.
 type pullPage struct {
 	api.PullResponse
-	Changes []struct {
-		Collection string          `json:"collection"`
-		DocId      string          `json:"docId"`
-		Op         string          `json:"op"`
-		Version    int64           `json:"version"`
-		Seq        int64           `json:"seq"`
-		Doc        json.RawMessage `json:"doc"`
-		Buckets    []string        `json:"buckets"`
-	} `json:"changes"`
+	Changes []pageChange `json:"changes"`
 }
 
-// applyPage is the procedure "pulled page": the page's changes, the drops it asks for, the
-// rebase of every document touched, and the cursor, in one transaction.
-func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error) {
+// pageChange is a Change of a pull page or a stream message, its document as it came.
+type pageChange struct {
+	Collection string          `json:"collection"`
+	DocId      string          `json:"docId"`
+	Op         string          `json:"op"`
+	Version    int64           `json:"version"`
+	Seq        int64           `json:"seq"`
+	Doc        json.RawMessage `json:"doc"`
+	Buckets    []string        `json:"buckets"`
+}
+
+// applyPage is the procedure "page": the page's changes, the drops it asks for, the
+// rebase of every document touched, and the cursor, in one transaction. A page from the
+// stream (protocol 2) holds changes and a cursor only, and is ignored during a full
+// resync: its cursor would skip what the resync has not re-sent yet.
+func (c *Client) applyPage(ctx context.Context, page pullPage, fromStream bool) ([]string, error) {
 	var changed []string
 	err := c.inTx(ctx, func(tx *stmtTx) error {
 		changed = nil
+		if fromStream {
+			if resync, err := getMeta(ctx, tx, "resync"); err != nil || resync == "1" {
+				return err
+			}
+		}
 		touched := map[string]bool{}
 		touch := func(col, id string) {
 			if k := col + "/" + id; !touched[k] {
@@ -182,7 +199,7 @@ func (c *Client) applyPage(ctx context.Context, page pullPage) ([]string, error)
 				return err
 			}
 		}
-		if !page.HasMore { // the end of a full resync drops what it did not re-send
+		if !page.HasMore && !fromStream { // the end of a full resync drops what it did not re-send
 			resync, err := getMeta(ctx, tx, "resync")
 			if err != nil {
 				return err

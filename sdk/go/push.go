@@ -94,7 +94,7 @@ func (c *Client) nextBatch(ctx context.Context, limit int) ([]outboxRow, error) 
 
 // send pushes one batch and returns its receipts.
 func (c *Client) send(ctx context.Context, batch []outboxRow) ([]wireReceipt, error) {
-	req := api.PushRequest{ClientId: c.id}
+	req := api.PushRequest{ClientId: c.id, Protocol: c.protocol()}
 	for _, r := range batch {
 		m := api.Mutation{Id: r.id, Collection: r.collection, DocId: r.docID, Op: api.MutationOp(r.op), Hlc: &r.hlc, BaseVersion: &r.baseVersion}
 		if r.fields.Valid {

@@ -20,6 +20,9 @@ type Status struct {
 	UserID string
 	// Uploading and Downloading are true while a push or a pull is under way.
 	Uploading, Downloading bool
+	// Live is true while the realtime stream sends the changes itself (protocol 2: a
+	// completed pull handed it over, and it has not poked or closed since).
+	Live bool
 	// HasSyncedOnce is true once a pull reached the end (hasMore false) for this cache:
 	// the view holds everything the server had then (kept in the cache: tl_meta synced).
 	HasSyncedOnce bool

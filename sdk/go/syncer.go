@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -37,19 +38,26 @@ func (b Backoff) wait(failures int) time.Duration {
 // syncs at once, then follows the server's realtime stream (a WebSocket) and syncs at each
 // hello and poke, after each local write, and every minute as a safety net; when the
 // server cannot be reached it backs off (exponentially, with jitter, and at least the
-// server's Retry-After) and resumes when it can. It returns when ctx ends, or with
-// ErrSignedOut when the session cannot be refreshed, or ErrOtherUser.
+// server's Retry-After) and resumes when it can. With protocol 2 it applies the changes
+// the stream sends, and while the stream is live a local write is pushed without a pull.
+// It returns when ctx ends, or with ErrSignedOut when the session cannot be refreshed, or
+// ErrOtherUser.
 func (c *Client) Start(ctx context.Context, backoff Backoff) error {
 	wake := make(chan struct{}, 1)
-	poke := func() {
+	var pullWanted atomic.Bool
+	signal := func() {
 		select {
 		case wake <- struct{}{}:
 		default:
 		}
 	}
+	poke := func() { // hello, poke: pull
+		pullWanted.Store(true)
+		signal()
+	}
 	stopWrites := c.Subscribe(func(e Event) {
 		if e.Local {
-			poke() // a local write: push it
+			signal() // a local write: push it
 		}
 	})
 	defer stopWrites()
@@ -58,8 +66,14 @@ func (c *Client) Start(ctx context.Context, backoff Backoff) error {
 	go c.follow(streamCtx, backoff, poke)
 
 	failures := 0
+	pull := true
 	for {
-		err := c.Sync(ctx)
+		var err error
+		if wanted := pullWanted.Swap(false); pull || wanted || !c.Live() {
+			err = c.Sync(ctx)
+		} else {
+			err = c.Push(ctx) // the stream is live: it brings what others write
+		}
 		if errors.Is(err, ErrSignedOut) || errors.Is(err, ErrOtherUser) {
 			return err
 		}
@@ -75,11 +89,13 @@ func (c *Client) Start(ctx context.Context, backoff Backoff) error {
 			failures = 0
 			next = time.Minute
 		}
+		pull = false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-wake:
 		case <-time.After(next):
+			pull = true // the safety net, or the wait after a failure: a whole sync
 		}
 	}
 }
@@ -118,6 +134,9 @@ func (c *Client) stream(ctx context.Context, poke, connected func()) error {
 		return err
 	}
 	url := "ws" + strings.TrimPrefix(c.server, "http") + "/v1/sync/stream"
+	if c.opts.Protocol >= 2 {
+		url += "?protocol=2"
+	}
 	dial := func(token string) (*websocket.Conn, *http.Response, error) {
 		return websocket.Dial(ctx, url, &websocket.DialOptions{
 			HTTPClient: c.opts.HTTPClient,
@@ -138,7 +157,8 @@ func (c *Client) stream(ctx context.Context, poke, connected func()) error {
 		return err
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(64 << 10)
+	defer c.streamClosed()
+	conn.SetReadLimit(1 << 20) // a changes message is at most 256 KiB
 	connected()
 	for {
 		_, data, err := conn.Read(ctx)
@@ -159,9 +179,11 @@ func (c *Client) stream(ctx context.Context, poke, connected func()) error {
 
 // HandleStreamMessage is the realtime loop's reaction to one message of the server's
 // stream (docs/sdk-core.md "Realtime loop"): at hello and poke it syncs (push, then pull
-// from the cursor); at expired it refreshes the session and returns the message to send
-// back ({"type":"auth","token":...}). Start does this for its own stream; an app that
-// runs its own transport, and a conformance runner, call it directly.
+// from the cursor, naming the stream with protocol 2); at changes (protocol 2) it applies
+// the message as a pulled page; at expired it refreshes the session and returns the
+// message to send back ({"type":"auth","token":...}). Start does this for its own stream;
+// an app that runs its own transport, and a conformance runner, call it directly (and
+// StreamClosed when the transport closes).
 func (c *Client) HandleStreamMessage(ctx context.Context, msg []byte) ([]byte, error) {
 	var syncErr error
 	reply, err := c.streamMessage(ctx, msg, func() { syncErr = c.Sync(ctx) })
@@ -172,13 +194,21 @@ func (c *Client) HandleStreamMessage(ctx context.Context, msg []byte) ([]byte, e
 }
 
 func (c *Client) streamMessage(ctx context.Context, msg []byte, sync func()) (reply []byte, err error) {
-	var m struct{ Type string }
+	var m struct{ Type, Stream string }
 	if json.Unmarshal(msg, &m) != nil {
 		return nil, nil // not ours: ignored
 	}
 	switch m.Type {
-	case "hello", "poke":
+	case "hello":
+		c.setStream(m.Stream, false)
 		sync()
+	case "poke":
+		c.setStream(c.streamName(), false) // it fell behind: pull, naming it, to hand it over again
+		sync()
+	case "changes":
+		if c.opts.Protocol >= 2 {
+			return nil, c.applyStreamPage(ctx, msg)
+		}
 	case "expired":
 		used, err := c.token(ctx)
 		if err != nil {
@@ -191,4 +221,82 @@ func (c *Client) streamMessage(ctx context.Context, msg []byte, sync func()) (re
 		return json.Marshal(map[string]string{"type": "auth", "token": token})
 	}
 	return nil, nil
+}
+
+// protocol is what push and pull bodies say of the protocol: nothing for 1, as version 1
+// clients always sent.
+func (c *Client) protocol() *int {
+	if c.opts.Protocol < 2 {
+		return nil
+	}
+	v := c.opts.Protocol
+	return &v
+}
+
+// streamName is the open stream's id a pull names (protocol 2), or "".
+func (c *Client) streamName() string {
+	c.streamMu.Lock()
+	defer c.streamMu.Unlock()
+	return c.streamID
+}
+
+// setStream records the open stream's id (from its hello; "" for none) and whether it is
+// live, and tells the app when that changes.
+func (c *Client) setStream(id string, live bool) {
+	if c.opts.Protocol < 2 {
+		id, live = "", false
+	}
+	c.streamMu.Lock()
+	changed := c.streamID != id || c.live != live
+	c.streamID, c.live = id, live
+	c.streamMu.Unlock()
+	if changed {
+		c.setStatus(func(s *Status) { s.Live = live })
+	}
+}
+
+// handedOver records a completed pull's answer: the stream it named is live when the
+// server said so, and still the open one.
+func (c *Client) handedOver(stream string, live bool) {
+	if stream != "" && stream == c.streamName() {
+		c.setStream(stream, live)
+	}
+}
+
+// StreamClosed tells the client that its stream closed (an app that runs its own
+// transport calls it): it pulls again until a new stream is handed over.
+func (c *Client) StreamClosed() { c.setStream("", false) }
+
+func (c *Client) streamClosed() { c.StreamClosed() }
+
+// Live reports whether the realtime stream is live: it took over from the last completed
+// pull (protocol 2) and sends the changes itself, so the client need not pull.
+func (c *Client) Live() bool {
+	c.streamMu.Lock()
+	defer c.streamMu.Unlock()
+	return c.live
+}
+
+// applyStreamPage applies a changes message as a page: its changes and cursor, in one
+// transaction, one at a time with syncs (so it comes after the pull it continues).
+func (c *Client) applyStreamPage(ctx context.Context, msg []byte) error {
+	var m struct {
+		Changes []pageChange `json:"changes"`
+		Cursor  string       `json:"cursor"`
+	}
+	if err := json.Unmarshal(msg, &m); err != nil {
+		return err
+	}
+	page := pullPage{Changes: m.Changes} // a stream page has changes and a cursor, nothing else
+	page.Cursor = m.Cursor
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	changed, err := c.applyPage(ctx, page, true)
+	if err != nil {
+		return err
+	}
+	if len(changed) > 0 {
+		c.emit(Event{Changed: changed})
+	}
+	return nil
 }

@@ -28,13 +28,15 @@ const FileName = "tideline.db"
 
 // DB is the embedded engine opened on one data directory. It is safe for concurrent use.
 type DB struct {
-	path  string
-	write *sql.DB   // one connection: SQLite has one writer at a time anyway
-	read  *sql.DB   // query-only connections
-	stmts stmtCache // prepared statements of read
-	lock  *os.File
-	clock tideline.Clock
-	files fileState // the file store's per-process state
+	path      string
+	write     *sql.DB   // one connection: SQLite has one writer at a time anyway
+	read      *sql.DB   // query-only connections
+	stmts     stmtCache // prepared statements of read
+	lock      *os.File
+	clock     tideline.Clock
+	files     fileState            // the file store's per-process state
+	committer committer            // group commit of sync commits
+	wstmts    map[string]*sql.Stmt // writeStmts, prepared on the writer connection
 }
 
 // Options configure Open. The zero value is valid.
@@ -90,6 +92,7 @@ func open(ctx context.Context, dir string, opts Options, migs []migration) (_ *D
 	if err := db.migrate(ctx, migs); err != nil {
 		return nil, err
 	}
+	db.prepareWrites(ctx)
 	return db, nil
 }
 
@@ -116,6 +119,9 @@ func dsn(path string, readOnly bool) string {
 func (db *DB) Close() error {
 	var errs []error
 	db.stmts.close()
+	for _, st := range db.wstmts {
+		st.Close()
+	}
 	for _, c := range []*sql.DB{db.read, db.write} {
 		if c != nil {
 			errs = append(errs, c.Close())

@@ -98,7 +98,8 @@ func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit i
 
 func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
 	results := make([]sync.CommitResult, len(c.Writes))
-	err := s.db.inTx(ctx, "commit documents", func(ctx context.Context, tx *sql.Tx, _ *DB) error {
+	// Concurrent commits share one transaction and one fsync (group.go).
+	err := s.db.group(ctx, "commit documents", func(ctx context.Context, tx wtx) error {
 		if c.Client != nil {
 			if err := claimClient(ctx, tx, *c.Client); err != nil {
 				return err
@@ -108,8 +109,7 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 		for i, w := range c.Writes {
 			d := w.Doc
 			var stored int64
-			err := tx.QueryRowContext(ctx, `SELECT version FROM sync_docs WHERE collection = ? AND scope = ? AND doc_id = ?`,
-				d.Ref.Collection, d.Ref.Scope, d.Ref.ID).Scan(&stored)
+			err := tx.queryRow(ctx, sqlDocVersion, d.Ref.Collection, d.Ref.Scope, d.Ref.ID).Scan(&stored)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -117,7 +117,7 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 				results[i].Conflict, conflict = true, true
 				continue
 			}
-			if err := tx.QueryRowContext(ctx, `UPDATE sync_sequence SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&results[i].Seq); err != nil {
+			if err := tx.queryRow(ctx, sqlNextSeq).Scan(&results[i].Seq); err != nil {
 				return err
 			}
 			if err := writeDoc(ctx, tx, d, results[i].Seq); err != nil {
@@ -125,8 +125,7 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 			}
 		}
 		if c.Client != nil && !conflict {
-			_, err := tx.ExecContext(ctx, `UPDATE sync_clients SET high = max(high, ?) WHERE client_id = ? AND user_id = ?`,
-				c.Client.High, c.Client.ClientID, c.Client.UserID)
+			_, err := tx.exec(ctx, sqlRaiseClient, c.Client.High, c.Client.ClientID, c.Client.UserID)
 			return err
 		}
 		return nil
@@ -134,16 +133,31 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 	return results, err
 }
 
+// The statements of a commit, prepared once on the writer connection (writeStmts).
+const (
+	sqlDocVersion  = `SELECT version FROM sync_docs WHERE collection = ? AND scope = ? AND doc_id = ?`
+	sqlNextSeq     = `UPDATE sync_sequence SET value = value + 1 WHERE id = 1 RETURNING value`
+	sqlRaiseClient = `UPDATE sync_clients SET high = max(high, ?) WHERE client_id = ? AND user_id = ?`
+	sqlClaimClient = `INSERT INTO sync_clients (client_id, user_id, high) VALUES (?, ?, 0)
+		ON CONFLICT (client_id) DO NOTHING`
+	sqlClientOwner = `SELECT user_id FROM sync_clients WHERE client_id = ?`
+	sqlPutDoc      = `INSERT INTO sync_docs (` + docColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (collection, scope, doc_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
+			seq = excluded.seq, deleted = excluded.deleted, fields = excluded.fields, meta = excluded.meta,
+			buckets = excluded.buckets, evicted = excluded.evicted, evict_seq = excluded.evict_seq, updated_at = excluded.updated_at`
+	sqlDeleteDocBuckets = `DELETE FROM sync_doc_buckets WHERE collection = ? AND scope = ? AND doc_id = ?`
+	sqlPutDocBucket     = `INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted, member) VALUES (?, ?, ?, ?, ?, ?, ?)`
+)
+
 // claimClient makes the client m's user's, at mark 0, unless it is someone's already; a
 // client of another user is ErrClientTaken, which rolls the commit back. (In the commit's
 // transaction: the claim and the writes are one.)
-func claimClient(ctx context.Context, tx *sql.Tx, m sync.ClientMark) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sync_clients (client_id, user_id, high) VALUES (?, ?, 0)
-		ON CONFLICT (client_id) DO NOTHING`, m.ClientID, m.UserID); err != nil {
+func claimClient(ctx context.Context, tx wtx, m sync.ClientMark) error {
+	if _, err := tx.exec(ctx, sqlClaimClient, m.ClientID, m.UserID); err != nil {
 		return err
 	}
 	var owner string
-	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM sync_clients WHERE client_id = ?`, m.ClientID).Scan(&owner); err != nil {
+	if err := tx.queryRow(ctx, sqlClientOwner, m.ClientID).Scan(&owner); err != nil {
 		return err
 	}
 	if owner != m.UserID {
@@ -153,7 +167,7 @@ func claimClient(ctx context.Context, tx *sql.Tx, m sync.ClientMark) error {
 }
 
 // writeDoc stores a document's new state under seq and moves its bucket entries to seq.
-func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error {
+func writeDoc(ctx context.Context, tx wtx, d sync.Document, seq int64) error {
 	fields, err := json.Marshal(orEmpty(d.Fields))
 	if err != nil {
 		return err
@@ -166,22 +180,18 @@ func writeDoc(ctx context.Context, tx *sql.Tx, d sync.Document, seq int64) error
 	if d.EvictSeq == 0 && len(d.Evicted) > 0 {
 		d.EvictSeq = seq // this write evicts
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO sync_docs (`+docColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (collection, scope, doc_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
-			seq = excluded.seq, deleted = excluded.deleted, fields = excluded.fields, meta = excluded.meta,
-			buckets = excluded.buckets, evicted = excluded.evicted, evict_seq = excluded.evict_seq, updated_at = excluded.updated_at`,
+	_, err = tx.exec(ctx, sqlPutDoc,
 		d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Owner, d.Version, seq, d.Deleted, string(fields), string(meta), buckets,
 		strings.Join(d.Evicted, " "), d.EvictSeq, millis(d.UpdatedAt))
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sync_doc_buckets WHERE collection = ? AND scope = ? AND doc_id = ?`,
-		d.Ref.Collection, d.Ref.Scope, d.Ref.ID); err != nil {
+	if _, err := tx.exec(ctx, sqlDeleteDocBuckets, d.Ref.Collection, d.Ref.Scope, d.Ref.ID); err != nil {
 		return err
 	}
 	for i, list := range [][]string{d.Buckets, d.Evicted} {
 		for _, b := range list {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted, member) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := tx.exec(ctx, sqlPutDocBucket,
 				b, seq, d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Deleted, i == 0); err != nil {
 				return err
 			}

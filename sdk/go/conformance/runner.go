@@ -43,6 +43,7 @@ type Scenario struct {
 			MaxBytes     int `json:"maxBytes"`
 		} `json:"push"`
 		Collections []string `json:"collections"`
+		Protocol    int      `json:"protocol"`
 	} `json:"config"`
 	State *state `json:"state"`
 	Steps []step `json:"steps"`
@@ -333,7 +334,7 @@ func (r *runner) open(s *session, clear bool) (*tideline.Client, error) {
 	return tideline.Open(r.t.Context(), r.path, r.url, auth, tideline.Options{
 		Now: func() time.Time { return r.now }, ClientID: cfg.ClientID, PullLimit: cfg.PullLimit,
 		PushBatch: cfg.Push.MaxMutations, PushBytes: cfg.Push.MaxBytes, Collections: cfg.Collections,
-		ClearOtherUser: clear, Driver: r.driver,
+		ClearOtherUser: clear, Driver: r.driver, Protocol: cfg.Protocol,
 	})
 }
 

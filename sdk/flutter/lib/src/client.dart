@@ -83,6 +83,13 @@ final class Tideline {
   _Loop? _loop;
   bool _closed = false;
 
+  /// Protocol 2: the open stream's id, from its hello (null: none), which pulls name.
+  String? _streamId;
+
+  /// Protocol 2: the stream took over from the last completed pull and has not poked or
+  /// closed since: it sends the changes, and a local write is pushed without a pull.
+  bool _live = false;
+
   /// Opens (or creates) the cache at [path] and returns a client of the server at
   /// [serverUrl] ("https://api.example.com"). [auth] is the session to use (null: the one
   /// kept in the cache by an earlier sign-in, or none: signed out). Nothing is sent until
@@ -135,6 +142,7 @@ final class Tideline {
         clearOtherUser: o.clearOtherUser,
         clientId: o.clientId,
         onRefresh: o.onRefresh,
+        protocol: o.protocol == 1 ? 1 : 2,
       );
 
   /// The install's id, generated once and kept in the cache (a new one after [clear]).
@@ -274,9 +282,11 @@ final class Tideline {
   Future<void> pull() => _run(_pull, whole: false);
 
   /// The realtime loop's reaction to one message of the server's stream: at hello and
-  /// poke it syncs; at expired it refreshes the session and returns the message to send
-  /// back ({"type":"auth","token":...}). [start] does this for its own stream; an app with
-  /// its own transport, and a conformance runner, call it directly.
+  /// poke it syncs (naming the stream in its pulls, protocol 2); at changes (protocol 2)
+  /// it applies the message as a pulled page; at expired it refreshes the session and
+  /// returns the message to send back ({"type":"auth","token":...}). [start] does this for
+  /// its own stream; an app with its own transport, and a conformance runner, call it
+  /// directly (and [streamClosed] when the transport closes).
   Future<String?> handleStreamMessage(String message) async {
     Object? syncError;
     final reply = await _streamMessage(message, () async {
@@ -289,6 +299,13 @@ final class Tideline {
     if (syncError case final e?) throw e;
     return reply;
   }
+
+  /// Tells the client that its stream closed (an app that runs its own transport calls
+  /// it): it is not live, and pulls again until a new stream is handed over.
+  void streamClosed() => _setStream(null, live: false);
+
+  /// Whether the realtime stream is live (protocol 2): it sends the changes itself.
+  bool get live => _live;
 
   /// Starts the realtime loop (docs/sdk-core.md, "Realtime loop"): it syncs at once,
   /// keeps the server's stream open and syncs at each hello and poke, after each local

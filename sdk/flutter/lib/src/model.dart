@@ -75,6 +75,7 @@ final class TidelineOptions {
     this.clearOtherUser = false,
     this.clientId,
     this.onRefresh,
+    this.protocol = 2,
   });
 
   /// Sends the requests (a new http.Client).
@@ -105,6 +106,11 @@ final class TidelineOptions {
 
   /// Told the new tokens after each refresh (the cache keeps them already).
   final void Function(String accessToken, String refreshToken)? onRefresh;
+
+  /// The sync protocol the client speaks (docs/sync-protocol.md): 2 (the newest: a
+  /// connected client gets the changes on its stream and does not pull while the stream
+  /// is live), or 1 for a server that only speaks 1.
+  final int protocol;
 }
 
 /// A document of the local view.
@@ -261,6 +267,7 @@ final class SyncStatus {
     this.downloading = false,
     this.hasSyncedOnce = false,
     this.initial = const Progress(),
+    this.live = false,
   });
 
   /// The last request reached the server.
@@ -294,6 +301,10 @@ final class SyncStatus {
   /// The first sync's progress, until [hasSyncedOnce].
   final Progress initial;
 
+  /// The realtime stream sends the changes itself (protocol 2: a completed pull handed
+  /// it over, and it has not poked or closed since), so the app can show "realtime".
+  final bool live;
+
   /// This status with some fields changed.
   SyncStatus copyWith({
     bool? online,
@@ -306,6 +317,7 @@ final class SyncStatus {
     bool? downloading,
     bool? hasSyncedOnce,
     Progress? initial,
+    bool? live,
   }) =>
       SyncStatus(
         online: online ?? this.online,
@@ -318,6 +330,7 @@ final class SyncStatus {
         downloading: downloading ?? this.downloading,
         hasSyncedOnce: hasSyncedOnce ?? this.hasSyncedOnce,
         initial: initial ?? this.initial,
+        live: live ?? this.live,
       );
 }
 

@@ -30,7 +30,10 @@ extension on Tideline {
 
   Future<bool> _pullPage() async {
     final (cursor, fresh) = await _db.run(() => (_cache.meta('cursor'), _cache.scalar('server_empty') == 1));
+    final stream = _streamId; // protocol 2: the open stream, which this pull may hand over
     final body = jsonEncode({
+      if (_options.protocol >= 2) 'protocol': _options.protocol,
+      if (stream != null) 'stream': stream,
       'limit': _options.pullLimit,
       'fresh': fresh, // only a cache with no server copy at all: its initial sync may skip tombstones
       if (cursor != null) 'cursor': cursor,
@@ -42,6 +45,7 @@ extension on Tideline {
     final changes = page['changes'] is List<Object?> ? page['changes']! as List<Object?> : const <Object?>[];
     final hasMore = page['hasMore'] == true;
     final changed = await _db.run(() => _cache.transaction(() => _applyPage(page, changes, hasMore)));
+    if (!hasMore) _handedOver(stream, page['live'] == true);
     _setStatus((s) => s.copyWith(
           initial: s.hasSyncedOnce ? s.initial : Progress(pages: s.initial.pages + 1, changes: s.initial.changes + changes.length),
           hasSyncedOnce: s.hasSyncedOnce || !hasMore,
@@ -50,9 +54,26 @@ extension on Tideline {
     return hasMore;
   }
 
+  // _applyStreamPage applies a changes message of the stream (protocol 2) as a "stream
+  // page": its changes, the rebase of the documents touched and its cursor, in one
+  // transaction, one at a time with syncs (so it comes after the pull it continues), and
+  // nothing during a full resync (its cursor would skip what the resync has not re-sent).
+  Future<void> _applyStreamPage(String message) => _syncLock.run(() async {
+        final m = decodeJsonText(message);
+        if (m is! Map<String, Object?>) throw FormatException('a stream message that is not an object', message);
+        final changes = m['changes'] is List<Object?> ? m['changes']! as List<Object?> : const <Object?>[];
+        final page = <String, Object?>{'cursor': m['cursor']}; // changes and a cursor, nothing else
+        final changed = await _db.run(() => _cache.transaction(() {
+              if (_cache.meta('resync') == '1') return const <String>[];
+              return _applyPage(page, changes, true, fromStream: true);
+            }));
+        if (changed.isNotEmpty) _emit(_Event(changed: changed));
+      });
+
   // _applyPage is the procedure "page": the page's changes, the drops it asks for, the
-  // rebase of every document touched, and the cursor, inside the caller's transaction.
-  List<String> _applyPage(Map<String, Object?> page, List<Object?> changes, bool hasMore) {
+  // rebase of every document touched, and the cursor, inside the caller's transaction. A
+  // stream page ([fromStream]) never completes a resync nor sets synced.
+  List<String> _applyPage(Map<String, Object?> page, List<Object?> changes, bool hasMore, {bool fromStream = false}) {
     final cache = _cache;
     final changed = <String>[];
     final touched = <String>{};
@@ -100,7 +121,7 @@ extension on Tideline {
     if (names('collections') case final collections?) {
       drop('docs_outside', 'server_drop_outside', {':collections': encodeJsonText(collections)});
     }
-    if (!hasMore) {
+    if (!hasMore && !fromStream) {
       if (cache.meta('resync') == '1') {
         // The end of a full resync drops what it did not re-send.
         drop('docs_marked_all', 'server_drop_marked_all', const {});

@@ -73,6 +73,7 @@ extension on Tideline {
   // text), and returns the answer's body.
   Future<String> _send(List<_Row> batch) {
     final body = encodeJsonText({
+      if (_options.protocol >= 2) 'protocol': _options.protocol,
       'clientId': _id,
       'mutations': [
         for (final r in batch)

@@ -3,7 +3,9 @@ part of 'client.dart';
 /// The realtime loop (docs/sdk-core.md, "Realtime loop"): it keeps the stream open while
 /// the app is in the foreground and syncs at hello and poke, after local writes, at a
 /// silent push, when resumed, and every minute as a safety net; after a failed sync it
-/// waits max(backoff, Retry-After). SignedOutException and OtherUserException stop it.
+/// waits max(backoff, Retry-After). With protocol 2 it applies the changes the stream
+/// sends, and while the stream is live a local write is pushed without a pull.
+/// SignedOutException and OtherUserException stop it.
 final class _Loop {
   _Loop(this.t, this.backoff);
 
@@ -11,6 +13,7 @@ final class _Loop {
   final Backoff backoff;
   bool _stopped = false, _paused = false;
   bool _poked = false;
+  bool _pullWanted = true; // the next sync pulls: at start, hello, poke, resume, the minute's net
   Completer<void>? _wake; // the sync loop's wait
   Completer<void>? _reconnect; // the stream loop's wait
   WebSocket? _socket;
@@ -19,15 +22,22 @@ final class _Loop {
 
   void start() {
     _unsubscribe = t._subscribe((e) {
-      if (e.local) poke(); // a local write: push it
+      if (e.local) _signal(); // a local write: push it (and pull too unless the stream is live)
     });
     _poked = true; // sync at once
     _syncing = _syncLoop();
     _following = _followLoop();
   }
 
-  /// Asks for a sync; pokes coalesce: at most one sync runs and one waits.
+  /// Asks for a whole sync (push, then pull); pokes coalesce: at most one sync runs and
+  /// one waits.
   void poke() {
+    _pullWanted = true;
+    _signal();
+  }
+
+  // _signal wakes the sync loop.
+  void _signal() {
     _poked = true;
     final w = _wake;
     _wake = null;
@@ -61,17 +71,21 @@ final class _Loop {
     await Future.wait([_syncing, _following]);
   }
 
-  // _waitWake waits for a poke, or [timeout] (null: a poke only).
-  Future<void> _waitWake(Duration? timeout) async {
-    if (_poked || _stopped) return;
+  // _waitWake waits for a poke, or [timeout] (null: a poke only); false when the
+  // timeout ended it.
+  Future<bool> _waitWake(Duration? timeout) async {
+    if (_poked || _stopped) return true;
     final w = _wake = Completer<void>();
+    var woken = true;
     final timer = timeout == null
         ? null
         : Timer(timeout, () {
+            woken = false;
             if (!w.isCompleted) w.complete();
           });
     await w.future;
     timer?.cancel();
+    return woken;
   }
 
   Future<void> _syncLoop() async {
@@ -84,9 +98,15 @@ final class _Loop {
         continue;
       }
       _poked = false;
+      final pull = _pullWanted || !t._live;
+      _pullWanted = false;
       Object? error;
       try {
-        await t.sync();
+        if (pull) {
+          await t.sync();
+        } else {
+          await t.push(); // the stream is live: it brings what the other devices write
+        }
       } on Object catch (e) {
         error = e;
       }
@@ -106,7 +126,7 @@ final class _Loop {
       } else {
         failures = 0;
       }
-      await _waitWake(next);
+      if (!await _waitWake(next)) _pullWanted = true; // the safety net, or the wait after a failure
     }
   }
 
@@ -168,6 +188,7 @@ final class _Loop {
       }
     } finally {
       _socket = null;
+      t.streamClosed(); // not live: pull again until a new stream is handed over
       await channel.sink.close();
     }
   }
@@ -176,7 +197,7 @@ final class _Loop {
   // over HttpClient, rather than by WebSocket.connect, to read the status of a refusal:
   // a 401 refreshes the session, a 503 says when to come back (Retry-After).
   Future<WebSocket> _connect(String token) async {
-    final uri = t._api.syncStreamUri();
+    final uri = t._api.syncStreamUri(protocol: t._options.protocol >= 2 ? t._options.protocol : null);
     final client = HttpClient()..connectionTimeout = const Duration(seconds: 30);
     try {
       final random = Random.secure();

@@ -64,8 +64,10 @@ extension on Tideline {
   }
 
   // _streamMessage is the realtime loop's reaction to one message of the server's stream
-  // (docs/sdk-core.md, "Realtime loop"): hello and poke call [sync]; expired refreshes the
-  // session and returns the message to send back. Any other message is ignored.
+  // (docs/sdk-core.md, "Realtime loop"): hello and poke call [sync] (hello names the
+  // stream, a poke says it fell behind: not live); changes (protocol 2) is applied as a
+  // stream page; expired refreshes the session and returns the message to send back. Any
+  // other message is ignored.
   Future<String?> _streamMessage(String message, Future<void> Function() sync) async {
     final Object? m;
     try {
@@ -75,12 +77,37 @@ extension on Tideline {
     }
     if (m is! Map<String, Object?>) return null;
     switch (m['type']) {
-      case 'hello' || 'poke':
+      case 'hello':
+        _setStream(m['stream'] is String ? m['stream']! as String : null, live: false);
         await sync();
+      case 'poke':
+        _setStream(_streamId, live: false); // it fell behind: pull, naming it, to hand it over again
+        await sync();
+      case 'changes' when _options.protocol >= 2:
+        await _applyStreamPage(message);
       case 'expired':
         final token = await _refresh(await _token());
         return jsonEncode({'type': 'auth', 'token': token});
     }
     return null;
+  }
+
+  // _setStream records the open stream's id (from its hello; null: none) and whether it
+  // is live, and tells the app when that changes. Protocol 1 has neither.
+  void _setStream(String? id, {required bool live}) {
+    if (_options.protocol < 2) {
+      id = null;
+      live = false;
+    }
+    final changed = _streamId != id || _live != live;
+    _streamId = id;
+    _live = live;
+    if (changed) _setStatus((s) => s.copyWith(live: live));
+  }
+
+  // _handedOver records a completed pull's answer: the stream it named is live when the
+  // server said so, and it is still the open one.
+  void _handedOver(String? stream, bool live) {
+    if (stream != null && stream == _streamId) _setStream(stream, live: live);
   }
 }

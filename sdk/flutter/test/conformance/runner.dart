@@ -166,6 +166,7 @@ final class Runner {
         pushBytes: _i(push['maxBytes']),
         collections: (config['collections'] as List<Object?>?)?.cast<String>(),
         clearOtherUser: clear,
+        protocol: _i(config['protocol']),
       ),
     );
   }
@@ -332,8 +333,17 @@ final class Runner {
         return null;
       case 'expectStatus':
         final st = await c.currentStatus();
-        return mismatch(s['status'],
-            tree({'pending': st.pending, 'signedIn': st.signedIn, 'userId': st.userId, 'hasSyncedOnce': st.hasSyncedOnce}), 'status');
+        final want = _m(s['status']);
+        return mismatch(
+            want,
+            tree({
+              'pending': st.pending,
+              'signedIn': st.signedIn,
+              'userId': st.userId,
+              'hasSyncedOnce': st.hasSyncedOnce,
+              if (want.containsKey('live')) 'live': st.live, // compared only when the scenario says
+            }),
+            'status');
       case 'expectQuery':
         Object? error;
         var ids = <String>[];

@@ -218,6 +218,9 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Protocol The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+type Protocol = int
+
 // PullRequest defines model for PullRequest.
 type PullRequest struct {
 	// Collections Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
@@ -231,6 +234,12 @@ type PullRequest struct {
 
 	// Limit The most changes in the page (default 500).
 	Limit *int `json:"limit,omitempty"`
+
+	// Protocol The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+	Protocol *Protocol `json:"protocol,omitempty"`
+
+	// Stream Protocol 2 - the id of the caller's realtime stream (from its hello). When this page completes the pull (`hasMore` false), the stream takes over and sends the changes after `cursor` itself (`live` true).
+	Stream *string `json:"stream,omitempty"`
 }
 
 // PullResponse defines model for PullResponse.
@@ -241,7 +250,12 @@ type PullResponse struct {
 	Collections *[]string `json:"collections,omitempty"`
 	Cursor      string    `json:"cursor"`
 	HasMore     bool      `json:"hasMore"`
-	Protocol    int       `json:"protocol"`
+
+	// Live Protocol 2 - the request's stream took over from this page's cursor - it sends the later changes itself until it pokes. Absent - it did not (no stream named, more pages to come, another node's stream, a subscription or reset under way), and it pokes as in protocol 1.
+	Live *bool `json:"live,omitempty"`
+
+	// Protocol The sync protocol version of the answer (1 or 2).
+	Protocol int `json:"protocol"`
 
 	// RemovedBuckets Buckets the caller no longer reads (left a group, lost a role). Drop the local documents left in none of your buckets.
 	RemovedBuckets *[]string `json:"removedBuckets,omitempty"`
@@ -258,11 +272,14 @@ type PushRequest struct {
 	// ClientId The install's id, chosen by the client once and kept; bound to the first user who pushes with it.
 	ClientId  string     `json:"clientId"`
 	Mutations []Mutation `json:"mutations"`
+
+	// Protocol The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+	Protocol *Protocol `json:"protocol,omitempty"`
 }
 
 // PushResponse defines model for PushResponse.
 type PushResponse struct {
-	// Protocol The sync protocol version (1).
+	// Protocol The sync protocol version of the answer (1 or 2).
 	Protocol int       `json:"protocol"`
 	Receipts []Receipt `json:"receipts"`
 }

@@ -521,37 +521,46 @@ final class TidelineApi {
     return PullResponse.fromJson(_object(res.body));
   }
 
-  /// Realtime pokes over a WebSocket
+  /// Realtime changes and pokes over a WebSocket
   ///
-  /// Upgrades to a WebSocket on which the server sends JSON text messages:
-  /// `{"type":"hello","seq":N}` when connected, `{"type":"poke","seq":N}` when changes
-  /// land in one of your buckets (pull then; a poke is a hint, never the data), and
-  /// `{"type":"expired"}` when the access token expires, after which the client sends
-  /// `{"type":"auth","token":"<new access token>"}` within 30 s or the server closes
-  /// the connection (code 1008). On shutdown the server closes with 1001 (going away):
-  /// reconnect and pull. A client that was disconnected pulls from its cursor on
-  /// reconnect: it misses nothing. Joining a group pokes at once when made through the
-  /// node holding the stream, within 30 s otherwise; a role granted or taken applies to
-  /// the stream within a minute (at its session check). The access token goes in the `Authorization` header,
-  /// or, for browsers, the `access_token` query parameter. Past the node's stream limit,
-  /// 503 with Retry-After. Past the streams one account may hold on the node
-  /// (`sync.maxStreamsPerUser`, 10 by default), 429 `rate_limited` with Retry-After: close
-  /// a stream, or pull meanwhile.
+  /// Upgrades to a WebSocket on which the server sends JSON text messages
+  /// (`StreamMessage`): `{"type":"hello","seq":N}` when connected, `{"type":"poke","seq":N}`
+  /// when changes land in one of your buckets (pull then; a poke is a hint, never the
+  /// data), and `{"type":"expired"}` when the access token expires, after which the
+  /// client sends `{"type":"auth","token":"<new access token>"}` within 30 s or the
+  /// server closes the connection (code 1008). On shutdown the server closes with 1001
+  /// (going away): reconnect and pull. A client that was disconnected pulls from its
+  /// cursor on reconnect: it misses nothing. Joining a group pokes at once when made
+  /// through the node holding the stream, within 30 s otherwise; a role granted or taken
+  /// applies to the stream within a minute (at its session check). The access token goes
+  /// in the `Authorization` header, or, for browsers, the `access_token` query parameter.
+  /// Past the node's stream limit, 503 with Retry-After. Past the streams one account may
+  /// hold on the node (`sync.maxStreamsPerUser`, 10 by default), 429 `rate_limited` with
+  /// Retry-After: close a stream, or pull meanwhile.
+  ///
+  /// Protocol 2 (`?protocol=2`): the hello carries `"protocol":2` and the stream's id
+  /// (`"stream"`). A pull that names the stream (`PullRequest.stream`) and completes
+  /// (`hasMore` false, `live` true) hands the stream over: from then on it sends
+  /// `{"type":"changes","seq":N,"changes":[Change...],"cursor":"..."}`, which the client
+  /// applies exactly as a pull page, until it falls behind and sends a poke (pull again,
+  /// naming the stream). Messages are at most 256 KiB.
   ///
   /// `GET /v1/sync/stream` (bearer token)
-  Uri syncStreamUri({String? accessToken}) => transport.uri('/v1/sync/stream', query: {if (accessToken case final value?) 'access_token': value});
+  Uri syncStreamUri({String? accessToken, int? protocol}) => transport.uri('/v1/sync/stream', query: {if (accessToken case final value?) 'access_token': value, if (protocol case final value?) 'protocol': '$value'});
 
-  /// Realtime pokes as server-sent events
+  /// Realtime changes and pokes as server-sent events
   ///
-  /// The same pokes as `/v1/sync/stream`, for clients that cannot use WebSockets: a
+  /// The same as `/v1/sync/stream`, for clients that cannot use WebSockets: a
   /// `text/event-stream` with events `hello` and `poke` (data `{"seq":N}`), a comment
   /// every 30 s to keep proxies from closing it, and an `expired` event when the access
   /// token expires, after which the server ends the stream (reconnect with a new token).
   /// The limits of `/v1/sync/stream` apply, counted together with it: 429 past the
   /// account's streams on the node, 503 past the node's.
+  /// With `?protocol=2`, every event's data is the whole `StreamMessage` of the
+  /// WebSocket (`hello` with the stream's id, `poke`, `changes`, `expired`).
   ///
   /// `GET /v1/sync/events` (bearer token)
-  Uri syncEventsUri({String? accessToken}) => transport.uri('/v1/sync/events', query: {if (accessToken case final value?) 'access_token': value});
+  Uri syncEventsUri({String? accessToken, int? protocol}) => transport.uri('/v1/sync/events', query: {if (accessToken case final value?) 'access_token': value, if (protocol case final value?) 'protocol': '$value'});
 
   /// Your groups
   ///
@@ -807,15 +816,20 @@ final class TidelineApi {
 final class PushRequest {
   /// Creates a [PushRequest].
   const PushRequest({
+    this.protocol,
     required this.clientId,
     required this.mutations,
   });
 
   /// Decodes a [PushRequest] from its JSON object.
   factory PushRequest.fromJson(Map<String, Object?> json) => PushRequest(
+        protocol: json['protocol'] == null ? null : (json['protocol'] as num).toInt(),
         clientId: json['clientId'] as String,
         mutations: List<Mutation>.unmodifiable((json['mutations'] as List<Object?>).map((e0) => Mutation.fromJson(e0 as Map<String, Object?>))),
       );
+
+  /// The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+  final int? protocol;
 
   /// The install's id, chosen by the client once and kept; bound to the first user who pushes with it.
   final String clientId;
@@ -824,6 +838,7 @@ final class PushRequest {
 
   /// Encodes this [PushRequest] as its JSON object.
   Map<String, Object?> toJson() => {
+        if (protocol case final value?) 'protocol': value,
         'clientId': clientId,
         'mutations': [for (final e0 in mutations) e0.toJson()],
       };
@@ -941,7 +956,7 @@ final class PushResponse {
         receipts: List<Receipt>.unmodifiable((json['receipts'] as List<Object?>).map((e0) => Receipt.fromJson(e0 as Map<String, Object?>))),
       );
 
-  /// The sync protocol version (1).
+  /// The sync protocol version of the answer (1 or 2).
   final int protocol;
 
   final List<Receipt> receipts;
@@ -1030,6 +1045,8 @@ final class Receipt {
 final class PullRequest {
   /// Creates a [PullRequest].
   const PullRequest({
+    this.protocol,
+    this.stream,
     this.cursor,
     this.collections,
     this.limit,
@@ -1038,11 +1055,19 @@ final class PullRequest {
 
   /// Decodes a [PullRequest] from its JSON object.
   factory PullRequest.fromJson(Map<String, Object?> json) => PullRequest(
+        protocol: json['protocol'] == null ? null : (json['protocol'] as num).toInt(),
+        stream: json['stream'] == null ? null : json['stream'] as String,
         cursor: json['cursor'] == null ? null : json['cursor'] as String,
         collections: json['collections'] == null ? null : List<String>.unmodifiable((json['collections'] as List<Object?>).map((e0) => e0 as String)),
         limit: json['limit'] == null ? null : (json['limit'] as num).toInt(),
         fresh: json['fresh'] == null ? null : json['fresh'] as bool,
       );
+
+  /// The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+  final int? protocol;
+
+  /// Protocol 2 - the id of the caller's realtime stream (from its hello). When this page completes the pull (`hasMore` false), the stream takes over and sends the changes after `cursor` itself (`live` true).
+  final String? stream;
 
   /// The cursor of the previous pull; absent for an initial sync.
   final String? cursor;
@@ -1058,6 +1083,8 @@ final class PullRequest {
 
   /// Encodes this [PullRequest] as its JSON object.
   Map<String, Object?> toJson() => {
+        if (protocol case final value?) 'protocol': value,
+        if (stream case final value?) 'stream': value,
         if (cursor case final value?) 'cursor': value,
         if (collections case final value?) 'collections': value,
         if (limit case final value?) 'limit': value,
@@ -1069,6 +1096,7 @@ final class PullResponse {
   /// Creates a [PullResponse].
   const PullResponse({
     required this.protocol,
+    this.live,
     this.collections,
     this.removedBuckets,
     this.resetBuckets,
@@ -1081,6 +1109,7 @@ final class PullResponse {
   /// Decodes a [PullResponse] from its JSON object.
   factory PullResponse.fromJson(Map<String, Object?> json) => PullResponse(
         protocol: (json['protocol'] as num).toInt(),
+        live: json['live'] == null ? null : json['live'] as bool,
         collections: json['collections'] == null ? null : List<String>.unmodifiable((json['collections'] as List<Object?>).map((e0) => e0 as String)),
         removedBuckets: json['removedBuckets'] == null ? null : List<String>.unmodifiable((json['removedBuckets'] as List<Object?>).map((e0) => e0 as String)),
         resetBuckets: json['resetBuckets'] == null ? null : List<String>.unmodifiable((json['resetBuckets'] as List<Object?>).map((e0) => e0 as String)),
@@ -1090,7 +1119,11 @@ final class PullResponse {
         hasMore: json['hasMore'] as bool,
       );
 
+  /// The sync protocol version of the answer (1 or 2).
   final int protocol;
+
+  /// Protocol 2 - the request's stream took over from this page's cursor - it sends the later changes itself until it pokes. Absent - it did not (no stream named, more pages to come, another node's stream, a subscription or reset under way), and it pokes as in protocol 1.
+  final bool? live;
 
   /// The collections the cursor covers now (absent - all). Drop local documents of collections no longer covered.
   final List<String>? collections;
@@ -1113,6 +1146,7 @@ final class PullResponse {
   /// Encodes this [PullResponse] as its JSON object.
   Map<String, Object?> toJson() => {
         'protocol': protocol,
+        if (live case final value?) 'live': value,
         if (collections case final value?) 'collections': value,
         if (removedBuckets case final value?) 'removedBuckets': value,
         if (resetBuckets case final value?) 'resetBuckets': value,
@@ -1120,6 +1154,55 @@ final class PullResponse {
         'changes': [for (final e0 in changes) e0.toJson()],
         'cursor': cursor,
         'hasMore': hasMore,
+      };
+}
+
+/// A message of the realtime stream (a WebSocket text message, or the data of a server-sent event with protocol 2). `hello` - connected (pull now; protocol 2 - with the stream's id). `poke` - changes up to `seq` are waiting - pull. `changes` (protocol 2) - the changes after the last message's cursor, up to `seq`, applied exactly as a pull page, with the new `cursor`. `expired` - renew the access token. Other types are ignored.
+final class StreamMessage {
+  /// Creates a [StreamMessage].
+  const StreamMessage({
+    required this.type,
+    this.seq,
+    this.protocol,
+    this.stream,
+    this.changes,
+    this.cursor,
+  });
+
+  /// Decodes a [StreamMessage] from its JSON object.
+  factory StreamMessage.fromJson(Map<String, Object?> json) => StreamMessage(
+        type: StreamMessageType.fromJson(json['type'] as String),
+        seq: json['seq'] == null ? null : (json['seq'] as num).toInt(),
+        protocol: json['protocol'] == null ? null : (json['protocol'] as num).toInt(),
+        stream: json['stream'] == null ? null : json['stream'] as String,
+        changes: json['changes'] == null ? null : List<Change>.unmodifiable((json['changes'] as List<Object?>).map((e0) => Change.fromJson(e0 as Map<String, Object?>))),
+        cursor: json['cursor'] == null ? null : json['cursor'] as String,
+      );
+
+  final StreamMessageType type;
+
+  /// The watermark the message is at.
+  final int? seq;
+
+  /// hello, protocol 2 - the protocol of the stream.
+  final int? protocol;
+
+  /// hello, protocol 2 - the stream's id, for PullRequest.stream.
+  final String? stream;
+
+  final List<Change>? changes;
+
+  /// changes - the cursor after them, signed for this stream.
+  final String? cursor;
+
+  /// Encodes this [StreamMessage] as its JSON object.
+  Map<String, Object?> toJson() => {
+        'type': type.toJson(),
+        if (seq case final value?) 'seq': value,
+        if (protocol case final value?) 'protocol': value,
+        if (stream case final value?) 'stream': value,
+        if (changes case final value?) 'changes': [for (final e0 in value) e0.toJson()],
+        if (cursor case final value?) 'cursor': value,
       };
 }
 
@@ -2971,6 +3054,25 @@ enum ReceiptStatus {
   final String json;
 
   /// Encodes this [ReceiptStatus] as JSON.
+  String toJson() => json;
+}
+
+enum StreamMessageType {
+  hello('hello'),
+  poke('poke'),
+  changes('changes'),
+  expired('expired');
+
+  const StreamMessageType(this.json);
+
+  /// Decodes a [StreamMessageType]; a value the API does not list is a FormatException.
+  static StreamMessageType fromJson(String json) => values.firstWhere((v) => v.json == json,
+      orElse: () => throw FormatException('StreamMessageType: unknown value', json));
+
+  /// The value as JSON has it.
+  final String json;
+
+  /// Encodes this [StreamMessageType] as JSON.
   String toJson() => json;
 }
 

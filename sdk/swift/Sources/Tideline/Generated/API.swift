@@ -575,43 +575,54 @@ public final class TidelineAPI: @unchecked Sendable {
         return try Self.decoder().decode(PullResponse.self, from: data)
     }
 
-    /// Realtime pokes over a WebSocket
+    /// Realtime changes and pokes over a WebSocket
     ///
-    /// Upgrades to a WebSocket on which the server sends JSON text messages:
-    /// `{"type":"hello","seq":N}` when connected, `{"type":"poke","seq":N}` when changes
-    /// land in one of your buckets (pull then; a poke is a hint, never the data), and
-    /// `{"type":"expired"}` when the access token expires, after which the client sends
-    /// `{"type":"auth","token":"<new access token>"}` within 30 s or the server closes
-    /// the connection (code 1008). On shutdown the server closes with 1001 (going away):
-    /// reconnect and pull. A client that was disconnected pulls from its cursor on
-    /// reconnect: it misses nothing. Joining a group pokes at once when made through the
-    /// node holding the stream, within 30 s otherwise; a role granted or taken applies to
-    /// the stream within a minute (at its session check). The access token goes in the `Authorization` header,
-    /// or, for browsers, the `access_token` query parameter. Past the node's stream limit,
-    /// 503 with Retry-After. Past the streams one account may hold on the node
-    /// (`sync.maxStreamsPerUser`, 10 by default), 429 `rate_limited` with Retry-After: close
-    /// a stream, or pull meanwhile.
+    /// Upgrades to a WebSocket on which the server sends JSON text messages
+    /// (`StreamMessage`): `{"type":"hello","seq":N}` when connected, `{"type":"poke","seq":N}`
+    /// when changes land in one of your buckets (pull then; a poke is a hint, never the
+    /// data), and `{"type":"expired"}` when the access token expires, after which the
+    /// client sends `{"type":"auth","token":"<new access token>"}` within 30 s or the
+    /// server closes the connection (code 1008). On shutdown the server closes with 1001
+    /// (going away): reconnect and pull. A client that was disconnected pulls from its
+    /// cursor on reconnect: it misses nothing. Joining a group pokes at once when made
+    /// through the node holding the stream, within 30 s otherwise; a role granted or taken
+    /// applies to the stream within a minute (at its session check). The access token goes
+    /// in the `Authorization` header, or, for browsers, the `access_token` query parameter.
+    /// Past the node's stream limit, 503 with Retry-After. Past the streams one account may
+    /// hold on the node (`sync.maxStreamsPerUser`, 10 by default), 429 `rate_limited` with
+    /// Retry-After: close a stream, or pull meanwhile.
+    ///
+    /// Protocol 2 (`?protocol=2`): the hello carries `"protocol":2` and the stream's id
+    /// (`"stream"`). A pull that names the stream (`PullRequest.stream`) and completes
+    /// (`hasMore` false, `live` true) hands the stream over: from then on it sends
+    /// `{"type":"changes","seq":N,"changes":[Change...],"cursor":"..."}`, which the client
+    /// applies exactly as a pull page, until it falls behind and sends a poke (pull again,
+    /// naming the stream). Messages are at most 256 KiB.
     ///
     /// `GET /v1/sync/stream` (bearer token)
-    public func syncStreamURL(accessToken: String? = nil) throws -> URL {
+    public func syncStreamURL(accessToken: String? = nil, `protocol`: Int? = nil) throws -> URL {
         var query: [URLQueryItem] = []
         if let value = accessToken { query.append(URLQueryItem(name: "access_token", value: value)) }
+        if let value = `protocol` { query.append(URLQueryItem(name: "protocol", value: String(value))) }
         return try url("/v1/sync/stream", query: query)
     }
 
-    /// Realtime pokes as server-sent events
+    /// Realtime changes and pokes as server-sent events
     ///
-    /// The same pokes as `/v1/sync/stream`, for clients that cannot use WebSockets: a
+    /// The same as `/v1/sync/stream`, for clients that cannot use WebSockets: a
     /// `text/event-stream` with events `hello` and `poke` (data `{"seq":N}`), a comment
     /// every 30 s to keep proxies from closing it, and an `expired` event when the access
     /// token expires, after which the server ends the stream (reconnect with a new token).
     /// The limits of `/v1/sync/stream` apply, counted together with it: 429 past the
     /// account's streams on the node, 503 past the node's.
+    /// With `?protocol=2`, every event's data is the whole `StreamMessage` of the
+    /// WebSocket (`hello` with the stream's id, `poke`, `changes`, `expired`).
     ///
     /// `GET /v1/sync/events` (bearer token)
-    public func syncEventsURL(accessToken: String? = nil) throws -> URL {
+    public func syncEventsURL(accessToken: String? = nil, `protocol`: Int? = nil) throws -> URL {
         var query: [URLQueryItem] = []
         if let value = accessToken { query.append(URLQueryItem(name: "access_token", value: value)) }
+        if let value = `protocol` { query.append(URLQueryItem(name: "protocol", value: String(value))) }
         return try url("/v1/sync/events", query: query)
     }
 
@@ -882,23 +893,28 @@ public final class TidelineAPI: @unchecked Sendable {
 }
 
 public struct PushRequest: Codable, Sendable, Equatable {
+    /// The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+    public let `protocol`: Int?
     /// The install's id, chosen by the client once and kept; bound to the first user who pushes with it.
     public let clientId: String
     public let mutations: [Mutation]
 
-    public init(clientId: String, mutations: [Mutation]) {
+    public init(`protocol`: Int? = nil, clientId: String, mutations: [Mutation]) {
+        self.`protocol` = `protocol`
         self.clientId = clientId
         self.mutations = mutations
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: JSONKey.self)
+        `protocol` = try c.decodeIfPresent(Int.self, forKey: JSONKey("protocol"))
         clientId = try c.decode(String.self, forKey: JSONKey("clientId"))
         mutations = try c.decode([Mutation].self, forKey: JSONKey("mutations"))
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: JSONKey.self)
+        try c.encodeIfPresent(`protocol`, forKey: JSONKey("protocol"))
         try c.encode(clientId, forKey: JSONKey("clientId"))
         try c.encode(mutations, forKey: JSONKey("mutations"))
     }
@@ -991,7 +1007,7 @@ public struct FieldOp: Codable, Sendable, Equatable {
 }
 
 public struct PushResponse: Codable, Sendable, Equatable {
-    /// The sync protocol version (1).
+    /// The sync protocol version of the answer (1 or 2).
     public let `protocol`: Int
     public let receipts: [Receipt]
 
@@ -1077,6 +1093,10 @@ public struct Receipt: Codable, Sendable, Equatable {
 }
 
 public struct PullRequest: Codable, Sendable, Equatable {
+    /// The sync protocol version the client speaks (absent - 1). The server answers in `min(this, 2)`, and says which in the response's `protocol`.
+    public let `protocol`: Int?
+    /// Protocol 2 - the id of the caller's realtime stream (from its hello). When this page completes the pull (`hasMore` false), the stream takes over and sends the changes after `cursor` itself (`live` true).
+    public let stream: String?
     /// The cursor of the previous pull; absent for an initial sync.
     public let cursor: String?
     /// Pull only these collections (at most 100); the subscription may change from one pull to the next with the same cursor.
@@ -1086,7 +1106,9 @@ public struct PullRequest: Codable, Sendable, Equatable {
     /// The client holds no documents (a new install). Only then does the initial sync of a bucket leave out tombstones and evictions. A client that has pushed before its first pull holds the documents its receipts gave it, so it must not send `fresh`.
     public let fresh: Bool?
 
-    public init(cursor: String? = nil, collections: [String]? = nil, limit: Int? = nil, fresh: Bool? = nil) {
+    public init(`protocol`: Int? = nil, stream: String? = nil, cursor: String? = nil, collections: [String]? = nil, limit: Int? = nil, fresh: Bool? = nil) {
+        self.`protocol` = `protocol`
+        self.stream = stream
         self.cursor = cursor
         self.collections = collections
         self.limit = limit
@@ -1095,6 +1117,8 @@ public struct PullRequest: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: JSONKey.self)
+        `protocol` = try c.decodeIfPresent(Int.self, forKey: JSONKey("protocol"))
+        stream = try c.decodeIfPresent(String.self, forKey: JSONKey("stream"))
         cursor = try c.decodeIfPresent(String.self, forKey: JSONKey("cursor"))
         collections = try c.decodeIfPresent([String].self, forKey: JSONKey("collections"))
         limit = try c.decodeIfPresent(Int.self, forKey: JSONKey("limit"))
@@ -1103,6 +1127,8 @@ public struct PullRequest: Codable, Sendable, Equatable {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: JSONKey.self)
+        try c.encodeIfPresent(`protocol`, forKey: JSONKey("protocol"))
+        try c.encodeIfPresent(stream, forKey: JSONKey("stream"))
         try c.encodeIfPresent(cursor, forKey: JSONKey("cursor"))
         try c.encodeIfPresent(collections, forKey: JSONKey("collections"))
         try c.encodeIfPresent(limit, forKey: JSONKey("limit"))
@@ -1111,7 +1137,10 @@ public struct PullRequest: Codable, Sendable, Equatable {
 }
 
 public struct PullResponse: Codable, Sendable, Equatable {
+    /// The sync protocol version of the answer (1 or 2).
     public let `protocol`: Int
+    /// Protocol 2 - the request's stream took over from this page's cursor - it sends the later changes itself until it pokes. Absent - it did not (no stream named, more pages to come, another node's stream, a subscription or reset under way), and it pokes as in protocol 1.
+    public let live: Bool?
     /// The collections the cursor covers now (absent - all). Drop local documents of collections no longer covered.
     public let collections: [String]?
     /// Buckets the caller no longer reads (left a group, lost a role). Drop the local documents left in none of your buckets.
@@ -1124,8 +1153,9 @@ public struct PullResponse: Codable, Sendable, Equatable {
     public let cursor: String
     public let hasMore: Bool
 
-    public init(`protocol`: Int, collections: [String]? = nil, removedBuckets: [String]? = nil, resetBuckets: [String]? = nil, resetComplete: [String]? = nil, changes: [Change], cursor: String, hasMore: Bool) {
+    public init(`protocol`: Int, live: Bool? = nil, collections: [String]? = nil, removedBuckets: [String]? = nil, resetBuckets: [String]? = nil, resetComplete: [String]? = nil, changes: [Change], cursor: String, hasMore: Bool) {
         self.`protocol` = `protocol`
+        self.live = live
         self.collections = collections
         self.removedBuckets = removedBuckets
         self.resetBuckets = resetBuckets
@@ -1138,6 +1168,7 @@ public struct PullResponse: Codable, Sendable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: JSONKey.self)
         `protocol` = try c.decode(Int.self, forKey: JSONKey("protocol"))
+        live = try c.decodeIfPresent(Bool.self, forKey: JSONKey("live"))
         collections = try c.decodeIfPresent([String].self, forKey: JSONKey("collections"))
         removedBuckets = try c.decodeIfPresent([String].self, forKey: JSONKey("removedBuckets"))
         resetBuckets = try c.decodeIfPresent([String].self, forKey: JSONKey("resetBuckets"))
@@ -1150,6 +1181,7 @@ public struct PullResponse: Codable, Sendable, Equatable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: JSONKey.self)
         try c.encode(`protocol`, forKey: JSONKey("protocol"))
+        try c.encodeIfPresent(live, forKey: JSONKey("live"))
         try c.encodeIfPresent(collections, forKey: JSONKey("collections"))
         try c.encodeIfPresent(removedBuckets, forKey: JSONKey("removedBuckets"))
         try c.encodeIfPresent(resetBuckets, forKey: JSONKey("resetBuckets"))
@@ -1157,6 +1189,49 @@ public struct PullResponse: Codable, Sendable, Equatable {
         try c.encode(changes, forKey: JSONKey("changes"))
         try c.encode(cursor, forKey: JSONKey("cursor"))
         try c.encode(hasMore, forKey: JSONKey("hasMore"))
+    }
+}
+
+/// A message of the realtime stream (a WebSocket text message, or the data of a server-sent event with protocol 2). `hello` - connected (pull now; protocol 2 - with the stream's id). `poke` - changes up to `seq` are waiting - pull. `changes` (protocol 2) - the changes after the last message's cursor, up to `seq`, applied exactly as a pull page, with the new `cursor`. `expired` - renew the access token. Other types are ignored.
+public struct StreamMessage: Codable, Sendable, Equatable {
+    public let type: StreamMessageType
+    /// The watermark the message is at.
+    public let seq: Int64?
+    /// hello, protocol 2 - the protocol of the stream.
+    public let `protocol`: Int?
+    /// hello, protocol 2 - the stream's id, for PullRequest.stream.
+    public let stream: String?
+    public let changes: [Change]?
+    /// changes - the cursor after them, signed for this stream.
+    public let cursor: String?
+
+    public init(type: StreamMessageType, seq: Int64? = nil, `protocol`: Int? = nil, stream: String? = nil, changes: [Change]? = nil, cursor: String? = nil) {
+        self.type = type
+        self.seq = seq
+        self.`protocol` = `protocol`
+        self.stream = stream
+        self.changes = changes
+        self.cursor = cursor
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: JSONKey.self)
+        type = try c.decode(StreamMessageType.self, forKey: JSONKey("type"))
+        seq = try c.decodeIfPresent(Int64.self, forKey: JSONKey("seq"))
+        `protocol` = try c.decodeIfPresent(Int.self, forKey: JSONKey("protocol"))
+        stream = try c.decodeIfPresent(String.self, forKey: JSONKey("stream"))
+        changes = try c.decodeIfPresent([Change].self, forKey: JSONKey("changes"))
+        cursor = try c.decodeIfPresent(String.self, forKey: JSONKey("cursor"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: JSONKey.self)
+        try c.encode(type, forKey: JSONKey("type"))
+        try c.encodeIfPresent(seq, forKey: JSONKey("seq"))
+        try c.encodeIfPresent(`protocol`, forKey: JSONKey("protocol"))
+        try c.encodeIfPresent(stream, forKey: JSONKey("stream"))
+        try c.encodeIfPresent(changes, forKey: JSONKey("changes"))
+        try c.encodeIfPresent(cursor, forKey: JSONKey("cursor"))
     }
 }
 
@@ -2782,6 +2857,13 @@ public enum ReceiptStatus: String, Codable, Sendable, CaseIterable {
     case merged = "merged"
     case rejected = "rejected"
     case conflict = "conflict"
+}
+
+public enum StreamMessageType: String, Codable, Sendable, CaseIterable {
+    case hello = "hello"
+    case poke = "poke"
+    case changes = "changes"
+    case expired = "expired"
 }
 
 /// upsert: replace the local document with `doc`. delete: remove it (a tombstone). evict: the caller may no longer read it (it was unshared, or left the caller's buckets): drop it.
