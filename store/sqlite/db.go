@@ -100,13 +100,17 @@ func open(ctx context.Context, dir string, opts Options, migs []migration) (_ *D
 // busy timeout; the writer's transactions start with BEGIN IMMEDIATE so two writers never
 // deadlock upgrading read locks. synchronous=FULL makes a commit durable before it is
 // acknowledged, also across power loss: a client deletes a write from its outbox once the
-// server has acknowledged it.
+// server has acknowledged it. temp_store=MEMORY keeps the savepoint journals of a group
+// commit (group.go) in memory: on disk they cost a temporary file's writes per commit of
+// the group (13% of a busy writer's time), and they hold nothing a crash needs (the group
+// is one transaction: the WAL alone decides what survives).
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
