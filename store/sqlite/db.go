@@ -103,7 +103,10 @@ func open(ctx context.Context, dir string, opts Options, migs []migration) (_ *D
 // server has acknowledged it. temp_store=MEMORY keeps the savepoint journals of a group
 // commit (group.go) in memory: on disk they cost a temporary file's writes per commit of
 // the group (13% of a busy writer's time), and they hold nothing a crash needs (the group
-// is one transaction: the WAL alone decides what survives).
+// is one transaction: the WAL alone decides what survives). mmap_size lets reads map the
+// database file instead of copying each page with a read system call: a 100-change pull
+// went from 3.2-3.8 ms to 2.0-2.3 ms (BenchmarkPull). The mapped pages are the kernel's
+// page cache, shared by every connection; they count in the process's RSS as file pages.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -111,6 +114,7 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "mmap_size(1073741824)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

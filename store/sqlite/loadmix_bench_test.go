@@ -108,6 +108,8 @@ func loadMixDSN(path string, readOnly bool) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "mmap_size(1073741824)") // the server's (db.go)
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
