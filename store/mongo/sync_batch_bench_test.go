@@ -12,7 +12,7 @@ import (
 	datasync "github.com/tideline-dev/tideline/sync"
 )
 
-// BenchmarkSyncConcurrentPushes: 64 clients push one mutation (a new document) at a time
+// BenchmarkSyncConcurrentPushes: 16 clients push one mutation (a new document) at a time
 // through the sync service, closed loop, on one node: grouped (sync_batch.go) and solo
 // (every commit alone, as before grouping). It reports mutations/s and the driver's
 // commands per mutation. On FerretDB (one connection, in process, every command a SQLite
@@ -36,7 +36,7 @@ func BenchmarkSyncConcurrentPushes(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			const clients = 64
+			const clients = 16
 			var next atomic.Int64
 			push := func(c int, id int64) error {
 				client := fmt.Sprint("c", c)
