@@ -282,6 +282,10 @@ func (s fileStore) storeContent(ctx context.Context, f files.File) error {
 		return err
 	}
 	defer r.Close()
+	// The driver bounds a whole GridFS upload by the operation timeout unless its context
+	// has a deadline: a large file's copy gets time in proportion to its size.
+	ctx, cancel := context.WithTimeout(ctx, s.db.opTimeout+time.Duration(f.Size/contentBytesPerSecond)*time.Second)
+	defer cancel()
 	oid := objectIDAt(s.db.clock.Now()) // its age, by the engine's clock, is what the sweeper reads
 	if err := s.bucket().UploadFromStreamWithID(ctx, oid, f.SHA256, r); err != nil {
 		return mapError(err, "store content")
@@ -309,6 +313,14 @@ func (s fileStore) OpenFile(ctx context.Context, f files.File) (io.ReadSeekClose
 	return &gridfsReader{ctx: ctx, bucket: s.bucket(), id: h.GridFS, size: h.Size}, nil
 }
 
+// contentBytesPerSecond is the slowest copy of content into GridFS that a commit waits
+// for; streamLifetime bounds a download's GridFS stream (the request's context ends it
+// sooner when the client goes).
+const (
+	contentBytesPerSecond = 256 << 10
+	streamLifetime        = 6 * time.Hour
+)
+
 // gridfsReader reads a GridFS file from any position: a seek reopens the download stream
 // and skips to the position (GridFS skips whole chunks without reading them).
 type gridfsReader struct {
@@ -318,6 +330,7 @@ type gridfsReader struct {
 	size   int64
 	pos    int64
 	stream *mongo.GridFSDownloadStream
+	cancel context.CancelFunc // the stream's context's
 }
 
 func (g *gridfsReader) Read(b []byte) (int, error) {
@@ -325,15 +338,20 @@ func (g *gridfsReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if g.stream == nil {
-		st, err := g.bucket.OpenDownloadStream(g.ctx, g.id)
+		// A context with a deadline of its own: without one, the driver ends the stream
+		// after the operation timeout, and a download to a slow phone takes longer.
+		ctx, cancel := context.WithTimeout(g.ctx, streamLifetime)
+		st, err := g.bucket.OpenDownloadStream(ctx, g.id)
 		if err != nil {
+			cancel()
 			return 0, mapError(err, "open content")
 		}
 		if _, err := st.Skip(g.pos); err != nil {
 			_ = st.Close()
+			cancel()
 			return 0, mapError(err, "seek content")
 		}
-		g.stream = st
+		g.stream, g.cancel = st, cancel
 	}
 	n, err := g.stream.Read(b)
 	g.pos += int64(n)
@@ -352,6 +370,7 @@ func (g *gridfsReader) Seek(offset int64, whence int) (int64, error) {
 	}
 	if offset != g.pos && g.stream != nil {
 		_ = g.stream.Close()
+		g.cancel()
 		g.stream = nil
 	}
 	g.pos = offset
@@ -360,6 +379,7 @@ func (g *gridfsReader) Seek(offset int64, whence int) (int64, error) {
 
 func (g *gridfsReader) Close() error {
 	if g.stream != nil {
+		defer g.cancel()
 		return g.stream.Close()
 	}
 	return nil

@@ -281,3 +281,36 @@ func TestFilesMigrationBackfill(t *testing.T) {
 		t.Fatalf("sweep after the migration %+v, %v; want the file unmarked", res, err)
 	}
 }
+
+// TestFilesSlowDownloadOutlivesTheOperationTimeout: the driver caps a GridFS stream's whole
+// life with the operation timeout unless its context has a deadline; a download read more
+// slowly than that (a phone on a slow network) must still finish. (The wait is a deadline
+// passing, not a race: before the fix the stream failed every time.)
+func TestFilesSlowDownloadOutlivesTheOperationTimeout(t *testing.T) {
+	t.Parallel()
+	uri := storetest.MongoURI(t)
+	name := newDatabaseName(t, uri)
+	// 20 MB: more chunks than the first batch of the stream's cursor holds (16 MiB), so
+	// that reading on needs another round trip after the wait.
+	data := bytes.Repeat([]byte("slow phone "), 2_000_000)
+	f := putFile(t, mustOpen(t, uri, name, migrations).Files(), "u1", data)
+	short, err := Open(t.Context(), Options{URI: uri, Database: name, Clock: tideline.NewManualClock(storetest.Epoch), OperationTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { short.Close() })
+	r, err := short.Files().OpenFile(t.Context(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	head := make([]byte, 1000)
+	if _, err := io.ReadFull(r, head); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the operation timeout
+	rest, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(append(head, rest...), data) {
+		t.Fatalf("the slow download: %d bytes, %v", len(head)+len(rest), err)
+	}
+}
