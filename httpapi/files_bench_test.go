@@ -27,6 +27,7 @@ import (
 const benchBig = 50 << 20
 
 type benchServer struct {
+	app   *apptest.App
 	base  string
 	token string
 	c     *http.Client
@@ -39,7 +40,7 @@ func newBenchServer(b *testing.B, engine string) *benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &benchServer{base: a.Serve(), token: res.Tokens.AccessToken, c: &http.Client{}}
+	return &benchServer{app: a, base: a.Serve(), token: res.Tokens.AccessToken, c: &http.Client{}}
 }
 
 func (s *benchServer) do(b *testing.B, method, url string, body io.Reader, headers ...string) *http.Response {
@@ -73,9 +74,10 @@ func (s *benchServer) upload(b *testing.B, data []byte) string {
 		loc = s.base + loc
 	}
 	resp = s.do(b, "PATCH", loc, bytes.NewReader(data), "Tus-Resumable", "1.0.0", "Upload-Offset", "0", "Content-Type", "application/offset+octet-stream")
+	problem, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 204 {
-		b.Fatalf("upload: %d", resp.StatusCode)
+		b.Fatalf("upload: %d %s\n%s", resp.StatusCode, problem, s.app.Logs.String()[max(0, len(s.app.Logs.String())-3000):])
 	}
 	return fileID(loc)
 }

@@ -219,9 +219,16 @@ func (s fileStore) DeleteUpload(ctx context.Context, id string) error {
 	if res.DeletedCount == 0 {
 		return tideline.Errorf(tideline.CodeNotFound, "Not found.")
 	}
-	_, err = s.coll(uploadPartsCollection).DeleteMany(ctx, bson.D{{Key: "upload", Value: id}})
+	// A large upload's parts take longer to delete than one operation may (the timeout
+	// applies to the one DeleteMany); what a failure leaves, the sweeper removes.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), partsDeleteTimeout)
+	defer cancel()
+	_, err = s.coll(uploadPartsCollection).DeleteMany(pctx, bson.D{{Key: "upload", Value: id}})
 	return mapError(err, "delete upload parts")
 }
+
+// partsDeleteTimeout bounds the deletion of an upload's parts (up to maxFileBytes of them).
+const partsDeleteTimeout = 10 * time.Minute
 
 func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) error {
 	if _, err := s.findUpload(ctx, f.ID); err != nil {
@@ -240,7 +247,15 @@ func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) 
 		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}}, s.usageChange(-f.Size))
 		return errors.Join(err, mapError(uerr, "release file usage"))
 	}
-	return s.DeleteUpload(ctx, f.ID)
+	// The file is recorded: the upload's parts are no longer needed. A failure to delete
+	// them is not the commit's (the client would upload again for nothing): the sweeper
+	// removes parts whose upload is gone.
+	if err := s.DeleteUpload(ctx, f.ID); err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
+		if s.db.log != nil {
+			s.db.log.WarnContext(ctx, "delete a committed upload", "upload_id", f.ID, "error", err)
+		}
+	}
+	return nil
 }
 
 // usageChange adds delta to a usage and stamps it (at), which keeps the sweeper from
