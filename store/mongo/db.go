@@ -61,6 +61,12 @@ type DB struct {
 	log      *slog.Logger
 	syncer   *syncer // the sync store's per-process state
 	rates    *RateStore
+	// filesHook, when set (only by tests), runs between the files sweeper's steps; an
+	// error stops the sweep there (files_sweep.go).
+	filesHook func(step, id string) error
+	// opTimeout is Options.OperationTimeout: the driver caps a GridFS stream's whole life
+	// with it unless the stream's context has a deadline (files.go gives them one).
+	opTimeout time.Duration
 }
 
 // Options configure Open.
@@ -142,7 +148,7 @@ func open(ctx context.Context, opts Options, migs []migration) (_ *DB, err error
 		return nil, tideline.Wrap(err, tideline.CodeInvalid, "The MongoDB client options are not valid: "+redactedCause(err, opts.URI))
 	}
 	db := &DB{client: client, db: client.Database(name), clock: opts.Clock, location: hosts + "/" + name,
-		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter, opts.OperationTimeout)}
+		log: opts.Logger, syncer: newSyncer(opts.SyncFenceAfter, opts.OperationTimeout), opTimeout: opts.OperationTimeout}
 	db.rates = NewRateStore(db)
 	defer func() {
 		if err != nil {

@@ -30,7 +30,7 @@ import (
 //     concurrent commits on any number of nodes) and lowered if recording it fails.
 //
 // A crash between the steps of a commit leaves an unreferenced GridFS file, or a usage
-// counting a file that was never recorded; the sweeper (to come) reconciles both.
+// counting a file that was never recorded; the sweeper reconciles both (files_sweep.go).
 const (
 	uploadsCollection     = "tideline_uploads"
 	uploadPartsCollection = "tideline_upload_parts"
@@ -92,12 +92,19 @@ type fileDoc struct {
 	Size        int64     `bson:"size"`
 	SHA256      string    `bson:"sha256"`
 	CreatedAt   time.Time `bson:"createdAt"`
+	// UnreferencedAt is when a sweep found no document referring to the file.
+	UnreferencedAt *time.Time `bson:"unreferencedAt,omitempty"`
+	// Deleting hides a file the sweeper is deleting (files_sweep.go).
+	Deleting bool `bson:"deleting,omitempty"`
 }
 
 type contentHashDoc struct {
 	SHA256 string        `bson:"_id"`
 	GridFS bson.ObjectID `bson:"gridfs"`
 	Size   int64         `bson:"size"`
+	// OrphanAt is when a sweep found no file with this content; a commit that finds the
+	// content clears it (storeContent), which keeps the sweeper from removing it.
+	OrphanAt *time.Time `bson:"orphanAt,omitempty"`
 }
 
 func (s fileStore) CreateUpload(ctx context.Context, u files.Upload) error {
@@ -212,9 +219,16 @@ func (s fileStore) DeleteUpload(ctx context.Context, id string) error {
 	if res.DeletedCount == 0 {
 		return tideline.Errorf(tideline.CodeNotFound, "Not found.")
 	}
-	_, err = s.coll(uploadPartsCollection).DeleteMany(ctx, bson.D{{Key: "upload", Value: id}})
+	// A large upload's parts take longer to delete than one operation may (the timeout
+	// applies to the one DeleteMany); what a failure leaves, the sweeper removes.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), partsDeleteTimeout)
+	defer cancel()
+	_, err = s.coll(uploadPartsCollection).DeleteMany(pctx, bson.D{{Key: "upload", Value: id}})
 	return mapError(err, "delete upload parts")
 }
+
+// partsDeleteTimeout bounds the deletion of an upload's parts (up to maxFileBytes of them).
+const partsDeleteTimeout = 10 * time.Minute
 
 func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) error {
 	if _, err := s.findUpload(ctx, f.ID); err != nil {
@@ -230,11 +244,24 @@ func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) 
 		err = mapError(err, "record file")
 	}
 	if err != nil {
-		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}},
-			bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: -f.Size}}}})
+		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}}, s.usageChange(-f.Size))
 		return errors.Join(err, mapError(uerr, "release file usage"))
 	}
-	return s.DeleteUpload(ctx, f.ID)
+	// The file is recorded: the upload's parts are no longer needed. A failure to delete
+	// them is not the commit's (the client would upload again for nothing): the sweeper
+	// removes parts whose upload is gone.
+	if err := s.DeleteUpload(ctx, f.ID); err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
+		if s.db.log != nil {
+			s.db.log.WarnContext(ctx, "delete a committed upload", "upload_id", f.ID, "error", err)
+		}
+	}
+	return nil
+}
+
+// usageChange adds delta to a usage and stamps it (at), which keeps the sweeper from
+// reconciling a usage that a commit under way has just changed.
+func (s fileStore) usageChange(delta int64) bson.D {
+	return bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: delta}}}, {Key: "$set", Value: bson.D{{Key: "at", Value: s.db.clock.Now().UTC()}}}}
 }
 
 // reserve adds size to the owner's usage, only if it stays within quota (> 0).
@@ -247,8 +274,7 @@ func (s fileStore) reserve(ctx context.Context, owner string, size, quota int64)
 		}
 		filter = append(filter, bson.E{Key: "bytes", Value: bson.D{{Key: "$lte", Value: quota - size}}})
 	}
-	_, err := s.coll(fileUsageCollection).UpdateOne(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: size}}}},
-		options.UpdateOne().SetUpsert(true))
+	_, err := s.coll(fileUsageCollection).UpdateOne(ctx, filter, s.usageChange(size), options.UpdateOne().SetUpsert(true))
 	if quota > 0 && mongo.IsDuplicateKeyError(err) { // the owner's usage exists and is too high
 		return overQuota
 	}
@@ -258,18 +284,24 @@ func (s fileStore) reserve(ctx context.Context, owner string, size, quota int64)
 // storeContent copies an upload into GridFS unless content with its hash is stored.
 func (s fileStore) storeContent(ctx context.Context, f files.File) error {
 	hashes := s.coll(contentHashCollection)
-	err := hashes.FindOne(ctx, bson.D{{Key: "_id", Value: f.SHA256}}).Err()
-	if err == nil {
-		return nil
-	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+	// Found: the content stays, and its orphan mark goes, so that the sweeper, which
+	// removes content only while its mark is unchanged, leaves it alone.
+	res, err := hashes.UpdateOne(ctx, bson.D{{Key: "_id", Value: f.SHA256}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "orphanAt", Value: ""}}}})
+	if err != nil {
 		return mapError(err, "find content")
+	} else if res.MatchedCount > 0 {
+		return nil
 	}
 	r, err := s.OpenUpload(ctx, f.ID)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	oid := bson.NewObjectID()
+	// The driver bounds a whole GridFS upload by the operation timeout unless its context
+	// has a deadline: a large file's copy gets time in proportion to its size.
+	ctx, cancel := context.WithTimeout(ctx, s.db.opTimeout+time.Duration(f.Size/contentBytesPerSecond)*time.Second)
+	defer cancel()
+	oid := objectIDAt(s.db.clock.Now()) // its age, by the engine's clock, is what the sweeper reads
 	if err := s.bucket().UploadFromStreamWithID(ctx, oid, f.SHA256, r); err != nil {
 		return mapError(err, "store content")
 	}
@@ -282,7 +314,7 @@ func (s fileStore) storeContent(ctx context.Context, f files.File) error {
 
 func (s fileStore) FindFile(ctx context.Context, id string) (files.File, error) {
 	var d fileDoc
-	if err := s.coll(filesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := s.coll(filesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "deleting", Value: bson.D{{Key: "$ne", Value: true}}}}).Decode(&d); err != nil {
 		return files.File{}, mapError(err, "find file")
 	}
 	return files.File{ID: d.ID, Owner: d.Owner, Name: d.Name, ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, CreatedAt: d.CreatedAt.UTC()}, nil
@@ -296,6 +328,14 @@ func (s fileStore) OpenFile(ctx context.Context, f files.File) (io.ReadSeekClose
 	return &gridfsReader{ctx: ctx, bucket: s.bucket(), id: h.GridFS, size: h.Size}, nil
 }
 
+// contentBytesPerSecond is the slowest copy of content into GridFS that a commit waits
+// for; streamLifetime bounds a download's GridFS stream (the request's context ends it
+// sooner when the client goes).
+const (
+	contentBytesPerSecond = 256 << 10
+	streamLifetime        = 6 * time.Hour
+)
+
 // gridfsReader reads a GridFS file from any position: a seek reopens the download stream
 // and skips to the position (GridFS skips whole chunks without reading them).
 type gridfsReader struct {
@@ -305,6 +345,7 @@ type gridfsReader struct {
 	size   int64
 	pos    int64
 	stream *mongo.GridFSDownloadStream
+	cancel context.CancelFunc // the stream's context's
 }
 
 func (g *gridfsReader) Read(b []byte) (int, error) {
@@ -312,15 +353,20 @@ func (g *gridfsReader) Read(b []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if g.stream == nil {
-		st, err := g.bucket.OpenDownloadStream(g.ctx, g.id)
+		// A context with a deadline of its own: without one, the driver ends the stream
+		// after the operation timeout, and a download to a slow phone takes longer.
+		ctx, cancel := context.WithTimeout(g.ctx, streamLifetime)
+		st, err := g.bucket.OpenDownloadStream(ctx, g.id)
 		if err != nil {
+			cancel()
 			return 0, mapError(err, "open content")
 		}
 		if _, err := st.Skip(g.pos); err != nil {
 			_ = st.Close()
+			cancel()
 			return 0, mapError(err, "seek content")
 		}
-		g.stream = st
+		g.stream, g.cancel = st, cancel
 	}
 	n, err := g.stream.Read(b)
 	g.pos += int64(n)
@@ -339,6 +385,7 @@ func (g *gridfsReader) Seek(offset int64, whence int) (int64, error) {
 	}
 	if offset != g.pos && g.stream != nil {
 		_ = g.stream.Close()
+		g.cancel()
 		g.stream = nil
 	}
 	g.pos = offset
@@ -347,6 +394,7 @@ func (g *gridfsReader) Seek(offset int64, whence int) (int64, error) {
 
 func (g *gridfsReader) Close() error {
 	if g.stream != nil {
+		defer g.cancel()
 		return g.stream.Close()
 	}
 	return nil

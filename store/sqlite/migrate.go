@@ -30,6 +30,7 @@ var migrations = []migration{
 	{9, "files", execAll(filesSchema...)},
 	{10, "auth expiry indexes", execAll(authExpiryIndexes...)},
 	{11, "push delivery retention", execAll(pushRetentionSchema...)},
+	{12, "file references", execAll(fileRefsSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.
