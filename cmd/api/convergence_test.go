@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,6 +34,7 @@ type faultProxy struct {
 	rnd    *rand.Rand
 	cuts   atomic.Int64
 	drops  atomic.Int64
+	upcuts atomic.Int64
 }
 
 func newFaultProxy(t *testing.T, target string, seed uint64) *faultProxy {
@@ -73,7 +76,17 @@ func (p *faultProxy) handle(c net.Conn) {
 		return // the server is down
 	}
 	defer s.Close()
-	go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+	go func() {
+		if faulty && p.roll() < 0.05 { // cut the request after a few bytes (an upload's PATCH midway)
+			p.upcuts.Add(1)
+			io.CopyN(s, c, int64(1+p.roll()*20000))
+			s.Close()
+			c.Close()
+			return
+		}
+		io.Copy(s, c)
+		s.(*net.TCPConn).CloseWrite()
+	}()
 	if faulty {
 		if r := p.roll(); r < 0.15 {
 			// A slow network: the delay is the fault injected, not a wait for anything,
@@ -98,7 +111,12 @@ func (p *faultProxy) handle(c net.Conn) {
 // them), one protocol 1, as do the first device's own syncs. Then faults stop, the
 // syncers stop, and every client syncs to quiescence. Every client's view must equal a
 // fresh client's of the same user, no write may be lost, every counter must be the sum of
-// its increments, and nothing may be rejected. TIDELINE_CONVERGENCE_SEED replays a run.
+// its increments, and nothing may be rejected. Devices also attach small files (photos)
+// to their own and to shared documents, offline or not; their uploads go through the
+// proxy, which also cuts requests midway (a PATCH cut resumes from the server's offset),
+// and across the kills. At quiescence no reference is left pending, and every device
+// opens every file its documents refer to, with the hash of the bytes attached.
+// TIDELINE_CONVERGENCE_SEED replays a run.
 func TestConvergenceUnderFaults(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { convergence(t, nil) })
 	t.Run("mongodb", func(t *testing.T) {
@@ -173,6 +191,9 @@ func convergence(t *testing.T, engineEnv []string) {
 		increment = map[counter]int64{} // the sum of the increments issued
 		rejected  atomic.Int64
 		dir       = t.TempDir()
+		src       = t.TempDir()
+		attached  sync.Map // sha256 -> true: the content of every file attached
+		attaches  atomic.Int64
 	)
 	loops, stopLoops := context.WithCancel(t.Context())
 	defer stopLoops()
@@ -239,7 +260,7 @@ func convergence(t *testing.T, engineEnv []string) {
 				doc := fmt.Sprint("t", r.IntN(5))
 				sh := fmt.Sprint("shared", r.IntN(3))
 				var err error
-				switch k := r.IntN(9); k {
+				switch k := r.IntN(10); k {
 				case 0:
 					err = own.Put(ctx, doc, map[string]any{"title": fmt.Sprint("v", r.IntN(100)), "by": dv.user})
 				case 1:
@@ -264,13 +285,32 @@ func convergence(t *testing.T, engineEnv []string) {
 					err = shared.Patch(ctx, sh, tideline.Set(fmt.Sprint("note", dv.user), r.IntN(1000)))
 				case 8:
 					online = !online // go offline or come back
+				case 9: // a photo, on an own or a shared document
+					b := make([]byte, 1000+r.IntN(40000))
+					for i := range b {
+						b[i] = byte(r.Uint32())
+					}
+					h := sha256.Sum256(b)
+					sum := hex.EncodeToString(h[:])
+					name := filepath.Join(src, fmt.Sprintf("u%d-%s.jpg", dv.user, sum[:16]))
+					if err = os.WriteFile(name, b, 0o600); err != nil {
+						break
+					}
+					attached.Store(sum, true)
+					attaches.Add(1)
+					if r.IntN(2) == 0 {
+						_, err = dv.c.Attach(ctx, "todos", doc, "photo", name, "")
+					} else {
+						_, err = dv.c.Attach(ctx, "lists", sh, fmt.Sprint("photo", dv.user), name, "")
+					}
 				}
 				if err != nil {
 					t.Errorf("local write: %v", err)
 					return
 				}
 				if online && r.IntN(3) == 0 {
-					dv.c.Sync(ctx) // errors are expected: faults, a dead server
+					dv.c.Upload(ctx) // errors are expected: faults, a dead server
+					dv.c.Sync(ctx)
 				}
 				stepDone()
 			}
@@ -309,8 +349,11 @@ func convergence(t *testing.T, engineEnv []string) {
 	for round := 0; round < 2; round++ {
 		for _, dv := range all {
 			for {
-				err := dv.c.Sync(t.Context())
-				if err == nil && dv.c.Status().Pending == 0 {
+				err := dv.c.Upload(t.Context())
+				if err == nil {
+					err = dv.c.Sync(t.Context())
+				}
+				if st := dv.c.Status(); err == nil && st.Pending == 0 && st.Uploads == 0 {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -322,7 +365,8 @@ func convergence(t *testing.T, engineEnv []string) {
 	if err := owner.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("faults: %d connections refused, %d answers cut; 2 server kills", proxy.drops.Load(), proxy.cuts.Load())
+	t.Logf("faults: %d connections refused, %d answers cut, %d requests cut; 2 server kills; %d files attached",
+		proxy.drops.Load(), proxy.cuts.Load(), proxy.upcuts.Load(), attaches.Load())
 
 	// Every device's view equals what a fresh client of its user pulls from the server.
 	views := func(c *tideline.Client) map[string]map[string]any {
@@ -377,6 +421,46 @@ func convergence(t *testing.T, engineEnv []string) {
 	if n := rejected.Load(); n > 0 {
 		t.Fatalf("%d writes were rejected", n)
 	}
+
+	// Every device opens every file its documents refer to (downloaded through the
+	// document, or kept from its own upload), with the hash of the bytes attached; no
+	// reference is left pending or failed.
+	opened := 0
+	for _, dv := range all {
+		for _, col := range []string{"todos", "lists"} {
+			docs, err := dv.c.Collection(col).Find(t.Context(), tideline.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range docs {
+				for field, v := range d.Fields {
+					ref, ok := tideline.AsFileRef(v)
+					if !ok {
+						continue
+					}
+					if ref.ID == "" {
+						t.Fatalf("user %d: %s/%s.%s is still %s at quiescence", dv.user, col, d.ID, field, js(v))
+					}
+					if _, ok := attached.Load(ref.SHA256); !ok {
+						t.Fatalf("%s/%s.%s refers to content nobody attached: %s", col, d.ID, field, js(v))
+					}
+					p, err := dv.c.OpenFile(t.Context(), col, d.ID, ref)
+					if err != nil {
+						t.Fatalf("user %d cannot open %s/%s.%s: %v", dv.user, col, d.ID, field, err)
+					}
+					b, err := os.ReadFile(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != ref.SHA256 {
+						t.Fatalf("user %d: %s/%s.%s opened with another hash", dv.user, col, d.ID, field)
+					}
+					opened++
+				}
+			}
+		}
+	}
+	t.Logf("every device opened every attachment it may read: %d opens", opened)
 }
 
 // counter names an incremented field: of a user's own document (user), or of a shared one

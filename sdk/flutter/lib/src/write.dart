@@ -172,7 +172,7 @@ void _rebase(Cache cache, String collection, String id, [int? pending]) {
 
 // _clearTx is the procedure "clear", inside the caller's transaction.
 void _clearTx(Tideline t) {
-  for (final s in ['clear_outbox', 'clear_server', 'clear_view', 'clear_meta']) {
+  for (final s in ['clear_outbox', 'clear_server', 'clear_view', 'clear_meta', 'clear_attachments', 'clear_files']) {
     t._cache.exec(s);
   }
   t._newClientId();
