@@ -91,7 +91,7 @@ type Client struct {
 
 	syncMu   sync.Mutex // one sync at a time, and one stream page at a time between them
 	uploadMu sync.Mutex // one run of the upload queue at a time
-	authMu sync.Mutex // one refresh at a time
+	authMu   sync.Mutex // one refresh at a time
 
 	streamMu sync.Mutex
 	streamID string // protocol 2: the open stream's id, named by pulls ("": none)

@@ -93,17 +93,17 @@ var ErrNoFile = errors.New("tideline: the file is not on this device and cannot 
 
 // Attachment is a file waiting in the upload queue (tl_attachments).
 type Attachment struct {
-	LocalID               string
-	Collection, DocID     string
-	Field                 string
-	Name, ContentType     string
-	Size                  int64
-	SHA256                string
-	State                 string // "queued" (no upload on the server yet) or "uploading"
-	Attempts              int    // failed attempts so far (network, 5xx, 409, 429)
-	UploadURL             string // the tus upload's path, once created
-	Offset                int64  // the server's offset as last heard
-	path                  string
+	LocalID           string
+	Collection, DocID string
+	Field             string
+	Name, ContentType string
+	Size              int64
+	SHA256            string
+	State             string // "queued" (no upload on the server yet) or "uploading"
+	Attempts          int    // failed attempts so far (network, 5xx, 409, 429)
+	UploadURL         string // the tus upload's path, once created
+	Offset            int64  // the server's offset as last heard
+	path              string
 }
 
 // filesDir is where the cache keeps its files: up/ (attached, waiting or uploaded from

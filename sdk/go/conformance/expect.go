@@ -2,12 +2,12 @@ package conformance
 
 import (
 	"database/sql"
-	"io/fs"
-	"path/filepath"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"path/filepath"
 	"slices"
 
 	tideline "github.com/tideline-dev/tideline/sdk/go"
