@@ -306,6 +306,9 @@ func (c *Client) uploadOne(ctx context.Context, a Attachment) error {
 			}); err != nil {
 				return err
 			}
+			if a.Size == 0 { // tus finishes an empty upload when it is created
+				return c.completeUpload(ctx, a, fileIDOf(loc))
+			}
 		} else if resume {
 			resume = false
 			off, gone, err := c.uploadOffset(ctx, a.UploadURL)

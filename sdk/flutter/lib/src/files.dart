@@ -362,6 +362,7 @@ extension TidelineFiles on Tideline {
           a = a._with(state: 'uploading', uploadUrl: loc, offset: 0);
           await _db.run(() => _cache.transaction(
               () => _cache.exec('attachment_started', {':local_id': a.localId, ':upload_url': loc})));
+          if (a.size == 0) return _completeUpload(a, _fileIdOf(loc)); // tus finishes an empty upload at creation
         } else if (resume) {
           resume = false;
           final off = await _uploadOffset(a.uploadUrl!);
