@@ -154,7 +154,7 @@ func TestSDKAttachments(t *testing.T) {
 		if len(sent) != 2 || sent[0] != 100_000 || sent[1] >= 300_000 || sent[0]+sent[1] != 300_000 {
 			t.Fatalf("PATCH bodies %v: want 100,000 bytes, then only the rest", sent)
 		}
-		doc, err := phone.Collection("tasks").Get(ctx, "t1")
+		doc, _, err := phone.Collection("tasks").Get(ctx, "t1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestSDKAttachments(t *testing.T) {
 		if err := laptop.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		got, err := laptop.Collection("tasks").Get(ctx, "t1")
+		got, _, err := laptop.Collection("tasks").Get(ctx, "t1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestSDKAttachments(t *testing.T) {
 			t.Fatalf("receipts of a too-large upload: %+v", receipts)
 		}
 		rmu.Unlock()
-		t2, _ := phone.Collection("tasks").Get(ctx, "t2")
+		t2, _, _ := phone.Collection("tasks").Get(ctx, "t2")
 		if f, ok := tideline.AsFileRef(t2.Fields["scan"]); !ok || f.Failed != "too_large" {
 			t.Fatalf("the too-large file's field: %v", t2.Fields["scan"])
 		}

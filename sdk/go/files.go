@@ -26,9 +26,9 @@ import (
 )
 
 // FileRef is a document field's reference to a file (docs/files.md, "Reference"; the
-// client's side: docs/sdk-core.md, "Attachments"). ID is the server's file id; while the
-// file is still on its way up it is "" and Pending is the local attachment's id; when its
-// upload failed for good, Failed is the reason's code and ID stays "".
+// client's side: docs/sdk-core.md, "Attachments"). ID is the server's file id ("_file");
+// while the file is still on its way up it is "" and Pending is the local attachment's id;
+// when its upload failed for good, Failed is the reason's code and ID stays "".
 type FileRef struct {
 	ID          string
 	Pending     string
@@ -39,10 +39,11 @@ type FileRef struct {
 	SHA256      string
 }
 
-// Value is the reference as a document field holds it: {"_file": id or null, "name",
-// "size", "contentType", "sha256"}, with "pending" or "failed" when set.
+// Value is the reference as a document field holds it: {"_file": id, "name", "size",
+// "contentType", "sha256"}; before there is a file, "pending" (or "failed") instead of
+// "_file".
 func (r FileRef) Value() map[string]any {
-	v := map[string]any{"_file": nil, "name": r.Name, "size": r.Size, "contentType": r.ContentType, "sha256": r.SHA256}
+	v := map[string]any{"name": r.Name, "size": r.Size, "contentType": r.ContentType, "sha256": r.SHA256}
 	if r.ID != "" {
 		v["_file"] = r.ID
 	}
@@ -56,24 +57,18 @@ func (r FileRef) Value() map[string]any {
 }
 
 // AsFileRef reads a reference from a document's field value (as Doc.Fields holds it);
-// false when v is not one (an object with a "_file" member).
+// false when v is not one (an object with a string "_file", "pending" or "failed").
 func AsFileRef(v any) (FileRef, bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return FileRef{}, false
 	}
-	id, present := m["_file"]
-	if !present {
-		return FileRef{}, false
-	}
-	var r FileRef
-	if s, ok := id.(string); ok {
-		r.ID = s
-	} else if id != nil {
-		return FileRef{}, false
-	}
 	str := func(k string) string { s, _ := m[k].(string); return s }
-	r.Pending, r.Failed, r.Name, r.ContentType, r.SHA256 = str("pending"), str("failed"), str("name"), str("contentType"), str("sha256")
+	r := FileRef{ID: str("_file"), Pending: str("pending"), Failed: str("failed"), Name: str("name"),
+		ContentType: str("contentType"), SHA256: str("sha256")}
+	if r.ID == "" && r.Pending == "" && r.Failed == "" {
+		return FileRef{}, false
+	}
 	switch n := m["size"].(type) {
 	case json.Number:
 		r.Size, _ = n.Int64()
@@ -114,8 +109,8 @@ func (c *Client) abs(rel string) string { return filepath.Join(c.filesDir(), fil
 
 // Attach captures the file at localPath for field of the document (docs/sdk-core.md
 // "Attachments"): the SDK copies it into the cache's files directory (the app may delete
-// its own copy), and patches the field at once with a pending reference ({"_file": null,
-// "pending": <local id>, "name", "size", "contentType", "sha256"}), so the app shows the
+// its own copy), and patches the field at once with a pending reference ({"pending":
+// <local id>, "name", "size", "contentType", "sha256"}), so the app shows the
 // file from the device while it uploads. The upload runs with Upload (the background
 // syncer runs it); when it finishes, a patch sets the field to the file's reference. A
 // later write that replaces the field, or deletes the document, before the upload

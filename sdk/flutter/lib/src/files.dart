@@ -39,9 +39,10 @@ final class FileRef {
   /// Its SHA-256, hex.
   final String sha256;
 
-  /// The reference as a document field holds it.
+  /// The reference as a document field holds it: "_file" once there is a file,
+  /// "pending" (or "failed") before.
   Map<String, Object?> toJson() => {
-        '_file': id,
+        if (id != null) '_file': id,
         if (pending != null) 'pending': pending,
         if (failed != null) 'failed': failed,
         'name': name,
@@ -51,15 +52,14 @@ final class FileRef {
       };
 
   /// Reads a reference from a field's value (Doc.fields); null when it is not one (an
-  /// object with a "_file" member).
+  /// object with a string "_file", "pending" or "failed").
   static FileRef? from(Object? value) {
-    if (value is! Map<String, Object?> || !value.containsKey('_file')) return null;
-    final id = value['_file'];
-    if (id != null && id is! String) return null;
+    if (value is! Map<String, Object?>) return null;
     String? str(String k) => value[k] is String ? value[k]! as String : null;
+    if (str('_file') == null && str('pending') == null && str('failed') == null) return null;
     final size = value['size'];
     return FileRef(
-      id: id as String?,
+      id: str('_file'),
       pending: str('pending'),
       failed: str('failed'),
       name: str('name') ?? '',
