@@ -2,10 +2,12 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -203,5 +205,38 @@ func TestFavicon(t *testing.T) {
 	}
 	if !bytes.HasPrefix(body, []byte{0, 0, 1, 0, 1, 0}) || !bytes.Contains(body, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Fatalf("not an ICO holding a PNG: % x", body[:min(len(body), 16)])
+	}
+}
+
+// TestClientHungUp: a request whose client went away mid-way is recorded as 499 (client
+// closed request), not as a 503 with an error log: mobile clients hang up all the time,
+// and each used to count as a server failure in the 5xx alert.
+func TestClientHungUp(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, nil)
+	tok := a.signUp("gone@example.com").AccessToken
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequest(http.MethodPost, "/v1/sync/pull", strings.NewReader(`{"clientId":"phone"}`)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	a.srv.ServeHTTP(rec, req) // not a.do: 499 is no answer of the spec's
+	if rec.Code != 499 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if lines := a.logLines("request failed"); len(lines) != 0 {
+		t.Fatalf("a hang-up was logged as a failure: %v", lines)
+	}
+	if body := a.get("/metrics").Body.String(); !strings.Contains(body, `tideline_http_requests_total{method="POST",route="/v1/sync/pull",status="499"} 1`) {
+		t.Fatal("the hang-up is not counted as 499")
+	}
+
+	// The same request with its client still there is answered: the 499 was the hang-up.
+	req = httptest.NewRequest(http.MethodPost, "/v1/sync/pull", strings.NewReader(`{"clientId":"phone"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if rec := a.do(req); rec.Code != http.StatusOK {
+		t.Fatalf("a pull with its client still there: %d %s", rec.Code, rec.Body)
 	}
 }

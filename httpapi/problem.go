@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -38,9 +40,20 @@ func problemFor(err error, requestID string) oapi.Problem {
 	return p
 }
 
+// statusClientClosed is the status recorded (in the access log and the request metrics) for
+// a request its client gave up on: nginx's 499, "client closed request". Nobody reads it.
+const statusClientClosed = 499
+
 // writeProblem is the one writer of error responses: an RFC 9457 problem document with the
-// error's code and the request id. Server-side failures are logged with their cause.
+// error's code and the request id. Server-side failures are logged with their cause. A
+// request that failed because its client hung up (mobile clients do, all the time) is not
+// a server failure: it is recorded as 499, without an error log, so that it neither pages
+// anyone nor counts in the 5xx rate (docs/operations.md).
 func writeProblem(c *gin.Context, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		c.AbortWithStatus(statusClientClosed)
+		return
+	}
 	p := problemFor(err, requestID(c))
 	if p.Status >= 500 {
 		log.ErrorContext(c.Request.Context(), "request failed", "request_id", p.RequestId, "method", c.Request.Method,

@@ -66,7 +66,8 @@ type Hub struct {
 	svc *Service
 	cfg HubConfig
 
-	pollMu stdsync.Mutex // one poll at a time: batches follow each other without gaps
+	pollMu    stdsync.Mutex // one poll at a time: batches follow each other without gaps
+	refreshAt time.Time     // under pollMu: when refreshStale next looks for streams due (see there)
 
 	mu       stdsync.Mutex
 	byBucket map[string]map[*Subscriber]struct{}
@@ -242,7 +243,11 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 	h.streams.Add(-1)
 }
 
-// refresh reads the buckets of userID's streams again (a group or role changed).
+// refresh reads the buckets of userID's streams again (a group or role changed, or they
+// are due: RefreshEvery). Streams whose buckets are the same go on as they were (a live
+// one stays live); the others take their new buckets, fall back to pokes and are poked,
+// since their new buckets may hold changes they never pulled. Streams of one user with the
+// same roles share one read.
 func (h *Hub) refresh(ctx context.Context, userID string) {
 	h.mu.Lock()
 	subs := make([]*Subscriber, 0, len(h.byUser[userID]))
@@ -251,20 +256,39 @@ func (h *Hub) refresh(ctx context.Context, userID string) {
 		subs, callers = append(subs, s), append(callers, s.caller)
 	}
 	h.mu.Unlock()
+	type read struct {
+		roles   []string
+		buckets []string
+	}
+	var reads []read
 	for i, s := range subs {
-		buckets, err := h.svc.bucketsOf(ctx, callers[i])
-		if err != nil {
-			continue // the next periodic refresh tries again
+		var buckets []string
+		if j := slices.IndexFunc(reads, func(r read) bool { return slices.Equal(r.roles, callers[i].Roles) }); j >= 0 {
+			buckets = reads[j].buckets
+		} else {
+			b, err := h.svc.bucketsOf(ctx, callers[i])
+			if err != nil {
+				continue // the next periodic refresh tries again
+			}
+			buckets = b
+			reads = append(reads, read{callers[i].Roles, b})
 		}
 		h.mu.Lock()
-		if _, ok := h.byUser[userID][s]; ok {
+		_, open := h.byUser[userID][s]
+		changed := open && !sameSet(s.buckets, buckets)
+		if open {
+			s.loaded = h.svc.clock.Now()
+		}
+		if changed {
 			h.unindex(s)
-			s.buckets, s.loaded = buckets, h.svc.clock.Now()
+			s.buckets = slices.Clone(buckets)
 			h.index(s)
 			h.fallBehind(s, fallBuckets)
 		}
 		h.mu.Unlock()
-		s.poke(h.mark.Load()) // its new buckets may hold changes: let it pull
+		if changed {
+			s.poke(h.mark.Load()) // its new buckets may hold changes: let it pull
+		}
 	}
 }
 
@@ -417,9 +441,20 @@ func (h *Hub) Poll(ctx context.Context) error {
 	return nil
 }
 
-// refreshStale re-reads the buckets of streams loaded longer ago than RefreshEvery.
+// refreshBatch bounds how many users' streams one poll refreshes, so that a node with
+// many streams spreads the reads over its polls instead of holding one poll (and every
+// live stream's next message) up for all of them; the others are refreshed by the polls
+// after it.
+const refreshBatch = 64
+
+// refreshStale re-reads the buckets of streams loaded longer ago than RefreshEvery, for at
+// most refreshBatch users. Finding them walks every stream, so it is done a tenth of
+// RefreshEvery apart, or at the next poll while the last walk found a full batch.
 func (h *Hub) refreshStale(ctx context.Context) {
 	now := h.svc.clock.Now()
+	if now.Before(h.refreshAt) {
+		return
+	}
 	h.mu.Lock()
 	var users []string
 	for u, subs := range h.byUser {
@@ -429,8 +464,14 @@ func (h *Hub) refreshStale(ctx context.Context) {
 				break
 			}
 		}
+		if len(users) == refreshBatch {
+			break
+		}
 	}
 	h.mu.Unlock()
+	if len(users) < refreshBatch {
+		h.refreshAt = now.Add(h.cfg.RefreshEvery / 10)
+	}
 	for _, u := range users {
 		h.refresh(ctx, u)
 	}

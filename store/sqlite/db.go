@@ -100,13 +100,21 @@ func open(ctx context.Context, dir string, opts Options, migs []migration) (_ *D
 // busy timeout; the writer's transactions start with BEGIN IMMEDIATE so two writers never
 // deadlock upgrading read locks. synchronous=FULL makes a commit durable before it is
 // acknowledged, also across power loss: a client deletes a write from its outbox once the
-// server has acknowledged it.
+// server has acknowledged it. temp_store=MEMORY keeps the savepoint journals of a group
+// commit (group.go) in memory: on disk they cost a temporary file's writes per commit of
+// the group (13% of a busy writer's time), and they hold nothing a crash needs (the group
+// is one transaction: the WAL alone decides what survives). mmap_size lets reads map the
+// database file instead of copying each page with a read system call: a 100-change pull
+// went from 3.2-3.8 ms to 2.0-2.3 ms (BenchmarkPull). The mapped pages are the kernel's
+// page cache, shared by every connection; they count in the process's RSS as file pages.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "mmap_size(1073741824)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
