@@ -286,7 +286,7 @@ func convergence(t *testing.T, engineEnv []string) {
 				case 8:
 					online = !online // go offline or come back
 				case 9: // a photo, on an own or a shared document
-					b := make([]byte, 1000+r.IntN(40000))
+					b := make([]byte, 1000+r.IntN(15000))
 					for i := range b {
 						b[i] = byte(r.Uint32())
 					}
