@@ -79,7 +79,7 @@ func (c *Config) setDefaults() {
 // Service is the sync capability. It is safe for concurrent use.
 type Service struct {
 	cfg       Config
-	store     Store
+	store     storeNoCommit
 	clock     tideline.Clock
 	hlc       *hlcClock
 	cursorKey []byte
@@ -96,6 +96,20 @@ type Service struct {
 	schemas  map[string]*compiled
 }
 
+// storeNoCommit is the Service's view of its Store: everything but Commit, which only
+// Service.commit may call (through .Store), since it counts the node's commits for its
+// copy of the watermark (watermark.go). A commit around it would leave this node's next
+// pull short of its own write; the console's document delete once did. s.store.Commit(...)
+// does not compile: it names the method below.
+type storeNoCommit struct{ Store }
+
+// commitThroughService is the parameter of the shadowing Commit: the error a wrong call
+// gets names it.
+type commitThroughService struct{}
+
+// Commit shadows Store.Commit so that a call to it does not compile; see storeNoCommit.
+func (storeNoCommit) Commit(commitThroughService) {}
+
 type compiled struct {
 	raw    string
 	schema *jsonschema.Schema
@@ -108,7 +122,7 @@ func New(ctx context.Context, store Store, cfg Config) (*Service, error) {
 		return nil, errors.New("sync: Config.Secrets is required")
 	}
 	cfg.setDefaults()
-	s := &Service{cfg: cfg, store: store, clock: cfg.Clock, fixed: map[string]Collection{}, schemas: map[string]*compiled{}}
+	s := &Service{cfg: cfg, store: storeNoCommit{store}, clock: cfg.Clock, fixed: map[string]Collection{}, schemas: map[string]*compiled{}}
 	s.hlc = &hlcClock{clock: cfg.Clock, maxSkew: cfg.MaxClockSkew}
 	for _, c := range cfg.Collections {
 		c.FromConfig = true
