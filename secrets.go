@@ -30,6 +30,8 @@ const (
 	SecretCursor = "sync-cursor"
 	// SecretConsoleCSRF keys the admin console's CSRF tokens.
 	SecretConsoleCSRF = "console-csrf"
+	// SecretFileURL signs short-lived download URLs of files (files.Service.SignURL).
+	SecretFileURL = "file-url"
 )
 
 // secretLabel is the additional data a secret is sealed under, so that a value copied to

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tideline-dev/tideline"
@@ -113,7 +114,14 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 	a.Auth.OnUserDeleted(a.Push.DeleteUser)
 	a.Auth.OnSessionsEnded(a.Push.SessionsEnded)
 	fcfg := cfg.Files
-	fcfg.Clock, fcfg.Logger = cfg.Clock, a.log
+	fcfg.Clock, fcfg.Logger, fcfg.Secrets = cfg.Clock, a.log, a.Secrets
+	if fcfg.Retention == 0 {
+		fcfg.Retention = a.cfg.Sync.Retention // files outlive their last reference as long as tombstones do
+	}
+	syncStore, sweeper := store.Sync(), a.info.InstanceID+"/"+tideline.NewID()
+	fcfg.Lease = func(ctx context.Context, now, until time.Time) (bool, error) {
+		return syncStore.AcquireLease(ctx, "files-sweep", sweeper, now, until)
+	}
 	fcfg.Documents = func(ctx context.Context, c files.Caller, collection, id string) (map[string]any, error) {
 		return a.Sync.ReadDocument(ctx, datasync.Caller{UserID: c.UserID, Roles: c.Roles}, collection, id)
 	}
@@ -167,8 +175,8 @@ func (a *App) Info() tideline.StoreInfo { return a.info }
 // Handler serves the API, the API reference and the admin console.
 func (a *App) Handler() http.Handler { return a.API }
 
-// Start starts the background work, once: the retention sweepers (sync's, and auth's
-// of expired tokens, ended sessions and old audit events), the realtime hub (which
+// Start starts the background work, once: the retention sweepers (sync's, auth's of
+// expired tokens, ended sessions and old audit events, and the files sweeper), the realtime hub (which
 // polls the watermark and pokes streams) and the push workers. Close stops it.
 func (a *App) Start() {
 	a.startOnce.Do(func() {
@@ -176,6 +184,7 @@ func (a *App) Start() {
 		a.stopBg = stop
 		a.background.Go(func() { a.Sync.RunSweeper(ctx, a.info.InstanceID+"/"+tideline.NewID(), a.cfg.SweepEvery) })
 		a.background.Go(func() { a.Auth.RunSweeper(ctx, a.cfg.SweepEvery) })
+		a.background.Go(func() { a.Files.RunSweeper(ctx, a.cfg.SweepEvery) })
 		a.background.Go(func() { a.Hub.Run(ctx) })
 		a.background.Go(func() { a.Push.Run(ctx) })
 	})
@@ -288,7 +297,7 @@ func (a *App) newConsole(ctx context.Context) (*console.Console, error) {
 		confirm = -1 // console.Config: negative asks before every campaign, 0 is the default
 	}
 	return console.New(console.Config{Auth: a.Auth, Push: a.Push, Sync: a.Sync, Hub: a.Hub, Secret: secret,
-		ConfirmAbove: confirm, PushToLog: a.pushToLog, Clock: a.cfg.Clock, Logger: a.log})
+		ConfirmAbove: confirm, PushToLog: a.pushToLog, Files: consoleFiles{a.Files}, Clock: a.cfg.Clock, Logger: a.log})
 }
 
 // WithAuth opens the engine and the auth capability alone, runs fn and closes them: what

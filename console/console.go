@@ -61,6 +61,9 @@ type Config struct {
 	// PushToLog says push messages go to the server's log, not to devices (no push
 	// provider is set up): every page says so, so that "sent" is not misread.
 	PushToLog bool
+	// Files, when set, gives a document's page its attachments (an image preview) and a
+	// user's page their storage against the quota.
+	Files Files
 	// Clock is the time (the system clock); the auth service keeps its own.
 	Clock tideline.Clock
 	// Logger receives failures (nil discards them).
@@ -145,6 +148,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+Prefix+"/data/documents", c.admin(c.documents))
 	m.HandleFunc("GET "+Prefix+"/data/document", c.admin(c.document))
 	m.HandleFunc("POST "+Prefix+"/data/document/delete", c.admin(c.deleteDocument))
+	m.HandleFunc("GET "+Prefix+"/data/file", c.admin(c.file))
 	m.HandleFunc("GET "+Prefix+"/static/{name}", c.serveStatic)
 	m.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, nil, tideline.Errorf(tideline.CodeNotFound, "There is no page here."))
@@ -211,6 +215,7 @@ func (c *Console) loadPages() error {
 		"target":  targetSummary,
 		"percent": percent,
 		"join":    strings.Join,
+		"bytes":   byteSize,
 		"inc":     func(i int) int { return i + 1 },
 		"unit":    unit,
 		"has":     slices.Contains[[]string],

@@ -159,6 +159,8 @@ type documentData struct {
 	Confirm bool
 	// Link is the query that names the document (collection, scope, id).
 	Link string
+	// Files are the files its fields refer to (with Config.Files).
+	Files []Attachment
 }
 
 // refOf is the document a request names by its collection, scope and id (query or form).
@@ -201,6 +203,12 @@ func (c *Console) showDocument(w http.ResponseWriter, r *http.Request, s *sessio
 		fields = map[string]any{}
 	}
 	d.JSON = indentJSON(fields)
+	if c.cfg.Files != nil && !doc.Deleted {
+		if d.Files, err = c.cfg.Files.Attachments(ctx, doc.Fields); err != nil {
+			c.renderError(w, r, s, err)
+			return
+		}
+	}
 	latest := doc.Meta.Latest()
 	d.Writer, d.WrittenAt = latest.Node(), latest.Wall()
 	if doc.Owner != "" {

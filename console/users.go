@@ -51,6 +51,8 @@ type userData struct {
 	Emails   map[string]string // the user's, by id, as the document table wants it
 	// Health is their clients' sync health (nil without sync).
 	Health *syncHealth
+	// Storage is their files' total size and the quota (nil without files).
+	Storage *storage
 }
 
 func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
@@ -77,6 +79,14 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, s *session) {
 	if d.Health, err = c.healthOf(r, d.U.ID, d.Devices); err != nil {
 		c.renderError(w, r, s, err)
 		return
+	}
+	if c.cfg.Files != nil {
+		used, quota, err := c.cfg.Files.Storage(ctx, d.U.ID)
+		if err != nil {
+			c.renderError(w, r, s, err)
+			return
+		}
+		d.Storage = &storage{Used: used, Quota: quota}
 	}
 	d.Emails = map[string]string{d.U.ID: d.U.Email}
 	title := cmp.Or(d.U.Email, "Anonymous user")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tideline-dev/tideline"
@@ -18,6 +19,32 @@ const RefField = "_file"
 // Via names the document through which a caller claims the right to read a file.
 type Via struct {
 	Collection, ID string
+}
+
+// Refs returns the ids of the files a document's fields refer to, at any depth, each once,
+// sorted: what the engines index when they commit a document (values of RefField that are
+// not ids are no file's, and are left out).
+func Refs(fields map[string]any) []string {
+	var ids []string
+	collectRefs(fields, &ids)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+func collectRefs(v any, ids *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if ref, ok := x[RefField].(string); ok && tideline.ValidID(ref) {
+			*ids = append(*ids, ref)
+		}
+		for _, e := range x {
+			collectRefs(e, ids)
+		}
+	case []any:
+		for _, e := range x {
+			collectRefs(e, ids)
+		}
+	}
 }
 
 // Refers reports whether a document's fields hold a reference to the file id, at any depth.
@@ -50,30 +77,43 @@ func refers(v any, id string) bool {
 // via names a document they may read whose fields refer to the file. Otherwise not_found,
 // whether the file exists or not, so ids cannot be probed.
 func (s *Service) Open(ctx context.Context, c Caller, id string, via *Via) (File, io.ReadSeekCloser, error) {
+	f, err := s.authorize(ctx, c, id, via)
+	if err != nil {
+		return File{}, nil, err
+	}
+	return s.open(ctx, f)
+}
+
+// authorize returns the file when the caller may read it (see Open), not_found otherwise.
+func (s *Service) authorize(ctx context.Context, c Caller, id string, via *Via) (File, error) {
 	notFound := tideline.Errorf(tideline.CodeNotFound, "There is no such file, or you may not read it.")
 	if !tideline.ValidID(id) {
-		return File{}, nil, notFound
+		return File{}, notFound
 	}
 	f, err := s.store.FindFile(ctx, id)
 	if tideline.ErrorCode(err) == tideline.CodeNotFound {
-		return File{}, nil, notFound
+		return File{}, notFound
 	} else if err != nil {
-		return File{}, nil, err
+		return File{}, err
 	}
 	if f.Owner != c.UserID {
 		if via == nil || s.cfg.Documents == nil {
-			return File{}, nil, notFound
+			return File{}, notFound
 		}
 		fields, err := s.cfg.Documents(ctx, c, via.Collection, via.ID)
 		if code := tideline.ErrorCode(err); code == tideline.CodeNotFound || code == tideline.CodeInvalid || code == tideline.CodeForbidden {
-			return File{}, nil, notFound
+			return File{}, notFound
 		} else if err != nil {
-			return File{}, nil, err
+			return File{}, err
 		}
 		if !Refers(fields, id) {
-			return File{}, nil, notFound
+			return File{}, notFound
 		}
 	}
+	return f, nil
+}
+
+func (s *Service) open(ctx context.Context, f File) (File, io.ReadSeekCloser, error) {
 	rc, err := s.store.OpenFile(ctx, f)
 	if err != nil {
 		return File{}, nil, err
@@ -106,4 +146,21 @@ func Serve(w http.ResponseWriter, r *http.Request, f File, content io.ReadSeeker
 	h.Set("ETag", `"`+f.SHA256+`"`)
 	h.Set("Cache-Control", "private, no-cache") // revalidated by ETag: the content never changes
 	http.ServeContent(w, r, "", f.CreatedAt, content)
+}
+
+// Find returns a file, whoever asks (the admin console); not_found when absent.
+func (s *Service) Find(ctx context.Context, id string) (File, error) {
+	if !tideline.ValidID(id) {
+		return File{}, tideline.Errorf(tideline.CodeNotFound, "There is no such file.")
+	}
+	return s.store.FindFile(ctx, id)
+}
+
+// OpenAny opens a file, whoever asks (the admin console); not_found when absent.
+func (s *Service) OpenAny(ctx context.Context, id string) (File, io.ReadSeekCloser, error) {
+	f, err := s.Find(ctx, id)
+	if err != nil {
+		return File{}, nil, err
+	}
+	return s.open(ctx, f)
 }

@@ -73,4 +73,57 @@ type Store interface {
 	// commit of the same content (the embedded engine); elsewhere it is left for the
 	// sweeper, unreachable meanwhile (no file refers to it).
 	DeleteOwner(ctx context.Context, owner string) error
+
+	// The sweeper's steps (see Service.Sweep). Each is safe to run on several nodes at
+	// once and to stop at any point: a run that stops midway leaves what the next run
+	// finishes, never a file deleted that a document refers to.
+
+	// ExpireUploads deletes up to limit uploads created before before, with their bytes,
+	// and returns how many it deleted.
+	ExpireUploads(ctx context.Context, before time.Time, limit int) (int, error)
+	// SweepFiles looks at up to limit files whose ids come after after, in id order, and
+	// returns the last id it looked at ("" when there was none: the pass is over). Whether
+	// a document refers to a file is known from the references the engine records with
+	// every document it commits (Refs of the document's fields, in the same atomic write),
+	// tombstones referring to nothing. A file that no document refers to is marked
+	// unreferenced at now, unless it is marked already; a file that one refers to loses
+	// its mark; a file marked at or before deleteBefore that still no document refers to
+	// is deleted (its record, its usage, and on the embedded engine its content when no
+	// other file shares it). The deletion is ordered with document commits: a commit that
+	// ends before the deletion and refers to the file keeps it (the embedded engine checks
+	// and deletes in one write transaction; MongoDB hides the file, checks again, and
+	// brings it back if a reference appeared), and references committed after it refer to
+	// nothing, as those to a deleted account's files do.
+	SweepFiles(ctx context.Context, after string, limit int, now, deleteBefore time.Time) (last string, res SweepResult, err error)
+	// SweepContent removes what no record refers to any more, left by crashes between the
+	// steps of a commit or a delete and by deleted accounts: content no file shares, the
+	// bytes of uploads that no longer exist, and on MongoDB GridFS files and chunks that
+	// no content record names. It sets an owner's usage to the total of their files where
+	// the two differ (MongoDB; the embedded engine computes usage from the files). Where a
+	// commit under way on another node may be about to use something (MongoDB), it is
+	// only removed or corrected once unused or unchanged since settled: content found
+	// unused is marked at now and removed by a later call once its mark is at or before
+	// settled.
+	SweepContent(ctx context.Context, now, settled time.Time) (SweepResult, error)
+}
+
+// SweepResult counts what a sweep step did.
+type SweepResult struct {
+	// Marked files were found unreferenced; Unmarked were referenced again.
+	Marked, Unmarked int
+	// Deleted files, expired uploads, and content (blobs, GridFS files, orphan upload
+	// bytes) removed.
+	Deleted, Uploads, Content int
+	// Reconciled owners' usage was corrected.
+	Reconciled int
+}
+
+// Add adds o's counts to r.
+func (r *SweepResult) Add(o SweepResult) {
+	r.Marked += o.Marked
+	r.Unmarked += o.Unmarked
+	r.Deleted += o.Deleted
+	r.Uploads += o.Uploads
+	r.Content += o.Content
+	r.Reconciled += o.Reconciled
 }

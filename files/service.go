@@ -10,6 +10,8 @@ import (
 	"mime"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,6 +27,20 @@ type Config struct {
 	// Documents reads a document for a caller (see DocumentReader); nil means files are
 	// downloadable by their owner alone.
 	Documents DocumentReader
+	// Retention is how long a file no document refers to is kept (see Sweep); 0 means
+	// DefaultRetention. app sets it to sync's retention.
+	Retention time.Duration
+	// UploadExpiry is how long an unfinished upload is kept; 0 means DefaultUploadExpiry.
+	UploadExpiry time.Duration
+	// SettleAfter is how long leftovers of crashes are kept; 0 means DefaultSettleAfter.
+	SettleAfter time.Duration
+	// Lease lets one node at a time sweep; nil: every node sweeps.
+	Lease Lease
+	// URLTTL is how long a signed download URL works; 0 means DefaultURLTTL.
+	URLTTL time.Duration
+	// Secrets holds the key of signed download URLs (tideline.SecretFileURL); nil: no
+	// signed URLs (unavailable).
+	Secrets tideline.SecretStore
 	// Clock stamps uploads and files; nil means the system clock.
 	Clock tideline.Clock
 	// Logger hears failures that no client sees; nil discards.
@@ -63,6 +79,9 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 type Service struct {
 	store Store
 	cfg   Config
+
+	keyMu sync.Mutex
+	key   []byte // the key of signed URLs, once read (urlKey)
 }
 
 // New returns the files service on store.
@@ -72,6 +91,18 @@ func New(store Store, cfg Config) *Service {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = tideline.SystemClock{}
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.UploadExpiry <= 0 {
+		cfg.UploadExpiry = DefaultUploadExpiry
+	}
+	if cfg.SettleAfter <= 0 {
+		cfg.SettleAfter = DefaultSettleAfter
+	}
+	if cfg.URLTTL <= 0 {
+		cfg.URLTTL = DefaultURLTTL
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

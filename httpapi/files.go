@@ -113,19 +113,27 @@ func (w *tusErrors) flush() {
 	_, _ = w.ResponseWriter.Write(body)
 }
 
+// viaOf is the document a download names: both collection and doc, or neither.
+func viaOf(collection, doc *string) (*files.Via, error) {
+	switch {
+	case collection != nil && doc != nil:
+		return &files.Via{Collection: *collection, ID: *doc}, nil
+	case collection != nil || doc != nil:
+		return nil, &tideline.Error{Code: tideline.CodeInvalid, Message: "Name the document with both collection and doc, or neither.",
+			Fields: map[string]string{"doc": "goes with collection"}}
+	}
+	return nil, nil
+}
+
 // download serves a file to a caller who may read it (files.Service.Open).
 func (s *Server) download(c *gin.Context, id string, params oapi.DownloadFileParams) {
 	if s.cfg.Files == nil {
 		writeProblem(c, s.log, errNoFiles)
 		return
 	}
-	var via *files.Via
-	switch {
-	case params.Collection != nil && params.Doc != nil:
-		via = &files.Via{Collection: *params.Collection, ID: *params.Doc}
-	case params.Collection != nil || params.Doc != nil:
-		writeProblem(c, s.log, &tideline.Error{Code: tideline.CodeInvalid, Message: "Name the document with both collection and doc, or neither.",
-			Fields: map[string]string{"doc": "goes with collection"}})
+	via, err := viaOf(params.Collection, params.Doc)
+	if err != nil {
+		writeProblem(c, s.log, err)
 		return
 	}
 	p, _ := auth.PrincipalFrom(c.Request.Context())
@@ -146,8 +154,45 @@ func (r routes) WriteUpload(c *gin.Context, _ oapi.UploadId, _ oapi.WriteUploadP
 func (r routes) CancelUpload(c *gin.Context, _ oapi.UploadId, _ oapi.CancelUploadParams) {
 	r.srv.upload(c)
 }
+
+// downloadSigned serves a file through a signed URL, with no credentials
+// (files.Service.OpenSigned).
+func (s *Server) downloadSigned(c *gin.Context, id string, params oapi.DownloadSignedFileParams) {
+	if s.cfg.Files == nil {
+		writeProblem(c, s.log, errNoFiles)
+		return
+	}
+	f, content, err := s.cfg.Files.OpenSigned(c.Request.Context(), id, params.Expires, params.Sig)
+	if err != nil {
+		writeProblem(c, s.log, err)
+		return
+	}
+	defer content.Close()
+	files.Serve(c.Writer, c.Request, f, content)
+}
+
+// CreateFileUrl signs a download URL for a caller who may read the file.
+func (s *Server) CreateFileUrl(ctx context.Context, r oapi.CreateFileUrlRequestObject) (oapi.CreateFileUrlResponseObject, error) {
+	if s.cfg.Files == nil {
+		return nil, errNoFiles
+	}
+	via, err := viaOf(r.Params.Collection, r.Params.Doc)
+	if err != nil {
+		return nil, err
+	}
+	p := principal(ctx)
+	u, expires, err := s.cfg.Files.SignURL(ctx, files.Caller{UserID: p.UserID, Roles: p.Roles}, r.FileId, via)
+	if err != nil {
+		return nil, err
+	}
+	return oapi.CreateFileUrl200JSONResponse{Url: u, ExpiresAt: expires}, nil
+}
+
 func (r routes) DownloadFile(c *gin.Context, id string, params oapi.DownloadFileParams) {
 	r.srv.download(c, id, params)
+}
+func (r routes) DownloadSignedFile(c *gin.Context, id string, params oapi.DownloadSignedFileParams) {
+	r.srv.downloadSigned(c, id, params)
 }
 
 // errRawRoute is what the strict layer would return for the routes served by the tus
@@ -171,5 +216,9 @@ func (s *Server) CancelUpload(context.Context, oapi.CancelUploadRequestObject) (
 }
 
 func (s *Server) DownloadFile(context.Context, oapi.DownloadFileRequestObject) (oapi.DownloadFileResponseObject, error) {
+	return nil, errRawRoute
+}
+
+func (s *Server) DownloadSignedFile(context.Context, oapi.DownloadSignedFileRequestObject) (oapi.DownloadSignedFileResponseObject, error) {
 	return nil, errRawRoute
 }

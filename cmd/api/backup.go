@@ -47,8 +47,11 @@ func runBackup(ctx context.Context, args []string, lookupEnv func(string) (strin
 		log.Error("backup failed: "+msg, cause...)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "backed up %s to %s (%s, schema version %d, instance %s) in %s\n",
-		cfg.DataDir, info.File, humanBytes(info.Bytes), info.SchemaVersion, info.InstanceID, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "backed up %s to %s (%s, %d file contents, schema version %d, instance %s) in %s\n",
+		cfg.DataDir, info.File, humanBytes(info.Bytes), info.Files, info.SchemaVersion, info.InstanceID, time.Since(start).Round(time.Millisecond))
+	if info.FilesLeftOut > 0 {
+		fmt.Fprintf(stdout, "left out %d files deleted while the backup ran\n", info.FilesLeftOut)
+	}
 	return exitOK
 }
 
@@ -80,8 +83,8 @@ func runRestore(ctx context.Context, args []string, lookupEnv func(string) (stri
 		log.Error("restore failed: "+msg, cause...)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "restored %s into %s (schema version %d, instance %s); start the server with --data-dir %s\n",
-		from, info.File, info.SchemaVersion, info.InstanceID, cfg.DataDir)
+	fmt.Fprintf(stdout, "restored %s into %s (%d file contents, schema version %d, instance %s); start the server with --data-dir %s\n",
+		from, info.File, info.Files, info.SchemaVersion, info.InstanceID, cfg.DataDir)
 	return exitOK
 }
 

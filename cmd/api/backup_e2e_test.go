@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +29,9 @@ func TestServeBackupRestore(t *testing.T) {
 	up := p.waitFor("tideline listening")
 	base := up["addr"].(string)
 	ada := signUp(t, base, "ada@example.com")
+	// A file: the backup holds its content, and the restored server serves it.
+	fileData := bytes.Repeat([]byte("a photo, say. "), 150_000) // 2.1 MB
+	fileID := tusUpload(t, base, ada.token, "photo.jpg", "image/jpeg", fileData)
 
 	// One writer pushes a document per request; acked lists the acknowledged ones in order.
 	var mu sync.Mutex
@@ -101,6 +106,18 @@ func TestServeBackupRestore(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged before the backup, %d documents restored", len(before), len(got))
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", base2+"/v1/files/"+fileID, nil)
+	req.Header.Set("Authorization", "Bearer "+ada.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sum := sha256.Sum256(fileData)
+	if got := sha256.Sum256(body); err != nil || resp.StatusCode != 200 || got != sum || resp.Header.Get("ETag") != `"`+hex.EncodeToString(sum[:])+`"` {
+		t.Fatalf("the file on the restored server: %d, %d bytes, %v, ETag %s", resp.StatusCode, len(body), err, resp.Header.Get("ETag"))
+	}
 	pushApplied(t, base2, ada, "laptop", map[string]any{"id": 100000, "collection": "notes", "docId": "after", "op": "put", "fields": map[string]any{"n": 0}})
 	status, login := callJSON(t, "POST", base2+"/v1/auth/login", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery staple"})
 	if status != 200 {

@@ -242,7 +242,7 @@ var settings = []setting{
 	{"sync.strictCollections", "false", "Refuse pushes to collections not listed in sync.collections or configured through the admin API.", boolSetter(func(c *app.Config) *bool { return &c.Sync.StrictCollections })},
 	{"sync.maxClockSkew", "60s", "How far ahead of the server's clock a client's HLC may be before the server clamps it (so a wrong clock cannot make writes win forever).", durationSetter(func(c *app.Config) *time.Duration { return &c.Sync.MaxClockSkew })},
 	{"sync.retention", "720h", "How long tombstones and eviction markers are kept. A device offline for longer syncs the affected buckets again (keeping its pending writes).", durationSetter(func(c *app.Config) *time.Duration { return &c.Sync.Retention })},
-	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease), and deletes expired auth tokens, ended sessions and old audit events.", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
+	{"sync.sweepEvery", "10m", "How often a node tries to purge what is older than sync.retention (one node at a time, under a lease), deletes expired auth tokens, ended sessions and old audit events, and runs the files sweeper (files no document has referred to for sync.retention, abandoned uploads).", durationSetter(func(c *app.Config) *time.Duration { return &c.SweepEvery })},
 	{"sync.pollEvery", "100ms", "How often a node reads the sync watermark to learn of new changes (its own and other nodes') and poke its realtime streams.", durationSetter(func(c *app.Config) *time.Duration { return &c.Hub.PollEvery })},
 	{"sync.maxStreams", "20000", "Most realtime streams (WebSocket and SSE) open on one node; past it new ones get 503.", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreams })},
 	{"sync.maxStreamsPerUser", "10", "Most realtime streams one account may have open on one node; past it its new ones get 429 (one account cannot take every slot).", intSetter(1, 1_000_000, func(c *app.Config) *int { return &c.Hub.MaxStreamsPerUser })},
@@ -266,6 +266,15 @@ var settings = []setting{
 		c.Files.QuotaBytes = n
 		return nil
 	}},
+	{"files.signedUrlTtl", "15m", "How long a signed download URL (POST /v1/files/{id}/url) works, at most 24h.", func(c *app.Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return errors.New("must be a duration from 1s to 24h, such as 15m")
+		}
+		c.Files.URLTTL = d
+		return nil
+	}},
+	{"files.uploadExpiry", "24h", "How long an unfinished upload is kept (from when it started) before the sweeper deletes it with its bytes.", durationSetter(func(c *app.Config) *time.Duration { return &c.Files.UploadExpiry })},
 	{"backup.every", "off", "How often the server backs up the embedded engine's data into backup.dir (at least 1m), or off. The first backup is due one interval after the newest one in backup.dir.", func(c *app.Config, v string) error {
 		c.BackupEvery = 0
 		if v == "off" || v == "" {

@@ -55,7 +55,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Sync:                datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
 		SweepEvery:          10 * time.Minute,
 		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, MaxStreamsPerUser: 10, NotifyEvery: 30 * time.Second},
-		Files:               files.Config{MaxFileBytes: 100 << 20},
+		Files:               files.Config{MaxFileBytes: 100 << 20, UploadExpiry: 24 * time.Hour, URLTTL: 15 * time.Minute},
 		ConsoleConfirmAbove: 10000,
 		BackupKeep:          7,
 	}

@@ -840,6 +840,15 @@ type FieldOp struct {
 	Remove *[]interface{} `json:"remove,omitempty"`
 }
 
+// FileUrl defines model for FileUrl.
+type FileUrl struct {
+	// ExpiresAt When the URL stops working.
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// Url The path and query of the download, relative to the server's base URL.
+	Url string `json:"url"`
+}
+
 // Group defines model for Group.
 type Group struct {
 	CreatedAt time.Time `json:"createdAt"`
@@ -1355,6 +1364,27 @@ type DownloadFileParams struct {
 	IfRange     *string `json:"If-Range,omitempty"`
 }
 
+// DownloadSignedFileParams defines parameters for DownloadSignedFile.
+type DownloadSignedFileParams struct {
+	// Expires When the URL expires, in Unix seconds.
+	Expires int64 `form:"expires" json:"expires"`
+
+	// Sig The URL's signature.
+	Sig         string  `form:"sig" json:"sig"`
+	Range       *string `json:"Range,omitempty"`
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+	IfRange     *string `json:"If-Range,omitempty"`
+}
+
+// CreateFileUrlParams defines parameters for CreateFileUrl.
+type CreateFileUrlParams struct {
+	// Collection The collection of the document that refers to the file.
+	Collection *string `form:"collection,omitempty" json:"collection,omitempty"`
+
+	// Doc The id of the document that refers to the file.
+	Doc *string `form:"doc,omitempty" json:"doc,omitempty"`
+}
+
 // CreateGroupJSONBody defines parameters for CreateGroup.
 type CreateGroupJSONBody struct {
 	Name string `json:"name"`
@@ -1629,6 +1659,12 @@ type ServerInterface interface {
 	// DownloadFile Download a file
 	// (GET /v1/files/{fileId})
 	DownloadFile(c *gin.Context, fileId string, params DownloadFileParams)
+	// DownloadSignedFile Download a file through a signed URL
+	// (GET /v1/files/{fileId}/content)
+	DownloadSignedFile(c *gin.Context, fileId string, params DownloadSignedFileParams)
+	// CreateFileUrl Get a short-lived download URL
+	// (POST /v1/files/{fileId}/url)
+	CreateFileUrl(c *gin.Context, fileId string, params CreateFileUrlParams)
 	// ListGroups Your groups
 	// (GET /v1/groups)
 	ListGroups(c *gin.Context)
@@ -2860,6 +2896,153 @@ func (siw *ServerInterfaceWrapper) DownloadFile(c *gin.Context) {
 	siw.Handler.DownloadFile(c, fileId, params)
 }
 
+// DownloadSignedFile operation middleware
+func (siw *ServerInterfaceWrapper) DownloadSignedFile(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", c.Param("fileId"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter fileId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadSignedFileParams
+
+	// ------------- Required query parameter "expires" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "expires", c.Request.URL.Query(), &params.Expires, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter expires: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Required query parameter "sig" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "sig", c.Request.URL.Query(), &params.Sig, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter sig: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	headers := c.Request.Header
+
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for Range, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter Range: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.Range = &Range
+
+	}
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-None-Match, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-None-Match: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	// ------------- Optional header parameter "If-Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Range")]; found {
+		var IfRange string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandler(c, fmt.Errorf("Expected one value for If-Range, got %d", n), http.StatusBadRequest)
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Range", valueList[0], &IfRange, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter If-Range: %w", err), http.StatusBadRequest)
+			return
+		}
+
+		params.IfRange = &IfRange
+
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.DownloadSignedFile(c, fileId, params)
+}
+
+// CreateFileUrl operation middleware
+func (siw *ServerInterfaceWrapper) CreateFileUrl(c *gin.Context) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "fileId" -------------
+	var fileId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "fileId", c.Param("fileId"), &fileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter fileId: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFileUrlParams
+
+	// ------------- Optional query parameter "collection" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "collection", c.Request.URL.Query(), &params.Collection, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter collection: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	// ------------- Optional query parameter "doc" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "doc", c.Request.URL.Query(), &params.Doc, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		siw.ErrorHandler(c, fmt.Errorf("Invalid format for parameter doc: %w", err), http.StatusBadRequest)
+		return
+	}
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		middleware(c)
+		if c.IsAborted() {
+			return
+		}
+	}
+
+	siw.Handler.CreateFileUrl(c, fileId, params)
+}
+
 // ListGroups operation middleware
 func (siw *ServerInterfaceWrapper) ListGroups(c *gin.Context) {
 
@@ -3299,6 +3482,8 @@ func RegisterHandlersWithOptions(router gin.IRouter, si ServerInterface, options
 	router.HEAD(options.BaseURL+"/v1/files/uploads/:uploadId", wrapper.GetUploadOffset)
 	router.PATCH(options.BaseURL+"/v1/files/uploads/:uploadId", wrapper.WriteUpload)
 	router.GET(options.BaseURL+"/v1/files/:fileId", wrapper.DownloadFile)
+	router.POST(options.BaseURL+"/v1/files/:fileId/url", wrapper.CreateFileUrl)
+	router.GET(options.BaseURL+"/v1/files/:fileId/content", wrapper.DownloadSignedFile)
 }
 
 type ProblemApplicationProblemPlusJSONResponse Problem
@@ -6392,6 +6577,239 @@ func (response DownloadFiledefaultApplicationProblemPlusJSONResponse) VisitDownl
 	return err
 }
 
+type DownloadSignedFileRequestObject struct {
+	FileId string `json:"fileId"`
+	Params DownloadSignedFileParams
+}
+
+type DownloadSignedFileResponseObject interface {
+	VisitDownloadSignedFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadSignedFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type DownloadSignedFile200AsteriskResponse struct {
+	Body          io.Reader
+	Headers       DownloadSignedFile200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response DownloadSignedFile200AsteriskResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadSignedFile206AsteriskResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response DownloadSignedFile206AsteriskResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadSignedFile304Response struct {
+}
+
+func (response DownloadSignedFile304Response) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(304)
+	return nil
+}
+
+type DownloadSignedFile400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadSignedFile400ApplicationProblemPlusJSONResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadSignedFile403ApplicationProblemPlusJSONResponse Problem
+
+func (response DownloadSignedFile403ApplicationProblemPlusJSONResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadSignedFile404ApplicationProblemPlusJSONResponse Problem
+
+func (response DownloadSignedFile404ApplicationProblemPlusJSONResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadSignedFile416AsteriskResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response DownloadSignedFile416AsteriskResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(416)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadSignedFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadSignedFiledefaultApplicationProblemPlusJSONResponse) VisitDownloadSignedFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrlRequestObject struct {
+	FileId string `json:"fileId"`
+	Params CreateFileUrlParams
+}
+
+type CreateFileUrlResponseObject interface {
+	VisitCreateFileUrlResponse(w http.ResponseWriter) error
+}
+
+type CreateFileUrl200JSONResponse FileUrl
+
+func (response CreateFileUrl200JSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl400ApplicationProblemPlusJSONResponse struct {
+	ProblemApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl400ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl401ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateFileUrl401ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl404ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateFileUrl404ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateFileUrldefaultApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListGroupsRequestObject struct {
 }
 
@@ -7405,6 +7823,12 @@ type StrictServerInterface interface {
 	// DownloadFile Download a file
 	// (GET /v1/files/{fileId})
 	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
+	// DownloadSignedFile Download a file through a signed URL
+	// (GET /v1/files/{fileId}/content)
+	DownloadSignedFile(ctx context.Context, request DownloadSignedFileRequestObject) (DownloadSignedFileResponseObject, error)
+	// CreateFileUrl Get a short-lived download URL
+	// (POST /v1/files/{fileId}/url)
+	CreateFileUrl(ctx context.Context, request CreateFileUrlRequestObject) (CreateFileUrlResponseObject, error)
 	// ListGroups Your groups
 	// (GET /v1/groups)
 	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
@@ -9021,6 +9445,60 @@ func (sh *strictHandler) DownloadFile(ctx *gin.Context, fileId string, params Do
 		sh.options.HandlerErrorFunc(ctx, err)
 	} else if validResponse, ok := response.(DownloadFileResponseObject); ok {
 		if err := validResponse.VisitDownloadFileResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DownloadSignedFile operation middleware
+func (sh *strictHandler) DownloadSignedFile(ctx *gin.Context, fileId string, params DownloadSignedFileParams) {
+	var request DownloadSignedFileRequestObject
+
+	request.FileId = fileId
+	request.Params = params
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadSignedFile(ctx, request.(DownloadSignedFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadSignedFile")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(DownloadSignedFileResponseObject); ok {
+		if err := validResponse.VisitDownloadSignedFileResponse(ctx.Writer); err != nil {
+			sh.options.ResponseErrorHandlerFunc(ctx, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(ctx, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateFileUrl operation middleware
+func (sh *strictHandler) CreateFileUrl(ctx *gin.Context, fileId string, params CreateFileUrlParams) {
+	var request CreateFileUrlRequestObject
+
+	request.FileId = fileId
+	request.Params = params
+
+	handler := func(ctx context.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFileUrl(ctx, request.(CreateFileUrlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFileUrl")
+	}
+
+	response, err := handler(ctx.Request.Context(), request)
+
+	if err != nil {
+		sh.options.HandlerErrorFunc(ctx, err)
+	} else if validResponse, ok := response.(CreateFileUrlResponseObject); ok {
+		if err := validResponse.VisitCreateFileUrlResponse(ctx.Writer); err != nil {
 			sh.options.ResponseErrorHandlerFunc(ctx, err)
 		}
 	} else if response != nil {

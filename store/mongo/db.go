@@ -61,6 +61,9 @@ type DB struct {
 	log      *slog.Logger
 	syncer   *syncer // the sync store's per-process state
 	rates    *RateStore
+	// filesHook, when set (only by tests), runs between the files sweeper's steps; an
+	// error stops the sweep there (files_sweep.go).
+	filesHook func(step, id string) error
 }
 
 // Options configure Open.

@@ -30,7 +30,7 @@ import (
 //     concurrent commits on any number of nodes) and lowered if recording it fails.
 //
 // A crash between the steps of a commit leaves an unreferenced GridFS file, or a usage
-// counting a file that was never recorded; the sweeper (to come) reconciles both.
+// counting a file that was never recorded; the sweeper reconciles both (files_sweep.go).
 const (
 	uploadsCollection     = "tideline_uploads"
 	uploadPartsCollection = "tideline_upload_parts"
@@ -92,12 +92,19 @@ type fileDoc struct {
 	Size        int64     `bson:"size"`
 	SHA256      string    `bson:"sha256"`
 	CreatedAt   time.Time `bson:"createdAt"`
+	// UnreferencedAt is when a sweep found no document referring to the file.
+	UnreferencedAt *time.Time `bson:"unreferencedAt,omitempty"`
+	// Deleting hides a file the sweeper is deleting (files_sweep.go).
+	Deleting bool `bson:"deleting,omitempty"`
 }
 
 type contentHashDoc struct {
 	SHA256 string        `bson:"_id"`
 	GridFS bson.ObjectID `bson:"gridfs"`
 	Size   int64         `bson:"size"`
+	// OrphanAt is when a sweep found no file with this content; a commit that finds the
+	// content clears it (storeContent), which keeps the sweeper from removing it.
+	OrphanAt *time.Time `bson:"orphanAt,omitempty"`
 }
 
 func (s fileStore) CreateUpload(ctx context.Context, u files.Upload) error {
@@ -230,11 +237,16 @@ func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) 
 		err = mapError(err, "record file")
 	}
 	if err != nil {
-		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}},
-			bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: -f.Size}}}})
+		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}}, s.usageChange(-f.Size))
 		return errors.Join(err, mapError(uerr, "release file usage"))
 	}
 	return s.DeleteUpload(ctx, f.ID)
+}
+
+// usageChange adds delta to a usage and stamps it (at), which keeps the sweeper from
+// reconciling a usage that a commit under way has just changed.
+func (s fileStore) usageChange(delta int64) bson.D {
+	return bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: delta}}}, {Key: "$set", Value: bson.D{{Key: "at", Value: s.db.clock.Now().UTC()}}}}
 }
 
 // reserve adds size to the owner's usage, only if it stays within quota (> 0).
@@ -247,8 +259,7 @@ func (s fileStore) reserve(ctx context.Context, owner string, size, quota int64)
 		}
 		filter = append(filter, bson.E{Key: "bytes", Value: bson.D{{Key: "$lte", Value: quota - size}}})
 	}
-	_, err := s.coll(fileUsageCollection).UpdateOne(ctx, filter, bson.D{{Key: "$inc", Value: bson.D{{Key: "bytes", Value: size}}}},
-		options.UpdateOne().SetUpsert(true))
+	_, err := s.coll(fileUsageCollection).UpdateOne(ctx, filter, s.usageChange(size), options.UpdateOne().SetUpsert(true))
 	if quota > 0 && mongo.IsDuplicateKeyError(err) { // the owner's usage exists and is too high
 		return overQuota
 	}
@@ -258,18 +269,20 @@ func (s fileStore) reserve(ctx context.Context, owner string, size, quota int64)
 // storeContent copies an upload into GridFS unless content with its hash is stored.
 func (s fileStore) storeContent(ctx context.Context, f files.File) error {
 	hashes := s.coll(contentHashCollection)
-	err := hashes.FindOne(ctx, bson.D{{Key: "_id", Value: f.SHA256}}).Err()
-	if err == nil {
-		return nil
-	} else if !errors.Is(err, mongo.ErrNoDocuments) {
+	// Found: the content stays, and its orphan mark goes, so that the sweeper, which
+	// removes content only while its mark is unchanged, leaves it alone.
+	res, err := hashes.UpdateOne(ctx, bson.D{{Key: "_id", Value: f.SHA256}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "orphanAt", Value: ""}}}})
+	if err != nil {
 		return mapError(err, "find content")
+	} else if res.MatchedCount > 0 {
+		return nil
 	}
 	r, err := s.OpenUpload(ctx, f.ID)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	oid := bson.NewObjectID()
+	oid := objectIDAt(s.db.clock.Now()) // its age, by the engine's clock, is what the sweeper reads
 	if err := s.bucket().UploadFromStreamWithID(ctx, oid, f.SHA256, r); err != nil {
 		return mapError(err, "store content")
 	}
@@ -282,7 +295,7 @@ func (s fileStore) storeContent(ctx context.Context, f files.File) error {
 
 func (s fileStore) FindFile(ctx context.Context, id string) (files.File, error) {
 	var d fileDoc
-	if err := s.coll(filesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := s.coll(filesCollection).FindOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "deleting", Value: bson.D{{Key: "$ne", Value: true}}}}).Decode(&d); err != nil {
 		return files.File{}, mapError(err, "find file")
 	}
 	return files.File{ID: d.ID, Owner: d.Owner, Name: d.Name, ContentType: d.ContentType, Size: d.Size, SHA256: d.SHA256, CreatedAt: d.CreatedAt.UTC()}, nil

@@ -18,7 +18,7 @@ import (
 
 // newDatabaseName returns a database name no other test uses, and drops that database
 // when the test ends (on FerretDB this is tidiness; on a shared real MongoDB it matters).
-func newDatabaseName(t *testing.T, uri string) string {
+func newDatabaseName(t testing.TB, uri string) string {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/sync"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -14,7 +15,7 @@ import (
 //
 //	{_id: docKey, <user fields>..., _sync: {scope, docId, owner, version, seq, fence,
 //	 deleted, buckets: [string], evicted: [string], evictSeq, reach: [string], updatedAt,
-//	 purgeAt, meta}}
+//	 purgeAt, meta, files: [string]}}
 //
 // A tombstone has no user fields. seq is the number of the document's last write. fence
 // bars writes: a write numbered s needs fence < s, and sets fence = s; the watermark
@@ -69,6 +70,9 @@ type syncRecord struct {
 	UpdatedAt time.Time  `bson:"updatedAt"`
 	PurgeAt   *time.Time `bson:"purgeAt,omitempty"`
 	Meta      metaRecord `bson:"meta"`
+	// Files are the ids of the files the fields refer to (files.Refs), for the files
+	// sweeper; absent when none, so that its sparse index holds only documents with some.
+	Files []string `bson:"files,omitempty"`
 }
 
 // metaRecord is sync.Meta as stored. It differs in one place: a field's set elements are
@@ -125,9 +129,17 @@ func encodeDoc(d sync.Document, seq int64) bson.D {
 	out = append(out, bson.E{Key: "_sync", Value: syncRecord{
 		Scope: d.Ref.Scope, DocID: d.Ref.ID, Owner: d.Owner, Version: d.Version, Seq: seq, Fence: seq,
 		Deleted: d.Deleted, Buckets: buckets, Evicted: evicted, EvictSeq: d.EvictSeq, Reach: reach, UpdatedAt: updated,
-		PurgeAt: purgeAt, Meta: encodeMeta(d.Meta),
+		PurgeAt: purgeAt, Meta: encodeMeta(d.Meta), Files: docFiles(d),
 	}})
 	return out
+}
+
+// docFiles are the files d refers to; a tombstone refers to none.
+func docFiles(d sync.Document) []string {
+	if d.Deleted {
+		return nil
+	}
+	return files.Refs(d.Fields)
 }
 
 func encodeMeta(m sync.Meta) metaRecord {

@@ -66,10 +66,14 @@ var scanIndex = bson.D{{Key: "_sync.reach", Value: 1}, {Key: "_sync.seq", Value:
 //   - {purgeAt}, sparse: only tombstones and documents with evictions carry purgeAt, so
 //     this index holds what PurgeDocuments looks for, oldest first, and nothing else
 //     (a sparse index, not a partial one, which FerretDB lacks; a range query on purgeAt
-//     cannot match a document without it, so MongoDB may use the sparse index for it).
+//     cannot match a document without it, so MongoDB may use the sparse index for it);
+//   - {files}, sparse: the documents that refer to a file (the files sweeper).
 var ownerIndex = mongo.IndexModel{Keys: bson.D{{Key: "_sync.owner", Value: 1}}}
 
+var filesIndex = mongo.IndexModel{Keys: bson.D{{Key: "_sync.files", Value: 1}}, Options: options.Index().SetSparse(true)}
+
 var docIndexes = []mongo.IndexModel{
+	filesIndex,
 	{Keys: scanIndex},
 	{Keys: bson.D{{Key: "_sync.seq", Value: 1}}},
 	ownerIndex,

@@ -22,6 +22,10 @@ type BackupInfo struct {
 	Bytes         int64
 	InstanceID    string
 	SchemaVersion int
+	// Files is how many distinct contents (files/blobs) the backup holds or the restore
+	// wrote; FilesLeftOut how many files a backup left out, deleted between its snapshot
+	// and the reading of their content.
+	Files, FilesLeftOut int
 }
 
 // Backup writes a consistent copy of the database to the file out while writes go on: the
@@ -64,7 +68,8 @@ func BackupDir(ctx context.Context, dir, out string) (BackupInfo, error) {
 }
 
 // backupFile copies the database at src to out with VACUUM INTO, which reads one snapshot
-// (a read transaction: the writer goes on meanwhile) and writes a compact database file.
+// (a read transaction: the writer goes on meanwhile) and writes a compact database file,
+// then adds the files' content to the copy (backup_files.go).
 // The copy is written to a temporary name beside out with mode 0600 (it holds password
 // hashes and signing keys), flushed to disk, and only then renamed to out, so a crash
 // never leaves a partial file under the backup's name.
@@ -101,6 +106,9 @@ func backupFile(ctx context.Context, src, out string) (_ BackupInfo, err error) 
 	// VACUUM INTO accepts an existing empty file, so the file keeps the mode made above.
 	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return BackupInfo{}, mapError(err, "back up "+src)
+	}
+	if info.Files, info.FilesLeftOut, err = backupFiles(ctx, tmp, filepath.Join(filepath.Dir(src), "files")); err != nil {
+		return BackupInfo{}, fmt.Errorf("back up the files of %s: %w", src, err)
 	}
 	if info.Bytes, err = syncFile(tmp); err != nil {
 		return BackupInfo{}, err
@@ -168,7 +176,8 @@ func syncDir(dir string) error {
 // sqliteHeader starts every SQLite database file.
 var sqliteHeader = []byte("SQLite format 3\x00")
 
-// Restore makes the backup file from the database of the data directory dir. dir must be
+// Restore makes the backup file from the database of the data directory dir, and writes
+// the files' content it holds under dir/files. dir must be
 // empty or missing (or hold only the lock file), unless force is set: then its database is
 // replaced and any other file in it is left alone. The backup is copied in and checked
 // before anything in dir changes: it must be a SQLite database that passes
@@ -230,6 +239,12 @@ func Restore(ctx context.Context, from, dir string, force bool) (_ BackupInfo, e
 			e = &tideline.Error{Code: tideline.CodeInvalid, Message: "It is damaged, or not a database SQLite can read.", Err: err}
 		}
 		return BackupInfo{}, &tideline.Error{Code: e.Code, Message: from + " cannot be restored: " + e.Message, Err: e.Err}
+	}
+	if info.Files, err = restoreFiles(ctx, tmp, filepath.Join(abs, "files")); err != nil {
+		if _, ok := errors.AsType[*tideline.Error](err); ok {
+			return BackupInfo{}, err
+		}
+		return BackupInfo{}, fmt.Errorf("restore the files: %w", err)
 	}
 	info.File = dst
 	// The old database's WAL must go first: left beside the restored file, SQLite would

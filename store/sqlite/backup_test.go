@@ -1,9 +1,15 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/files"
+	"github.com/tideline-dev/tideline/store/storetest"
 )
 
 // putMeta writes a row through the engine's writer, as a feature's commit would.
@@ -226,4 +234,104 @@ func TestBackupRestore(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+}
+
+// TestBackupRestoreFiles: a backup holds the files' content, and a restore writes it back:
+// the restored engine serves every file with its hash. Uploads in progress are left out,
+// and so is a file whose content is gone by the time the backup reads it. A backup whose
+// content was tampered with, or names a path instead of a hash, is refused.
+func TestBackupRestoreFiles(t *testing.T) {
+	t.Parallel()
+	db := mustOpen(t, t.TempDir(), migrations)
+	s := db.Files().(fileStore)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 200_000) // 3.2 MB: several chunks
+	a := putFile(t, s, "u1", big)
+	b := putFile(t, s, "u2", big) // shares a's content
+	c := putFile(t, s, "u1", []byte("small"))
+	gone := putFile(t, s, "u1", []byte("deleted meanwhile"))
+	if err := os.Remove(s.blobPath(gone.SHA256)); err != nil {
+		t.Fatal(err)
+	}
+	up := files.Upload{ID: tideline.NewID(), Owner: "u1", Size: 100, SHA256: a.SHA256, CreatedAt: storetest.Epoch}
+	if err := s.CreateUpload(t.Context(), up); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteUpload(t.Context(), up.ID, 0, bytes.NewReader([]byte("part"))); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "b.db")
+	info, err := db.Backup(t.Context(), out)
+	if err != nil || info.Files != 2 || info.FilesLeftOut != 1 {
+		t.Fatalf("backup %+v, %v; want 2 contents, 1 file left out", info, err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "restored")
+	got, err := Restore(t.Context(), out, dir, false)
+	if err != nil || got.Files != 2 {
+		t.Fatalf("restore %+v, %v", got, err)
+	}
+	restored := mustOpen(t, dir, migrations)
+	rs := restored.Files()
+	for _, f := range []files.File{a, b, c} {
+		ff, err := rs.FindFile(t.Context(), f.ID)
+		if err != nil {
+			t.Fatalf("FindFile after restore: %v", err)
+		}
+		r, err := rs.OpenFile(t.Context(), ff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+			t.Fatalf("restored file %s: %v, hash %x, want %s", f.ID, err, h.Sum(nil), f.SHA256)
+		}
+	}
+	_, err = rs.FindFile(t.Context(), gone.ID)
+	wantNotFound(t, err, "the file whose content was gone")
+	_, err = rs.FindUpload(t.Context(), up.ID)
+	wantNotFound(t, err, "the upload in progress")
+	var left int
+	if err := restored.read.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'backup_blobs'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("backup_blobs left in the restored database: %d %v", left, err)
+	}
+	if used, _ := rs.Usage(t.Context(), "u1"); used != a.Size+c.Size {
+		t.Fatalf("u1's usage after restore %d, want %d", used, a.Size+c.Size)
+	}
+
+	for name, edit := range map[string]string{
+		"Tampered":    `UPDATE backup_blobs SET data = zeroblob(length(data)) WHERE n = 0`,
+		"PathNotHash": `UPDATE backup_blobs SET sha256 = '../../../../etc/x' WHERE sha256 = (SELECT min(sha256) FROM backup_blobs)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := filepath.Join(t.TempDir(), "bad.db")
+			if err := copyFile(out, bad); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open("sqlite", "file:"+bad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec(edit); err != nil {
+				t.Fatal(err)
+			}
+			raw.Close()
+			dir := filepath.Join(t.TempDir(), "d")
+			_, err = Restore(t.Context(), bad, dir, false)
+			if tideline.ErrorCode(err) != tideline.CodeInvalid || !strings.Contains(tideline.ErrorMessage(err), "damaged") {
+				t.Fatalf("restore of a %s backup: %v, want invalid (damaged)", name, err)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the restore left its data directory: %v", err)
+			}
+		})
+	}
+}
+
+func wantNotFound(t *testing.T, err error, what string) {
+	t.Helper()
+	if tideline.ErrorCode(err) != tideline.CodeNotFound {
+		t.Fatalf("%s: %v, want not_found", what, err)
+	}
 }

@@ -21,7 +21,7 @@ import (
 // what describes them. A commit links the upload's file to its hash's name (a duplicate
 // hash keeps the content already there) inside the transaction that records the file, so
 // a failed transaction takes the link back; what a crash between the two steps leaves is an
-// unreferenced blob or upload file, for the sweeper.
+// unreferenced blob or upload file, for the sweeper (files_sweep.go).
 
 // filesSchema is migration 9.
 var filesSchema = []string{
@@ -202,10 +202,13 @@ func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) 
 			f.ID, f.Owner, f.Name, f.ContentType, f.Size, f.SHA256, millis(f.CreatedAt)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM file_uploads WHERE id = ?`, f.ID); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM file_uploads WHERE id = ?`, f.ID)
+		if err != nil {
 			return err
 		}
-		var err error
+		if n, _ := res.RowsAffected(); n == 0 { // canceled meanwhile
+			return sql.ErrNoRows
+		}
 		linked, err = s.link(f.ID, blob)
 		return err
 	})

@@ -177,7 +177,7 @@ func (db *DB) runGroup(batch []*groupCall) {
 // when the engine opens: SQLite spends more time parsing a small statement than running
 // it, and the writer is the engine's one serial part.
 var writeStmts = []string{sqlSavepoint, sqlRollbackTo, sqlRelease, sqlDocVersion, sqlNextSeq, sqlRaiseClient,
-	sqlClaimClient, sqlClientOwner, sqlPutDoc, sqlDeleteDocBuckets, sqlPutDocBucket}
+	sqlClaimClient, sqlClientOwner, sqlPutDoc, sqlDeleteDocBuckets, sqlPutDocBucket, sqlDeleteDocFiles, sqlPutDocFile}
 
 // prepareWrites prepares writeStmts on the writer connection (while it is free: a
 // statement prepared inside a transaction ends with it). One that does not prepare (a

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/sync"
 )
 
@@ -120,7 +121,7 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 			if err := tx.queryRow(ctx, sqlNextSeq).Scan(&results[i].Seq); err != nil {
 				return err
 			}
-			if err := writeDoc(ctx, tx, d, results[i].Seq); err != nil {
+			if err := writeDoc(ctx, tx, d, results[i].Seq, w.BaseVersion == 0); err != nil {
 				return err
 			}
 		}
@@ -147,6 +148,8 @@ const (
 			buckets = excluded.buckets, evicted = excluded.evicted, evict_seq = excluded.evict_seq, updated_at = excluded.updated_at`
 	sqlDeleteDocBuckets = `DELETE FROM sync_doc_buckets WHERE collection = ? AND scope = ? AND doc_id = ?`
 	sqlPutDocBucket     = `INSERT INTO sync_doc_buckets (bucket, seq, collection, scope, doc_id, deleted, member) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlDeleteDocFiles   = `DELETE FROM sync_doc_files WHERE collection = ? AND scope = ? AND doc_id = ?`
+	sqlPutDocFile       = `INSERT INTO sync_doc_files (collection, scope, doc_id, file_id) VALUES (?, ?, ?, ?)`
 )
 
 // claimClient makes the client m's user's, at mark 0, unless it is someone's already; a
@@ -166,8 +169,10 @@ func claimClient(ctx context.Context, tx wtx, m sync.ClientMark) error {
 	return nil
 }
 
-// writeDoc stores a document's new state under seq and moves its bucket entries to seq.
-func writeDoc(ctx context.Context, tx wtx, d sync.Document, seq int64) error {
+// writeDoc stores a document's new state under seq, moves its bucket entries to seq, and
+// records the files its fields refer to (sync_doc_files, for the files sweeper), all in
+// the commit's transaction. fresh: the document did not exist, so it has no entries yet.
+func writeDoc(ctx context.Context, tx wtx, d sync.Document, seq int64, fresh bool) error {
 	fields, err := json.Marshal(orEmpty(d.Fields))
 	if err != nil {
 		return err
@@ -195,6 +200,19 @@ func writeDoc(ctx context.Context, tx wtx, d sync.Document, seq int64) error {
 				b, seq, d.Ref.Collection, d.Ref.Scope, d.Ref.ID, d.Deleted, i == 0); err != nil {
 				return err
 			}
+		}
+	}
+	if !fresh {
+		if _, err := tx.exec(ctx, sqlDeleteDocFiles, d.Ref.Collection, d.Ref.Scope, d.Ref.ID); err != nil {
+			return err
+		}
+	}
+	if d.Deleted {
+		return nil // a tombstone refers to nothing
+	}
+	for _, id := range files.Refs(d.Fields) {
+		if _, err := tx.exec(ctx, sqlPutDocFile, d.Ref.Collection, d.Ref.Scope, d.Ref.ID, id); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -63,6 +63,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Sync", func(t *testing.T) { runSync(t, h) })
 	t.Run("Push", func(t *testing.T) { runPush(t, h) })
 	t.Run("Files", func(t *testing.T) { runFiles(t, h) })
+	t.Run("FilesSweep", func(t *testing.T) { runFilesSweep(t, h) })
 }
 
 // open opens the engine at loc and closes it when the test ends.

@@ -811,6 +811,49 @@ final class TidelineApi {
     final res = await transport.send('POST', '/v1/admin/push/campaigns/${Uri.encodeComponent(campaignId)}/cancel', auth: true);
     return Campaign.fromJson(_object(res.body));
   }
+
+  /// Get a short-lived download URL
+  ///
+  /// A URL that downloads the file without an `Authorization` header until it expires
+  /// (`files.signedUrlTtl`, 15 minutes by default), for views that cannot send one (an
+  /// image element, a video player, a system share sheet). It is granted on the same
+  /// terms as a download (`GET /v1/files/{fileId}`: the uploader, or a reader of the
+  /// document named by `collection` and `doc` that refers to the file); anyone else gets
+  /// 404. The URL is relative to the server's base URL (`/v1/files/{fileId}/content?...`).
+  /// Whoever holds it can download the file until it expires, also after the reference
+  /// is removed: it is a short-lived capability, like a presigned S3 URL.
+  ///
+  /// `POST /v1/files/{fileId}/url` (bearer token)
+  Future<FileUrl> createFileUrl(String fileId, {String? collection, String? doc}) async {
+    final res = await transport.send('POST', '/v1/files/${Uri.encodeComponent(fileId)}/url', query: {if (collection case final value?) 'collection': value, if (doc case final value?) 'doc': value}, auth: true);
+    return FileUrl.fromJson(_object(res.body));
+  }
+}
+
+final class FileUrl {
+  /// Creates a [FileUrl].
+  const FileUrl({
+    required this.url,
+    required this.expiresAt,
+  });
+
+  /// Decodes a [FileUrl] from its JSON object.
+  factory FileUrl.fromJson(Map<String, Object?> json) => FileUrl(
+        url: json['url'] as String,
+        expiresAt: DateTime.parse(json['expiresAt'] as String),
+      );
+
+  /// The path and query of the download, relative to the server's base URL.
+  final String url;
+
+  /// When the URL stops working.
+  final DateTime expiresAt;
+
+  /// Encodes this [FileUrl] as its JSON object.
+  Map<String, Object?> toJson() => {
+        'url': url,
+        'expiresAt': _date(expiresAt),
+      };
 }
 
 final class PushRequest {

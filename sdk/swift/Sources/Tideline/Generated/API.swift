@@ -890,6 +890,50 @@ public final class TidelineAPI: @unchecked Sendable {
         let (data, _) = try await send("POST", "/v1/admin/push/campaigns/\(Self.escape(campaignId))/cancel", auth: true)
         return try Self.decoder().decode(Campaign.self, from: data)
     }
+
+    /// Get a short-lived download URL
+    ///
+    /// A URL that downloads the file without an `Authorization` header until it expires
+    /// (`files.signedUrlTtl`, 15 minutes by default), for views that cannot send one (an
+    /// image element, a video player, a system share sheet). It is granted on the same
+    /// terms as a download (`GET /v1/files/{fileId}`: the uploader, or a reader of the
+    /// document named by `collection` and `doc` that refers to the file); anyone else gets
+    /// 404. The URL is relative to the server's base URL (`/v1/files/{fileId}/content?...`).
+    /// Whoever holds it can download the file until it expires, also after the reference
+    /// is removed: it is a short-lived capability, like a presigned S3 URL.
+    ///
+    /// `POST /v1/files/{fileId}/url` (bearer token)
+    public func createFileUrl(fileId: String, collection: String? = nil, doc: String? = nil) async throws -> FileUrl {
+        var query: [URLQueryItem] = []
+        if let value = collection { query.append(URLQueryItem(name: "collection", value: value)) }
+        if let value = doc { query.append(URLQueryItem(name: "doc", value: value)) }
+        let (data, _) = try await send("POST", "/v1/files/\(Self.escape(fileId))/url", query: query, auth: true)
+        return try Self.decoder().decode(FileUrl.self, from: data)
+    }
+}
+
+public struct FileUrl: Codable, Sendable, Equatable {
+    /// The path and query of the download, relative to the server's base URL.
+    public let url: String
+    /// When the URL stops working.
+    public let expiresAt: Date
+
+    public init(url: String, expiresAt: Date) {
+        self.url = url
+        self.expiresAt = expiresAt
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: JSONKey.self)
+        url = try c.decode(String.self, forKey: JSONKey("url"))
+        expiresAt = try c.decode(Date.self, forKey: JSONKey("expiresAt"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: JSONKey.self)
+        try c.encode(url, forKey: JSONKey("url"))
+        try c.encode(expiresAt, forKey: JSONKey("expiresAt"))
+    }
 }
 
 public struct PushRequest: Codable, Sendable, Equatable {
