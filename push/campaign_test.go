@@ -773,3 +773,57 @@ func testCampaignGracefulStop(t *testing.T, engine string) {
 		wantOnce(t, fake, ds)
 	})
 }
+
+// racingStore is a real push store that runs hook before its first StartCampaign: another
+// node's worker sends the deliveries a campaign's audience has just stored, while the
+// campaign itself is not yet marked sending.
+type racingStore struct {
+	push.Store
+	hook func()
+}
+
+func (s *racingStore) StartCampaign(ctx context.Context, id, owner, status string, targeted int, now time.Time) error {
+	if s.hook != nil {
+		s.hook()
+		s.hook = nil
+	}
+	return s.Store.StartCampaign(ctx, id, owner, status, targeted, now)
+}
+
+// TestCampaignSentBeforeStarted: when another node sends a campaign's deliveries between
+// the audience being stored and the campaign being marked sending, the node that marks it
+// completes it, and says so like any completion: the log line, the counter. (It completed
+// silently: cmd/api's TestServeCampaignAndWakeUp, which waits for the log line, failed
+// whenever a loaded machine made the two workers of one node race this way.)
+func TestCampaignSentBeforeStarted(t *testing.T) {
+	t.Parallel()
+	onEngines(t, testCampaignSentBeforeStarted)
+}
+
+func testCampaignSentBeforeStarted(t *testing.T, engine string) {
+	fake := fcmtest.New(t)
+	e := fcmEnv(t, engine, fake, push.Config{})
+	ds := e.devicesN(3, 3, nil)
+	c := e.create(hello(push.Target{All: true}))
+	provider := fcmProvider(t, fake)
+	other := e.another(push.Config{NodeID: "node-b", Provider: provider})
+	var logs strings.Builder
+	racing := &racingStore{Store: e.store, hook: func() {
+		if n := drain(t, other); n != 1 {
+			t.Errorf("the other node did %d steps, want one batch", n)
+		}
+	}}
+	a := push.New(racing, push.Config{NodeID: "node-a", Provider: provider, Clock: e.clock,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	drain(t, a)
+	if got := e.campaign(c.ID); got.Status != push.CampaignCompleted || got.Counts.Sent != 3 {
+		t.Fatalf("campaign %+v %+v", got.Campaign, got.Counts)
+	}
+	wantOnce(t, fake, ds)
+	if st := a.Stats(); st.CampaignsStarted != 1 || st.CampaignsCompleted != 1 {
+		t.Fatalf("the completing node's stats %+v", st)
+	}
+	if !strings.Contains(logs.String(), `"msg":"push campaign completed"`) {
+		t.Fatalf("no completion logged:\n%s", logs.String())
+	}
+}

@@ -161,7 +161,7 @@ func (s *Service) startCampaign(ctx context.Context) (bool, error) {
 	if status == CampaignSending {
 		// Workers may have sent every delivery already, while the campaign was still
 		// queued: then nobody else will see it sending with nothing pending.
-		if _, err := s.store.FinishCampaign(ctx, c.ID, s.clock.Now()); err != nil {
+		if err := s.finishCampaign(ctx, c.ID); err != nil {
 			return true, err
 		}
 	}
@@ -415,16 +415,24 @@ func (s *Service) finishCampaigns(rctx context.Context, ds []Delivery) error {
 		}
 	}
 	for _, id := range campaigns {
-		finished, err := s.store.FinishCampaign(rctx, id, s.clock.Now())
-		if err != nil {
+		if err := s.finishCampaign(rctx, id); err != nil {
 			return err
 		}
-		if finished {
-			s.counters.completed.Add(1)
-			s.cfg.Logger.InfoContext(rctx, "push campaign completed", "campaign", id)
-			s.forgetSpec(id)
-		}
 	}
+	return nil
+}
+
+// finishCampaign completes campaign id if it is sending with nothing left to send, and
+// then counts and logs its completion, wherever the completion is found: after a batch,
+// or when the campaign is marked sending after other workers already sent it all.
+func (s *Service) finishCampaign(ctx context.Context, id string) error {
+	finished, err := s.store.FinishCampaign(ctx, id, s.clock.Now())
+	if err != nil || !finished {
+		return err
+	}
+	s.counters.completed.Add(1)
+	s.cfg.Logger.InfoContext(ctx, "push campaign completed", "campaign", id)
+	s.forgetSpec(id)
 	return nil
 }
 
