@@ -251,9 +251,8 @@ DELETE FROM tl_meta;
 -- (this statement fails to prepare without them).
 SELECT sqlite_version(), json_patch('{}', json_object('a', json('[1]')));
 
--- Attachments (docs/sdk-core.md "Attachments"): the upload queue and the download cache.
-
 -- name: attachment_add
+-- Attachments (docs/sdk-core.md "Attachments"): the upload queue and the download cache.
 -- A file captured for a document's field; its pending reference is written by the same
 -- transaction (a patch of that field).
 INSERT INTO tl_attachments (local_id, collection, doc_id, field, path, name, content_type, size, sha256, created_at)

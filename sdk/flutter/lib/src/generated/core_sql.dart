@@ -235,6 +235,7 @@ FROM f;''';
 
   /// The statement attachment_add.
   static const String attachmentAdd = r'''
+-- Attachments (docs/sdk-core.md "Attachments"): the upload queue and the download cache.
 -- A file captured for a document's field; its pending reference is written by the same
 -- transaction (a patch of that field).
 INSERT INTO tl_attachments (local_id, collection, doc_id, field, path, name, content_type, size, sha256, created_at)
@@ -500,9 +501,7 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value;''';
   static const String sqliteCheck = r'''
 -- Run at open: the SQLite version, and whether the JSON functions the core uses exist
 -- (this statement fails to prepare without them).
-SELECT sqlite_version(), json_patch('{}', json_object('a', json('[1]')));
-
--- Attachments (docs/sdk-core.md "Attachments"): the upload queue and the download cache.''';
+SELECT sqlite_version(), json_patch('{}', json_object('a', json('[1]')));''';
 
   /// The statement view_delete.
   static const String viewDelete = r'''
