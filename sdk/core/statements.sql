@@ -271,12 +271,26 @@ FROM tl_attachments WHERE local_id = :local_id;
 -- name: attachment_wanted
 -- 1 when the document's view still holds this attachment's pending reference in its
 -- field (an object whose "pending" is the local id); 0 when the document was deleted, or
--- the field replaced: the upload is then canceled.
+-- the field replaced (then attachments_cancel_unwanted cancels it), or the view is stale
+-- for a moment (it is then left for the next run).
 SELECT EXISTS (
   SELECT 1 FROM tl_view v, json_each(v.doc) f,
                 json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
   WHERE v.collection = :collection AND v.doc_id = :doc_id AND f.key = :field
     AND p.key = 'pending' AND p.value = :local_id);
+
+-- name: attachments_cancel_unwanted
+-- After a local write, a receipt that carries the server's document (or rejects the
+-- mutation), or a page: the attachments of the document whose pending reference left its
+-- view are canceled. Not after a rebase onto a copy that may be stale (a duplicate
+-- receipt without a document): the next page brings the reference back.
+UPDATE tl_attachments SET state = 'canceled'
+WHERE collection = :collection AND doc_id = :doc_id AND state <> 'canceled'
+  AND NOT EXISTS (
+    SELECT 1 FROM tl_view v, json_each(v.doc) f,
+                  json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
+    WHERE v.collection = tl_attachments.collection AND v.doc_id = tl_attachments.doc_id
+      AND f.key = tl_attachments.field AND p.key = 'pending' AND p.value = tl_attachments.local_id);
 
 -- name: attachment_started
 -- The tus upload was created (POST answered 201 with its Location's path).

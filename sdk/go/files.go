@@ -277,12 +277,12 @@ func (c *Client) wanted(ctx context.Context, db execer, a Attachment) (bool, err
 }
 
 func (c *Client) uploadOne(ctx context.Context, a Attachment) error {
-	ok, err := c.wanted(ctx, c.db, a)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	if a.State == "canceled" {
 		return c.cancelUpload(ctx, a)
+	}
+	ok, err := c.wanted(ctx, c.db, a)
+	if err != nil || !ok {
+		return err // not in the view for a moment (a stale copy): left for the next run
 	}
 	resume := a.UploadURL != ""
 	for restarts := 0; ; restarts++ {
@@ -428,11 +428,23 @@ func (c *Client) cancelUpload(ctx context.Context, a Attachment) error {
 // becomes a cached file, and the row goes.
 func (c *Client) completeUpload(ctx context.Context, a Attachment, fileID string) error {
 	var changed []string
-	var keep bool
+	var keep, wait bool
 	if err := c.inTx(ctx, func(tx *stmtTx) error {
 		ok, err := c.wanted(ctx, tx, a)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			var state string
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM tl_attachments WHERE local_id = ?`, a.LocalID).Scan(&state); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if state != "canceled" && state != "" {
+				// Not in the view for a moment (a stale copy): the file is there; the next
+				// run finds the upload gone and the file present, and completes it then.
+				wait = true
+				return nil
+			}
 		}
 		keep = ok
 		if ok {
@@ -452,6 +464,9 @@ func (c *Client) completeUpload(ctx context.Context, a Attachment, fileID string
 		return err
 	}); err != nil {
 		return err
+	}
+	if wait {
+		return nil
 	}
 	if !keep {
 		os.Remove(c.abs(a.path))

@@ -229,6 +229,9 @@ func (c *Client) applyPage(ctx context.Context, page pullPage, fromStream bool) 
 			if err := rebase(ctx, tx, col, id, pending); err != nil {
 				return err
 			}
+			if err := cancelUnwanted(ctx, tx, col, id); err != nil {
+				return err
+			}
 		}
 		if len(changed) > 0 { // cached files whose document is gone, or no longer refers to them
 			var err error

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS tl_attachments (
     content_type  TEXT    NOT NULL,
     size          INTEGER NOT NULL,
     sha256        TEXT    NOT NULL,         -- hex, computed when the file was attached
-    state         TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading')),
+    state         TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading', 'canceled')),
     attempts      INTEGER NOT NULL DEFAULT 0, -- failed attempts (network, 5xx, 409, 429)
     upload_url    TEXT,                     -- the tus upload's path (Location), once created
     upload_offset INTEGER NOT NULL DEFAULT 0, -- the server's offset as last heard
