@@ -371,3 +371,10 @@ SELECT coalesce(sum(CASE WHEN pinned = 0 THEN size END), 0), coalesce(sum(CASE W
 
 -- name: attachments_count
 SELECT count(*) FROM tl_attachments;
+
+-- name: attachment_state
+SELECT state FROM tl_attachments WHERE local_id = :local_id;
+
+-- name: files_list
+-- The download cache, by file id (for the app, and the runners' expectFiles).
+SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id;

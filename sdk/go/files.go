@@ -94,7 +94,7 @@ type Attachment struct {
 	Name, ContentType string
 	Size              int64
 	SHA256            string
-	State             string // "queued" (no upload on the server yet) or "uploading"
+	State             string // "queued" (no upload on the server yet), "uploading", or "canceled" (deleted at the next run)
 	Attempts          int    // failed attempts so far (network, 5xx, 409, 429)
 	UploadURL         string // the tus upload's path, once created
 	Offset            int64  // the server's offset as last heard
@@ -436,7 +436,7 @@ func (c *Client) completeUpload(ctx context.Context, a Attachment, fileID string
 		}
 		if !ok {
 			var state string
-			if err := tx.QueryRowContext(ctx, `SELECT state FROM tl_attachments WHERE local_id = ?`, a.LocalID).Scan(&state); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			if err := tx.QueryRowContext(ctx, core.Statement("attachment_state"), sql.Named("local_id", a.LocalID)).Scan(&state); err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if state != "canceled" && state != "" {
@@ -780,7 +780,7 @@ type CachedFile struct {
 
 // CachedFiles lists the download cache, by file id.
 func (c *Client) CachedFiles(ctx context.Context) ([]CachedFile, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id`)
+	rows, err := c.db.QueryContext(ctx, core.Statement("files_list"))
 	if err != nil {
 		return nil, err
 	}

@@ -142,7 +142,10 @@ func (c *Client) rejectLocally(ctx context.Context, m outboxRow) error {
 		if _, err := tx.ExecContext(ctx, core.Statement("ack_mutation"), sql.Named("id", m.id)); err != nil {
 			return err
 		}
-		return rebase(ctx, tx, m.collection, m.docID, -1)
+		if err := rebase(ctx, tx, m.collection, m.docID, -1); err != nil {
+			return err
+		}
+		return cancelUnwanted(ctx, tx, m.collection, m.docID)
 	})
 	if err != nil {
 		return err

@@ -104,7 +104,8 @@ final class Attachment {
   /// Its SHA-256, hex.
   final String sha256;
 
-  /// queued (no upload on the server yet) or uploading.
+  /// queued (no upload on the server yet), uploading, or canceled (its reference left the
+  /// document: the next run deletes the upload).
   final String state;
 
   /// Failed attempts so far (network, 5xx, 409, 429).
@@ -352,7 +353,10 @@ extension TidelineFiles on Tideline {
       1;
 
   Future<void> _uploadOne(Attachment a) async {
-    if (!await _db.run(() => _wanted(a))) return _cancelUpload(a);
+    if (a.state == 'canceled') return _cancelUpload(a);
+    // Not in the view for a moment (a stale copy after a duplicate receipt): left for the
+    // next run; a reference that really left the view was canceled by that write or page.
+    if (!await _db.run(() => _wanted(a))) return;
     var resume = a.uploadUrl != null;
     for (var restarts = 0;; restarts++) {
       if (restarts > 2) throw StateError('the server lost upload ${a.localId} again and again');
@@ -447,9 +451,15 @@ extension TidelineFiles on Tideline {
   // _completeUpload: the field's reference becomes the file's (a patch, when the field
   // still holds the pending one), the copy becomes a cached file, the row goes.
   Future<void> _completeUpload(Attachment a, String fileId) async {
-    final (keep, changed) = await _db.run(() => _cache.transaction(() {
+    final (keep, changed, wait) = await _db.run(() => _cache.transaction(() {
           var changed = const <String>[];
           final keep = _wanted(a);
+          if (!keep) {
+            final state = _cache.scalar('attachment_state', {':local_id': a.localId}) as String?;
+            // Not in the view for a moment (a stale copy): the next run finds the upload
+            // gone and the file there, and completes it then.
+            if (state != null && state != 'canceled') return (false, changed, true);
+          }
           if (keep) {
             final ref = FileRef(id: fileId, name: a.name, size: a.size, contentType: a.contentType, sha256: a.sha256);
             final w = WriteTx._(this);
@@ -467,8 +477,9 @@ extension TidelineFiles on Tideline {
             });
           }
           _cache.exec('attachment_delete', {':local_id': a.localId});
-          return (keep, changed);
+          return (keep, changed, false);
         }));
+    if (wait) return;
     if (!keep) {
       _removeFiles([a.path]);
       return;
@@ -669,8 +680,8 @@ extension TidelineFiles on Tideline {
   }
 
   /// The download cache, by file id.
-  Future<List<CachedFile>> cachedFiles() => _db.run(() => _cache.db
-      .select('SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id')
+  Future<List<CachedFile>> cachedFiles() => _db.run(() => _cache
+      .select('files_list')
       .map((r) => CachedFile(
             id: r['file_id'] as String,
             collection: r['collection'] as String,

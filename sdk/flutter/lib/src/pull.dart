@@ -139,6 +139,7 @@ extension on Tideline {
     for (final k in changed) {
       final slash = k.indexOf('/');
       _rebase(cache, k.substring(0, slash), k.substring(slash + 1), pending);
+      cache.exec('attachments_cancel_unwanted', {':collection': k.substring(0, slash), ':doc_id': k.substring(slash + 1)});
     }
     // Access lost: cached files whose document is gone, or no longer refers to them.
     final dropped = changed.isEmpty ? const <String>[] : _dropFiles('files_unreachable');

@@ -64,6 +64,7 @@ final class WriteTx {
     final view = cache.select('view_get', key);
     final current = view.isEmpty ? null : view.first.columnAt(0) as String?;
     _putView(cache, collection, id, _applyMutation(cache, current, op, fieldsJson, opsJson));
+    cache.exec('attachments_cancel_unwanted', key); // a pending reference it replaced
     _changed.add('$collection/$id');
   }
 }

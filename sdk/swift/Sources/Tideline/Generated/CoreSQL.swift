@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS tl_attachments (
     content_type  TEXT    NOT NULL,
     size          INTEGER NOT NULL,
     sha256        TEXT    NOT NULL,         -- hex, computed when the file was attached
-    state         TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading')),
+    state         TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading', 'canceled')),
     attempts      INTEGER NOT NULL DEFAULT 0, -- failed attempts (network, 5xx, 409, 429)
     upload_url    TEXT,                     -- the tus upload's path (Location), once created
     upload_offset INTEGER NOT NULL DEFAULT 0, -- the server's offset as last heard
@@ -273,11 +273,17 @@ UPDATE tl_attachments SET state = 'uploading', upload_url = :upload_url, upload_
 WHERE local_id = :local_id;
 """
 
+    /// The statement attachment_state.
+    public static let attachmentState = """
+SELECT state FROM tl_attachments WHERE local_id = :local_id;
+"""
+
     /// The statement attachment_wanted.
     public static let attachmentWanted = """
 -- 1 when the document's view still holds this attachment's pending reference in its
 -- field (an object whose "pending" is the local id); 0 when the document was deleted, or
--- the field replaced: the upload is then canceled.
+-- the field replaced (then attachments_cancel_unwanted cancels it), or the view is stale
+-- for a moment (it is then left for the next run).
 SELECT EXISTS (
   SELECT 1 FROM tl_view v, json_each(v.doc) f,
                 json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
@@ -289,6 +295,21 @@ SELECT EXISTS (
     public static let attachmentsAll = """
 -- Every attachment's copy (clear removes them from disk after the transaction).
 SELECT local_id, path FROM tl_attachments;
+"""
+
+    /// The statement attachments_cancel_unwanted.
+    public static let attachmentsCancelUnwanted = """
+-- After a local write, a receipt that carries the server's document (or rejects the
+-- mutation), or a page: the attachments of the document whose pending reference left its
+-- view are canceled. Not after a rebase onto a copy that may be stale (a duplicate
+-- receipt without a document): the next page brings the reference back.
+UPDATE tl_attachments SET state = 'canceled'
+WHERE collection = :collection AND doc_id = :doc_id AND state <> 'canceled'
+  AND NOT EXISTS (
+    SELECT 1 FROM tl_view v, json_each(v.doc) f,
+                  json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
+    WHERE v.collection = tl_attachments.collection AND v.doc_id = tl_attachments.doc_id
+      AND f.key = tl_attachments.field AND p.key = 'pending' AND p.value = tl_attachments.local_id);
 """
 
     /// The statement attachments_count.
@@ -406,6 +427,12 @@ UPDATE tl_files SET used_at = :now WHERE file_id = :file_id;
     /// The statement files_all.
     public static let filesAll = """
 SELECT file_id, path FROM tl_files;
+"""
+
+    /// The statement files_list.
+    public static let filesList = """
+-- The download cache, by file id (for the app, and the runners' expectFiles).
+SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id;
 """
 
     /// The statement files_to_evict.
@@ -600,8 +627,10 @@ WHERE collection = :collection AND doc_id = :doc_id;
         "attachment_progress": attachmentProgress,
         "attachment_restart": attachmentRestart,
         "attachment_started": attachmentStarted,
+        "attachment_state": attachmentState,
         "attachment_wanted": attachmentWanted,
         "attachments_all": attachmentsAll,
+        "attachments_cancel_unwanted": attachmentsCancelUnwanted,
         "attachments_count": attachmentsCount,
         "attachments_queue": attachmentsQueue,
         "cache_bytes": cacheBytes,
@@ -622,6 +651,7 @@ WHERE collection = :collection AND doc_id = :doc_id;
         "file_put": filePut,
         "file_touch": fileTouch,
         "files_all": filesAll,
+        "files_list": filesList,
         "files_to_evict": filesToEvict,
         "files_unreachable": filesUnreachable,
         "get_meta": getMeta,
