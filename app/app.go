@@ -107,7 +107,8 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 		return nil, err
 	}
 	a.pushToLog = provider.Name() == push.LogProvider{}.Name()
-	a.Push = push.New(store.Push(), push.Config{Clock: cfg.Clock, Logger: a.log, Provider: provider, NodeID: a.info.InstanceID + "/" + tideline.NewID()})
+	a.Push = push.New(store.Push(), push.Config{Clock: cfg.Clock, Logger: a.log, Provider: provider, NodeID: a.info.InstanceID + "/" + tideline.NewID(),
+		SweepEvery: cfg.SweepEvery, DeliveryRetention: cfg.PushDeliveryRetention})
 	// Deleting a user deletes what each feature keeps of them; ending sessions unbinds the
 	// push tokens they registered.
 	a.Auth.OnUserDeleted(a.Sync.DeleteUser)

@@ -52,6 +52,9 @@ type Config struct {
 	// FCM sends push notifications; with neither a credentials file nor a project id, the
 	// log provider is used.
 	FCM fcm.Config
+	// PushDeliveryRetention is how long the deliveries of a campaign that ended are kept
+	// (0: push.DefaultDeliveryRetention); the sweep, every SweepEvery, deletes older ones.
+	PushDeliveryRetention time.Duration
 
 	// ConsoleConfirmAbove: the admin console asks for confirmation before sending a
 	// campaign to more devices than this (0: before every campaign).

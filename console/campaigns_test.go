@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tideline-dev/tideline/push"
 )
@@ -125,5 +126,38 @@ func TestCampaignListPages(t *testing.T) {
 	}
 	if p := b.get("/console/campaigns?before=$where"); p.status != http.StatusBadRequest {
 		t.Fatalf("bad before: %d", p.status)
+	}
+}
+
+// TestCampaignPagesAfterSweep: once the sweep has deleted a campaign's deliveries (past
+// push.deliveryRetention), its page, its progress and the list show the counts they
+// showed before.
+func TestCampaignPagesAfterSweep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ada := e.user("ada@example.com")
+	e.device(ada, "phone", "android", "tok-a")
+	e.device(ada, "tablet", "ios", "tok-b")
+	id := campaignID(t, e.adminBrowser().send(url.Values{"title": {"Hello"}, "target": {"all"}}))
+	e.drain()
+	e.clock.Advance(31 * 24 * time.Hour)
+	if n, err := e.push.SweepDeliveries(t.Context()); err != nil || n != 2+1 {
+		t.Fatalf("sweep: %d records, %v; want the 2 deliveries and the campaign's mark", n, err)
+	}
+	b := e.adminBrowser() // signed in again: a month went by
+	var prog map[string]any
+	j := b.get("/console/campaigns/" + id + "/progress")
+	if err := json.Unmarshal([]byte(j.body), &prog); err != nil {
+		t.Fatal(err)
+	}
+	if prog["status"] != "completed" || prog["targeted"] != 2.0 || prog["sent"] != 2.0 || prog["done"] != 2.0 || prog["percent"] != 100.0 {
+		t.Fatalf("progress after the sweep: %v", prog)
+	}
+	p := b.get("/console/campaigns/" + id)
+	if !p.has(`<progress id="progress-bar" max="2" value="2">100%</progress>`) || !p.has(`<td data-count="sent">2</td>`) {
+		t.Fatalf("campaign page after the sweep:\n%s", p.body)
+	}
+	if vs := e.campaigns(); len(vs) != 1 || vs[0].Counts != (push.Counts{Sent: 2}) || vs[0].Targeted != 2 {
+		t.Fatalf("listed after the sweep: %+v", vs)
 	}
 }

@@ -403,7 +403,9 @@ func (s *Service) view(ctx context.Context, c Campaign, withErrors bool) (Campai
 		return v, nil
 	}
 	var err error
-	if v.Counts, err = s.store.CampaignCounts(ctx, c.ID); err != nil {
+	if c.Final != nil {
+		v.Counts = *c.Final // stored when it completed: its deliveries may be purged
+	} else if v.Counts, err = s.store.CampaignCounts(ctx, c.ID); err != nil {
 		return CampaignView{}, err
 	}
 	if !c.DryRun {

@@ -45,10 +45,16 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// WakeEvery is the least time between two silent sync wake-ups of one device (1 minute).
 	WakeEvery time.Duration
-	// SweepEvery is how often Run clears tokens bound to ended sessions (10 minutes; see
-	// SweepEndedSessions).
+	// SweepEvery is how often Run clears tokens bound to ended sessions and deletes old
+	// deliveries (10 minutes; see SweepEndedSessions and SweepDeliveries).
 	SweepEvery time.Duration
+	// DeliveryRetention is how long the deliveries of a campaign that ended are kept
+	// (720 hours); the campaign keeps its counts and first errors (SweepDeliveries).
+	DeliveryRetention time.Duration
 }
+
+// DefaultDeliveryRetention is Config.DeliveryRetention's default.
+const DefaultDeliveryRetention = 720 * time.Hour
 
 // Service is the push capability.
 type Service struct {
@@ -89,6 +95,7 @@ func New(store Store, cfg Config) *Service {
 	cfg.RetryMax = cmp.Or(max(cfg.RetryMax, 0), time.Hour)
 	cfg.WakeEvery = cmp.Or(max(cfg.WakeEvery, 0), time.Minute)
 	cfg.SweepEvery = cmp.Or(max(cfg.SweepEvery, 0), 10*time.Minute)
+	cfg.DeliveryRetention = cmp.Or(max(cfg.DeliveryRetention, 0), DefaultDeliveryRetention)
 	s := &Service{store: store, cfg: cfg, clock: cfg.Clock, wake: make(chan struct{}, cfg.Workers),
 		zones: map[string]*time.Location{}, specs: map[string]Spec{}}
 	s.waker = newWaker(s)
@@ -218,6 +225,25 @@ func (s *Service) SweepEndedSessions(ctx context.Context) (int, error) {
 		n, err := s.store.UnbindEndedSessions(ctx, s.clock.Now(), sweepBatch)
 		total += n
 		if err != nil || n < sweepBatch {
+			return total, err
+		}
+	}
+}
+
+// SweepDeliveries deletes the deliveries of campaigns that ended (completed or cancelled)
+// more than DeliveryRetention ago, a batch at a time until none is left, and says how
+// many records it changed (Store.PurgeDeliveries). Each campaign keeps its counts
+// (Campaign.Final, stored before its first delivery goes) and its first
+// CampaignErrorsKept failed deliveries, so the console and the API show it as before.
+// Without it, every delivery of every campaign is kept for good. Several nodes may sweep
+// at once. Run calls it every SweepEvery.
+func (s *Service) SweepDeliveries(ctx context.Context) (int, error) {
+	before := s.clock.Now().Add(-s.cfg.DeliveryRetention)
+	total := 0
+	for {
+		n, err := s.store.PurgeDeliveries(ctx, before, CampaignErrorsKept, sweepBatch)
+		total += n
+		if err != nil || n == 0 {
 			return total, err
 		}
 	}

@@ -154,6 +154,11 @@ type Campaign struct {
 	// LeaseOwner and LeaseUntil: the worker resolving the audience, until when.
 	LeaseOwner string
 	LeaseUntil time.Time
+	// Final are the campaign's deliveries by status as stored on the campaign: set when it
+	// completes (atomically with the change of status), or, for a cancelled campaign and
+	// one completed before the engine stored them, by PurgeDeliveries before it deletes
+	// any delivery. nil: not stored, count the deliveries (CampaignCounts).
+	Final *Counts
 }
 
 // Delivery statuses.
@@ -209,8 +214,8 @@ type CampaignStore interface {
 	// ListCampaigns returns up to limit campaigns with ID below before ("": no bound),
 	// newest (greatest ID) first.
 	ListCampaigns(ctx context.Context, before string, limit int) ([]Campaign, error)
-	// CampaignCounts returns the campaign's deliveries by status (zero when it has none or
-	// is unknown).
+	// CampaignCounts counts the campaign's deliveries by status (zero when it has none or
+	// is unknown). Once PurgeDeliveries has deleted some, only Campaign.Final is right.
 	CampaignCounts(ctx context.Context, id string) (Counts, error)
 	// CampaignErrors returns up to limit of the campaign's failed deliveries (status failed;
 	// pruned ones are not errors), those that failed first (earliest FinishedAt, then by ID)
@@ -238,7 +243,8 @@ type CampaignStore interface {
 	AddDeliveries(ctx context.Context, ds []Delivery) error
 	// StartCampaign moves a queued campaign leased by owner (LeaseOwner = owner; the lease
 	// may have ended if no other worker has claimed it since) to status (sending, or
-	// completed for a dry run or an empty audience: then FinishedAt = now), with Targeted =
+	// completed for a dry run or an empty audience: then FinishedAt = now and Final = the
+	// counts of its deliveries, normally none), with Targeted =
 	// targeted and StartedAt = now, and clears the lease. When the campaign is not queued
 	// or not leased by owner (its lease ended and another worker took it, an admin
 	// cancelled it, nobody claimed it, or it does not exist), it changes nothing and returns
@@ -260,7 +266,20 @@ type CampaignStore interface {
 	// outcome is recorded all the same). It returns how many outcomes it recorded.
 	FinishDeliveries(ctx context.Context, owner string, outcomes []Outcome) (int, error)
 	// FinishCampaign moves a sending campaign with no pending delivery to completed
-	// (FinishedAt = now) and says whether it did (false, and no error, for any other
-	// campaign or an unknown one).
+	// (FinishedAt = now, and Final = its deliveries by status, in the same atomic change)
+	// and says whether it did (false, and no error, for any other campaign or an unknown
+	// one).
 	FinishCampaign(ctx context.Context, id string, now time.Time) (bool, error)
+	// PurgeDeliveries deletes the deliveries of campaigns that ended (completed or
+	// cancelled) before endedBefore, oldest first. Of each such campaign it first stores
+	// Final when the campaign has none (counted from its deliveries, which no longer
+	// change), then deletes its deliveries that have a final status, except the first
+	// keepErrors failed ones (those CampaignErrors returns), and once none is left to
+	// delete, marks the campaign so that later calls skip it. One call deletes at most
+	// limit deliveries and marks at most limit campaigns; it returns how many deliveries
+	// it deleted plus how many campaigns it marked (0: there was nothing left to do).
+	// A call that fails or stops midway loses nothing and counts nothing twice: Final is
+	// stored before the first delivery goes, and never replaced. Several nodes may purge
+	// at once.
+	PurgeDeliveries(ctx context.Context, endedBefore time.Time, keepErrors, limit int) (int, error)
 }

@@ -50,7 +50,8 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
-// runSweeper clears tokens bound to ended sessions every SweepEvery until ctx ends.
+// runSweeper clears tokens bound to ended sessions, and deletes the deliveries of
+// campaigns that ended more than DeliveryRetention ago, every SweepEvery until ctx ends.
 func (s *Service) runSweeper(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.SweepEvery)
 	defer tick.Stop()
@@ -64,6 +65,11 @@ func (s *Service) runSweeper(ctx context.Context) {
 			s.cfg.Logger.ErrorContext(ctx, "push: sweep of tokens bound to ended sessions", "err", err)
 		} else if n > 0 {
 			s.cfg.Logger.InfoContext(ctx, "push: unbound tokens of ended sessions", "tokens", n)
+		}
+		if n, err := s.SweepDeliveries(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.ErrorContext(ctx, "push: sweep of old deliveries", "err", err)
+		} else if n > 0 {
+			s.cfg.Logger.InfoContext(ctx, "push: deleted old deliveries", "records", n)
 		}
 	}
 }

@@ -190,6 +190,14 @@ var settings = []setting{
 		c.FCM.Endpoint = v
 		return nil
 	}},
+	{"push.deliveryRetention", "720h", "How long the deliveries of a campaign that ended (completed or cancelled) are kept before the sweep deletes them; the campaign keeps its counts and first errors.", func(c *app.Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour {
+			return errors.New("want a duration of at least 1h, such as 720h")
+		}
+		c.PushDeliveryRetention = d
+		return nil
+	}},
 	{"smtp.addr", "", "SMTP server host:port for emails. Empty: emails are written to the log instead (development).", func(c *app.Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {

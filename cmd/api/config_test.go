@@ -51,13 +51,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 			SessionRetention: 720 * time.Hour, AuditRetention: 2160 * time.Hour,
 			Argon2: auth.DefaultArgon2, AppName: "Tideline", Limits: &auth.DefaultLimits,
 		},
-		SMTP:                auth.SMTPMailer{RequireTLS: true},
-		Sync:                datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
-		SweepEvery:          10 * time.Minute,
-		Hub:                 datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, MaxStreamsPerUser: 10, NotifyEvery: 30 * time.Second},
-		Files:               files.Config{MaxFileBytes: 100 << 20, UploadExpiry: 24 * time.Hour, URLTTL: 15 * time.Minute},
-		ConsoleConfirmAbove: 10000,
-		BackupKeep:          7,
+		SMTP:                  auth.SMTPMailer{RequireTLS: true},
+		Sync:                  datasync.Config{MaxClockSkew: time.Minute, Retention: 720 * time.Hour},
+		SweepEvery:            10 * time.Minute,
+		PushDeliveryRetention: 720 * time.Hour,
+		Hub:                   datasync.HubConfig{PollEvery: 100 * time.Millisecond, MaxStreams: 20000, MaxStreamsPerUser: 10, NotifyEvery: 30 * time.Second},
+		Files:                 files.Config{MaxFileBytes: 100 << 20, UploadExpiry: 24 * time.Hour, URLTTL: 15 * time.Minute},
+		ConsoleConfirmAbove:   10000,
+		BackupKeep:            7,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)

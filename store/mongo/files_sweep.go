@@ -51,7 +51,7 @@ func (db *DB) fileHook(step, id string) error {
 	return nil
 }
 
-// migrateFileRefs is migration 12 (additive): the {_sync.files} index on the collections
+// migrateFileRefs is migration 13 (additive): the {_sync.files} index on the collections
 // of synced documents that exist (new ones get it when first written, docIndexes), an
 // index of content records by GridFS file, and the references of documents written before
 // it, when there are files at all (a document whose version changed meanwhile was

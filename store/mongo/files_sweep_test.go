@@ -261,7 +261,7 @@ func TestFilesSweepGridFSLeftovers(t *testing.T) {
 	}
 }
 
-// TestFilesMigrationBackfill: migration 12 gives documents written before it their
+// TestFilesMigrationBackfill: migration 13 gives documents written before it their
 // references.
 func TestFilesMigrationBackfill(t *testing.T) {
 	t.Parallel()

@@ -57,7 +57,8 @@ var migrations = []migration{
 	{9, "files", additive, migrateFiles},
 	{10, "push topic audience index", additive, migrateTopicAudience},
 	{11, "auth expiry indexes", additive, migrateAuthExpiry},
-	{12, "file references", additive, migrateFileRefs},
+	{12, "push delivery retention: drop the devices' {topics} index", additive, migrateDropTopicsIndex},
+	{13, "file references", additive, migrateFileRefs},
 }
 
 // appliedMigration is the record of a migration in migrationsCollection. Release is the

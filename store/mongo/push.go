@@ -83,6 +83,10 @@ type pushStep int
 const (
 	pushRefused pushStep = iota + 1 // after P2: P1 was refused and the holder is known
 	pushCleared                     // after P3: the holder's token is cleared, P1 is next
+	// Campaign steps (push_retention.go); the hook gets the campaign id as holder.
+	finishCounted // FinishCampaign: the counts are read, the update is next
+	purgeCounted  // PurgeDeliveries: final is stored, the deletes are next
+	purgeDeleted  // PurgeDeliveries: the last deletes are done, the mark is next
 )
 
 // maxTokenRounds bounds how often one UpsertDevice goes round P1-P3 before giving up with

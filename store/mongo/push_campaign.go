@@ -88,13 +88,16 @@ type campaignDoc struct {
 	FinishedAt     time.Time `bson:"finishedAt,omitempty"`
 	LeaseOwner     string    `bson:"leaseOwner,omitempty"`
 	LeaseUntil     time.Time `bson:"leaseUntil,omitempty"`
+	// Final: the counts stored when it completed, or by the purge (push_retention.go).
+	Final  *countsDoc `bson:"final,omitempty"`
+	Purged bool       `bson:"purged,omitempty"`
 }
 
 func (d campaignDoc) campaign() push.Campaign {
 	return push.Campaign{ID: d.ID, Status: d.Status, Spec: d.Spec, IdempotencyKey: d.IdempotencyKey,
 		DryRun: d.DryRun, CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC(), StartAt: d.StartAt.UTC(),
 		Targeted: d.Targeted, StartedAt: d.StartedAt.UTC(), FinishedAt: d.FinishedAt.UTC(),
-		LeaseOwner: d.LeaseOwner, LeaseUntil: d.LeaseUntil.UTC()}
+		LeaseOwner: d.LeaseOwner, LeaseUntil: d.LeaseUntil.UTC(), Final: d.Final.counts()}
 }
 
 type deliveryDoc struct {
@@ -433,7 +436,13 @@ func (s *pushStore) StartCampaign(ctx context.Context, id, owner, status string,
 	switch status {
 	case push.CampaignSending:
 	case push.CampaignCompleted:
-		set = append(set, bson.E{Key: "finishedAt", Value: now})
+		// A dry run or an empty audience: no deliveries, normally; counted all the same,
+		// as FinishCampaign counts.
+		n, err := s.CampaignCounts(ctx, id)
+		if err != nil {
+			return err
+		}
+		set = append(set, bson.E{Key: "finishedAt", Value: now}, bson.E{Key: "final", Value: storedCounts(n)})
 	default:
 		return tideline.Errorf(tideline.CodeInvalid, "A campaign starts as sending or completed, not %q.", status)
 	}
@@ -674,8 +683,17 @@ func (s *pushStore) FinishCampaign(ctx context.Context, id string, now time.Time
 	if !errors.Is(err, mongo.ErrNoDocuments) {
 		return false, mapError(err, what)
 	}
+	// Nothing these count changes before the update (see push_retention.go).
+	n, err := s.CampaignCounts(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if err := s.pause(finishCounted, push.Device{}, id); err != nil {
+		return false, err
+	}
 	res, err := s.campaigns().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "status", Value: push.CampaignSending}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: push.CampaignCompleted}, {Key: "finishedAt", Value: ms(now)}}}})
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: push.CampaignCompleted}, {Key: "finishedAt", Value: ms(now)},
+			{Key: "final", Value: storedCounts(n)}}}})
 	if err != nil {
 		return false, mapError(err, what)
 	}

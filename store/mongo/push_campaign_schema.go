@@ -15,7 +15,9 @@ import (
 const (
 	// {_id: campaign id (UUIDv7), status, spec: binary, idempotencyKey (absent when none),
 	// dryRun, createdBy, createdAt, startAt, targeted, startedAt, finishedAt, leaseOwner,
-	// leaseUntil}
+	// leaseUntil, final: {pending, sent, failed, pruned, cancelled} (the counts stored when it
+	// completed or by the purge; absent before), purged: true once its deliveries are
+	// purged (absent before); see push_retention.go}
 	pushCampaignsCollection = "tideline_push_campaigns"
 	// {_id: delivery id (UUIDv7), campaignId, deviceId (the device's _id), userId, due,
 	// status, attempts, error, leaseOwner, leaseUntil, claim, finishedAt}. claim is the

@@ -27,7 +27,9 @@ const (
 //     sparse; its unique indexes skip absent fields anyway, which is why an unbound token is
 //     never stored as null or "".) A unique index on a field other than the shard key
 //     cannot be enforced on a sharded collection, so this collection stays unsharded;
-//   - {topics}: a multikey index for counting and finding a topic's devices;
+//   - {topics}: a multikey index for finding a topic's devices; migration 12 drops it, as
+//     {topics, _id} serves the same queries by its prefix (it stays here because released
+//     migrations are never edited);
 //   - {topics, _id} (migration 10): a campaign to a topic pages through its devices in _id
 //     order (ListAudience), which this index serves in order, hinted; with {topics} alone
 //     MongoDB reads every device of the topic and sorts them, at every page.

@@ -100,26 +100,50 @@ func wantToken(t *testing.T, s push.Store, userID, deviceID, token string) {
 
 // TestPushSchema: migration 4 creates the devices indexes, runs again harmlessly, and the
 // unique token index is what refuses a second holder, whatever writes the document.
+// Migration 12 drops {topics}, also when it is gone already.
 func TestPushSchema(t *testing.T) {
 	t.Parallel()
 	db := newPushDB(t)
 	ctx := t.Context()
+	indexes := func() map[string]bool {
+		t.Helper()
+		specs, err := db.db.Collection(pushDevicesCollection).Indexes().ListSpecifications(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unique := map[string]bool{}
+		for _, s := range specs {
+			unique[s.Name] = s.Unique != nil && *s.Unique
+		}
+		return unique
+	}
+	want := map[string]bool{"userId_1_deviceId_1": true, "pushToken_1": true, "topics_1__id_1": false}
+	check := func(what string) {
+		t.Helper()
+		unique := indexes()
+		for name, u := range want {
+			if got, ok := unique[name]; !ok || got != u {
+				t.Fatalf("%s: index %s: present %v, unique %v; want unique %v (all: %v)", what, name, ok, got, u, unique)
+			}
+		}
+		if _, ok := unique["topics_1"]; ok {
+			t.Fatalf("%s: the {topics} index is still there: %v", what, unique)
+		}
+	}
+	check("after the migrations")
 	if err := migratePush(ctx, db); err != nil {
 		t.Fatalf("migration 4 again: %v", err)
 	}
-	specs, err := db.db.Collection(pushDevicesCollection).Indexes().ListSpecifications(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if _, ok := indexes()["topics_1"]; !ok {
+		t.Fatal("migration 4 again did not create {topics}")
 	}
-	unique := map[string]bool{}
-	for _, s := range specs {
-		unique[s.Name] = s.Unique != nil && *s.Unique
-	}
-	for name, u := range map[string]bool{"userId_1_deviceId_1": true, "pushToken_1": true, "topics_1": false, "topics_1__id_1": false} {
-		if got, ok := unique[name]; !ok || got != u {
-			t.Fatalf("index %s: present %v, unique %v; want unique %v (all: %v)", name, ok, got, u, unique)
+	for range 2 {
+		if err := migrateDropTopicsIndex(ctx, db); err != nil {
+			t.Fatalf("migration 12: %v", err)
 		}
+		check("after migration 12")
 	}
+	var err error
 
 	s := db.Push()
 	register(t, s, "u1", "a", "T")

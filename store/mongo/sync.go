@@ -89,7 +89,8 @@ func (s syncStore) ListOwnedDocuments(ctx context.Context, owner string, limit i
 
 // Commit claims the client (claimClient) before anything else, runs rounds (commitRound)
 // until every write is settled, in order, then raises the client's mark with $max when no
-// write conflicted. Without transactions, the claim comes first so that it decides alone:
+// write conflicted. Concurrent commits of a node share these steps' commands where they can
+// (group commit: sync_batch.go). Without transactions, the claim comes first so that it decides alone:
 // a commit whose claim fails has written nothing, and of commits racing for a new client
 // id, one claim wins (one upsert of the client's document), and only its commit writes.
 // A node that stops after the claim leaves a client at mark 0, which is its owner's.
@@ -107,43 +108,33 @@ func (s syncStore) Commit(ctx context.Context, c sync.Commit) ([]sync.CommitResu
 	}
 	ctx, cancel := s.db.syncer.detach(ctx)
 	defer cancel()
-	var results []sync.CommitResult
-	err := s.db.causal(ctx, func(ctx context.Context) error {
-		var err error
-		results, err = s.commit(ctx, c)
-		return err
-	})
-	return results, err
+	return s.grouped(ctx, c) // with the commits that arrive with it: sync_batch.go
 }
 
-// commit is Commit in its session.
-func (s syncStore) commit(ctx context.Context, c sync.Commit) ([]sync.CommitResult, error) {
-	if c.Client != nil {
-		if err := s.claimClient(ctx, *c.Client); err != nil {
-			return nil, err
-		}
-	}
-	for _, w := range c.Writes {
-		if err := s.db.prepareCollection(ctx, w.Doc.Ref.Collection); err != nil {
-			return nil, err
-		}
-	}
-	results := make([]sync.CommitResult, len(c.Writes))
-	for i, fencedRounds := 0, 0; i < len(c.Writes); {
-		n, err := s.commitRound(ctx, c.Writes[i:], results[i:])
+// rounds settles writes[from:] in rounds (commitRound), each with new numbers, until every
+// write is written or conflicting: the writes that a round left (one lost its number to a
+// fence, and the ones after it) go in the next.
+func (s syncStore) rounds(ctx context.Context, writes []sync.Write, results []sync.CommitResult, from int) error {
+	for i, fencedRounds := from, 0; i < len(writes); {
+		n, err := s.commitRound(ctx, writes[i:], results[i:])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if i += n; n > 0 {
 			fencedRounds = 0
 		} else if fencedRounds++; fencedRounds == maxFencedRounds {
-			return nil, tideline.Errorf(tideline.CodeUnavailable, "The sequence numbers of this commit were fenced %d times in a row; retry.", fencedRounds)
+			return tideline.Errorf(tideline.CodeUnavailable, "The sequence numbers of this commit were fenced %d times in a row; retry.", fencedRounds)
 		}
 	}
-	if c.Client == nil || slices.ContainsFunc(results, func(r sync.CommitResult) bool { return r.Conflict }) {
-		return results, nil
+	return nil
+}
+
+// raiseIfClean raises c's client mark once its writes are settled, unless one conflicted.
+func (s syncStore) raiseIfClean(ctx context.Context, c sync.Commit, results []sync.CommitResult) error {
+	if c.Client == nil || conflicts(results) {
+		return nil
 	}
-	return results, s.raiseClient(ctx, *c.Client)
+	return s.raiseClient(ctx, *c.Client)
 }
 
 // commitRound takes a number for each write and applies them in order (W1-W5 of

@@ -154,6 +154,8 @@ type syncer struct {
 	// sighted holds, for each unsettled number the advancer has seen, when it first saw it
 	// (by this node's clock); only the advancer uses it, one advance at a time.
 	sighted map[int64]time.Time
+	// batch groups this node's concurrent commits (sync_batch.go).
+	batch batcher
 }
 
 func newSyncer(fenceAfter, commitTimeout time.Duration) *syncer {
@@ -280,12 +282,9 @@ const (
 // writeDoc is W4: it writes w's document under seq if its version is still w.BaseVersion
 // and no fence at or above seq is on it.
 func (db *DB) writeDoc(ctx context.Context, w datasync.Write, seq int64) (outcome, error) {
-	coll := db.docs(w.Doc.Ref.Collection)
-	doc := encodeDoc(w.Doc, seq)
-	key := docKey(w.Doc.Ref)
 	var insertErr error
 	if w.BaseVersion == 0 {
-		if _, insertErr = coll.InsertOne(ctx, doc); insertErr == nil {
+		if _, insertErr = db.docs(w.Doc.Ref.Collection).InsertOne(ctx, encodeDoc(w.Doc, seq)); insertErr == nil {
 			return written, nil
 		}
 		if !mongo.IsDuplicateKeyError(insertErr) {
@@ -293,6 +292,16 @@ func (db *DB) writeDoc(ctx context.Context, w datasync.Write, seq int64) (outcom
 		}
 		// It exists: a document (a conflict) or a placeholder, replaced below if unfenced.
 	}
+	return db.replaceDoc(ctx, w, seq, insertErr)
+}
+
+// replaceDoc is W4 past the insert: the replace of w's document under seq if its version
+// is still w.BaseVersion and no fence at or above seq is on it. insertErr is the duplicate
+// key error of a creation's insert (nil for an update).
+func (db *DB) replaceDoc(ctx context.Context, w datasync.Write, seq int64, insertErr error) (outcome, error) {
+	coll := db.docs(w.Doc.Ref.Collection)
+	doc := encodeDoc(w.Doc, seq)
+	key := docKey(w.Doc.Ref)
 	res, err := coll.ReplaceOne(ctx, bson.M{"_id": key, "_sync.version": w.BaseVersion, "_sync.fence": bson.M{"$lt": seq}}, doc)
 	if err != nil {
 		return 0, mapError(err, "write document")

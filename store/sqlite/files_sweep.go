@@ -19,7 +19,7 @@ import (
 // does), so no commit links a blob that is being removed; a crash in between leaves a
 // blob no file names, which SweepContent removes.
 
-// fileRefsSchema is migration 11: the references of documents to files, and the mark of
+// fileRefsSchema is migration 12: the references of documents to files, and the mark of
 // files found unreferenced. Documents committed before it are indexed from their fields
 // (json_tree finds every object member "_file" at any depth, as files.Refs does), when
 // there are files at all.

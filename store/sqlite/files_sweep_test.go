@@ -117,7 +117,7 @@ func TestFilesSweepBlobRemovalStopped(t *testing.T) {
 	}
 }
 
-// TestFileRefsBackfill: migration 11 indexes the references of the documents already
+// TestFileRefsBackfill: migration 12 indexes the references of the documents already
 // there, at any depth, and only live documents'.
 func TestFileRefsBackfill(t *testing.T) {
 	t.Parallel()

@@ -29,7 +29,8 @@ var migrations = []migration{
 	{8, "sync browse and client health", execAll(syncBrowseSchema...)},
 	{9, "files", execAll(filesSchema...)},
 	{10, "auth expiry indexes", execAll(authExpiryIndexes...)},
-	{11, "file references", execAll(fileRefsSchema...)},
+	{11, "push delivery retention", execAll(pushRetentionSchema...)},
+	{12, "file references", execAll(fileRefsSchema...)},
 }
 
 // execAll returns a migration step that runs statements in order.

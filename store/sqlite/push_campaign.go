@@ -92,15 +92,22 @@ func (s pushStore) ListAudience(ctx context.Context, a push.Audience, after stri
 }
 
 const campaignColumns = `id, status, spec, idempotency_key, dry_run, created_by, created_at, start_at, targeted,
-	started_at, finished_at, lease_owner, lease_until`
+	started_at, finished_at, lease_owner, lease_until, final, final_pending, final_sent, final_failed, final_pruned,
+	final_cancelled`
 
 func scanCampaign(row scanner) (push.Campaign, error) {
 	var c push.Campaign
 	var created, startAt, started, finished, leaseUntil int64
+	var final bool
+	var n push.Counts
 	err := row.Scan(&c.ID, &c.Status, &c.Spec, &c.IdempotencyKey, &c.DryRun, &c.CreatedBy, &created, &startAt,
-		&c.Targeted, &started, &finished, &c.LeaseOwner, &leaseUntil)
+		&c.Targeted, &started, &finished, &c.LeaseOwner, &leaseUntil, &final, &n.Pending, &n.Sent, &n.Failed, &n.Pruned,
+		&n.Cancelled)
 	c.CreatedAt, c.StartAt = fromMillis(created), fromMillis(startAt)
 	c.StartedAt, c.FinishedAt, c.LeaseUntil = fromOpt(started), fromOpt(finished), fromOpt(leaseUntil)
+	if final {
+		c.Final = &n
+	}
 	return c, err
 }
 
@@ -325,8 +332,12 @@ func (s pushStore) StartCampaign(ctx context.Context, id, owner, status string, 
 	if owner == "" {
 		return tideline.Errorf(tideline.CodeConflict, "The campaign is not leased by this worker.")
 	}
+	final := ""
+	if status == push.CampaignCompleted {
+		final = ", " + setFinal
+	}
 	res, err := s.db.write.ExecContext(ctx, `UPDATE push_campaigns SET status = ?, targeted = ?, started_at = ?, finished_at = ?,
-			lease_owner = '', lease_until = 0
+			lease_owner = '', lease_until = 0`+final+`
 		WHERE id = ? AND status = 'queued' AND lease_owner = ?`, status, targeted, millis(now), finished, id, owner)
 	if err != nil {
 		return mapError(err, "start campaign")
@@ -411,7 +422,7 @@ func (s pushStore) FinishDeliveries(ctx context.Context, owner string, outcomes 
 }
 
 func (s pushStore) FinishCampaign(ctx context.Context, id string, now time.Time) (bool, error) {
-	res, err := s.db.write.ExecContext(ctx, `UPDATE push_campaigns SET status = 'completed', finished_at = ?
+	res, err := s.db.write.ExecContext(ctx, `UPDATE push_campaigns SET status = 'completed', finished_at = ?, `+setFinal+`
 		WHERE id = ? AND status = 'sending'
 			AND NOT EXISTS (SELECT 1 FROM push_deliveries WHERE campaign_id = ? AND status = 'pending')`,
 		millis(now), id, id)

@@ -42,6 +42,8 @@ func runPush(t *testing.T, h Harness) {
 	t.Run("CancelCampaign", func(t *testing.T) { runPushCancelCampaign(t, h) })
 	t.Run("AddAfterCancel", func(t *testing.T) { runPushAddAfterCancel(t, h) })
 	t.Run("FinishCampaign", func(t *testing.T) { runPushFinishCampaign(t, h) })
+	t.Run("PurgeDeliveries", func(t *testing.T) { runPushPurgeDeliveries(t, h) })
+	t.Run("ConcurrentPurgeDeliveries", func(t *testing.T) { runPushPurgeRace(t, h) })
 }
 
 func pushStore(t *testing.T, h Harness) push.Store {

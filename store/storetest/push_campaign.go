@@ -556,6 +556,7 @@ func runPushStartCampaign(t *testing.T, h Harness) {
 	// Completed: a dry run or an empty audience.
 	must(t, start(c2.ID, "b", push.CampaignCompleted, 0, 42), "StartCampaign completed")
 	c2.Status, c2.Targeted, c2.StartedAt, c2.FinishedAt = push.CampaignCompleted, 0, at(42), at(42)
+	c2.Final = &push.Counts{} // stored with the status: no deliveries
 	c2.LeaseOwner, c2.LeaseUntil = "", time.Time{}
 	wantCampaign(t, s, c2, "a campaign started completed")
 
@@ -864,18 +865,25 @@ func runPushFinishCampaign(t *testing.T, h Harness) {
 	finish(t, s, "a", 1, final(leased(ds[1], "a", 100), push.DeliveryPruned, "unregistered", 11))
 	finishCampaign(c.ID, 12, true, "every delivery has an outcome")
 	c.Status, c.FinishedAt = push.CampaignCompleted, at(12)
+	c.Final = &push.Counts{Sent: 1, Pruned: 1} // stored with the status
 	wantCampaign(t, s, c, "a finished campaign")
 	finishCampaign(c.ID, 13, false, "a completed campaign")
 	wantCampaign(t, s, c, "a campaign finished twice")
 
 	empty := startedCampaign(t, s, 20)
 	finishCampaign(empty.ID, 21, true, "a sending campaign without deliveries")
+	if got := getCampaign(t, s, empty.ID).Final; got == nil || *got != (push.Counts{}) {
+		t.Fatalf("a campaign finished without deliveries: Final = %+v, want zero counts", got)
+	}
 	queued := createCampaign(t, s, newCampaign("", 1000))
 	finishCampaign(queued.ID, 22, false, "a queued campaign")
 	wantCampaign(t, s, queued, "a queued campaign after FinishCampaign")
 	cancelled := startedCampaign(t, s, 30)
 	cancelled, err := s.CancelCampaign(t.Context(), cancelled.ID, at(31))
 	must(t, err, "CancelCampaign")
+	if cancelled.Final != nil {
+		t.Fatalf("a cancelled campaign has stored counts %+v: its late outcomes would be missed", *cancelled.Final)
+	}
 	finishCampaign(cancelled.ID, 32, false, "a cancelled campaign")
 	wantCampaign(t, s, cancelled, "a cancelled campaign after FinishCampaign")
 }
