@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -32,6 +36,7 @@ type faultProxy struct {
 	rnd    *rand.Rand
 	cuts   atomic.Int64
 	drops  atomic.Int64
+	upcuts atomic.Int64
 }
 
 func newFaultProxy(t *testing.T, target string, seed uint64) *faultProxy {
@@ -73,7 +78,17 @@ func (p *faultProxy) handle(c net.Conn) {
 		return // the server is down
 	}
 	defer s.Close()
-	go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite() }()
+	go func() {
+		if faulty && p.roll() < 0.05 { // cut the request after a few bytes (an upload's PATCH midway)
+			p.upcuts.Add(1)
+			io.CopyN(s, c, int64(1+p.roll()*20000))
+			s.Close()
+			c.Close()
+			return
+		}
+		io.Copy(s, c)
+		s.(*net.TCPConn).CloseWrite()
+	}()
 	if faulty {
 		if r := p.roll(); r < 0.15 {
 			// A slow network: the delay is the fault injected, not a wait for anything,
@@ -98,7 +113,12 @@ func (p *faultProxy) handle(c net.Conn) {
 // them), one protocol 1, as do the first device's own syncs. Then faults stop, the
 // syncers stop, and every client syncs to quiescence. Every client's view must equal a
 // fresh client's of the same user, no write may be lost, every counter must be the sum of
-// its increments, and nothing may be rejected. TIDELINE_CONVERGENCE_SEED replays a run.
+// its increments, and nothing may be rejected. Devices also attach small files (photos)
+// to their own and to shared documents, offline or not; their uploads go through the
+// proxy, which also cuts requests midway (a PATCH cut resumes from the server's offset),
+// and across the kills. At quiescence no reference is left pending, and every device
+// opens every file its documents refer to, with the hash of the bytes attached.
+// TIDELINE_CONVERGENCE_SEED replays a run.
 func TestConvergenceUnderFaults(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { convergence(t, nil) })
 	t.Run("mongodb", func(t *testing.T) {
@@ -127,7 +147,8 @@ func convergence(t *testing.T, engineEnv []string) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + t.TempDir(), "TIDELINE_AUTH_ACCESS_TOKEN_TTL=1h",
+	dataDir := t.TempDir()
+	env := []string{"TIDELINE_AUTH_ARGON2_MEMORY=64KiB", "TIDELINE_DATA_DIR=" + dataDir, "TIDELINE_AUTH_ACCESS_TOKEN_TTL=1h",
 		`TIDELINE_SYNC_COLLECTIONS=[{"name":"lists","read":"owner-shared"}]`}
 	env = append(env, engineEnv...)
 	var server atomic.Pointer[proc]
@@ -173,6 +194,9 @@ func convergence(t *testing.T, engineEnv []string) {
 		increment = map[counter]int64{} // the sum of the increments issued
 		rejected  atomic.Int64
 		dir       = t.TempDir()
+		src       = t.TempDir()
+		attached  sync.Map // sha256 -> true: the content of every file attached
+		attaches  atomic.Int64
 	)
 	loops, stopLoops := context.WithCancel(t.Context())
 	defer stopLoops()
@@ -239,7 +263,7 @@ func convergence(t *testing.T, engineEnv []string) {
 				doc := fmt.Sprint("t", r.IntN(5))
 				sh := fmt.Sprint("shared", r.IntN(3))
 				var err error
-				switch k := r.IntN(9); k {
+				switch k := r.IntN(10); k {
 				case 0:
 					err = own.Put(ctx, doc, map[string]any{"title": fmt.Sprint("v", r.IntN(100)), "by": dv.user})
 				case 1:
@@ -264,13 +288,32 @@ func convergence(t *testing.T, engineEnv []string) {
 					err = shared.Patch(ctx, sh, tideline.Set(fmt.Sprint("note", dv.user), r.IntN(1000)))
 				case 8:
 					online = !online // go offline or come back
+				case 9: // a photo, on an own or a shared document
+					b := make([]byte, 1000+r.IntN(15000))
+					for i := range b {
+						b[i] = byte(r.Uint32())
+					}
+					h := sha256.Sum256(b)
+					sum := hex.EncodeToString(h[:])
+					name := filepath.Join(src, fmt.Sprintf("u%d-%s.jpg", dv.user, sum[:16]))
+					if err = os.WriteFile(name, b, 0o600); err != nil {
+						break
+					}
+					attached.Store(sum, true)
+					attaches.Add(1)
+					if r.IntN(2) == 0 {
+						_, err = dv.c.Attach(ctx, "todos", doc, "photo", name, "")
+					} else {
+						_, err = dv.c.Attach(ctx, "lists", sh, fmt.Sprint("photo", dv.user), name, "")
+					}
 				}
 				if err != nil {
 					t.Errorf("local write: %v", err)
 					return
 				}
 				if online && r.IntN(3) == 0 {
-					dv.c.Sync(ctx) // errors are expected: faults, a dead server
+					dv.c.Upload(ctx) // errors are expected: faults, a dead server
+					dv.c.Sync(ctx)
 				}
 				stepDone()
 			}
@@ -309,8 +352,11 @@ func convergence(t *testing.T, engineEnv []string) {
 	for round := 0; round < 2; round++ {
 		for _, dv := range all {
 			for {
-				err := dv.c.Sync(t.Context())
-				if err == nil && dv.c.Status().Pending == 0 {
+				err := dv.c.Upload(t.Context())
+				if err == nil {
+					err = dv.c.Sync(t.Context())
+				}
+				if st := dv.c.Status(); err == nil && st.Pending == 0 && st.Uploads == 0 {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -322,9 +368,11 @@ func convergence(t *testing.T, engineEnv []string) {
 	if err := owner.Sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("faults: %d connections refused, %d answers cut; 2 server kills", proxy.drops.Load(), proxy.cuts.Load())
+	t.Logf("faults: %d connections refused, %d answers cut, %d requests cut; 2 server kills; %d files attached",
+		proxy.drops.Load(), proxy.cuts.Load(), proxy.upcuts.Load(), attaches.Load())
 
 	// Every device's view equals what a fresh client of its user pulls from the server.
+	referenced := map[string]string{} // file id -> sha256: what the users' documents refer to
 	views := func(c *tideline.Client) map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, col := range []string{"todos", "lists"} {
@@ -347,6 +395,13 @@ func convergence(t *testing.T, engineEnv []string) {
 			t.Fatal(err)
 		}
 		truth := views(fresh)
+		for _, fields := range truth {
+			for _, v := range fields {
+				if ref, ok := tideline.AsFileRef(v); ok && ref.ID != "" {
+					referenced[ref.ID] = ref.SHA256
+				}
+			}
+		}
 		fresh.Close()
 		for _, dv := range all {
 			if dv.user != u {
@@ -377,6 +432,151 @@ func convergence(t *testing.T, engineEnv []string) {
 	if n := rejected.Load(); n > 0 {
 		t.Fatalf("%d writes were rejected", n)
 	}
+
+	// Every device opens every file its documents refer to (downloaded through the
+	// document, or kept from its own upload), with the hash of the bytes attached; no
+	// reference is left pending or failed.
+	opened := 0
+	for _, dv := range all {
+		for _, col := range []string{"todos", "lists"} {
+			docs, err := dv.c.Collection(col).Find(t.Context(), tideline.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range docs {
+				for field, v := range d.Fields {
+					ref, ok := tideline.AsFileRef(v)
+					if !ok {
+						continue
+					}
+					if ref.ID == "" {
+						t.Fatalf("user %d: %s/%s.%s is still %s at quiescence", dv.user, col, d.ID, field, js(v))
+					}
+					if _, ok := attached.Load(ref.SHA256); !ok {
+						t.Fatalf("%s/%s.%s refers to content nobody attached: %s", col, d.ID, field, js(v))
+					}
+					p, err := dv.c.OpenFile(t.Context(), col, d.ID, ref)
+					if err != nil {
+						t.Fatalf("user %d cannot open %s/%s.%s: %v", dv.user, col, d.ID, field, err)
+					}
+					b, err := os.ReadFile(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != ref.SHA256 {
+						t.Fatalf("user %d: %s/%s.%s opened with another hash", dv.user, col, d.ID, field)
+					}
+					opened++
+				}
+			}
+		}
+	}
+	t.Logf("every device opened every attachment it may read: %d opens", opened)
+
+	if engineEnv == nil {
+		noOrphanAfterSweeps(t, server.Load(), dataDir, referenced, func(extra ...string) *proc {
+			p := startAPI(t, append(append([]string(nil), env...), extra...), "--addr", addr)
+			p.waitFor("tideline listening")
+			return p
+		})
+	}
+}
+
+// noOrphanAfterSweeps restarts the embedded engine's server with a retention and an upload
+// expiry of a millisecond and a sweep every 50 ms, and waits for the sweeps (their log
+// records) that delete the files no document refers to (those that uploads cut, restarted
+// or canceled left, and the references replaced or deleted), the unfinished uploads and
+// any content a kill left. Then the files are exactly those the users' documents refer to,
+// no upload is left, and the content on disk is exactly theirs.
+func noOrphanAfterSweeps(t *testing.T, p *proc, dataDir string, referenced map[string]string, restart func(extra ...string) *proc) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	dbPath := filepath.Join(dataDir, "tideline.db")
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	state := func() (fileIDs []string, uploads int, blobs []string) {
+		t.Helper()
+		rows, err := db.QueryContext(t.Context(), `SELECT id FROM files ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			fileIDs = append(fileIDs, id)
+		}
+		if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM file_uploads`).Scan(&uploads); err != nil {
+			t.Fatal(err)
+		}
+		filepath.WalkDir(filepath.Join(dataDir, "files", "blobs"), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				blobs = append(blobs, d.Name())
+			}
+			return nil
+		})
+		return fileIDs, uploads, blobs
+	}
+	ids, uploads, blobs := state()
+	orphans := 0
+	for _, id := range ids {
+		if _, ok := referenced[id]; !ok {
+			orphans++
+		}
+	}
+	wantBlobs := map[string]bool{}
+	for _, sum := range referenced {
+		wantBlobs[sum] = true
+	}
+	extraBlobs := func(blobs []string) int {
+		n := 0
+		for _, b := range blobs {
+			if !wantBlobs[b] {
+				n++
+			}
+		}
+		return n
+	}
+	t.Logf("before the sweeps: %d files (%d referenced, %d orphans), %d unfinished uploads, %d blobs (%d unreferenced)",
+		len(ids), len(referenced), orphans, uploads, len(blobs), extraBlobs(blobs))
+
+	// The killed process held the files sweeper's lease, for an hour from its last sweep
+	// (files.Service.Sweep; its holder id is per process): release it, as an hour passing
+	// would, so that the new process may sweep.
+	if _, err := db.ExecContext(t.Context(), `DELETE FROM sync_leases WHERE name = 'files-sweep'`); err != nil {
+		t.Fatal(err)
+	}
+	p = restart("TIDELINE_SYNC_RETENTION=1ms", "TIDELINE_SYNC_SWEEP_EVERY=50ms", "TIDELINE_FILES_UPLOAD_EXPIRY=1ms")
+	var deleted, expired, content float64
+	for n := 1; deleted < float64(orphans) || expired < float64(uploads) || (extraBlobs(blobs) > 0 && content == 0); n++ {
+		rec := p.log.WaitForN(t, "files sweep", n, p.exited)[n-1]
+		d, _ := rec["deleted"].(float64)
+		u, _ := rec["uploads"].(float64)
+		c, _ := rec["content"].(float64)
+		deleted, expired, content = deleted+d, expired+u, content+c
+	}
+	ids, uploads, blobs = state()
+	for _, id := range ids {
+		if _, ok := referenced[id]; !ok {
+			t.Errorf("file %s is left after the sweeps, and no document refers to it", id)
+		}
+	}
+	if len(ids) != len(referenced) {
+		t.Errorf("after the sweeps: %d files, the documents refer to %d", len(ids), len(referenced))
+	}
+	if uploads != 0 || extraBlobs(blobs) != 0 || len(blobs) != len(wantBlobs) {
+		t.Errorf("after the sweeps: %d unfinished uploads, %d blobs (%d unreferenced), want 0 and %d", uploads, len(blobs), extraBlobs(blobs), len(wantBlobs))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dataDir, "files", "uploads")); len(entries) != 0 {
+		t.Errorf("after the sweeps: %d upload files left on disk", len(entries))
+	}
+	t.Logf("the sweeps deleted %v orphan files, %v unfinished uploads, %v leftover contents: no orphan is left", deleted, expired, content)
 }
 
 // counter names an incremented field: of a user's own document (user), or of a shared one

@@ -51,6 +51,7 @@ abstract final class CoreSql {
 	fmt.Fprintf(&b, "  /// The most mutations one push sends.\n  static const int pushMaxMutations = %d;\n\n", s.Push.MaxMutations)
 	fmt.Fprintf(&b, "  /// The byte budget of one push.\n  static const int pushMaxBytes = %d;\n\n", s.Push.MaxBytes)
 	fmt.Fprintf(&b, "  /// The most changes one pull asks for.\n  static const int pullLimit = %d;\n\n", s.Pull.Limit)
+	fmt.Fprintf(&b, "  /// The download cache's default limit in bytes (unpinned files).\n  static const int filesCacheBytes = %d;\n\n", s.Files.CacheBytes)
 	b.WriteString("  /// The migrations: migrations[i] brings a cache from version i to version i + 1.\n  static const List<String> migrations = [\n")
 	for i, m := range c.migrations {
 		lit, err := dartRaw(m)
@@ -102,6 +103,7 @@ public enum CoreSQL {
 	fmt.Fprintf(&b, "    /// The most mutations one push sends.\n    public static let pushMaxMutations = %d\n", s.Push.MaxMutations)
 	fmt.Fprintf(&b, "    /// The byte budget of one push.\n    public static let pushMaxBytes = %d\n", s.Push.MaxBytes)
 	fmt.Fprintf(&b, "    /// The most changes one pull asks for.\n    public static let pullLimit = %d\n", s.Pull.Limit)
+	fmt.Fprintf(&b, "    /// The download cache's default limit in bytes (unpinned files).\n    public static let filesCacheBytes = %d\n", s.Files.CacheBytes)
 	b.WriteString("\n    /// The migrations: migrations[i] brings a cache from version i to version i + 1.\n    public static let migrations: [String] = [\n")
 	for i, m := range c.migrations {
 		lit, err := swiftRaw(m)

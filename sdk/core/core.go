@@ -46,6 +46,10 @@ type Config struct {
 	Pull struct {
 		Limit int `json:"limit"`
 	} `json:"pull"`
+	Files struct {
+		// CacheBytes is the download cache's default limit (unpinned files).
+		CacheBytes int64 `json:"cacheBytes"`
+	} `json:"files"`
 }
 
 func settings() Config {

@@ -37,6 +37,12 @@ func TestStatementsBindEverything(t *testing.T) {
 		if strings.Contains(strings.ToUpper(q), "RETURNING") {
 			t.Errorf("%s uses RETURNING", name)
 		}
+		// A comment after the last ";" is a second, empty statement to drivers that run
+		// every statement of a string (mattn/go-sqlite3 then reports no columns): a
+		// comment before a "-- name:" line belongs to the statement above it.
+		if !strings.HasSuffix(strings.TrimSpace(Statements[name]), ";") {
+			t.Errorf("%s does not end with its SQL (a comment follows it)", name)
+		}
 	}
 	if Settings.CacheVersion != len(Migrations) || Settings.SQLite.Minimum == "" || Settings.Push.MaxBytes <= 0 {
 		t.Fatalf("core.json %+v with %d migrations", Settings, len(Migrations))

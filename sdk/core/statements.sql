@@ -250,3 +250,131 @@ DELETE FROM tl_meta;
 -- Run at open: the SQLite version, and whether the JSON functions the core uses exist
 -- (this statement fails to prepare without them).
 SELECT sqlite_version(), json_patch('{}', json_object('a', json('[1]')));
+
+-- name: attachment_add
+-- Attachments (docs/sdk-core.md "Attachments"): the upload queue and the download cache.
+-- A file captured for a document's field; its pending reference is written by the same
+-- transaction (a patch of that field).
+INSERT INTO tl_attachments (local_id, collection, doc_id, field, path, name, content_type, size, sha256, created_at)
+VALUES (:local_id, :collection, :doc_id, :field, :path, :name, :content_type, :size, :sha256, :now);
+
+-- name: attachments_queue
+-- The uploads to run, oldest first.
+SELECT local_id, collection, doc_id, field, path, name, content_type, size, sha256, state, attempts,
+       upload_url, upload_offset
+FROM tl_attachments ORDER BY created_at, local_id;
+
+-- name: attachment_get
+SELECT collection, doc_id, field, path, name, content_type, size, sha256, state, attempts, upload_url, upload_offset
+FROM tl_attachments WHERE local_id = :local_id;
+
+-- name: attachment_wanted
+-- 1 when the document's view still holds this attachment's pending reference in its
+-- field (an object whose "pending" is the local id); 0 when the document was deleted, or
+-- the field replaced (then attachments_cancel_unwanted cancels it), or the view is stale
+-- for a moment (it is then left for the next run).
+SELECT EXISTS (
+  SELECT 1 FROM tl_view v, json_each(v.doc) f,
+                json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
+  WHERE v.collection = :collection AND v.doc_id = :doc_id AND f.key = :field
+    AND p.key = 'pending' AND p.value = :local_id);
+
+-- name: attachments_cancel_unwanted
+-- After a local write, a receipt that carries the server's document (or rejects the
+-- mutation), or a page: the attachments of the document whose pending reference left its
+-- view are canceled. Not after a rebase onto a copy that may be stale (a duplicate
+-- receipt without a document): the next page brings the reference back.
+UPDATE tl_attachments SET state = 'canceled'
+WHERE collection = :collection AND doc_id = :doc_id AND state <> 'canceled'
+  AND NOT EXISTS (
+    SELECT 1 FROM tl_view v, json_each(v.doc) f,
+                  json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
+    WHERE v.collection = tl_attachments.collection AND v.doc_id = tl_attachments.doc_id
+      AND f.key = tl_attachments.field AND p.key = 'pending' AND p.value = tl_attachments.local_id);
+
+-- name: attachment_started
+-- The tus upload was created (POST answered 201 with its Location's path).
+UPDATE tl_attachments SET state = 'uploading', upload_url = :upload_url, upload_offset = 0
+WHERE local_id = :local_id;
+
+-- name: attachment_progress
+-- The server's offset, as a HEAD or an interrupted PATCH said (progress for the app).
+UPDATE tl_attachments SET upload_offset = :upload_offset WHERE local_id = :local_id;
+
+-- name: attachment_attempt_failed
+-- A failure that is not final (network, 5xx, 409, 429): the upload stays, for the next run.
+UPDATE tl_attachments SET attempts = attempts + 1, last_error = :error WHERE local_id = :local_id;
+
+-- name: attachment_restart
+-- The server no longer knows the upload (404 to HEAD or PATCH: expired, swept): start over.
+UPDATE tl_attachments SET state = 'queued', upload_url = NULL, upload_offset = 0 WHERE local_id = :local_id;
+
+-- name: attachment_delete
+DELETE FROM tl_attachments WHERE local_id = :local_id;
+
+-- name: attachments_all
+-- Every attachment's copy (clear removes them from disk after the transaction).
+SELECT local_id, path FROM tl_attachments;
+
+-- name: clear_attachments
+DELETE FROM tl_attachments;
+
+-- name: file_get
+SELECT path, size, sha256, pinned FROM tl_files WHERE file_id = :file_id;
+
+-- name: file_put
+-- A file now on the device: downloaded, or uploaded from here (its copy kept). Pinned
+-- stays as it was when the file was cached already.
+INSERT INTO tl_files (file_id, path, size, sha256, collection, doc_id, pinned, used_at)
+VALUES (:file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now)
+ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
+  collection = excluded.collection, doc_id = excluded.doc_id,
+  pinned = max(tl_files.pinned, excluded.pinned), used_at = excluded.used_at;
+
+-- name: file_touch
+-- An open: the file becomes the most recently used.
+UPDATE tl_files SET used_at = :now WHERE file_id = :file_id;
+
+-- name: file_pin
+UPDATE tl_files SET pinned = :pinned WHERE file_id = :file_id;
+
+-- name: file_delete
+DELETE FROM tl_files WHERE file_id = :file_id;
+
+-- name: files_to_evict
+-- LRU: the unpinned files that do not fit in :limit bytes when the most recently used
+-- are kept first (ties: the greater file id is the more recent). :keep (the file being
+-- opened) is never listed.
+SELECT f.file_id, f.path FROM tl_files f
+WHERE f.pinned = 0 AND f.file_id <> :keep
+  AND (SELECT sum(g.size) FROM tl_files g
+       WHERE g.pinned = 0 AND (g.used_at > f.used_at OR (g.used_at = f.used_at AND g.file_id >= f.file_id))) > :limit
+ORDER BY f.used_at, f.file_id;
+
+-- name: files_unreachable
+-- Cached files whose document is no longer in the view, or no longer refers to them: the
+-- user lost access (an eviction, a removed bucket, a deletion) or the reference was
+-- removed. Pinned files too: a pin does not outlive access.
+SELECT f.file_id, f.path FROM tl_files f
+WHERE NOT EXISTS (SELECT 1 FROM tl_view v
+                  WHERE v.collection = f.collection AND v.doc_id = f.doc_id AND instr(v.doc, json_quote(f.file_id)) > 0);
+
+-- name: files_all
+SELECT file_id, path FROM tl_files;
+
+-- name: clear_files
+DELETE FROM tl_files;
+
+-- name: cache_bytes
+-- What the unpinned files take (the limit's measure), and the pinned ones.
+SELECT coalesce(sum(CASE WHEN pinned = 0 THEN size END), 0), coalesce(sum(CASE WHEN pinned = 1 THEN size END), 0) FROM tl_files;
+
+-- name: attachments_count
+SELECT count(*) FROM tl_attachments;
+
+-- name: attachment_state
+SELECT state FROM tl_attachments WHERE local_id = :local_id;
+
+-- name: files_list
+-- The download cache, by file id (for the app, and the runners' expectFiles).
+SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id;

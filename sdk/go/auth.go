@@ -105,6 +105,9 @@ func (c *Client) bindSession(ctx context.Context, s sessionSeed, clear bool) err
 		return err
 	}
 	if cleared {
+		if err := c.sweepFiles(ctx); err != nil {
+			return err
+		}
 		c.emit(Event{Changed: []string{"*"}})
 	}
 	return c.refreshStatus(ctx)
@@ -261,6 +264,9 @@ func (c *Client) clear(ctx context.Context) error {
 	if err := c.inTx(ctx, func(tx *stmtTx) error { return c.clearTx(ctx, tx) }); err != nil {
 		return err
 	}
+	if err := c.sweepFiles(ctx); err != nil { // the files of the rows clear deleted
+		return err
+	}
 	if err := c.refreshStatus(ctx); err != nil {
 		return err
 	}
@@ -271,7 +277,7 @@ func (c *Client) clear(ctx context.Context) error {
 
 // clearTx is the procedure "clear", inside the caller's transaction.
 func (c *Client) clearTx(ctx context.Context, tx execer) error {
-	for _, s := range []string{"clear_outbox", "clear_server", "clear_view", "clear_meta"} {
+	for _, s := range []string{"clear_outbox", "clear_server", "clear_view", "clear_meta", "clear_attachments", "clear_files"} {
 		if _, err := tx.ExecContext(ctx, core.Statement(s)); err != nil {
 			return err
 		}

@@ -57,6 +57,12 @@ type Options struct {
 	// a server that only speaks 1). With 2, a connected client gets the changes on its
 	// stream and does not pull while the stream is live (docs/sync-protocol.md).
 	Protocol int
+	// FilesDir is where attached and downloaded files are kept ("": the cache's path
+	// with ".files" appended). Paths in the cache are relative to it.
+	FilesDir string
+	// CacheBytes bounds the download cache: beyond it the least recently opened files
+	// that are not pinned are removed (0: core.json's 256 MiB).
+	CacheBytes int64
 }
 
 // Driver is a database/sql driver for the cache: its registered name and how a file path
@@ -83,8 +89,9 @@ type Client struct {
 
 	onRefresh func(access, refresh string)
 
-	syncMu sync.Mutex // one sync at a time, and one stream page at a time between them
-	authMu sync.Mutex // one refresh at a time
+	syncMu   sync.Mutex // one sync at a time, and one stream page at a time between them
+	uploadMu sync.Mutex // one run of the upload queue at a time
+	authMu   sync.Mutex // one refresh at a time
 
 	streamMu sync.Mutex
 	streamID string // protocol 2: the open stream's id, named by pulls ("": none)
@@ -138,6 +145,12 @@ func Open(ctx context.Context, path, serverURL string, auth Auth, opts ...Option
 	if o.Driver == nil {
 		o.Driver = ModerncDriver
 	}
+	if o.FilesDir == "" {
+		o.FilesDir = path + ".files"
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = core.Settings.Files.CacheBytes
+	}
 	db, err := sql.Open(o.Driver.Name, o.Driver.DSN(path))
 	if err != nil {
 		return nil, err
@@ -189,6 +202,9 @@ func (c *Client) open(ctx context.Context, auth Auth) error {
 		if err := c.bindSession(ctx, s, c.opts.ClearOtherUser); err != nil {
 			return err
 		}
+	}
+	if err := c.sweepFiles(ctx); err != nil {
+		return err
 	}
 	return c.refreshStatus(ctx)
 }
@@ -395,6 +411,8 @@ type Event struct {
 	Local bool
 	// Status is set when the sync status changed.
 	Status *Status
+	// Attachment is the local id of a file Attach just queued for upload.
+	Attachment string
 }
 
 // Subscribe calls fn for every event until the returned function is called. fn runs on

@@ -121,9 +121,9 @@ type pageChange struct {
 // stream (protocol 2) holds changes and a cursor only, and is ignored during a full
 // resync: its cursor would skip what the resync has not re-sent yet.
 func (c *Client) applyPage(ctx context.Context, page pullPage, fromStream bool) ([]string, error) {
-	var changed []string
+	var changed, dropped []string
 	err := c.inTx(ctx, func(tx *stmtTx) error {
-		changed = nil
+		changed, dropped = nil, nil
 		if fromStream {
 			if resync, err := getMeta(ctx, tx, "resync"); err != nil || resync == "1" {
 				return err
@@ -229,8 +229,20 @@ func (c *Client) applyPage(ctx context.Context, page pullPage, fromStream bool) 
 			if err := rebase(ctx, tx, col, id, pending); err != nil {
 				return err
 			}
+			if err := cancelUnwanted(ctx, tx, col, id); err != nil {
+				return err
+			}
+		}
+		if len(changed) > 0 { // cached files whose document is gone, or no longer refers to them
+			var err error
+			if dropped, err = dropFiles(ctx, tx, "files_unreachable"); err != nil {
+				return err
+			}
 		}
 		return setMeta(ctx, tx, "cursor", page.Cursor)
 	})
+	if err == nil {
+		removeAll(c, dropped)
+	}
 	return changed, err
 }

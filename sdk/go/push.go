@@ -142,7 +142,10 @@ func (c *Client) rejectLocally(ctx context.Context, m outboxRow) error {
 		if _, err := tx.ExecContext(ctx, core.Statement("ack_mutation"), sql.Named("id", m.id)); err != nil {
 			return err
 		}
-		return rebase(ctx, tx, m.collection, m.docID, -1)
+		if err := rebase(ctx, tx, m.collection, m.docID, -1); err != nil {
+			return err
+		}
+		return cancelUnwanted(ctx, tx, m.collection, m.docID)
 	})
 	if err != nil {
 		return err
@@ -253,5 +256,13 @@ func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireRec
 			return ev, true, err
 		}
 	}
-	return ev, true, rebase(ctx, tx, m.collection, m.docID, -1)
+	if err := rebase(ctx, tx, m.collection, m.docID, -1); err != nil {
+		return ev, false, err
+	}
+	if ev.Duplicate && !hasDoc {
+		// The copy may be older than the server's: a pending reference this mutation
+		// wrote may be missing from the view until the next page, which brings it back.
+		return ev, true, nil
+	}
+	return ev, true, cancelUnwanted(ctx, tx, m.collection, m.docID)
 }

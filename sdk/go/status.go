@@ -26,6 +26,8 @@ type Status struct {
 	// HasSyncedOnce is true once a pull reached the end (hasMore false) for this cache:
 	// the view holds everything the server had then (kept in the cache: tl_meta synced).
 	HasSyncedOnce bool
+	// Uploads is the number of attached files not uploaded yet (the upload queue).
+	Uploads int
 	// Initial is the progress of the first sync, until HasSyncedOnce.
 	Initial Progress
 }
@@ -53,6 +55,10 @@ func (c *Client) refreshStatus(ctx context.Context) error {
 	if err := c.db.QueryRowContext(ctx, core.Statement("outbox_count")).Scan(&n); err != nil {
 		return err
 	}
+	var uploads int
+	if err := c.db.QueryRowContext(ctx, core.Statement("attachments_count")).Scan(&uploads); err != nil {
+		return err
+	}
 	vals := map[string]string{}
 	for _, k := range []string{"user_id", "access_token", "synced"} {
 		v, err := c.meta(ctx, k)
@@ -63,6 +69,7 @@ func (c *Client) refreshStatus(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.status.Pending = n
+	c.status.Uploads = uploads
 	c.status.UserID = vals["user_id"]
 	c.status.SignedIn = vals["access_token"] != ""
 	c.status.HasSyncedOnce = vals["synced"] == "1"

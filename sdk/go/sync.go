@@ -32,6 +32,10 @@ type Receipt struct {
 	Duplicate  bool
 	HLCClamped bool
 	Local      bool
+	// Attachment is set on the receipt of an upload refused for good (too large, over
+	// the quota, forbidden, a wrong hash): the local id of the attachment, whose field
+	// now holds a failed reference (docs/sdk-core.md "Attachments"). MutationID is 0.
+	Attachment string
 }
 
 // ServerError is an answer of the server that is not a success (docs/sdk-core.md "Errors"

@@ -55,15 +55,31 @@ func (c *Client) Start(ctx context.Context, backoff Backoff) error {
 		pullWanted.Store(true)
 		signal()
 	}
+	uploadWake := make(chan struct{}, 1)
+	wakeUploads := func() {
+		select {
+		case uploadWake <- struct{}{}:
+		default:
+		}
+	}
 	stopWrites := c.Subscribe(func(e Event) {
 		if e.Local {
 			signal() // a local write: push it
+		}
+		if e.Attachment != "" {
+			wakeUploads() // a file attached: upload it
 		}
 	})
 	defer stopWrites()
 	streamCtx, stopStream := context.WithCancel(ctx)
 	defer stopStream()
 	go c.follow(streamCtx, backoff, poke)
+	uploading := make(chan struct{})
+	defer func() { stopStream(); <-uploading }() // Start returns once the upload worker has stopped
+	go func() {
+		defer close(uploading)
+		c.uploads(streamCtx, backoff, uploadWake)
+	}()
 
 	failures := 0
 	pull := true
@@ -88,6 +104,7 @@ func (c *Client) Start(ctx context.Context, backoff Backoff) error {
 		} else {
 			failures = 0
 			next = time.Minute
+			wakeUploads() // the server is reachable: uploads waiting for it go on
 		}
 		pull = false
 		select {

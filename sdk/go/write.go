@@ -135,8 +135,19 @@ func (w *WriteTx) write(collection, id, op string, fields map[string]any, ops ma
 	if err := putView(ctx, tx, collection, id, doc); err != nil {
 		return err
 	}
+	if err := cancelUnwanted(ctx, tx, collection, id); err != nil {
+		return err
+	}
 	w.changed = append(w.changed, collection+"/"+id)
 	return nil
+}
+
+// cancelUnwanted cancels the attachments of a document whose pending reference left its
+// view (attachments_cancel_unwanted): after a local write, a receipt with the server's
+// document or a rejection, a page.
+func cancelUnwanted(ctx context.Context, tx execer, collection, id string) error {
+	_, err := tx.ExecContext(ctx, core.Statement("attachments_cancel_unwanted"), sql.Named("collection", collection), sql.Named("doc_id", id))
+	return err
 }
 
 // applyMutation runs the core's apply_mutation: doc with one mutation on top (NULL:

@@ -72,7 +72,9 @@ func TestScenariosCover(t *testing.T) {
 	for _, want := range []string{"receipt:applied", "receipt:merged", "receipt:conflict", "receipt:rejected", "receipt:duplicate",
 		"receipt:hlcClamped", "receipt:local-too-large", "error:network", "error:400", "error:401", "error:403", "error:409",
 		"error:410", "error:invalid_cursor", "error:413", "error:429", "error:5xx", "error:retry-after", "realtime",
-		"two-processes", "user-binding", "sign-out", "clear", "migration", "batching", "hlc", "numbers", "queries", "watch"} {
+		"two-processes", "user-binding", "sign-out", "clear", "migration", "batching", "hlc", "numbers", "queries", "watch",
+		"attachment:upload", "attachment:resume", "attachment:cache", "attachment:pin", "attachment:cancel", "attachment:access-lost",
+		"attachment:refused"} {
 		if !covered[want] {
 			t.Errorf("no scenario covers %s", want)
 		}

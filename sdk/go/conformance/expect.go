@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"path/filepath"
 	"slices"
 
 	tideline "github.com/tideline-dev/tideline/sdk/go"
@@ -17,7 +19,8 @@ func (r *runner) expect(where string, s step) {
 	checks := map[string]func(*tideline.Client, step) (string, error){
 		"expectView": r.expectView, "expectOutbox": r.expectOutbox, "expectReceipts": r.expectReceipts,
 		"expectServer": r.expectServer, "expectMeta": r.expectMeta, "expectStatus": r.expectStatus,
-		"expectQuery": r.expectQuery, "expectWatch": r.expectWatch,
+		"expectQuery": r.expectQuery, "expectWatch": r.expectWatch, "expectAttachments": r.expectAttachments,
+		"expectFiles": r.expectFiles,
 	}
 	check, ok := checks[s.Do]
 	if !ok {
@@ -215,7 +218,7 @@ func orEmpty(s []string) []string {
 // code, message, field and doc when set; deleted, duplicate, hlcClamped, local when true.
 func receiptJSON(rc tideline.Receipt) map[string]any {
 	m := map[string]any{"id": rc.MutationID, "collection": rc.Collection, "docId": rc.DocID, "status": rc.Status}
-	for k, v := range map[string]string{"code": rc.Code, "message": rc.Message, "field": rc.Field} {
+	for k, v := range map[string]string{"code": rc.Code, "message": rc.Message, "field": rc.Field, "attachment": rc.Attachment} {
 		if v != "" {
 			m[k] = v
 		}
@@ -229,4 +232,89 @@ func receiptJSON(rc tideline.Receipt) map[string]any {
 		}
 	}
 	return m
+}
+
+// expectAttachments compares the upload queue, oldest first, and checks that each copy is
+// on disk.
+func (r *runner) expectAttachments(c *tideline.Client, s step) (string, error) {
+	queue, err := c.Attachments(r.t.Context())
+	if err != nil {
+		return "", err
+	}
+	got := []map[string]any{}
+	for _, a := range queue {
+		var u any
+		if a.UploadURL != "" {
+			u = a.UploadURL
+		}
+		got = append(got, map[string]any{"localId": a.LocalID, "collection": a.Collection, "docId": a.DocID, "field": a.Field,
+			"state": a.State, "attempts": a.Attempts, "uploadUrl": u, "offset": a.Offset})
+	}
+	if why, err := compare(s.Attachments, got, "attachments"); why != "" || err != nil {
+		return why, err
+	}
+	if st := c.Status(); st.Uploads != len(queue) {
+		return fmt.Sprintf("status uploads %d, queue %d", st.Uploads, len(queue)), nil
+	}
+	return r.filesOnDisk(c)
+}
+
+// expectFiles compares the download cache (by file id) and checks that every cached file
+// is on disk with its size.
+func (r *runner) expectFiles(c *tideline.Client, s step) (string, error) {
+	files, err := c.CachedFiles(r.t.Context())
+	if err != nil {
+		return "", err
+	}
+	got := []map[string]any{}
+	for _, f := range files {
+		got = append(got, map[string]any{"fileId": f.ID, "collection": f.Collection, "docId": f.DocID, "size": f.Size, "pinned": f.Pinned})
+	}
+	if why, err := compare(s.Files, got, "files"); why != "" || err != nil {
+		return why, err
+	}
+	return r.filesOnDisk(c)
+}
+
+// filesOnDisk: the files directory holds exactly the queue's copies and the cached files
+// (a dropped or evicted file is removed from disk, not only from the tables).
+func (r *runner) filesOnDisk(c *tideline.Client) (string, error) {
+	ctx := r.t.Context()
+	want := map[string]int64{}
+	files, err := c.CachedFiles(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		want[f.Path] = f.Size
+	}
+	rows, err := r.inspect.QueryContext(ctx, `SELECT path, size FROM tl_attachments`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var n int64
+		if err := rows.Scan(&p, &n); err != nil {
+			return "", err
+		}
+		want[filepath.Join(r.path+".files", filepath.FromSlash(p))] = n
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	have := map[string]int64{}
+	filepath.WalkDir(r.path+".files", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				have[p] = info.Size()
+			}
+		}
+		return nil
+	})
+	if !maps.Equal(have, want) {
+		return fmt.Sprintf("the files directory holds %v, want %v", have, want), nil
+	}
+	return "", nil
 }

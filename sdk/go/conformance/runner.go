@@ -44,6 +44,9 @@ type Scenario struct {
 		} `json:"push"`
 		Collections []string `json:"collections"`
 		Protocol    int      `json:"protocol"`
+		Files       *struct {
+			CacheBytes int64 `json:"cacheBytes"`
+		} `json:"files"`
 	} `json:"config"`
 	State *state `json:"state"`
 	Steps []step `json:"steps"`
@@ -107,6 +110,21 @@ type step struct {
 	Status         json.RawMessage `json:"status"`
 	IDs            []string        `json:"ids"`
 	Snapshots      json.RawMessage `json:"snapshots"`
+	Field          string          `json:"field"`
+	File           *fileSpec       `json:"file"`
+	Ref            json.RawMessage `json:"ref"`
+	Content        *string         `json:"content"`
+	FileID         string          `json:"fileId"`
+	Attachments    json.RawMessage `json:"attachments"`
+	Files          json.RawMessage `json:"files"`
+}
+
+// fileSpec is a local file an attach step creates in the runner's own directory (the
+// app's file system) before attaching it.
+type fileSpec struct {
+	Name        string `json:"name"`
+	Content     string `json:"content"`
+	ContentType string `json:"contentType"`
 }
 
 type mutation struct {
@@ -147,14 +165,19 @@ type query struct {
 
 type exchange struct {
 	Request struct {
-		Path  string          `json:"path"`
-		Token *string         `json:"token"`
-		Body  json.RawMessage `json:"body"`
+		Method  string            `json:"method"`
+		Path    string            `json:"path"`
+		Query   *string           `json:"query"`
+		Token   *string           `json:"token"`
+		Headers map[string]string `json:"headers"`
+		Body    json.RawMessage   `json:"body"`
+		Bytes   *string           `json:"bytes"`
 	} `json:"request"`
 	Response struct {
 		Status  int               `json:"status"`
 		Headers map[string]string `json:"headers"`
 		Body    json.RawMessage   `json:"body"`
+		Bytes   *string           `json:"bytes"`
 		Drop    bool              `json:"drop"`
 	} `json:"response"`
 }
@@ -239,11 +262,26 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != ex.Request.Path {
 		s.errs = append(s.errs, fmt.Sprintf("request to %s, want %s", r.URL.Path, ex.Request.Path))
 	}
+	if m := ex.Request.Method; m != "" && r.Method != m {
+		s.errs = append(s.errs, fmt.Sprintf("%s request to %s, want %s", r.Method, r.URL.Path, m))
+	}
+	if q := ex.Request.Query; q != nil && r.URL.RawQuery != *q {
+		s.errs = append(s.errs, fmt.Sprintf("request to %s with query %q, want %q", r.URL.Path, r.URL.RawQuery, *q))
+	}
+	for _, k := range sortedKeys(ex.Request.Headers) {
+		if got := r.Header.Get(k); got != ex.Request.Headers[k] {
+			s.errs = append(s.errs, fmt.Sprintf("request to %s with %s %q, want %q", r.URL.Path, k, got, ex.Request.Headers[k]))
+		}
+	}
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if want := ex.Request.Token; (want == nil) != (token == "") || (want != nil && *want != token) {
 		s.errs = append(s.errs, fmt.Sprintf("request to %s with token %q, want %v", r.URL.Path, token, deref(want)))
 	}
-	if why := matchJSON(ex.Request.Body, body, "body"); why != "" {
+	if ex.Request.Bytes != nil {
+		if string(body) != *ex.Request.Bytes {
+			s.errs = append(s.errs, fmt.Sprintf("request to %s with bytes %q, want %q", r.URL.Path, body, *ex.Request.Bytes))
+		}
+	} else if why := matchJSON(ex.Request.Body, body, "body"); why != "" {
 		s.errs = append(s.errs, fmt.Sprintf("request to %s: %s\n got %s", r.URL.Path, why, body))
 	}
 	if ex.Response.Drop {
@@ -258,11 +296,18 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status >= 400 {
 		w.Header().Set("Content-Type", "application/problem+json")
 	}
+	if ex.Response.Bytes != nil {
+		w.Header().Set("Content-Type", "application/octet-stream")
+	}
 	for k, v := range ex.Response.Headers {
 		w.Header().Set(k, v)
 	}
 	w.WriteHeader(status)
-	w.Write(ex.Response.Body)
+	if ex.Response.Bytes != nil {
+		w.Write([]byte(*ex.Response.Bytes))
+	} else {
+		w.Write(ex.Response.Body)
+	}
 }
 
 func deref[T any](p *T) any {
@@ -280,6 +325,7 @@ type runner struct {
 	srv     *script
 	url     string
 	path    string
+	src     string // the app's own files (attach steps write them here)
 	now     time.Time
 	clients map[string]*tideline.Client
 	recv    map[string]*[]tideline.Receipt
@@ -293,7 +339,7 @@ func RunScenario(t *testing.T, sc Scenario, driver *tideline.Driver) {
 	if driver == nil {
 		driver = tideline.ModerncDriver
 	}
-	r := &runner{t: t, sc: sc, driver: driver, srv: &script{}, path: filepath.Join(t.TempDir(), "cache.db"),
+	r := &runner{t: t, sc: sc, driver: driver, srv: &script{}, path: filepath.Join(t.TempDir(), "cache.db"), src: t.TempDir(),
 		now: time.UnixMilli(sc.Config.Clock.StartMs), clients: map[string]*tideline.Client{},
 		recv: map[string]*[]tideline.Receipt{}, heard: map[*tideline.Client]bool{}, watches: map[string]*[]tideline.Snapshot{}}
 	ts := httptest.NewServer(r.srv)
@@ -331,10 +377,14 @@ func (r *runner) open(s *session, clear bool) (*tideline.Client, error) {
 		auth = &tideline.SessionAuth{UserID: s.UserID, AccessToken: s.AccessToken, RefreshToken: s.RefreshToken}
 	}
 	cfg := r.sc.Config
+	var cacheBytes int64
+	if cfg.Files != nil {
+		cacheBytes = cfg.Files.CacheBytes
+	}
 	return tideline.Open(r.t.Context(), r.path, r.url, auth, tideline.Options{
 		Now: func() time.Time { return r.now }, ClientID: cfg.ClientID, PullLimit: cfg.PullLimit,
 		PushBatch: cfg.Push.MaxMutations, PushBytes: cfg.Push.MaxBytes, Collections: cfg.Collections,
-		ClearOtherUser: clear, Driver: r.driver, Protocol: cfg.Protocol,
+		ClearOtherUser: clear, Driver: r.driver, Protocol: cfg.Protocol, CacheBytes: cacheBytes,
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -142,6 +144,47 @@ func (r *runner) step(where string, s step) {
 		exchange(func() error { return c.SignOut(ctx, s.ClearLocal) })
 	case "clear":
 		checkErr(r.client(s.Client).Clear(ctx))
+	case "attach":
+		f := s.File
+		local := filepath.Join(r.src, f.Name)
+		if err := os.WriteFile(local, []byte(f.Content), 0o600); err != nil {
+			fail("%v", err)
+		}
+		_, err := r.client(s.Client).Attach(ctx, s.Collection, s.DocID, s.Field, local, f.ContentType)
+		checkErr(err)
+	case "upload":
+		c := r.client(s.Client)
+		exchange(func() error { return c.Upload(ctx) })
+	case "openFile", "pin":
+		c := r.client(s.Client)
+		var v any
+		if err := json.Unmarshal(s.Ref, &v); err != nil {
+			fail("ref: %v", err)
+		}
+		ref, ok := tideline.AsFileRef(v)
+		if !ok {
+			fail("ref %s is not a file reference", s.Ref)
+		}
+		var got string
+		exchange(func() (err error) {
+			if s.Do == "pin" {
+				got, err = c.Pin(ctx, s.Collection, s.DocID, ref)
+			} else {
+				got, err = c.OpenFile(ctx, s.Collection, s.DocID, ref)
+			}
+			return err
+		})
+		if s.Content != nil {
+			b, err := os.ReadFile(got)
+			if err != nil {
+				fail("the file opened: %v", err)
+			}
+			if string(b) != *s.Content {
+				fail("the file opened holds %q, want %q", b, *s.Content)
+			}
+		}
+	case "unpin":
+		checkErr(r.client(s.Client).Unpin(ctx, s.FileID))
 	case "setClock":
 		r.now = time.UnixMilli(s.Ms)
 	case "watch":
@@ -216,6 +259,8 @@ func errorKind(err error) (kind string, status int, retryAfter time.Duration) {
 		return "signedOut", 0, 0
 	case errors.Is(err, tideline.ErrInvalid):
 		return "invalid", 0, 0
+	case errors.Is(err, tideline.ErrNoFile):
+		return "noFile", 0, 0
 	}
 	return "network", 0, 0
 }

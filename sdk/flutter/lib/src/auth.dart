@@ -49,7 +49,10 @@ extension on Tideline {
           _cache.setMeta('refresh_token', refresh);
           return cleared;
         }));
-    if (cleared) _emit(const _Event(changed: ['*']));
+    if (cleared) {
+      await _sweepFiles(); // the files of the rows clear deleted
+      _emit(const _Event(changed: ['*']));
+    }
     await _refreshStatus();
   }
 
@@ -97,6 +100,7 @@ extension on Tideline {
 
   Future<void> _clear() async {
     await _db.run(() => _cache.transaction(() => _clearTx(this)));
+    await _sweepFiles(); // the files of the rows clear deleted
     await _refreshStatus();
     _emit(const _Event(changed: ['*']));
     _setStatus((s) => s.copyWith(lastSynced: () => null, initial: const Progress()));

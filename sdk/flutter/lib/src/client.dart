@@ -21,6 +21,7 @@ import 'model.dart';
 
 part 'auth.dart';
 part 'collection.dart';
+part 'files.dart';
 part 'identify.dart';
 part 'pull.dart';
 part 'push.dart';
@@ -33,12 +34,15 @@ part 'write.dart';
 /// documents whose view changed ("collection/docId"; "*": all), whether they changed by
 /// the app's own writes, a status.
 final class _Event {
-  const _Event({this.receipt, this.changed = const [], this.local = false, this.status});
+  const _Event({this.receipt, this.changed = const [], this.local = false, this.status, this.attachment});
 
   final Receipt? receipt;
   final List<String> changed;
   final bool local;
   final SyncStatus? status;
+
+  /// The local id of a file attach just queued for upload.
+  final String? attachment;
 }
 
 /// A local cache of the user's documents, synced with a Tideline server: the client core
@@ -59,12 +63,18 @@ final class _Event {
 /// cache's transactions. Two clients of one file in the same isolate are not supported
 /// (a transaction of one would block the isolate the other needs to finish its own).
 final class Tideline {
-  Tideline._(this._cache, this._api, this._options, this._now);
+  Tideline._(this._cache, this._api, this._options, this._now, this._filesDir);
 
   final Cache _cache;
   final TidelineApi _api;
   final TidelineOptions _options;
   final DateTime Function() _now;
+
+  /// Where attached and downloaded files are kept (docs/sdk-core.md, "Attachments").
+  final String _filesDir;
+
+  /// One run of the upload queue at a time.
+  final _uploadLock = Lock();
 
   /// One access to the cache at a time, in order: its transactions and its reads.
   final _db = Lock();
@@ -110,7 +120,7 @@ final class Tideline {
     // Every request says which SDK and install it comes from (identify.dart).
     final client = _IdentifyingClient(options.httpClient ?? http.Client(), () => _clientHeader(t.clientId));
     final api = TidelineApi(TidelineTransport(serverUrl, client: client, clock: now));
-    t = Tideline._(cache, api, _normalized(options), now);
+    t = Tideline._(cache, api, _normalized(options), now, options.filesDir ?? '$path.files');
     try {
       await t._db.run(() => cache.transaction(() {
             final id = cache.meta('client_id');
@@ -123,6 +133,7 @@ final class Tideline {
       if (auth != null) {
         await t._bindSession(auth.userId, auth.accessToken, auth.refreshToken, clear: options.clearOtherUser);
       }
+      await t._sweepFiles();
       await t._refreshStatus();
     } catch (_) {
       cache.close();
@@ -143,6 +154,8 @@ final class Tideline {
         clientId: o.clientId,
         onRefresh: o.onRefresh,
         protocol: o.protocol == 1 ? 1 : 2,
+        filesDir: o.filesDir,
+        cacheBytes: o.cacheBytes <= 0 ? CoreSql.filesCacheBytes : o.cacheBytes,
       );
 
   /// The install's id, generated once and kept in the cache (a new one after [clear]).
@@ -206,6 +219,7 @@ final class Tideline {
         final pending = _cache.scalar('outbox_count') as int;
         _status = _status.copyWith(
           pending: pending,
+          uploads: _cache.scalar('attachments_count') as int,
           userId: _cache.meta('user_id') ?? '',
           signedIn: (_cache.meta('access_token') ?? '').isNotEmpty,
           hasSyncedOnce: _cache.meta('synced') == '1',

@@ -62,3 +62,11 @@ final class CacheException extends TidelineError {
   /// Creates a [CacheException].
   const CacheException(super.message);
 }
+
+/// A file reference with no file to be had on this device: an upload that failed, or a
+/// pending one that another device attached (or that finished or failed since the
+/// reference was read: read the field again).
+final class NoFileException extends TidelineError {
+  /// Creates a [NoFileException].
+  const NoFileException([super.message = 'the file is not on this device and cannot be downloaded']);
+}

@@ -76,6 +76,8 @@ final class TidelineOptions {
     this.clientId,
     this.onRefresh,
     this.protocol = 2,
+    this.filesDir,
+    this.cacheBytes = CoreSql.filesCacheBytes,
   });
 
   /// Sends the requests (a new http.Client).
@@ -111,6 +113,14 @@ final class TidelineOptions {
   /// connected client gets the changes on its stream and does not pull while the stream
   /// is live), or 1 for a server that only speaks 1.
   final int protocol;
+
+  /// Where attached and downloaded files are kept (null: the cache's path with ".files"
+  /// appended).
+  final String? filesDir;
+
+  /// The download cache's limit: beyond it the least recently opened files that are not
+  /// pinned are removed (256 MiB).
+  final int cacheBytes;
 }
 
 /// A document of the local view.
@@ -197,6 +207,7 @@ final class Receipt {
     this.duplicate = false,
     this.hlcClamped = false,
     this.local = false,
+    this.attachment = '',
   });
 
   /// The mutation's id (the outbox row's).
@@ -238,6 +249,11 @@ final class Receipt {
   /// A rejection the client made itself (a mutation too large to push even alone: code
   /// too_large); it never reached the server.
   final bool local;
+
+  /// Set on the receipt of an upload refused for good (too large, over the quota,
+  /// forbidden, a wrong hash): the attachment's local id; its field now holds a failed
+  /// reference, and [mutationId] is 0.
+  final String attachment;
 }
 
 /// Counts what an initial sync has received so far: the protocol does not say how many
@@ -268,6 +284,7 @@ final class SyncStatus {
     this.hasSyncedOnce = false,
     this.initial = const Progress(),
     this.live = false,
+    this.uploads = 0,
   });
 
   /// The last request reached the server.
@@ -305,6 +322,9 @@ final class SyncStatus {
   /// it over, and it has not poked or closed since), so the app can show "realtime".
   final bool live;
 
+  /// Attached files not uploaded yet (the upload queue).
+  final int uploads;
+
   /// This status with some fields changed.
   SyncStatus copyWith({
     bool? online,
@@ -318,6 +338,7 @@ final class SyncStatus {
     bool? hasSyncedOnce,
     Progress? initial,
     bool? live,
+    int? uploads,
   }) =>
       SyncStatus(
         online: online ?? this.online,
@@ -331,6 +352,7 @@ final class SyncStatus {
         hasSyncedOnce: hasSyncedOnce ?? this.hasSyncedOnce,
         initial: initial ?? this.initial,
         live: live ?? this.live,
+        uploads: uploads ?? this.uploads,
       );
 }
 

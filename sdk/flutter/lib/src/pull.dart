@@ -44,7 +44,8 @@ extension on Tideline {
     if (page is! Map<String, Object?>) throw FormatException('a pull answer that is not an object', answer);
     final changes = page['changes'] is List<Object?> ? page['changes']! as List<Object?> : const <Object?>[];
     final hasMore = page['hasMore'] == true;
-    final changed = await _db.run(() => _cache.transaction(() => _applyPage(page, changes, hasMore)));
+    final (changed, dropped) = await _db.run(() => _cache.transaction(() => _applyPage(page, changes, hasMore)));
+    _removeFiles(dropped);
     if (!hasMore) _handedOver(stream, page['live'] == true);
     _setStatus((s) => s.copyWith(
           initial: s.hasSyncedOnce ? s.initial : Progress(pages: s.initial.pages + 1, changes: s.initial.changes + changes.length),
@@ -63,17 +64,21 @@ extension on Tideline {
         if (m is! Map<String, Object?>) throw FormatException('a stream message that is not an object', message);
         final changes = m['changes'] is List<Object?> ? m['changes']! as List<Object?> : const <Object?>[];
         final page = <String, Object?>{'cursor': m['cursor']}; // changes and a cursor, nothing else
-        final changed = await _db.run(() => _cache.transaction(() {
-              if (_cache.meta('resync') == '1') return const <String>[];
+        final (changed, dropped) = await _db.run(() => _cache.transaction(() {
+              if (_cache.meta('resync') == '1') return (const <String>[], const <String>[]);
               return _applyPage(page, changes, true, fromStream: true);
             }));
+        _removeFiles(dropped);
         if (changed.isNotEmpty) _emit(_Event(changed: changed));
       });
 
   // _applyPage is the procedure "page": the page's changes, the drops it asks for, the
   // rebase of every document touched, and the cursor, inside the caller's transaction. A
   // stream page ([fromStream]) never completes a resync nor sets synced.
-  List<String> _applyPage(Map<String, Object?> page, List<Object?> changes, bool hasMore, {bool fromStream = false}) {
+  // It returns the documents touched, and the paths of the cached files it dropped (whose
+  // document is gone or no longer refers to them), to remove once it commits.
+  (List<String>, List<String>) _applyPage(Map<String, Object?> page, List<Object?> changes, bool hasMore,
+      {bool fromStream = false}) {
     final cache = _cache;
     final changed = <String>[];
     final touched = <String>{};
@@ -134,8 +139,11 @@ extension on Tideline {
     for (final k in changed) {
       final slash = k.indexOf('/');
       _rebase(cache, k.substring(0, slash), k.substring(slash + 1), pending);
+      cache.exec('attachments_cancel_unwanted', {':collection': k.substring(0, slash), ':doc_id': k.substring(slash + 1)});
     }
+    // Access lost: cached files whose document is gone, or no longer refers to them.
+    final dropped = changed.isEmpty ? const <String>[] : _dropFiles('files_unreachable');
     cache.setMeta('cursor', page['cursor'] is String ? page['cursor']! as String : null);
-    return changed;
+    return (changed, dropped);
   }
 }

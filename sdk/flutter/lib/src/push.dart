@@ -99,6 +99,7 @@ extension on Tideline {
     await _db.run(() => _cache.transaction(() {
           _cache.exec('ack_mutation', {':id': m.id});
           _rebase(_cache, m.collection, m.docId);
+          _cache.exec('attachments_cancel_unwanted', {':collection': m.collection, ':doc_id': m.docId});
         }));
     await _refreshStatus();
     _emit(_Event(
@@ -192,6 +193,10 @@ extension on Tideline {
       }
     }
     _rebase(_cache, m.collection, m.docId);
+    // After a duplicate without the document the copy may be older than the server's: a
+    // pending reference this mutation wrote may be missing from the view until the next
+    // page brings it back, so its attachment is not canceled.
+    if (!(duplicate && !hasDoc)) _cache.exec('attachments_cancel_unwanted', key);
     return receipt;
   }
 }

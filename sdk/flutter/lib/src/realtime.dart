@@ -17,16 +17,20 @@ final class _Loop {
   Completer<void>? _wake; // the sync loop's wait
   Completer<void>? _reconnect; // the stream loop's wait
   WebSocket? _socket;
-  late final Future<void> _syncing, _following;
+  late final Future<void> _syncing, _following, _uploading;
+  bool _uploadPoked = true; // run the upload queue at once
+  Completer<void>? _uploadWake;
   void Function()? _unsubscribe;
 
   void start() {
     _unsubscribe = t._subscribe((e) {
       if (e.local) _signal(); // a local write: push it (and pull too unless the stream is live)
+      if (e.attachment != null) _wakeUploads(); // a file attached: upload it
     });
     _poked = true; // sync at once
     _syncing = _syncLoop();
     _following = _followLoop();
+    _uploading = _uploadLoop();
   }
 
   /// Asks for a whole sync (push, then pull); pokes coalesce: at most one sync runs and
@@ -66,9 +70,10 @@ final class _Loop {
     final socket = _socket;
     if (socket != null) unawaited(socket.close(1001));
     poke();
+    _wakeUploads();
     final r = _reconnect;
     if (r != null && !r.isCompleted) r.complete();
-    await Future.wait([_syncing, _following]);
+    await Future.wait([_syncing, _following, _uploading]);
   }
 
   // _waitWake waits for a poke, or [timeout] (null: a poke only); false when the
@@ -125,8 +130,52 @@ final class _Loop {
         if (error case TidelineException(:final retryAfter?) when retryAfter > next) next = retryAfter;
       } else {
         failures = 0;
+        _wakeUploads(); // the server is reachable: uploads waiting for it go on
       }
       if (!await _waitWake(next)) _pullWanted = true; // the safety net, or the wait after a failure
+    }
+  }
+
+  void _wakeUploads() {
+    _uploadPoked = true;
+    final w = _uploadWake;
+    _uploadWake = null;
+    if (w != null && !w.isCompleted) w.complete();
+  }
+
+  // _uploadLoop runs the upload queue (docs/sdk-core.md, "When uploads run"): at start,
+  // when a file is attached, after every sync that reached the server, every minute, and
+  // after a failure with backoff. Not while paused (an upload needs the foreground, or a
+  // platform background task the app starts).
+  Future<void> _uploadLoop() async {
+    var failures = 0;
+    while (!_stopped) {
+      if (_paused || !_uploadPoked) {
+        final w = _uploadWake = Completer<void>();
+        final timer = _paused ? null : Timer(const Duration(minutes: 1), _wakeUploads);
+        await w.future;
+        timer?.cancel();
+        continue;
+      }
+      _uploadPoked = false;
+      Object? error;
+      try {
+        await t.upload();
+      } on Object catch (e) {
+        error = e;
+      }
+      if (error is SignedOutException || error is OtherUserException) return;
+      if (error == null) {
+        failures = 0;
+        continue;
+      }
+      failures++;
+      var wait = backoff.wait(failures);
+      if (error case TidelineException(:final retryAfter?) when retryAfter > wait) wait = retryAfter;
+      final w = _uploadWake = Completer<void>();
+      final timer = Timer(wait, _wakeUploads);
+      await w.future;
+      timer.cancel();
     }
   }
 

@@ -64,6 +64,7 @@ final class WriteTx {
     final view = cache.select('view_get', key);
     final current = view.isEmpty ? null : view.first.columnAt(0) as String?;
     _putView(cache, collection, id, _applyMutation(cache, current, op, fieldsJson, opsJson));
+    cache.exec('attachments_cancel_unwanted', key); // a pending reference it replaced
     _changed.add('$collection/$id');
   }
 }
@@ -172,7 +173,7 @@ void _rebase(Cache cache, String collection, String id, [int? pending]) {
 
 // _clearTx is the procedure "clear", inside the caller's transaction.
 void _clearTx(Tideline t) {
-  for (final s in ['clear_outbox', 'clear_server', 'clear_view', 'clear_meta']) {
+  for (final s in ['clear_outbox', 'clear_server', 'clear_view', 'clear_meta', 'clear_attachments', 'clear_files']) {
     t._cache.exec(s);
   }
   t._newClientId();

@@ -42,6 +42,7 @@ final class Runner {
   final Directory dir;
   final Map<String, Object?> config;
   final String path;
+  late final Directory src = Directory('${dir.path}/src')..createSync(); // the app's own files
   late final ScriptServer srv;
   late final sqlite.Database inspect;
   int now = 0;
@@ -167,6 +168,7 @@ final class Runner {
         collections: (config['collections'] as List<Object?>?)?.cast<String>(),
         clearOtherUser: clear,
         protocol: _i(config['protocol']),
+        cacheBytes: config['files'] is Map<String, Object?> ? _i(_m(config['files'])['cacheBytes']) : 0,
       ),
     );
   }
@@ -253,6 +255,35 @@ final class Runner {
       case 'clear':
         final c = await clientFor(s['client']);
         await _catching(where, null, c.clear);
+      case 'attach':
+        final c = await clientFor(s['client']);
+        final f = _m(s['file']);
+        final local = File('${src.path}/${f['name']}')..writeAsStringSync(f['content']! as String);
+        await _catching(
+            where,
+            s['error'],
+            () => c.attach(s['collection']! as String, s['docId']! as String, s['field']! as String, local.path,
+                contentType: f['contentType']! as String));
+      case 'upload':
+        final c = await clientFor(s['client']);
+        await _exchange(where, s, c.upload);
+      case 'openFile' || 'pin':
+        final c = await clientFor(s['client']);
+        final ref = FileRef.from(plainJson(s['ref']));
+        if (ref == null) _fail(where, 'ref ${show(s['ref'])} is not a file reference');
+        String? got;
+        await _exchange(where, s, () async {
+          got = s['do'] == 'pin'
+              ? await c.pin(s['collection']! as String, s['docId']! as String, ref)
+              : await c.openFile(s['collection']! as String, s['docId']! as String, ref);
+        });
+        if (s['content'] case final String want) {
+          final held = File(got!).readAsStringSync();
+          if (held != want) _fail(where, 'the file opened holds "$held", want "$want"');
+        }
+      case 'unpin':
+        final c = await clientFor(s['client']);
+        await _catching(where, s['error'], () => c.unpin(s['fileId']! as String));
       case 'setClock':
         now = _i(s['ms']);
       case 'watch':
@@ -365,8 +396,57 @@ final class Runner {
         got.clear();
         final why = mismatch(s['snapshots'], list, 'snapshots');
         return why == null ? null : '$why\n got ${show(list)}';
+      case 'expectAttachments':
+        final queue = await c.attachments();
+        final list = [
+          for (final a in queue)
+            {
+              'localId': a.localId,
+              'collection': a.collection,
+              'docId': a.docId,
+              'field': a.field,
+              'state': a.state,
+              'attempts': tree(a.attempts),
+              'uploadUrl': a.uploadUrl,
+              'offset': tree(a.offset),
+            },
+        ];
+        final why = mismatch(s['attachments'], list, 'attachments');
+        if (why != null) return '$why\n got ${show(list)}';
+        final uploads = (await c.currentStatus()).uploads;
+        if (uploads != queue.length) return 'status uploads $uploads, queue ${queue.length}';
+        return _filesOnDisk(c);
+      case 'expectFiles':
+        final files = await c.cachedFiles();
+        final list = [
+          for (final f in files)
+            {'fileId': f.id, 'collection': f.collection, 'docId': f.docId, 'size': tree(f.size), 'pinned': f.pinned},
+        ];
+        final why = mismatch(s['files'], list, 'files');
+        if (why != null) return '$why\n got ${show(list)}';
+        return _filesOnDisk(c);
     }
     return 'unknown step ${s['do']}';
+  }
+}
+
+extension on Runner {
+  // _filesOnDisk: the files directory holds exactly the queue's copies and the cached
+  // files, with their sizes.
+  Future<String?> _filesOnDisk(Tideline c) async {
+    final want = <String, int>{for (final f in await c.cachedFiles()) f.path: f.size};
+    for (final r in inspect.select('SELECT path, size FROM tl_attachments')) {
+      want['$path.files/${r['path']}'] = r['size'] as int;
+    }
+    final have = <String, int>{};
+    final root = Directory('$path.files');
+    if (root.existsSync()) {
+      for (final e in root.listSync(recursive: true).whereType<File>()) {
+        have[e.path] = e.lengthSync();
+      }
+    }
+    final same = have.length == want.length && have.entries.every((e) => want[e.key] == e.value);
+    return same ? null : 'the files directory holds $have, want $want';
   }
 }
 
@@ -419,6 +499,7 @@ Map<String, Object?> receiptJson(Receipt r) => {
       if (r.duplicate) 'duplicate': true,
       if (r.hlcClamped) 'hlcClamped': true,
       if (r.local) 'local': true,
+      if (r.attachment.isNotEmpty) 'attachment': r.attachment,
     };
 
 /// How the runner names an error (docs/sdk-core.md, "Errors").
@@ -427,6 +508,7 @@ Map<String, Object?> receiptJson(Receipt r) => {
       TidelineException e => ('server', e.status, e.retryAfter),
       SignedOutException _ => ('signedOut', 0, null),
       InvalidException _ => ('invalid', 0, null),
+      NoFileException _ => ('noFile', 0, null),
       _ => ('network', 0, null),
     };
 

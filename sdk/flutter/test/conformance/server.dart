@@ -1,6 +1,7 @@
 // The scripted server of the conformance runner: it answers the current step's exchanges
 // in order, and records every request it did not expect or that differs from the one
-// expected (path, bearer token, body).
+// expected (path, bearer token, body; and when given the method, the query, headers,
+// and a raw body as text).
 
 import 'dart:convert';
 import 'dart:io';
@@ -56,15 +57,29 @@ final class ScriptServer {
     final want = exchange['request']! as Map<String, Object?>;
     final answer = exchange['response']! as Map<String, Object?>;
     if (req.uri.path != want['path']) _errors.add('request to ${req.uri.path}, want ${want['path']}');
+    if (want['method'] case final String m when m != req.method) _errors.add('${req.method} request to ${req.uri.path}, want $m');
+    if (want['query'] case final String q when q != req.uri.query) {
+      _errors.add('request to ${req.uri.path} with query "${req.uri.query}", want "$q"');
+    }
+    if (want['headers'] case final Map<String, Object?> headers) {
+      for (final e in headers.entries) {
+        final got = req.headers.value(e.key);
+        if (got != e.value) _errors.add('request to ${req.uri.path} with ${e.key} "$got", want "${e.value}"');
+      }
+    }
     final auth = req.headers.value(HttpHeaders.authorizationHeader) ?? '';
     final token = auth.startsWith('Bearer ') ? auth.substring(7) : '';
     final wantToken = want['token'] as String?;
     if ((wantToken == null) != token.isEmpty || (wantToken != null && wantToken != token)) {
       _errors.add('request to ${req.uri.path} with token "$token", want $wantToken');
     }
-    final got = body.trim().isEmpty ? null : decodeJsonText(body);
-    final why = mismatch(want['body'], got, 'body');
-    if (why != null) _errors.add('request to ${req.uri.path}: $why\n got $body');
+    if (want['bytes'] case final String bytes) {
+      if (body != bytes) _errors.add('request to ${req.uri.path} with bytes "$body", want "$bytes"');
+    } else {
+      final got = body.trim().isEmpty ? null : decodeJsonText(body);
+      final why = mismatch(want['body'], got, 'body');
+      if (why != null) _errors.add('request to ${req.uri.path}: $why\n got $body');
+    }
     if (answer['drop'] == true) {
       final socket = await req.response.detachSocket(writeHeaders: false);
       socket.destroy();
@@ -72,14 +87,21 @@ final class ScriptServer {
     }
     final status = answer['status'] is JsonNumber ? (answer['status']! as JsonNumber).value.toInt() : 200;
     req.response.statusCode = status;
-    req.response.headers.contentType =
-        status >= 400 ? ContentType('application', 'problem+json') : ContentType.json;
+    req.response.headers.contentType = status >= 400
+        ? ContentType('application', 'problem+json')
+        : answer.containsKey('bytes')
+            ? ContentType('application', 'octet-stream')
+            : ContentType.json;
     if (answer['headers'] case final Map<String, Object?> headers) {
       for (final e in headers.entries) {
         req.response.headers.set(e.key, e.value! as String);
       }
     }
-    if (answer.containsKey('body')) req.response.write(encodeJsonText(answer['body']));
+    if (answer['bytes'] case final String bytes) {
+      req.response.write(bytes);
+    } else if (answer.containsKey('body') && status != 204 && req.method != 'HEAD') {
+      req.response.write(encodeJsonText(answer['body']));
+    }
     await req.response.close();
   }
 }

@@ -7,7 +7,7 @@
 /// The client core: its settings, its migrations and its named statements.
 public enum CoreSQL {
     /// The cache version: the number of migrations (PRAGMA user_version).
-    public static let cacheVersion = 2
+    public static let cacheVersion = 3
     /// The oldest SQLite the core runs on, checked at open.
     public static let sqliteMinimum = "3.32.0"
     /// The SQLite version the core is pinned to (the newest of its test matrix).
@@ -18,6 +18,8 @@ public enum CoreSQL {
     public static let pushMaxBytes = 524288
     /// The most changes one pull asks for.
     public static let pullLimit = 500
+    /// The download cache's default limit in bytes (unpinned files).
+    public static let filesCacheBytes = 268435456
 
     /// The migrations: migrations[i] brings a cache from version i to version i + 1.
     public static let migrations: [String] = [
@@ -79,6 +81,44 @@ ALTER TABLE tl_outbox ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
 
 UPDATE tl_outbox SET size = 200 + length(CAST(collection AS BLOB)) + length(CAST(doc_id AS BLOB))
   + coalesce(length(CAST(fields AS BLOB)), 0) + coalesce(length(CAST(ops AS BLOB)), 0);
+""",
+        """
+-- Cache version 3: attachments (docs/sdk-core.md "Attachments").
+--   tl_attachments  the upload queue: local files captured for a document's field, each
+--                   waiting for (or in the middle of) its tus upload
+--   tl_files        the download cache: files kept on the device, with their use time for
+--                   LRU eviction, pinned ones kept whatever the limit
+-- Paths are relative to the cache's files directory (the SDK decides where that is).
+
+CREATE TABLE IF NOT EXISTS tl_attachments (
+    local_id      TEXT    PRIMARY KEY,      -- "<client id>-<n>": the pending reference's "pending"
+    collection    TEXT    NOT NULL,         -- the document and the top-level field the
+    doc_id        TEXT    NOT NULL,         -- reference fills
+    field         TEXT    NOT NULL,
+    path          TEXT    NOT NULL,         -- the SDK's copy of the file
+    name          TEXT    NOT NULL,
+    content_type  TEXT    NOT NULL,
+    size          INTEGER NOT NULL,
+    sha256        TEXT    NOT NULL,         -- hex, computed when the file was attached
+    state         TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading', 'canceled')),
+    attempts      INTEGER NOT NULL DEFAULT 0, -- failed attempts (network, 5xx, 409, 429)
+    upload_url    TEXT,                     -- the tus upload's path (Location), once created
+    upload_offset INTEGER NOT NULL DEFAULT 0, -- the server's offset as last heard
+    last_error    TEXT,
+    created_at    INTEGER NOT NULL          -- unix milliseconds; the queue's order
+);
+
+CREATE TABLE IF NOT EXISTS tl_files (
+    file_id    TEXT    PRIMARY KEY,         -- the server's file id ("_file")
+    path       TEXT    NOT NULL,
+    size       INTEGER NOT NULL,
+    sha256     TEXT    NOT NULL,
+    collection TEXT    NOT NULL,            -- the document it was opened through (or uploaded
+    doc_id     TEXT    NOT NULL,            -- for): it stays while that document refers to it
+    pinned     INTEGER NOT NULL DEFAULT 0,  -- 1: kept whatever the limit, outside it
+    used_at    INTEGER NOT NULL             -- unix milliseconds of the last open: LRU
+);
+CREATE INDEX IF NOT EXISTS tl_files_lru ON tl_files (pinned, used_at, file_id);
 """,
     ]
 
@@ -188,6 +228,119 @@ SELECT CASE WHEN f.doc IS NULL THEN NULL
 FROM f;
 """
 
+    /// The statement attachment_add.
+    public static let attachmentAdd = """
+-- Attachments (docs/sdk-core.md "Attachments"): the upload queue and the download cache.
+-- A file captured for a document's field; its pending reference is written by the same
+-- transaction (a patch of that field).
+INSERT INTO tl_attachments (local_id, collection, doc_id, field, path, name, content_type, size, sha256, created_at)
+VALUES (:local_id, :collection, :doc_id, :field, :path, :name, :content_type, :size, :sha256, :now);
+"""
+
+    /// The statement attachment_attempt_failed.
+    public static let attachmentAttemptFailed = """
+-- A failure that is not final (network, 5xx, 409, 429): the upload stays, for the next run.
+UPDATE tl_attachments SET attempts = attempts + 1, last_error = :error WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_delete.
+    public static let attachmentDelete = """
+DELETE FROM tl_attachments WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_get.
+    public static let attachmentGet = """
+SELECT collection, doc_id, field, path, name, content_type, size, sha256, state, attempts, upload_url, upload_offset
+FROM tl_attachments WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_progress.
+    public static let attachmentProgress = """
+-- The server's offset, as a HEAD or an interrupted PATCH said (progress for the app).
+UPDATE tl_attachments SET upload_offset = :upload_offset WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_restart.
+    public static let attachmentRestart = """
+-- The server no longer knows the upload (404 to HEAD or PATCH: expired, swept): start over.
+UPDATE tl_attachments SET state = 'queued', upload_url = NULL, upload_offset = 0 WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_started.
+    public static let attachmentStarted = """
+-- The tus upload was created (POST answered 201 with its Location's path).
+UPDATE tl_attachments SET state = 'uploading', upload_url = :upload_url, upload_offset = 0
+WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_state.
+    public static let attachmentState = """
+SELECT state FROM tl_attachments WHERE local_id = :local_id;
+"""
+
+    /// The statement attachment_wanted.
+    public static let attachmentWanted = """
+-- 1 when the document's view still holds this attachment's pending reference in its
+-- field (an object whose "pending" is the local id); 0 when the document was deleted, or
+-- the field replaced (then attachments_cancel_unwanted cancels it), or the view is stale
+-- for a moment (it is then left for the next run).
+SELECT EXISTS (
+  SELECT 1 FROM tl_view v, json_each(v.doc) f,
+                json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
+  WHERE v.collection = :collection AND v.doc_id = :doc_id AND f.key = :field
+    AND p.key = 'pending' AND p.value = :local_id);
+"""
+
+    /// The statement attachments_all.
+    public static let attachmentsAll = """
+-- Every attachment's copy (clear removes them from disk after the transaction).
+SELECT local_id, path FROM tl_attachments;
+"""
+
+    /// The statement attachments_cancel_unwanted.
+    public static let attachmentsCancelUnwanted = """
+-- After a local write, a receipt that carries the server's document (or rejects the
+-- mutation), or a page: the attachments of the document whose pending reference left its
+-- view are canceled. Not after a rebase onto a copy that may be stale (a duplicate
+-- receipt without a document): the next page brings the reference back.
+UPDATE tl_attachments SET state = 'canceled'
+WHERE collection = :collection AND doc_id = :doc_id AND state <> 'canceled'
+  AND NOT EXISTS (
+    SELECT 1 FROM tl_view v, json_each(v.doc) f,
+                  json_each(CASE WHEN f.type = 'object' THEN f.value ELSE '{}' END) p
+    WHERE v.collection = tl_attachments.collection AND v.doc_id = tl_attachments.doc_id
+      AND f.key = tl_attachments.field AND p.key = 'pending' AND p.value = tl_attachments.local_id);
+"""
+
+    /// The statement attachments_count.
+    public static let attachmentsCount = """
+SELECT count(*) FROM tl_attachments;
+"""
+
+    /// The statement attachments_queue.
+    public static let attachmentsQueue = """
+-- The uploads to run, oldest first.
+SELECT local_id, collection, doc_id, field, path, name, content_type, size, sha256, state, attempts,
+       upload_url, upload_offset
+FROM tl_attachments ORDER BY created_at, local_id;
+"""
+
+    /// The statement cache_bytes.
+    public static let cacheBytes = """
+-- What the unpinned files take (the limit's measure), and the pinned ones.
+SELECT coalesce(sum(CASE WHEN pinned = 0 THEN size END), 0), coalesce(sum(CASE WHEN pinned = 1 THEN size END), 0) FROM tl_files;
+"""
+
+    /// The statement clear_attachments.
+    public static let clearAttachments = """
+DELETE FROM tl_attachments;
+"""
+
+    /// The statement clear_files.
+    public static let clearFiles = """
+DELETE FROM tl_files;
+"""
+
     /// The statement clear_meta.
     public static let clearMeta = """
 DELETE FROM tl_meta;
@@ -237,6 +390,71 @@ SELECT collection, doc_id FROM tl_server WHERE reset_mark = 1;
     public static let docsOutside = """
 -- Documents of collections not in :collections (a JSON array).
 SELECT collection, doc_id FROM tl_server WHERE collection NOT IN (SELECT value FROM json_each(:collections));
+"""
+
+    /// The statement file_delete.
+    public static let fileDelete = """
+DELETE FROM tl_files WHERE file_id = :file_id;
+"""
+
+    /// The statement file_get.
+    public static let fileGet = """
+SELECT path, size, sha256, pinned FROM tl_files WHERE file_id = :file_id;
+"""
+
+    /// The statement file_pin.
+    public static let filePin = """
+UPDATE tl_files SET pinned = :pinned WHERE file_id = :file_id;
+"""
+
+    /// The statement file_put.
+    public static let filePut = """
+-- A file now on the device: downloaded, or uploaded from here (its copy kept). Pinned
+-- stays as it was when the file was cached already.
+INSERT INTO tl_files (file_id, path, size, sha256, collection, doc_id, pinned, used_at)
+VALUES (:file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now)
+ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
+  collection = excluded.collection, doc_id = excluded.doc_id,
+  pinned = max(tl_files.pinned, excluded.pinned), used_at = excluded.used_at;
+"""
+
+    /// The statement file_touch.
+    public static let fileTouch = """
+-- An open: the file becomes the most recently used.
+UPDATE tl_files SET used_at = :now WHERE file_id = :file_id;
+"""
+
+    /// The statement files_all.
+    public static let filesAll = """
+SELECT file_id, path FROM tl_files;
+"""
+
+    /// The statement files_list.
+    public static let filesList = """
+-- The download cache, by file id (for the app, and the runners' expectFiles).
+SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id;
+"""
+
+    /// The statement files_to_evict.
+    public static let filesToEvict = """
+-- LRU: the unpinned files that do not fit in :limit bytes when the most recently used
+-- are kept first (ties: the greater file id is the more recent). :keep (the file being
+-- opened) is never listed.
+SELECT f.file_id, f.path FROM tl_files f
+WHERE f.pinned = 0 AND f.file_id <> :keep
+  AND (SELECT sum(g.size) FROM tl_files g
+       WHERE g.pinned = 0 AND (g.used_at > f.used_at OR (g.used_at = f.used_at AND g.file_id >= f.file_id))) > :limit
+ORDER BY f.used_at, f.file_id;
+"""
+
+    /// The statement files_unreachable.
+    public static let filesUnreachable = """
+-- Cached files whose document is no longer in the view, or no longer refers to them: the
+-- user lost access (an eviction, a removed bucket, a deletion) or the reference was
+-- removed. Pinned files too: a pin does not outlive access.
+SELECT f.file_id, f.path FROM tl_files f
+WHERE NOT EXISTS (SELECT 1 FROM tl_view v
+                  WHERE v.collection = f.collection AND v.doc_id = f.doc_id AND instr(v.doc, json_quote(f.file_id)) > 0);
 """
 
     /// The statement get_meta.
@@ -402,6 +620,22 @@ WHERE collection = :collection AND doc_id = :doc_id;
         "ack_mutation": ackMutation,
         "add_mutation": addMutation,
         "apply_mutation": applyMutation,
+        "attachment_add": attachmentAdd,
+        "attachment_attempt_failed": attachmentAttemptFailed,
+        "attachment_delete": attachmentDelete,
+        "attachment_get": attachmentGet,
+        "attachment_progress": attachmentProgress,
+        "attachment_restart": attachmentRestart,
+        "attachment_started": attachmentStarted,
+        "attachment_state": attachmentState,
+        "attachment_wanted": attachmentWanted,
+        "attachments_all": attachmentsAll,
+        "attachments_cancel_unwanted": attachmentsCancelUnwanted,
+        "attachments_count": attachmentsCount,
+        "attachments_queue": attachmentsQueue,
+        "cache_bytes": cacheBytes,
+        "clear_attachments": clearAttachments,
+        "clear_files": clearFiles,
         "clear_meta": clearMeta,
         "clear_outbox": clearOutbox,
         "clear_server": clearServer,
@@ -411,6 +645,15 @@ WHERE collection = :collection AND doc_id = :doc_id;
         "docs_marked": docsMarked,
         "docs_marked_all": docsMarkedAll,
         "docs_outside": docsOutside,
+        "file_delete": fileDelete,
+        "file_get": fileGet,
+        "file_pin": filePin,
+        "file_put": filePut,
+        "file_touch": fileTouch,
+        "files_all": filesAll,
+        "files_list": filesList,
+        "files_to_evict": filesToEvict,
+        "files_unreachable": filesUnreachable,
         "get_meta": getMeta,
         "last_mutation_id": lastMutationId,
         "outbox_batch": outboxBatch,
