@@ -123,6 +123,9 @@ func NewOn(ctx context.Context, cfg Config, store Engine) (_ *App, err error) {
 	fcfg.Lease = func(ctx context.Context, now, until time.Time) (bool, error) {
 		return syncStore.AcquireLease(ctx, "files-sweep", sweeper, now, until)
 	}
+	if cfg.SweepEvery > 0 {
+		fcfg.LeaseFor = cfg.SweepEvery/2 + time.Minute // as the sync sweeper's: a node that died holding it delays the next sweep that long
+	}
 	fcfg.Documents = func(ctx context.Context, c files.Caller, collection, id string) (map[string]any, error) {
 		return a.Sync.ReadDocument(ctx, datasync.Caller{UserID: c.UserID, Roles: c.Roles}, collection, id)
 	}

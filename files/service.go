@@ -36,6 +36,11 @@ type Config struct {
 	SettleAfter time.Duration
 	// Lease lets one node at a time sweep; nil: every node sweeps.
 	Lease Lease
+	// LeaseFor is how long a sweep holds the lease; 0 means DefaultLeaseFor. A node that
+	// dies holding it keeps the others from sweeping that long, so it is short (app sets
+	// sync.sweepEvery/2 + 1 min, as the sync sweeper's); a sweep that outlasts it may
+	// overlap another node's, which is safe, only wasteful.
+	LeaseFor time.Duration
 	// URLTTL is how long a signed download URL works; 0 means DefaultURLTTL.
 	URLTTL time.Duration
 	// Secrets holds the key of signed download URLs (tideline.SecretFileURL); nil: no
@@ -97,6 +102,9 @@ func New(store Store, cfg Config) *Service {
 	}
 	if cfg.UploadExpiry <= 0 {
 		cfg.UploadExpiry = DefaultUploadExpiry
+	}
+	if cfg.LeaseFor <= 0 {
+		cfg.LeaseFor = DefaultLeaseFor
 	}
 	if cfg.SettleAfter <= 0 {
 		cfg.SettleAfter = DefaultSettleAfter

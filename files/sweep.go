@@ -26,6 +26,10 @@ const DefaultUploadExpiry = 24 * time.Hour
 // longer than any commit takes.
 const DefaultSettleAfter = time.Hour
 
+// DefaultLeaseFor is how long a sweep holds the lease unless Config.LeaseFor says (the
+// sync sweeper's with the default sync.sweepEvery of 10 minutes).
+const DefaultLeaseFor = 6 * time.Minute
+
 // sweepBatch is how many uploads or files one store call handles.
 const sweepBatch = 500
 
@@ -42,7 +46,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var total SweepResult
 	now := s.cfg.Clock.Now()
 	if s.cfg.Lease != nil {
-		ok, err := s.cfg.Lease(ctx, now, now.Add(time.Hour))
+		ok, err := s.cfg.Lease(ctx, now, now.Add(s.cfg.LeaseFor))
 		if err != nil || !ok {
 			return total, err
 		}

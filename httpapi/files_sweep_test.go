@@ -75,3 +75,30 @@ func TestSweeperWithTheApp(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesSweepLeaseIsShort: a sweep holds the files sweeper's lease for half of
+// sync.sweepEvery plus a minute, as the sync sweeper does, so a node that dies holding it
+// keeps the others from sweeping minutes, not an hour (it was an hour).
+func TestFilesSweepLeaseIsShort(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, func(c *app.Config) { c.SweepEvery = 10 * time.Minute })
+	if _, err := a.app.Files.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	take := func() bool {
+		now := a.app.Clock.Now()
+		ok, err := a.app.Store.Sync().AcquireLease(t.Context(), "files-sweep", "another node", now, now.Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	a.app.Clock.Advance(5 * time.Minute)
+	if take() {
+		t.Fatal("another node took the lease of a sweep 5 minutes old")
+	}
+	a.app.Clock.Advance(time.Minute + time.Second)
+	if !take() {
+		t.Fatal("the lease of a sweep 6 minutes old still holds: a dead node would stop the sweeps")
+	}
+}

@@ -546,9 +546,9 @@ func noOrphanAfterSweeps(t *testing.T, p *proc, dataDir string, referenced map[s
 	t.Logf("before the sweeps: %d files (%d referenced, %d orphans), %d unfinished uploads, %d blobs (%d unreferenced)",
 		len(ids), len(referenced), orphans, uploads, len(blobs), extraBlobs(blobs))
 
-	// The killed process held the files sweeper's lease, for an hour from its last sweep
-	// (files.Service.Sweep; its holder id is per process): release it, as an hour passing
-	// would, so that the new process may sweep.
+	// The killed process held the files sweeper's lease, for sync.sweepEvery/2 + 1 min (6
+	// min here) from its last sweep (files.Service.Sweep; its holder id is per process):
+	// release it, as that time passing would, so that the new process may sweep.
 	if _, err := db.ExecContext(t.Context(), `DELETE FROM sync_leases WHERE name = 'files-sweep'`); err != nil {
 		t.Fatal(err)
 	}
