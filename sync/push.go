@@ -233,6 +233,14 @@ func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared
 		for _, p := range muts { // duplicates and conflicts report the stored document
 			if doc != nil {
 				fillDoc(&receipts[p.index], *doc, doc.Seq)
+				if r := &receipts[p.index]; r.Duplicate {
+					// As docs/sync-protocol.md says: the client's copy may be older than its
+					// own write, and without the document a page between the two stood for
+					// the server's state (a pending attachment reference was lost that way).
+					// Not when this batch changed the document: the client then applies the
+					// batch's new mutations to its copy, which must not include them yet.
+					r.Doc, r.Deleted = doc.Fields, doc.Deleted
+				}
 			}
 		}
 		return nil, nil

@@ -475,3 +475,21 @@ func TestStoredSizeLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestDuplicateReportsTheDocument: a resent mutation is answered as a duplicate with the
+// document as it is now (docs/sync-protocol.md), also when others wrote it since: a
+// client whose first answer was cut may hold a copy older than its own write, and a page
+// older than that write must not stand for the server's state (an SDK canceled a pending
+// attachment's upload that way).
+func TestDuplicateReportsTheDocument(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, engine string) {
+		e := newEnv(t, engine, nil)
+		wantStatus(t, e.push("alice", "phone", put(1, "notes", "a", map[string]any{"title": "Buy milk"}))[0], datasync.Applied)
+		wantStatus(t, e.push("alice", "tablet", datasync.Mutation{ID: 1, Collection: "notes", DocID: "a", Op: "patch", Fields: map[string]any{"done": true}})[0], datasync.Applied)
+		r := e.push("alice", "phone", put(1, "notes", "a", map[string]any{"title": "Buy milk"}))[0]
+		if r.Status != datasync.Applied || !r.Duplicate || r.Doc["title"] != "Buy milk" || r.Doc["done"] != true || r.Seq == 0 || r.Version != 2 {
+			t.Fatalf("the resent put: %+v, want a duplicate with the document as it is (version 2)", r)
+		}
+	})
+}
