@@ -2,8 +2,6 @@ package mongo
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"slices"
@@ -25,24 +23,6 @@ func newFilesDB(t *testing.T) *DB {
 	t.Helper()
 	uri := storetest.MongoURI(t)
 	return mustOpen(t, uri, newDatabaseName(t, uri), migrations)
-}
-
-func putFile(t *testing.T, s files.Store, owner string, data []byte) files.File {
-	t.Helper()
-	sum := sha256.Sum256(data)
-	u := files.Upload{ID: tideline.NewID(), Owner: owner, Size: int64(len(data)), Name: "a.bin", ContentType: "application/octet-stream",
-		SHA256: hex.EncodeToString(sum[:]), CreatedAt: storetest.Epoch}
-	if err := s.CreateUpload(t.Context(), u); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	f := files.File{ID: u.ID, Owner: owner, Name: u.Name, ContentType: u.ContentType, Size: u.Size, SHA256: u.SHA256, CreatedAt: storetest.Epoch}
-	if err := s.CommitUpload(t.Context(), f, 0); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // refDoc commits (or rewrites, at version) the document "d" of collection notes, referring
@@ -73,7 +53,7 @@ func TestFilesSweepReferenceDuringDelete(t *testing.T) {
 	t.Parallel()
 	db := newFilesDB(t)
 	fs := db.Files()
-	f := putFile(t, fs, "u1", []byte("a photo"))
+	f := storetest.CommitFile(t, fs, "u1", []byte("a photo"))
 	if res, err := sweepAt(t, fs, storetest.Epoch); err != nil || res.Marked != 1 {
 		t.Fatalf("first sweep %+v, %v", res, err)
 	}
@@ -106,7 +86,7 @@ func TestFilesSweepStoppedAfterHiding(t *testing.T) {
 	for _, referenced := range []bool{false, true} {
 		db := newFilesDB(t)
 		fs := db.Files()
-		f := putFile(t, fs, "u1", []byte("a document"))
+		f := storetest.CommitFile(t, fs, "u1", []byte("a document"))
 		if _, err := sweepAt(t, fs, storetest.Epoch); err != nil {
 			t.Fatal(err)
 		}
@@ -145,8 +125,8 @@ func TestFilesSweepStoppedBeforeUsage(t *testing.T) {
 	t.Parallel()
 	db := newFilesDB(t)
 	fs := db.Files()
-	f := putFile(t, fs, "u1", []byte("twelve bytes"))
-	keep := putFile(t, fs, "u1", []byte("kept"))
+	f := storetest.CommitFile(t, fs, "u1", []byte("twelve bytes"))
+	keep := storetest.CommitFile(t, fs, "u1", []byte("kept"))
 	refDoc(t, db.Sync(), 1, keep.ID)
 	if _, err := sweepAt(t, fs, storetest.Epoch); err != nil {
 		t.Fatal(err)
@@ -182,7 +162,7 @@ func TestFilesSweepStoppedBeforeContentRemoval(t *testing.T) {
 	db := newFilesDB(t)
 	fs := db.Files()
 	data := bytes.Repeat([]byte("content "), 100_000) // several GridFS chunks
-	putFile(t, fs, "u1", data)
+	storetest.CommitFile(t, fs, "u1", data)
 	if err := fs.DeleteOwner(t.Context(), "u1"); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +189,7 @@ func TestFilesSweepStoppedBeforeContentRemoval(t *testing.T) {
 		}
 	}
 	// The same bytes again: stored anew, read right.
-	g := putFile(t, fs, "u2", data)
+	g := storetest.CommitFile(t, fs, "u2", data)
 	r, err := fs.OpenFile(t.Context(), g)
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +207,7 @@ func TestFilesSweepGridFSLeftovers(t *testing.T) {
 	t.Parallel()
 	db := newFilesDB(t)
 	fs := db.Files().(fileStore)
-	kept := putFile(t, fs, "u1", []byte("recorded"))
+	kept := storetest.CommitFile(t, fs, "u1", []byte("recorded"))
 	whole := objectIDAt(storetest.Epoch)
 	if err := fs.bucket().UploadFromStreamWithID(t.Context(), whole, "deadbeef", bytes.NewReader(bytes.Repeat([]byte("x"), 600_000))); err != nil {
 		t.Fatal(err)
@@ -266,7 +246,7 @@ func TestFilesSweepGridFSLeftovers(t *testing.T) {
 func TestFilesMigrationBackfill(t *testing.T) {
 	t.Parallel()
 	db := newFilesDB(t)
-	f := putFile(t, db.Files(), "u1", []byte("old"))
+	f := storetest.CommitFile(t, db.Files(), "u1", []byte("old"))
 	refDoc(t, db.Sync(), 1, f.ID)
 	if _, err := db.db.Collection("notes").UpdateMany(t.Context(), bson.D{}, bson.D{{Key: "$unset", Value: bson.D{{Key: "_sync.files", Value: ""}}}}); err != nil {
 		t.Fatal(err)
@@ -293,7 +273,7 @@ func TestFilesSlowDownloadOutlivesTheOperationTimeout(t *testing.T) {
 	// 20 MB: more chunks than the first batch of the stream's cursor holds (16 MiB), so
 	// that reading on needs another round trip after the wait.
 	data := bytes.Repeat([]byte("slow phone "), 2_000_000)
-	f := putFile(t, mustOpen(t, uri, name, migrations).Files(), "u1", data)
+	f := storetest.CommitFile(t, mustOpen(t, uri, name, migrations).Files(), "u1", data)
 	short, err := Open(t.Context(), Options{URI: uri, Database: name, Clock: tideline.NewManualClock(storetest.Epoch), OperationTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -245,10 +245,10 @@ func TestBackupRestoreFiles(t *testing.T) {
 	db := mustOpen(t, t.TempDir(), migrations)
 	s := db.Files().(fileStore)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 200_000) // 3.2 MB: several chunks
-	a := putFile(t, s, "u1", big)
-	b := putFile(t, s, "u2", big) // shares a's content
-	c := putFile(t, s, "u1", []byte("small"))
-	gone := putFile(t, s, "u1", []byte("deleted meanwhile"))
+	a := storetest.CommitFile(t, s, "u1", big)
+	b := storetest.CommitFile(t, s, "u2", big) // shares a's content
+	c := storetest.CommitFile(t, s, "u1", []byte("small"))
+	gone := storetest.CommitFile(t, s, "u1", []byte("deleted meanwhile"))
 	if err := os.Remove(s.blobPath(gone.SHA256)); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -23,30 +22,12 @@ import (
 // its file's), and the migration that indexes the references of documents written before
 // it.
 
-func putFile(t *testing.T, s files.Store, owner string, data []byte) files.File {
-	t.Helper()
-	sum := sha256.Sum256(data)
-	u := files.Upload{ID: tideline.NewID(), Owner: owner, Size: int64(len(data)), Name: "a.bin", ContentType: "application/octet-stream",
-		SHA256: hex.EncodeToString(sum[:]), CreatedAt: storetest.Epoch}
-	if err := s.CreateUpload(t.Context(), u); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data)); err != nil {
-		t.Fatal(err)
-	}
-	f := files.File{ID: u.ID, Owner: owner, Name: u.Name, ContentType: u.ContentType, Size: u.Size, SHA256: u.SHA256, CreatedAt: storetest.Epoch}
-	if err := s.CommitUpload(t.Context(), f, 0); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 func TestFilesSweepLeftovers(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := mustOpen(t, dir, migrations)
 	s := db.Files().(fileStore)
-	kept := putFile(t, s, "u1", []byte("kept"))
+	kept := storetest.CommitFile(t, s, "u1", []byte("kept"))
 	live := files.Upload{ID: tideline.NewID(), Owner: "u1", Size: 10, SHA256: kept.SHA256, CreatedAt: storetest.Epoch}
 	if err := s.CreateUpload(t.Context(), live); err != nil {
 		t.Fatal(err)
@@ -97,8 +78,8 @@ func TestFilesSweepBlobRemovalStopped(t *testing.T) {
 	t.Parallel()
 	db := mustOpen(t, t.TempDir(), migrations)
 	s := db.Files().(fileStore)
-	gone := putFile(t, s, "u1", []byte("gone"))
-	kept := putFile(t, s, "u1", []byte("kept"))
+	gone := storetest.CommitFile(t, s, "u1", []byte("gone"))
+	kept := storetest.CommitFile(t, s, "u1", []byte("kept"))
 	// The transaction's part of a deletion, without the removal after it.
 	if _, err := db.write.ExecContext(t.Context(), `DELETE FROM files WHERE id = ?`, gone.ID); err != nil {
 		t.Fatal(err)
@@ -122,7 +103,7 @@ func TestFilesSweepBlobRemovalStopped(t *testing.T) {
 func TestFileRefsBackfill(t *testing.T) {
 	t.Parallel()
 	db := mustOpen(t, t.TempDir(), migrations)
-	f := putFile(t, db.Files(), "u1", []byte("x"))
+	f := storetest.CommitFile(t, db.Files(), "u1", []byte("x"))
 	g := tideline.NewID()
 	ref := func(id string) map[string]any { return map[string]any{files.RefField: id} }
 	docs := []sync.Document{

@@ -21,11 +21,11 @@ func runFilesSweep(t *testing.T, h Harness) {
 		e := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch))
 		fs, ss := e.Files(), e.Sync()
 		shared := pattern(3000)
-		a := commitFile(t, fs, "u1", pattern(1000))
-		b := commitFile(t, fs, "u1", pattern(2000))
-		c := commitFile(t, fs, "u1", shared) // never referenced
-		d := commitFile(t, fs, "u2", shared) // the same content as c, referenced
-		e1 := commitFile(t, fs, "u2", pattern(4000))
+		a := CommitFile(t, fs, "u1", pattern(1000))
+		b := CommitFile(t, fs, "u1", pattern(2000))
+		c := CommitFile(t, fs, "u1", shared) // never referenced
+		d := CommitFile(t, fs, "u2", shared) // the same content as c, referenced
+		e1 := CommitFile(t, fs, "u2", pattern(4000))
 		ref := func(id string) map[string]any { return map[string]any{files.RefField: id, "name": "x.jpg"} }
 		commit(t, ss, sync.Write{Doc: newDoc("d1", 1, map[string]any{"photo": ref(a.ID)})})
 		commit(t, ss, sync.Write{Doc: newDoc("d2", 1, map[string]any{"a": map[string]any{"list": []any{"x", ref(b.ID), ref(d.ID)}}})})
@@ -93,7 +93,7 @@ func runFilesSweep(t *testing.T, h Harness) {
 		// run past the settling time: a new upload of b's bytes reads right.
 		sweepContent(t, fs, t3, t3.Add(-time.Hour))
 		sweepContent(t, fs, t3.Add(2*time.Hour), t3.Add(time.Hour))
-		b2 := commitFile(t, fs, "u1", pattern(2000))
+		b2 := CommitFile(t, fs, "u1", pattern(2000))
 		if got := readFile(t, fs, b2); !bytes.Equal(got, pattern(2000)) {
 			t.Fatal("content uploaded again after its sweep does not read")
 		}
@@ -103,13 +103,13 @@ func runFilesSweep(t *testing.T, h Harness) {
 		e := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch))
 		fs := e.Files()
 		data := pattern(700_000)
-		f := commitFile(t, fs, "alice", data)
+		f := CommitFile(t, fs, "alice", data)
 		must(t, fs.DeleteOwner(t.Context(), "alice"), "DeleteOwner")
 		t0 := Epoch.Add(time.Hour)
 		sweepContent(t, fs, t0, t0.Add(-time.Hour)) // MongoDB marks the content; SQLite removed it with the owner
 		// bob commits the same bytes: his commit finds the content (MongoDB) and keeps it
 		// from the sweep that would have removed it.
-		g := commitFile(t, fs, "bob", data)
+		g := CommitFile(t, fs, "bob", data)
 		sweepContent(t, fs, t0.Add(2*time.Hour), t0.Add(time.Hour))
 		sweepContent(t, fs, t0.Add(4*time.Hour), t0.Add(3*time.Hour))
 		if got := readFile(t, fs, g); !bytes.Equal(got, data) {
@@ -158,8 +158,8 @@ func runFilesSweep(t *testing.T, h Harness) {
 	})
 }
 
-// commitFile uploads data as owner's file, at the store.
-func commitFile(t *testing.T, s files.Store, owner string, data []byte) files.File {
+// CommitFile uploads data as owner's file, at the store.
+func CommitFile(t *testing.T, s files.Store, owner string, data []byte) files.File {
 	t.Helper()
 	u := newUpload(owner, data)
 	must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
