@@ -233,14 +233,6 @@ func (s *Service) applyGroup(ctx context.Context, doc *Document, muts []prepared
 		for _, p := range muts { // duplicates and conflicts report the stored document
 			if doc != nil {
 				fillDoc(&receipts[p.index], *doc, doc.Seq)
-				if r := &receipts[p.index]; r.Duplicate {
-					// As docs/sync-protocol.md says: the client's copy may be older than its
-					// own write, and without the document a page between the two stood for
-					// the server's state (a pending attachment reference was lost that way).
-					// Not when this batch changed the document: the client then applies the
-					// batch's new mutations to its copy, which must not include them yet.
-					r.Doc, r.Deleted = doc.Fields, doc.Deleted
-				}
 			}
 		}
 		return nil, nil
@@ -287,13 +279,17 @@ func (s *Service) settle(muts []prepared, doc Document, seq int64, receipts []Re
 }
 
 // fillDoc gives a receipt its document's position, and the document itself where the
-// client needs it (merged, conflict).
+// client needs it: merged, conflict, and a duplicate (docs/sync-protocol.md: the client's
+// copy may be older than its own write, whose first answer was lost, and without the
+// document a page between the two stood for the server's state: a pending attachment
+// reference was lost that way). Always the document as it is after the whole batch: a
+// client does not apply again an applied mutation whose seq its copy already has.
 func fillDoc(r *Receipt, doc Document, seq int64) {
 	if r.Status == Rejected {
 		return
 	}
 	r.Seq, r.Version = seq, doc.Version
-	if r.Status == Merged || r.Status == Conflict {
+	if r.Status == Merged || r.Status == Conflict || r.Duplicate {
 		r.Doc, r.Deleted = doc.Fields, doc.Deleted
 	}
 }

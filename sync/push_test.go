@@ -491,5 +491,15 @@ func TestDuplicateReportsTheDocument(t *testing.T) {
 		if r.Status != datasync.Applied || !r.Duplicate || r.Doc["title"] != "Buy milk" || r.Doc["done"] != true || r.Seq == 0 || r.Version != 2 {
 			t.Fatalf("the resent put: %+v, want a duplicate with the document as it is (version 2)", r)
 		}
+		// Resent with a new mutation of the same document: the duplicate reports the
+		// document after the whole batch, at the seq the new mutation's receipt has.
+		rs := e.push("alice", "phone", put(1, "notes", "a", map[string]any{"title": "Buy milk"}),
+			datasync.Mutation{ID: 2, Collection: "notes", DocID: "a", Op: "patch", Ops: map[string]datasync.FieldOp{"count": {Inc: json.Number("1")}}})
+		if rs[1].Status != datasync.Applied || rs[1].Duplicate || rs[1].Doc != nil {
+			t.Fatalf("the new mutation: %+v, want applied without a document", rs[1])
+		}
+		if d := rs[0]; d.Status != datasync.Applied || !d.Duplicate || d.Seq != rs[1].Seq || d.Version != 3 || d.Doc["done"] != true || d.Doc["count"] != int64(1) {
+			t.Fatalf("the resent put with a new patch: %+v, want a duplicate with the document after the batch (version 3, count 1, seq %d)", d, rs[1].Seq)
+		}
 	})
 }
