@@ -178,6 +178,19 @@ ON CONFLICT (collection, doc_id) DO UPDATE SET
   buckets = coalesce(:buckets, tl_server.buckets), reset_mark = 0
 WHERE excluded.seq >= tl_server.seq;
 
+-- name: server_put_applied
+-- An applied receipt's document (the server copy with the mutation on top): kept only
+-- when the copy is older than the receipt (changes() = 0 otherwise). A copy at the
+-- receipt's seq already has the mutation (a merged or duplicate receipt earlier in the
+-- answer carried the document after the whole batch, or a pull came first): applying it
+-- again would count an inc twice. The same parameters as server_put.
+INSERT INTO tl_server (collection, doc_id, doc, version, seq, buckets, reset_mark)
+VALUES (:collection, :doc_id, :doc, :version, :seq, coalesce(:buckets, '[]'), 0)
+ON CONFLICT (collection, doc_id) DO UPDATE SET
+  doc = excluded.doc, version = excluded.version, seq = excluded.seq,
+  buckets = coalesce(:buckets, tl_server.buckets), reset_mark = 0
+WHERE excluded.seq > tl_server.seq;
+
 -- name: server_get
 SELECT doc, version, seq, buckets, reset_mark FROM tl_server WHERE collection = :collection AND doc_id = :doc_id;
 

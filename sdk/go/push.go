@@ -214,8 +214,8 @@ func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireRec
 		return ev, false, err
 	}
 	hasDoc := len(rc.Doc) > 0 && string(rc.Doc) != "null"
-	serverPut := func(doc any) (int64, error) {
-		res, err := tx.ExecContext(ctx, core.Statement("server_put"), cn, dn, sql.Named("doc", doc),
+	serverPut := func(statement string, doc any) (int64, error) {
+		res, err := tx.ExecContext(ctx, core.Statement(statement), cn, dn, sql.Named("doc", doc),
 			sql.Named("version", *rc.Version), sql.Named("seq", *rc.Seq), sql.Named("buckets", nil))
 		if err != nil {
 			return 0, err
@@ -232,13 +232,16 @@ func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireRec
 			}
 			doc = string(rc.Doc)
 		}
-		if _, err := serverPut(doc); err != nil {
+		if _, err := serverPut("server_put", doc); err != nil {
 			return ev, false, err
 		}
 	case ev.Status == "applied" && !ev.Duplicate && rc.Seq != nil && rc.Version != nil:
 		// Applied as sent, now: the server copy is the old one with this mutation on top,
 		// and the view (that copy with the rest of the outbox) does not change. (Not for
 		// a duplicate: it was applied earlier, and the document may have changed since.)
+		// A copy already at this seq has the mutation (server_put_applied keeps it): a
+		// merged or duplicate receipt before this one carried the document after the
+		// whole batch, or a pull came first; then the view is rebased on it.
 		old, err := serverDoc(ctx, tx, m.collection, m.docID)
 		if err != nil {
 			return ev, false, err
@@ -247,7 +250,7 @@ func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireRec
 		if err != nil {
 			return ev, false, err
 		}
-		n, err := serverPut(nullable(doc))
+		n, err := serverPut("server_put_applied", nullable(doc))
 		if err != nil {
 			return ev, false, err
 		}

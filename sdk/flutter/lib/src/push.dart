@@ -168,8 +168,8 @@ extension on Tideline {
       duplicate: duplicate,
       hlcClamped: rc['hlcClamped'] == true,
     );
-    int serverPut(String? doc) {
-      _cache.exec('server_put', {
+    int serverPut(String statement, String? doc) {
+      _cache.exec(statement, {
         ...key,
         ':doc': doc,
         ':version': _int(version),
@@ -181,13 +181,16 @@ extension on Tideline {
 
     if ((hasDoc || deleted) && seq != null && version != null) {
       // The server's document: it replaces the server copy.
-      serverPut(docJson);
+      serverPut('server_put', docJson);
     } else if (status == 'applied' && !duplicate && seq != null && version != null) {
       // Applied as sent, now: the server copy is the old one with this mutation on top,
       // and the view (that copy with the rest of the outbox) does not change. (Not for a
-      // duplicate: it was applied earlier, and the document may have changed since.)
+      // duplicate: it was applied earlier, and the document may have changed since.) A
+      // copy already at this seq has the mutation (server_put_applied keeps it): a merged
+      // or duplicate receipt before this one carried the document after the whole batch,
+      // or a pull came first; then the view is rebased on it.
       final applied = _applyMutation(_cache, _serverDoc(_cache, m.collection, m.docId), m.op, m.fields, m.ops);
-      if (serverPut(applied) == 1) {
+      if (serverPut('server_put_applied', applied) == 1) {
         _cache.exec('view_settled', key);
         return receipt;
       }
