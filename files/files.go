@@ -54,6 +54,20 @@ type Store interface {
 	WriteUpload(ctx context.Context, id string, offset int64, r io.Reader) (n int64, err error)
 	// OpenUpload reads the bytes an upload holds. Not found when absent.
 	OpenUpload(ctx context.Context, id string) (io.ReadCloser, error)
+	// HashUpload returns the SHA-256 (lowercase hex) of the bytes an upload holds and how
+	// many there are. An engine may keep the hash as the bytes arrive (MongoDB keeps the
+	// running state with the upload, so that any node goes on from where the last write
+	// stopped) rather than read them again. Not found when absent.
+	HashUpload(ctx context.Context, id string) (sum string, n int64, err error)
+	// ClaimUpload lets one caller at a time, on any node, finish an upload (hash it, then
+	// commit or refuse it): it gives the caller the claim until until and returns true,
+	// unless another claim on the upload runs past now (false: someone else is finishing
+	// it). A claimer that stops without releasing (a crash) holds the claim until its
+	// until. Not found when the upload is absent.
+	ClaimUpload(ctx context.Context, id string, now, until time.Time) (bool, error)
+	// ReleaseUpload ends the claim that ClaimUpload gave until until; a claim taken over
+	// since (by a later claimer) stays. No error when the upload is gone.
+	ReleaseUpload(ctx context.Context, id string, until time.Time) error
 	// DeleteUpload removes an upload and its bytes. Not found when absent.
 	DeleteUpload(ctx context.Context, id string) error
 	// CommitUpload turns the complete upload f.ID into the file f, whose SHA256 the caller

@@ -2,8 +2,6 @@ package files
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -243,10 +241,32 @@ func (s *Service) Cancel(ctx context.Context, u Upload) error {
 
 // Finish turns a complete upload into a file: the hash must be the declared one and the
 // file must fit the owner's quota. On failure (invalid: the hash; too_large: the quota)
-// the upload is deleted with its bytes: the client starts again, if at all.
+// the upload is deleted with its bytes: the client starts again, if at all. Finish runs
+// under the upload's claim (Store.ClaimUpload), so of the requests that may finish an
+// upload at once (the PATCH that brought its last byte, a HEAD or a PATCH at its end on
+// any node after a crash, the sweeper) one does; another gets conflict meanwhile, and the
+// file once it exists (the upload is then gone). It is idempotent: an upload committed
+// already gives its file.
 func (s *Service) Finish(ctx context.Context, u Upload) (File, error) {
-	sum, n, err := s.hash(ctx, u.ID)
-	if err != nil {
+	now := s.cfg.Clock.Now()
+	until := now.Add(finishLease(u.Size))
+	ok, err := s.store.ClaimUpload(ctx, u.ID, now, until)
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return s.finished(ctx, u)
+	} else if err != nil {
+		return File{}, err
+	} else if !ok {
+		return File{}, tideline.Errorf(tideline.CodeConflict, "The upload is being finished by another request; ask again in a moment.")
+	}
+	defer func() {
+		if err := s.store.ReleaseUpload(context.WithoutCancel(ctx), u.ID, until); err != nil {
+			s.cfg.Logger.WarnContext(ctx, "release an upload's claim", "upload_id", u.ID, "error", err)
+		}
+	}()
+	sum, n, err := s.store.HashUpload(ctx, u.ID)
+	if tideline.ErrorCode(err) == tideline.CodeNotFound {
+		return s.finished(ctx, u)
+	} else if err != nil {
 		return File{}, err
 	}
 	f := File{ID: u.ID, Owner: u.Owner, Name: u.Name, ContentType: u.ContentType, Size: n, SHA256: sum, CreatedAt: s.cfg.Clock.Now()}
@@ -276,16 +296,20 @@ func (s *Service) Finish(ctx context.Context, u Upload) (File, error) {
 	return f, nil
 }
 
-func (s *Service) hash(ctx context.Context, id string) (string, int64, error) {
-	r, err := s.store.OpenUpload(ctx, id)
-	if err != nil {
-		return "", 0, err
+// finished is the file an upload that is gone became: not_found when it became none
+// (refused, canceled, expired, or its owner's account deleted).
+func (s *Service) finished(ctx context.Context, u Upload) (File, error) {
+	f, err := s.store.FindFile(ctx, u.ID)
+	if err == nil && f.Owner != u.Owner {
+		err = tideline.Errorf(tideline.CodeNotFound, "There is no such upload.")
 	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return "", 0, tideline.Wrap(err, tideline.CodeInternal, "")
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return f, err
+}
+
+// finishLease is how long a claim to finish an upload of size bytes lasts: longer than
+// reading it and copying it into the store takes (MongoDB's copy into GridFS is given
+// time in proportion to the size), so that only a claimer that stopped (a crash) loses it
+// to another.
+func finishLease(size int64) time.Duration {
+	return 5*time.Minute + time.Duration(size/(64<<10))*time.Second
 }

@@ -45,6 +45,7 @@ func (s *Service) UploadHandler(basePath string, problem ProblemFunc) (http.Hand
 	// tusd reads an upload's id from the path below its base path, as its own router
 	// would hand it.
 	return http.StripPrefix(strings.TrimSuffix(basePath, "/"), h.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), methodKey{}, r.Method)) // for GetUpload
 		switch r.Method {
 		case http.MethodPost:
 			if r.Header.Get("Upload-Defer-Length") != "" { // tusd would answer 501
@@ -101,8 +102,26 @@ func (t tusStore) GetUpload(ctx context.Context, id string) (handler.Upload, err
 	if err != nil {
 		return nil, t.error(ctx, err)
 	}
+	if method, _ := ctx.Value(methodKey{}).(string); u.Offset >= u.Size && (method == http.MethodHead || method == http.MethodPatch) {
+		// Every byte arrived but no file was made of them: the server stopped between the
+		// last byte and the commit (or a request on another node is committing it now).
+		// Finish it here, so that the client need not send it again (Finish runs once,
+		// under the upload's claim, and refuses a wrong hash or an overrun quota as the
+		// last PATCH would have). A HEAD then answers 404, which today's clients follow
+		// with a conditional GET of the file (304: finished); a PATCH at the end, 204.
+		if _, err := t.s.Finish(context.WithoutCancel(ctx), u); err != nil {
+			return nil, t.error(ctx, err)
+		}
+		if method == http.MethodHead {
+			return nil, t.error(ctx, tideline.Errorf(tideline.CodeNotFound, "The upload is finished: its file is /v1/files/%s.", u.ID))
+		}
+	}
 	return &tusUpload{t: t, u: u}, nil
 }
+
+// methodKey carries the request's method to GetUpload, which tusd calls for HEAD, PATCH
+// and DELETE alike.
+type methodKey struct{}
 
 func (t tusStore) AsTerminatableUpload(u handler.Upload) handler.TerminatableUpload {
 	return u.(*tusUpload)

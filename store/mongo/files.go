@@ -3,7 +3,11 @@ package mongo
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"time"
 
@@ -82,6 +86,12 @@ type uploadDoc struct {
 	ContentType string    `bson:"contentType"`
 	SHA256      string    `bson:"sha256"`
 	CreatedAt   time.Time `bson:"createdAt"`
+	// HashState is the SHA-256 state (sha256's MarshalBinary) after the bytes of Parts,
+	// set with each part, so that the commit need not read the parts for the hash. An
+	// upload that holds bytes without it (written before it was kept) is hashed by reading.
+	HashState []byte `bson:"hashState,omitempty"`
+	// Claim is until when a request is finishing the upload (ClaimUpload).
+	Claim *time.Time `bson:"claim,omitempty"`
 }
 
 type fileDoc struct {
@@ -136,12 +146,22 @@ func (s fileStore) WriteUpload(ctx context.Context, id string, offset int64, r i
 	if d.Offset != offset {
 		return 0, tideline.Errorf(tideline.CodeConflict, "The upload is at offset %d, not %d.", d.Offset, offset)
 	}
+	// The running hash goes on from the upload's state, whichever node wrote before.
+	var h hash.Hash
+	if offset == 0 || d.HashState != nil {
+		h = sha256.New()
+		if offset > 0 {
+			if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(d.HashState); err != nil {
+				return 0, tideline.Wrap(err, tideline.CodeInternal, "")
+			}
+		}
+	}
 	buf := make([]byte, uploadPartBytes)
 	var written int64
 	for {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
-			if err := s.appendPart(ctx, id, offset+written, buf[:n]); err != nil {
+			if err := s.appendPart(ctx, id, offset+written, buf[:n], h); err != nil {
 				return written, err
 			}
 			written += int64(n)
@@ -155,15 +175,26 @@ func (s fileStore) WriteUpload(ctx context.Context, id string, offset int64, r i
 	}
 }
 
-// appendPart writes one part and joins it to the upload if the upload is still at offset.
-func (s fileStore) appendPart(ctx context.Context, id string, offset int64, data []byte) error {
+// appendPart writes one part and joins it to the upload if the upload is still at offset;
+// h, when not nil, is the hash of the bytes before it, whose state after it is stored in
+// the same update.
+func (s fileStore) appendPart(ctx context.Context, id string, offset int64, data []byte, h hash.Hash) error {
 	partID := id + "/" + tideline.NewID()
 	parts := s.coll(uploadPartsCollection)
 	if _, err := parts.InsertOne(ctx, bson.D{{Key: "_id", Value: partID}, {Key: "upload", Value: id}, {Key: "data", Value: data}}); err != nil {
 		return mapError(err, "write upload part")
 	}
+	set := bson.D{{Key: "offset", Value: offset + int64(len(data))}}
+	if h != nil {
+		h.Write(data)
+		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return tideline.Wrap(err, tideline.CodeInternal, "")
+		}
+		set = append(set, bson.E{Key: "hashState", Value: state})
+	}
 	res, err := s.coll(uploadsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "offset", Value: offset}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "offset", Value: offset + int64(len(data))}}}, {Key: "$push", Value: bson.D{{Key: "parts", Value: partID}}}})
+		bson.D{{Key: "$set", Value: set}, {Key: "$push", Value: bson.D{{Key: "parts", Value: partID}}}})
 	if err == nil && res.MatchedCount == 0 {
 		err = tideline.Errorf(tideline.CodeConflict, "Another request wrote to this upload meanwhile.")
 		if _, ferr := s.findUpload(ctx, id); tideline.ErrorCode(ferr) == tideline.CodeNotFound {
@@ -183,6 +214,52 @@ func (s fileStore) OpenUpload(ctx context.Context, id string) (io.ReadCloser, er
 		return nil, err
 	}
 	return &partsReader{ctx: ctx, coll: s.coll(uploadPartsCollection), parts: d.Parts}, nil
+}
+
+func (s fileStore) HashUpload(ctx context.Context, id string) (string, int64, error) {
+	d, err := s.findUpload(ctx, id)
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	switch {
+	case d.HashState != nil:
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(d.HashState); err != nil {
+			return "", 0, tideline.Wrap(err, tideline.CodeInternal, "")
+		}
+		return hex.EncodeToString(h.Sum(nil)), d.Offset, nil
+	case d.Offset == 0:
+		return hex.EncodeToString(h.Sum(nil)), 0, nil
+	}
+	// Written without the state: read it.
+	n, err := io.Copy(h, &partsReader{ctx: ctx, coll: s.coll(uploadPartsCollection), parts: d.Parts})
+	if err != nil {
+		return "", 0, mapError(err, "hash upload")
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// ClaimUpload sets the upload's claim by a conditional update, so that of the nodes
+// trying at once one does.
+func (s fileStore) ClaimUpload(ctx context.Context, id string, now, until time.Time) (bool, error) {
+	res, err := s.coll(uploadsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "claim", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "claim", Value: bson.D{{Key: "$lte", Value: now.UTC()}}}},
+	}}}, bson.D{{Key: "$set", Value: bson.D{{Key: "claim", Value: until.UTC()}}}})
+	if err != nil {
+		return false, mapError(err, "claim upload")
+	}
+	if res.MatchedCount == 0 {
+		_, err := s.findUpload(ctx, id)
+		return false, err
+	}
+	return true, nil
+}
+
+func (s fileStore) ReleaseUpload(ctx context.Context, id string, until time.Time) error {
+	_, err := s.coll(uploadsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "claim", Value: until.UTC()}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "claim", Value: ""}}}})
+	return mapError(err, "release upload")
 }
 
 // partsReader reads an upload's parts in order, one part in memory at a time.

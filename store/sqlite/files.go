@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"io"
 	"io/fs"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tideline-dev/tideline"
 	"github.com/tideline-dev/tideline/files"
@@ -52,7 +55,11 @@ var filesSchema = []string{
 type fileState struct {
 	mu      sync.Mutex
 	writing map[string]bool
-	commit  sync.Mutex
+	// claims are the uploads being finished (ClaimUpload), until when. This engine runs
+	// in one process (the data directory's lock), so they need not be stored: a crash
+	// ends them with the process.
+	claims map[string]time.Time
+	commit sync.Mutex
 }
 
 // Files returns the engine's file store.
@@ -160,6 +167,52 @@ func (s fileStore) OpenUpload(ctx context.Context, id string) (io.ReadCloser, er
 		return nil, tideline.Wrap(err, tideline.CodeInternal, "")
 	}
 	return f, nil
+}
+
+func (s fileStore) HashUpload(ctx context.Context, id string) (string, int64, error) {
+	r, err := s.OpenUpload(ctx, id)
+	if err != nil {
+		return "", 0, err
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", 0, tideline.Wrap(err, tideline.CodeInternal, "")
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// ClaimUpload also refuses an upload that a call is writing: its file may hold bytes not
+// yet synced.
+func (s fileStore) ClaimUpload(ctx context.Context, id string, now, until time.Time) (bool, error) {
+	if _, err := s.FindUpload(ctx, id); err != nil {
+		return false, err
+	}
+	st := &s.db.files
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.writing[id] {
+		return false, nil
+	}
+	if held, ok := st.claims[id]; ok && held.After(now) {
+		return false, nil
+	}
+	if st.claims == nil {
+		st.claims = map[string]time.Time{}
+	}
+	st.claims[id] = until
+	return true, nil
+}
+
+func (s fileStore) ReleaseUpload(_ context.Context, id string, until time.Time) error {
+	st := &s.db.files
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if held, ok := st.claims[id]; ok && held.Equal(until) {
+		delete(st.claims, id)
+	}
+	return nil
 }
 
 func (s fileStore) DeleteUpload(ctx context.Context, id string) error {

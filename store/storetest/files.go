@@ -103,6 +103,76 @@ func runFiles(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("HashUpload", func(t *testing.T) {
+		loc := h.NewLocation(t)
+		e := open(t, h, loc, tideline.NewManualClock(Epoch))
+		s := e.Files()
+		data := pattern(700_000) // parts of several sizes on MongoDB
+		u := newUpload("alice", data)
+		must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+		sum, n, err := s.HashUpload(t.Context(), u.ID)
+		if empty := sha256.Sum256(nil); err != nil || n != 0 || sum != hex.EncodeToString(empty[:]) {
+			t.Fatalf("HashUpload of an empty upload = %s, %d, %v", sum, n, err)
+		}
+		// A cut write, the rest in two writes with a restart (another node) between them.
+		cut := errors.New("connection reset")
+		if n, err := s.WriteUpload(t.Context(), u.ID, 0, io.MultiReader(bytes.NewReader(data[:300_001]), failing{cut})); n != 300_001 || !errors.Is(err, cut) {
+			t.Fatalf("WriteUpload = %d, %v", n, err)
+		}
+		if sum, n, err := s.HashUpload(t.Context(), u.ID); err != nil || n != 300_001 || sum != hexSum(data[:300_001]) {
+			t.Fatalf("HashUpload of the first 300001 bytes = %s, %d, %v", sum, n, err)
+		}
+		_, err = s.WriteUpload(t.Context(), u.ID, 300_001, bytes.NewReader(data[300_001:500_000]))
+		must(t, err, "WriteUpload")
+		must(t, e.Close(), "Close")
+		s = open(t, h, loc, tideline.NewManualClock(Epoch)).Files()
+		_, err = s.WriteUpload(t.Context(), u.ID, 500_000, bytes.NewReader(data[500_000:]))
+		must(t, err, "WriteUpload after a restart")
+		if sum, n, err := s.HashUpload(t.Context(), u.ID); err != nil || n != int64(len(data)) || sum != u.SHA256 {
+			t.Fatalf("HashUpload = %s, %d, %v; want %s, %d", sum, n, err, u.SHA256, len(data))
+		}
+		_, _, err = s.HashUpload(t.Context(), tideline.NewID())
+		wantCode(t, err, tideline.CodeNotFound, "HashUpload of an absent upload")
+	})
+
+	t.Run("ClaimUpload", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		u := newUpload("alice", pattern(10))
+		must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+		claim := func(now, until time.Time) bool {
+			t.Helper()
+			ok, err := s.ClaimUpload(t.Context(), u.ID, now, until)
+			must(t, err, "ClaimUpload")
+			return ok
+		}
+		first := Epoch.Add(time.Minute)
+		if !claim(Epoch, first) {
+			t.Fatal("the first claim failed")
+		}
+		if claim(Epoch.Add(time.Second), Epoch.Add(2*time.Minute)) {
+			t.Fatal("a second claim succeeded while the first runs")
+		}
+		// The first claimer stopped without releasing (a crash): its claim runs out.
+		second := Epoch.Add(3 * time.Minute)
+		if !claim(first, second) {
+			t.Fatal("a claim that ran out was not taken over")
+		}
+		must(t, s.ReleaseUpload(t.Context(), u.ID, first), "ReleaseUpload of the claim taken over")
+		if claim(first.Add(time.Second), Epoch.Add(4*time.Minute)) {
+			t.Fatal("the first claimer's release ended the second's claim")
+		}
+		must(t, s.ReleaseUpload(t.Context(), u.ID, second), "ReleaseUpload")
+		if !claim(first.Add(time.Second), Epoch.Add(4*time.Minute)) {
+			t.Fatal("no claim after the release")
+		}
+		must(t, s.DeleteUpload(t.Context(), u.ID), "DeleteUpload")
+		_, err := s.ClaimUpload(t.Context(), u.ID, Epoch, first)
+		wantCode(t, err, tideline.CodeNotFound, "ClaimUpload of a deleted upload")
+		must(t, s.ReleaseUpload(t.Context(), u.ID, Epoch.Add(4*time.Minute)), "ReleaseUpload of a deleted upload")
+		_, err = s.ClaimUpload(t.Context(), tideline.NewID(), Epoch, first)
+		wantCode(t, err, tideline.CodeNotFound, "ClaimUpload of an absent upload")
+	})
+
 	t.Run("DeleteUpload", func(t *testing.T) {
 		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
 		data := pattern(1000)
@@ -272,6 +342,15 @@ func pattern(n int) []byte {
 	}
 	return b
 }
+
+func hexSum(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// NewUpload is an upload of data by owner (not yet created in a store), declared with
+// data's hash.
+func NewUpload(owner string, data []byte) files.Upload { return newUpload(owner, data) }
 
 func newUpload(owner string, data []byte) files.Upload {
 	sum := sha256.Sum256(data)
