@@ -92,6 +92,10 @@ type Store interface {
 	// once and to stop at any point: a run that stops midway leaves what the next run
 	// finishes, never a file deleted that a document refers to.
 
+	// ListUploads returns up to limit uploads created before before whose ids come after
+	// after, in id order, with their offsets (the sweeper finishes those holding every
+	// byte).
+	ListUploads(ctx context.Context, before time.Time, after string, limit int) ([]Upload, error)
 	// ExpireUploads deletes up to limit uploads created before before, with their bytes,
 	// and returns how many it deleted.
 	ExpireUploads(ctx context.Context, before time.Time, limit int) (int, error)
@@ -125,6 +129,9 @@ type Store interface {
 type SweepResult struct {
 	// Marked files were found unreferenced; Unmarked were referenced again.
 	Marked, Unmarked int
+	// Finished uploads held every byte but no file had been made of them, and the sweeper
+	// committed them (one it refused is deleted and counted in Uploads).
+	Finished int
 	// Deleted files, expired uploads, and content (blobs, GridFS files, orphan upload
 	// bytes) removed.
 	Deleted, Uploads, Content int
@@ -138,6 +145,7 @@ func (r *SweepResult) Add(o SweepResult) {
 	r.Unmarked += o.Unmarked
 	r.Deleted += o.Deleted
 	r.Uploads += o.Uploads
+	r.Finished += o.Finished
 	r.Content += o.Content
 	r.Reconciled += o.Reconciled
 }

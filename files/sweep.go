@@ -3,9 +3,15 @@ package files
 import (
 	"context"
 	"time"
+
+	"github.com/tideline-dev/tideline"
 )
 
-// The sweeper deletes what nothing needs any more (docs/files.md, "The sweeper"):
+// The sweeper deletes what nothing needs any more (docs/files.md, "The sweeper"), and
+// finishes what a crash left unfinished:
+//   - uploads started more than SettleAfter ago that hold every byte but of which no file
+//     was made (the server stopped between the last byte and the commit) are finished,
+//     as a HEAD of their owner's would (Finish);
 //   - uploads started more than UploadExpiry ago and never finished, with their bytes;
 //   - files no document refers to: a sweep marks such a file, and a later sweep deletes it
 //     once Retention has passed since the mark, if still no document refers to it. A file
@@ -51,6 +57,11 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 			return total, err
 		}
 	}
+	res, err := s.finishStuck(ctx, now.Add(-s.cfg.SettleAfter))
+	total.Add(res)
+	if err != nil {
+		return total, err
+	}
 	for {
 		n, err := s.store.ExpireUploads(ctx, now.Add(-s.cfg.UploadExpiry), sweepBatch)
 		total.Uploads += n
@@ -73,9 +84,42 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 		}
 		after = last
 	}
-	res, err := s.store.SweepContent(ctx, now, now.Add(-s.cfg.SettleAfter))
+	res, err = s.store.SweepContent(ctx, now, now.Add(-s.cfg.SettleAfter))
 	total.Add(res)
 	return total, err
+}
+
+// finishStuck finishes the uploads created before before that hold every byte but of
+// which no file was made (the server stopped between the last byte and the commit, and
+// the client has not come back to ask, which would have finished it): a client that comes
+// back later, even after files.uploadExpiry, finds the file. One that another request is
+// finishing is left to it.
+func (s *Service) finishStuck(ctx context.Context, before time.Time) (SweepResult, error) {
+	var res SweepResult
+	after := ""
+	for {
+		batch, err := s.store.ListUploads(ctx, before, after, sweepBatch)
+		if err != nil || len(batch) == 0 {
+			return res, err
+		}
+		for _, u := range batch {
+			if u.Offset < u.Size {
+				continue
+			}
+			_, err := s.Finish(ctx, u)
+			switch tideline.ErrorCode(err) {
+			case "":
+				res.Finished++
+			case tideline.CodeInvalid, tideline.CodeTooLarge: // refused, and deleted
+				res.Uploads++
+				s.cfg.Logger.InfoContext(ctx, "files sweep refused an upload", "upload_id", u.ID, "error", err.Error())
+			case tideline.CodeConflict, tideline.CodeNotFound: // another request has it, or had it
+			default:
+				return res, err
+			}
+		}
+		after = batch[len(batch)-1].ID
+	}
 }
 
 // RunSweeper sweeps every interval until ctx is done, logging what it did and failures.
@@ -87,7 +131,7 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 			s.cfg.Logger.Error("files sweep failed", "err", err.Error())
 		} else if res != (SweepResult{}) {
 			s.cfg.Logger.Info("files sweep", "deleted", res.Deleted, "marked", res.Marked, "unmarked", res.Unmarked,
-				"uploads", res.Uploads, "content", res.Content, "reconciled", res.Reconciled)
+				"uploads", res.Uploads, "finished", res.Finished, "content", res.Content, "reconciled", res.Reconciled)
 		}
 		select {
 		case <-ctx.Done():

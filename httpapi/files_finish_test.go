@@ -260,3 +260,68 @@ func TestUploadFinishedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSweeperFinishesStuckUploads: an upload holding every byte and no file that nobody
+// comes back for is finished by the sweeper once files' settle time (an hour) has passed
+// since it started, so a client that comes back later, even after files.uploadExpiry,
+// finds the file; one with the wrong hash is refused and deleted; one still receiving
+// bytes, and one that another request is finishing, are left alone. On both engines.
+func TestSweeperFinishesStuckUploads(t *testing.T) {
+	t.Parallel()
+	enginetest.Each(t, func(t *testing.T, engine string) {
+		t.Parallel()
+		a := newAPIWith(t, apptest.Options{Engine: engine})
+		ada := a.signUp("ada@example.com").AccessToken
+		stuckData, wrongData, partialData, claimedData := content(300_000, 41), content(2000, 42), content(2000, 43), content(2000, 44)
+		stuck := a.crashedUpload(ada, stuckData, "")
+		wrong := a.crashedUpload(ada, wrongData, hexSHA(content(2000, 45)))
+		partial := a.startUpload(ada, partialData, "")
+		if rec := a.patchUpload(ada, partial, 0, partialData[:1000]); rec.Code != 204 {
+			t.Fatalf("PATCH: %d %s", rec.Code, rec.Body)
+		}
+		claimed := a.crashedUpload(ada, claimedData, "")
+		login := func() string {
+			t.Helper()
+			return decode[sessionBody](t, a.call("POST", "/v1/auth/login", "", map[string]any{"email": "ada@example.com", "password": password}), 200).AccessToken
+		}
+		sweep := func() files.SweepResult {
+			t.Helper()
+			res, err := a.app.Files.Sweep(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		if res := sweep(); res.Finished != 0 || res.Uploads != 0 {
+			t.Fatalf("a sweep right away: %+v; want nothing finished", res)
+		}
+		a.app.Clock.Advance(2 * time.Hour)
+		now := a.app.Clock.Now() // a server is finishing "claimed" (or stopped doing so)
+		if ok, err := a.app.Store.Files().ClaimUpload(t.Context(), fileID(claimed), now, now.Add(time.Hour)); err != nil || !ok {
+			t.Fatalf("ClaimUpload = %v, %v", ok, err)
+		}
+		if res := sweep(); res.Finished != 1 || res.Uploads != 1 {
+			t.Fatalf("sweep: %+v; want one finished, one refused", res)
+		}
+		ada = login() // the client comes back (its access token expired meanwhile)
+		a.head(ada, stuck, 404)
+		a.fileIsThere(ada, stuck, stuckData)
+		a.head(ada, wrong, 404)
+		if rec := a.download(ada, "/v1/files/"+fileID(wrong)); rec.Code != 404 {
+			t.Fatalf("the refused upload's file: %d", rec.Code)
+		}
+		if rec := a.tus("HEAD", partial, ada, nil); rec.Code != 200 || rec.Header().Get("Upload-Offset") != "1000" {
+			t.Fatalf("HEAD of the partial upload: %d %v", rec.Code, rec.Header())
+		}
+		a.head(ada, claimed, 409)
+		a.app.Clock.Advance(time.Hour) // the claim runs out
+		if res := sweep(); res.Finished != 1 {
+			t.Fatalf("sweep after the claim ran out: %+v; want it finished", res)
+		}
+		ada = login()
+		a.fileIsThere(ada, claimed, claimedData)
+		if used := a.usage(ada); used != int64(len(stuckData)+len(claimedData)) {
+			t.Fatalf("usage %d, want %d", used, len(stuckData)+len(claimedData))
+		}
+	})
+}

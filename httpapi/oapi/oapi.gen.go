@@ -6288,6 +6288,14 @@ func (response GetUploadOffset200Response) VisitGetUploadOffsetResponse(w http.R
 	return nil
 }
 
+type GetUploadOffset400Response struct {
+}
+
+func (response GetUploadOffset400Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(400)
+	return nil
+}
+
 type GetUploadOffset401Response struct {
 }
 
@@ -6301,6 +6309,22 @@ type GetUploadOffset404Response struct {
 
 func (response GetUploadOffset404Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
 	w.WriteHeader(404)
+	return nil
+}
+
+type GetUploadOffset409Response struct {
+}
+
+func (response GetUploadOffset409Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(409)
+	return nil
+}
+
+type GetUploadOffset413Response struct {
+}
+
+func (response GetUploadOffset413Response) VisitGetUploadOffsetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(413)
 	return nil
 }
 

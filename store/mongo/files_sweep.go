@@ -161,6 +161,18 @@ func distinctValues[T any](ctx context.Context, coll *mongo.Collection, field st
 	}
 }
 
+func (s fileStore) ListUploads(ctx context.Context, before time.Time, after string, limit int) ([]files.Upload, error) {
+	docs, err := findAll[uploadDoc](ctx, s.coll(uploadsCollection), bson.D{{Key: "createdAt", Value: bson.D{{Key: "$lt", Value: before.UTC()}}},
+		{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetProjection(bson.D{{Key: "parts", Value: 0}, {Key: "hashState", Value: 0}}).SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(max(1, limit))), "list uploads")
+	out := make([]files.Upload, len(docs))
+	for i, d := range docs {
+		out[i] = files.Upload{ID: d.ID, Owner: d.Owner, Size: d.Size, Offset: d.Offset, Name: d.Name, ContentType: d.ContentType,
+			SHA256: d.SHA256, CreatedAt: d.CreatedAt.UTC()}
+	}
+	return out, err
+}
+
 func (s fileStore) ExpireUploads(ctx context.Context, before time.Time, limit int) (int, error) {
 	type idOnly struct {
 		ID string `bson:"_id"`

@@ -38,6 +38,34 @@ var fileRefsSchema = []string{
 		WHERE EXISTS (SELECT 1 FROM files) AND d.deleted = 0 AND t.key = '_file' AND t.type = 'text'`,
 }
 
+func (s fileStore) ListUploads(ctx context.Context, before time.Time, after string, limit int) ([]files.Upload, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT id, owner, size, name, content_type, sha256, created_at FROM file_uploads
+		WHERE created_at < ? AND id > ? ORDER BY id LIMIT ?`, millis(before), after, max(1, limit))
+	if err != nil {
+		return nil, mapError(err, "list uploads")
+	}
+	defer rows.Close()
+	var out []files.Upload
+	for rows.Next() {
+		var u files.Upload
+		var created int64
+		if err := rows.Scan(&u.ID, &u.Owner, &u.Size, &u.Name, &u.ContentType, &u.SHA256, &created); err != nil {
+			return nil, mapError(err, "list uploads")
+		}
+		u.CreatedAt = fromMillis(created)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err, "list uploads")
+	}
+	for i := range out {
+		if out[i].Offset, err = s.offset(out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (s fileStore) ExpireUploads(ctx context.Context, before time.Time, limit int) (int, error) {
 	st := &s.db.files
 	st.commit.Lock() // a commit checks that its upload exists, then consumes it

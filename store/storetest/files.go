@@ -173,6 +173,35 @@ func runFiles(t *testing.T, h Harness) {
 		wantCode(t, err, tideline.CodeNotFound, "ClaimUpload of an absent upload")
 	})
 
+	t.Run("ListUploads", func(t *testing.T) {
+		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
+		var us []files.Upload
+		for i := range 4 {
+			u := newUpload("alice", pattern(100+i))
+			u.CreatedAt = Epoch.Add(time.Duration(i) * time.Hour)
+			must(t, s.CreateUpload(t.Context(), u), "CreateUpload")
+			_, err := s.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(pattern(100 + i)[:10*i]))
+			must(t, err, "WriteUpload")
+			us = append(us, u)
+		}
+		// Ids are made in time order: the list's order is the creation's.
+		before := Epoch.Add(150 * time.Minute) // the first three
+		got, err := s.ListUploads(t.Context(), before, "", 2)
+		must(t, err, "ListUploads")
+		if len(got) != 2 || got[0].ID != us[0].ID || got[1].ID != us[1].ID || got[1].Offset != 10 || got[1].Size != 101 ||
+			got[1].SHA256 != us[1].SHA256 || got[1].Owner != "alice" || !got[1].CreatedAt.Equal(us[1].CreatedAt) {
+			t.Fatalf("ListUploads, first page = %+v", got)
+		}
+		got, err = s.ListUploads(t.Context(), before, got[1].ID, 2)
+		must(t, err, "ListUploads")
+		if len(got) != 1 || got[0].ID != us[2].ID || got[0].Offset != 20 {
+			t.Fatalf("ListUploads, second page = %+v", got)
+		}
+		if got, err := s.ListUploads(t.Context(), before, us[2].ID, 2); err != nil || len(got) != 0 {
+			t.Fatalf("ListUploads past the end = %+v, %v", got, err)
+		}
+	})
+
 	t.Run("DeleteUpload", func(t *testing.T) {
 		s := open(t, h, h.NewLocation(t), tideline.NewManualClock(Epoch)).Files()
 		data := pattern(1000)
