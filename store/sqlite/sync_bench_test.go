@@ -64,6 +64,32 @@ func BenchmarkPush(b *testing.B) {
 	}
 }
 
+// BenchmarkPushUpdates is BenchmarkPush on documents that exist: each batch puts the same
+// 100 documents again (their references to files are deleted and written anew with them:
+// docs/benchmarks.md, "Sync").
+func BenchmarkPushUpdates(b *testing.B) {
+	const docs = 100
+	_, svc := benchDB(b)
+	user := tideline.NewID()
+	id, n := int64(0), 0
+	push := func() {
+		muts := make([]datasync.Mutation, docs)
+		for i := range muts {
+			id++
+			muts[i] = datasync.Mutation{ID: id, Collection: "todos", DocID: fmt.Sprint("t", i), Op: "put", Fields: benchFields}
+		}
+		if _, err := svc.Push(b.Context(), datasync.Caller{UserID: user}, "bench", muts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	push() // they exist
+	for b.Loop() {
+		push()
+		n += docs
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "mutations/s")
+}
+
 // BenchmarkRawSQLitePush writes what a push of new documents writes (read the version,
 // take a sequence number, write the document and its bucket entry, raise the client's mark),
 // one transaction per batch, with the JSON already encoded.
