@@ -391,3 +391,40 @@ SELECT state FROM tl_attachments WHERE local_id = :local_id;
 -- name: files_list
 -- The download cache, by file id (for the app, and the runners' expectFiles).
 SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id;
+
+-- name: download_get
+-- Partial downloads (docs/sdk-core.md "download"): the bytes a cut download kept.
+SELECT path, sha256 FROM tl_downloads WHERE file_id = :file_id;
+
+-- name: download_put
+-- A cut download keeps its bytes (its file is renamed to :path in the same transaction
+-- when this changed a row): only while the document is in the view and refers to the
+-- file, and the file is not cached; otherwise (access lost, a clear, another process
+-- finished it meanwhile) nothing is kept.
+INSERT INTO tl_downloads (file_id, path, sha256, collection, doc_id, updated_at)
+SELECT :file_id, :path, :sha256, :collection, :doc_id, :now
+WHERE EXISTS (SELECT 1 FROM tl_view v
+              WHERE v.collection = :collection AND v.doc_id = :doc_id AND instr(v.doc, json_quote(:file_id)) > 0)
+  AND NOT EXISTS (SELECT 1 FROM tl_files f WHERE f.file_id = :file_id)
+ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256,
+  collection = excluded.collection, doc_id = excluded.doc_id, updated_at = excluded.updated_at;
+
+-- name: download_delete
+DELETE FROM tl_downloads WHERE file_id = :file_id;
+
+-- name: downloads_unreachable
+-- Partial downloads whose document is no longer in the view, or no longer refers to the
+-- file: dropped with the cached files (files_unreachable).
+SELECT d.file_id, d.path FROM tl_downloads d
+WHERE NOT EXISTS (SELECT 1 FROM tl_view v
+                  WHERE v.collection = d.collection AND v.doc_id = d.doc_id AND instr(v.doc, json_quote(d.file_id)) > 0);
+
+-- name: downloads_expired
+-- Partial downloads not resumed since :before (at open: now - files.partialMaxAgeMs).
+SELECT file_id, path FROM tl_downloads WHERE updated_at < :before;
+
+-- name: downloads_all
+SELECT file_id, path FROM tl_downloads;
+
+-- name: clear_downloads
+DELETE FROM tl_downloads;
