@@ -667,7 +667,9 @@ var fileIDForm = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
 // OpenFile returns the path of the file a reference of the document names, on this
 // device: the copy of a pending attachment, a cached file (now the most recently used),
 // or the file downloaded through the document (the server checks that the user may read
-// it and that it refers to the file) and kept in the download cache. A downloaded file
+// it and that it refers to the file) and kept in the download cache. A download cut midway
+// keeps the bytes that arrived, and the next OpenFile (also after a restart, or in another
+// process on the cache) asks only for the rest, with Range and If-Range. A downloaded file
 // whose SHA-256 is not the reference's is refused. The path stays valid until the file is
 // evicted (least recently used first, beyond Options.CacheBytes), unpinned, or dropped
 // when the document is no longer readable.
