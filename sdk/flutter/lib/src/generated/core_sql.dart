@@ -587,7 +587,9 @@ WHERE excluded.seq >= tl_server.seq;''';
 -- when the copy is older than the receipt (changes() = 0 otherwise). A copy at the
 -- receipt's seq already has the mutation (a merged or duplicate receipt earlier in the
 -- answer carried the document after the whole batch, or a pull came first): applying it
--- again would count an inc twice. The same parameters as server_put.
+-- again would count an inc twice. Not used when an applied receipt earlier in the same
+-- answer wrote the copy at that seq (the batch's mutations of a document share a seq and
+-- apply one on top of the other: server_put then). The same parameters as server_put.
 INSERT INTO tl_server (collection, doc_id, doc, version, seq, buckets, reset_mark)
 VALUES (:collection, :doc_id, :doc, :version, :seq, coalesce(:buckets, '[]'), 0)
 ON CONFLICT (collection, doc_id) DO UPDATE SET
