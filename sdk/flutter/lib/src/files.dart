@@ -641,7 +641,8 @@ extension TidelineFiles on Tideline {
         final headers = n > 0 ? {'Range': 'bytes=$n-', 'If-Range': '"${ref.sha256}"'} : const <String, String>{};
         try {
           res = await _fileRequest('GET', target, headers: headers);
-        } on NetworkException {
+        } on Object {
+          // The network, signed out, the app gave up: the bytes are kept for the next open.
           await _keepPartial(collection, docId, ref, id, tmp, n);
           rethrow;
         }
