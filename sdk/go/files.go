@@ -802,8 +802,8 @@ func (c *Client) download(ctx context.Context, collection, docID string, ref Fil
 
 // takePartial is step 1 of a download: in one transaction, the partial download's row is
 // deleted and its file renamed to a temporary file of this download's own, so that no
-// other process writes to it. It returns that file's path (created when there were no
-// bytes to take), the bytes it holds and their hash so far.
+// other process writes to it. It returns that file's path (not there yet when there were
+// no bytes to take), the bytes it holds and their hash so far.
 func (c *Client) takePartial(ctx context.Context, ref FileRef) (tmp string, n int64, h hash.Hash, err error) {
 	h = sha256.New()
 	d := filepath.Join(c.filesDir(), "cache")
