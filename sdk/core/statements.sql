@@ -339,9 +339,13 @@ SELECT path, size, sha256, pinned FROM tl_files WHERE file_id = :file_id;
 
 -- name: file_put
 -- A file now on the device: downloaded, or uploaded from here (its copy kept). Pinned
--- stays as it was when the file was cached already.
+-- stays as it was when the file was cached already. Only while the document is in the
+-- view and refers to the file (changes() = 0 otherwise: access was lost, or the cache
+-- cleared, while the download ran; its file is then not kept).
 INSERT INTO tl_files (file_id, path, size, sha256, collection, doc_id, pinned, used_at)
-VALUES (:file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now)
+SELECT :file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now
+WHERE EXISTS (SELECT 1 FROM tl_view v
+              WHERE v.collection = :collection AND v.doc_id = :doc_id AND instr(v.doc, json_quote(:file_id)) > 0)
 ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
   collection = excluded.collection, doc_id = excluded.doc_id,
   pinned = max(tl_files.pinned, excluded.pinned), used_at = excluded.used_at;

@@ -323,3 +323,66 @@ func TestPartialDownloadLeftovers(t *testing.T) {
 		t.Fatalf("an orphan partial survived the open: %v", err)
 	}
 }
+
+// TestDownloadFinishedAfterAccessLost: a download whose document leaves the view while its
+// body is on the way (the cache cleared, the document deleted) keeps nothing when it
+// finishes: no tl_files row, no file; the open is ErrNoFile. A cleared cache must not gain
+// the previous user's file.
+func TestDownloadFinishedAfterAccessLost(t *testing.T) {
+	t.Parallel()
+	content := make([]byte, 32<<10)
+	rand.Read(content)
+	h := sha256.Sum256(content)
+	sum := hex.EncodeToString(h[:])
+	arrived, release := make(chan struct{}, 1), make(chan chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"`+sum+`"`)
+		w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(content[:1000])
+		w.(http.Flusher).Flush()
+		arrived <- struct{}{}
+		<-<-release
+		w.Write(content[1000:])
+	}))
+	t.Cleanup(srv.Close)
+	c, err := Open(t.Context(), filepath.Join(t.TempDir(), "c.db"), srv.URL, Token("t"), Options{ClientID: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ref := FileRef{ID: "f1", Name: "f1.bin", Size: int64(len(content)), ContentType: "application/octet-stream", SHA256: sum}
+	for _, lose := range []struct {
+		name string
+		do   func() error
+	}{
+		{"deleted", func() error { return c.Collection("docs").Delete(t.Context(), "d1") }},
+		{"cleared", func() error { return c.Clear(t.Context()) }},
+	} {
+		if err := c.Collection("docs").Put(t.Context(), "d1", map[string]any{"scan": ref.Value()}); err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		release <- gate
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.OpenFile(t.Context(), "docs", "d1", ref)
+			done <- err
+		}()
+		<-arrived
+		if err := lose.do(); err != nil {
+			t.Fatal(err)
+		}
+		close(gate)
+		if err := <-done; err != ErrNoFile {
+			t.Fatalf("%s: the open finished with %v, want ErrNoFile", lose.name, err)
+		}
+		var n int
+		if err := c.db.QueryRowContext(t.Context(), `SELECT count(*) FROM tl_files`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("%s: %d cached files (%v), want none", lose.name, n, err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(c.filesDir(), "cache", "*")); len(left) != 0 {
+			t.Fatalf("%s: %v left in the cache directory", lose.name, left)
+		}
+	}
+}

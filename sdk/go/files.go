@@ -456,10 +456,16 @@ func (c *Client) completeUpload(ctx context.Context, a Attachment, fileID string
 				return err
 			}
 			changed = w.changed
-			if _, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", fileID), sql.Named("path", a.path),
+			res, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", fileID), sql.Named("path", a.path),
 				sql.Named("size", a.Size), sql.Named("sha256", a.SHA256), sql.Named("collection", a.Collection),
-				sql.Named("doc_id", a.DocID), sql.Named("pinned", 0), sql.Named("now", c.opts.Now().UnixMilli())); err != nil {
+				sql.Named("doc_id", a.DocID), sql.Named("pinned", 0), sql.Named("now", c.opts.Now().UnixMilli()))
+			if err != nil {
 				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 { // the patch just put the reference in the view: not expected
+				keep = false
 			}
 		}
 		_, err = tx.ExecContext(ctx, core.Statement("attachment_delete"), sql.Named("local_id", a.LocalID))
@@ -775,9 +781,18 @@ func (c *Client) download(ctx context.Context, collection, docID string, ref Fil
 	rel := "cache/" + ref.ID
 	var stale []string
 	err = c.inTx(ctx, func(tx *stmtTx) error {
-		if _, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", ref.ID), sql.Named("path", rel),
+		res, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", ref.ID), sql.Named("path", rel),
 			sql.Named("size", n), sql.Named("sha256", sum), sql.Named("collection", collection), sql.Named("doc_id", docID),
-			sql.Named("pinned", pinned), sql.Named("now", c.opts.Now().UnixMilli())); err != nil {
+			sql.Named("pinned", pinned), sql.Named("now", c.opts.Now().UnixMilli()))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			// The document left the view, or stopped referring to the file, while the
+			// download ran (access lost, a clear): nothing is kept.
+			if err == nil {
+				err = ErrNoFile
+			}
 			return err
 		}
 		// A partial another process kept meanwhile is of no more use.

@@ -476,8 +476,11 @@ extension TidelineFiles on Tideline {
               ':now': _now().millisecondsSinceEpoch,
             });
           }
+          // The patch just put the reference in the view, so file_put keeps the copy;
+          // were it not so, the copy is not kept.
+          final kept = keep && _cache.changes == 1;
           _cache.exec('attachment_delete', {':local_id': a.localId});
-          return (keep, changed, false);
+          return (kept, changed, false);
         }));
     if (wait) return;
     if (!keep) {
@@ -690,12 +693,16 @@ extension TidelineFiles on Tideline {
               ':pinned': pinned,
               ':now': _now().millisecondsSinceEpoch,
             });
+            // The document left the view, or stopped referring to the file, while the
+            // download ran (access lost, a clear): nothing is kept.
+            if (_cache.changes == 0) return null;
             // A partial another process kept meanwhile is of no more use.
             final parts = [for (final r in _cache.select('download_get', {':file_id': id})) r['path'] as String];
             if (parts.isNotEmpty) _cache.exec('download_delete', {':file_id': id});
             File(tmp).renameSync(_abs(rel));
             return parts;
           }));
+      if (stale == null) throw const NoFileException();
       _removeFiles(stale);
       await _evict(id);
       return _abs(rel);
