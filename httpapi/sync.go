@@ -47,7 +47,10 @@ func (s *Server) SyncPush(ctx context.Context, r oapi.SyncPushRequestObject) (oa
 			o.Seq, o.Version = &rc.Seq, &rc.Version
 		}
 		o.Code, o.Message, o.Field = optional(rc.Code), optional(rc.Message), optional(rc.Field)
-		if rc.Status == datasync.Merged || rc.Status == datasync.Conflict {
+		// A duplicate carries the document as it is (docs/sync-protocol.md), when it
+		// exists: not the one answered before the document was looked at (a resent
+		// mutation that is also malformed).
+		if rc.Status == datasync.Merged || rc.Status == datasync.Conflict || (rc.Duplicate && (rc.Doc != nil || rc.Deleted)) {
 			doc := orEmpty(rc.Doc)
 			o.Doc, o.Deleted = &doc, &rc.Deleted
 		}

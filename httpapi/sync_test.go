@@ -87,13 +87,23 @@ func TestSyncOverHTTP(t *testing.T) {
 
 	// Resending the batch applies nothing twice.
 	dup := decode[pushResult](t, a.raw("POST", "/v1/sync/push", ada, `{"clientId":"ada-phone","mutations":[{"id":2,"collection":"todos","docId":"t1","op":"patch","ops":{"count":{"inc":9007199254740993}}}]}`), 200)
-	if !dup.Receipts[0].Duplicate {
-		t.Fatalf("resend %+v", dup)
+	if d := dup.Receipts[0]; !d.Duplicate || d.Doc["title"] != "Buy milk" || d.Seq == 0 || d.Version != 1 {
+		t.Fatalf("resend %+v, want a duplicate with the document as it is", dup)
 	}
 	// The same id with other content is a client bug: rejected, not a silent duplicate.
 	reused := decode[pushResult](t, a.raw("POST", "/v1/sync/push", ada, `{"clientId":"ada-phone","mutations":[{"id":2,"collection":"todos","docId":"t1","op":"patch","ops":{"count":{"inc":1}}}]}`), 200)
 	if r := reused.Receipts[0]; r.Status != "rejected" || r.Code != "id_reused" || r.Duplicate {
 		t.Fatalf("reused id %+v", reused)
+	}
+	// Resent with a new write of the same document: the duplicate carries the document
+	// after the whole batch, at the new write's seq (a client's copy must not stay older
+	// than its own write: docs/sync-protocol.md, receipts).
+	mixed := decode[pushResult](t, a.raw("POST", "/v1/sync/push", ada, `{"clientId":"ada-phone","mutations":[
+		{"id":2,"collection":"todos","docId":"t1","op":"patch","ops":{"count":{"inc":9007199254740993}}},
+		{"id":4,"collection":"todos","docId":"t1","op":"patch","fields":{"done":true}}]}`), 200)
+	if d, n := mixed.Receipts[0], mixed.Receipts[1]; !d.Duplicate || d.Doc["done"] != true || d.Doc["title"] != "Buy milk" ||
+		n.Status != "applied" || n.Duplicate || n.Doc != nil || d.Seq != n.Seq || d.Version != 2 {
+		t.Fatalf("resend with a new write %+v", mixed)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,15 +18,50 @@ import (
 )
 
 // cutTransport fails the body of the next tus PATCH after cutAfter bytes (as a phone
-// that loses the network mid-upload), once, and counts the bytes every PATCH sent.
+// that loses the network mid-upload), once, and counts the bytes every PATCH sent; and
+// likewise cuts the answer of the next download after cutDownload bytes, recording each
+// download's Range header, status and the bytes the SDK read.
 type cutTransport struct {
-	base     http.RoundTripper
-	cutAfter atomic.Int64 // 0: no cut pending
-	mu       sync.Mutex
-	sent     []int64 // bytes read from each PATCH body
+	base        http.RoundTripper
+	cutAfter    atomic.Int64 // 0: no cut pending
+	cutDownload atomic.Int64 // 0: no cut pending
+	mu          sync.Mutex
+	sent        []int64 // bytes read from each PATCH body
+	gets        []download
+}
+
+// download is one GET /v1/files/{id}?collection=..&doc=.. as the server answered it.
+type download struct {
+	rangeHeader string
+	status      int
+	read        int64
+}
+
+func (c *cutTransport) downloads() []download {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.gets
+	c.gets = nil
+	return out
 }
 
 func (c *cutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/files/") && r.URL.Query().Has("collection") {
+		res, err := c.base.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.gets = append(c.gets, download{rangeHeader: r.Header.Get("Range"), status: res.StatusCode})
+		i := len(c.gets) - 1
+		c.mu.Unlock()
+		res.Body = &countingBody{ReadCloser: res.Body, n: func(k int) {
+			c.mu.Lock()
+			c.gets[i].read += int64(k)
+			c.mu.Unlock()
+		}, cut: c.cutDownload.Swap(0)}
+		return res, nil
+	}
 	if r.Method != http.MethodPatch || r.Body == nil {
 		return c.base.RoundTrip(r)
 	}
@@ -259,4 +295,102 @@ func TestSDKAttachments(t *testing.T) {
 			t.Fatalf("Bob opening the unshared photo: %v, want 404", err)
 		}
 	})
+}
+
+// TestSDKDownloadResumed runs the Go SDK's resumed downloads against the real server on
+// both engines: Bob's download of a shared 300,000-byte file is cut after 100,000 bytes;
+// his app restarts, and the next open asks for the rest with Range and If-Range (the
+// reference's hash): the server answers 206 with the other 200,000 bytes, and the file
+// has the right hash. When Ada unshares the document while Bob holds a partial download,
+// his next sync drops it from the device.
+func TestSDKDownloadResumed(t *testing.T) {
+	onEngines(t, "e2e_sdk_download", []string{`TIDELINE_SYNC_COLLECTIONS=[{"name":"tasks","read":"owner-shared"}]`},
+		func(t *testing.T, p *proc, base string) {
+			ctx := t.Context()
+			ada, bob := signUp(t, base, "ada@example.com"), signUp(t, base, "bob@example.com")
+			dir, src := t.TempDir(), t.TempDir()
+			cut := &cutTransport{base: http.DefaultTransport}
+			open := func(name, token string) *tideline.Client {
+				c, err := tideline.Open(ctx, filepath.Join(dir, name+".db"), base, tideline.Token(token),
+					tideline.Options{HTTPClient: &http.Client{Transport: cut}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+			phone := open("phone", ada.token)
+			shared := map[string]any{"read": []string{bob.bucket}}
+			for _, id := range []string{"t1", "t2"} {
+				if err := phone.Collection("tasks").Put(ctx, id, map[string]any{"title": id, "_acl": shared}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sums := map[string]string{}
+			for _, id := range []string{"t1", "t2"} {
+				local, sum := randomFile(t, src, id+".pdf", 300_000)
+				sums[id] = sum
+				if _, err := phone.Attach(ctx, "tasks", id, "scan", local, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := phone.Upload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := phone.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+
+			laptop := open("laptop", bob.token)
+			if err := laptop.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ref := func(c *tideline.Client, id string) tideline.FileRef {
+				doc, _, err := c.Collection("tasks").Get(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, ok := tideline.AsFileRef(doc.Fields["scan"])
+				if !ok || r.ID == "" || r.SHA256 != sums[id] {
+					t.Fatalf("%s's reference: %v", id, doc.Fields["scan"])
+				}
+				return r
+			}
+			cut.downloads()
+			cut.cutDownload.Store(100_000)
+			if _, err := laptop.OpenFile(ctx, "tasks", "t1", ref(laptop, "t1")); err == nil {
+				t.Fatal("a download cut midway succeeded")
+			}
+			laptop.Close()
+			laptop = open("laptop", bob.token)
+			got, err := laptop.OpenFile(ctx, "tasks", "t1", ref(laptop, "t1"))
+			if err != nil || fileSum(t, got) != sums["t1"] {
+				t.Fatalf("the resumed download: %v", err)
+			}
+			if d := cut.downloads(); len(d) != 2 || d[0] != (download{"", 200, 100_000}) || d[1] != (download{"bytes=100000-", 206, 200_000}) {
+				t.Fatalf("downloads %+v: want 100,000 bytes of a 200, then a 206 of the other 200,000", d)
+			}
+
+			// A partial download of t2, then Ada unshares t2: Bob's next sync drops it.
+			cut.cutDownload.Store(50_000)
+			if _, err := laptop.OpenFile(ctx, "tasks", "t2", ref(laptop, "t2")); err == nil {
+				t.Fatal("a download cut midway succeeded")
+			}
+			part := filepath.Join(dir, "laptop.db.files", "part", ref(laptop, "t2").ID)
+			if info, err := os.Stat(part); err != nil || info.Size() != 50_000 {
+				t.Fatalf("the partial download: %v, %v", info, err)
+			}
+			if err := phone.Collection("tasks").Patch(ctx, "t2", tideline.Set("_acl", map[string]any{"read": []string{}})); err != nil {
+				t.Fatal(err)
+			}
+			if err := phone.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := laptop.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(part); !os.IsNotExist(err) {
+				t.Fatalf("the partial download of a document Bob lost is still on disk: %v", err)
+			}
+		})
 }

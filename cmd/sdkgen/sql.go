@@ -52,6 +52,7 @@ abstract final class CoreSql {
 	fmt.Fprintf(&b, "  /// The byte budget of one push.\n  static const int pushMaxBytes = %d;\n\n", s.Push.MaxBytes)
 	fmt.Fprintf(&b, "  /// The most changes one pull asks for.\n  static const int pullLimit = %d;\n\n", s.Pull.Limit)
 	fmt.Fprintf(&b, "  /// The download cache's default limit in bytes (unpinned files).\n  static const int filesCacheBytes = %d;\n\n", s.Files.CacheBytes)
+	fmt.Fprintf(&b, "  /// How long a cut download's bytes are kept without being resumed (milliseconds).\n  static const int filesPartialMaxAgeMs = %d;\n\n", s.Files.PartialMaxAgeMs)
 	b.WriteString("  /// The migrations: migrations[i] brings a cache from version i to version i + 1.\n  static const List<String> migrations = [\n")
 	for i, m := range c.migrations {
 		lit, err := dartRaw(m)
@@ -104,6 +105,7 @@ public enum CoreSQL {
 	fmt.Fprintf(&b, "    /// The byte budget of one push.\n    public static let pushMaxBytes = %d\n", s.Push.MaxBytes)
 	fmt.Fprintf(&b, "    /// The most changes one pull asks for.\n    public static let pullLimit = %d\n", s.Pull.Limit)
 	fmt.Fprintf(&b, "    /// The download cache's default limit in bytes (unpinned files).\n    public static let filesCacheBytes = %d\n", s.Files.CacheBytes)
+	fmt.Fprintf(&b, "    /// How long a cut download's bytes are kept without being resumed (milliseconds).\n    public static let filesPartialMaxAgeMs = %d\n", s.Files.PartialMaxAgeMs)
 	b.WriteString("\n    /// The migrations: migrations[i] brings a cache from version i to version i + 1.\n    public static let migrations: [String] = [\n")
 	for i, m := range c.migrations {
 		lit, err := swiftRaw(m)

@@ -1136,10 +1136,10 @@ type Receipt struct {
 	Code    *string `json:"code,omitempty"`
 	Deleted *bool   `json:"deleted,omitempty"`
 
-	// Doc The document after the push, for merged and conflict receipts.
+	// Doc The document after the push (after the whole batch), for merged and conflict receipts and duplicates.
 	Doc *map[string]interface{} `json:"doc,omitempty"`
 
-	// Duplicate The server had processed this mutation before; nothing was applied again.
+	// Duplicate The server had processed this mutation before; nothing was applied again. The receipt carries the document as it is now (doc, deleted, seq, version).
 	Duplicate *bool `json:"duplicate,omitempty"`
 
 	// Field The offending field of a rejection, such as `fields.title`.

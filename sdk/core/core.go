@@ -49,6 +49,9 @@ type Config struct {
 	Files struct {
 		// CacheBytes is the download cache's default limit (unpinned files).
 		CacheBytes int64 `json:"cacheBytes"`
+		// PartialMaxAgeMs is how long a cut download's bytes are kept without being
+		// resumed (dropped at open when older).
+		PartialMaxAgeMs int64 `json:"partialMaxAgeMs"`
 	} `json:"files"`
 }
 

@@ -183,7 +183,9 @@ WHERE excluded.seq >= tl_server.seq;
 -- when the copy is older than the receipt (changes() = 0 otherwise). A copy at the
 -- receipt's seq already has the mutation (a merged or duplicate receipt earlier in the
 -- answer carried the document after the whole batch, or a pull came first): applying it
--- again would count an inc twice. The same parameters as server_put.
+-- again would count an inc twice. Not used when an applied receipt earlier in the same
+-- answer wrote the copy at that seq (the batch's mutations of a document share a seq and
+-- apply one on top of the other: server_put then). The same parameters as server_put.
 INSERT INTO tl_server (collection, doc_id, doc, version, seq, buckets, reset_mark)
 VALUES (:collection, :doc_id, :doc, :version, :seq, coalesce(:buckets, '[]'), 0)
 ON CONFLICT (collection, doc_id) DO UPDATE SET
@@ -337,9 +339,13 @@ SELECT path, size, sha256, pinned FROM tl_files WHERE file_id = :file_id;
 
 -- name: file_put
 -- A file now on the device: downloaded, or uploaded from here (its copy kept). Pinned
--- stays as it was when the file was cached already.
+-- stays as it was when the file was cached already. Only while the document is in the
+-- view and refers to the file (changes() = 0 otherwise: access was lost, or the cache
+-- cleared, while the download ran; its file is then not kept).
 INSERT INTO tl_files (file_id, path, size, sha256, collection, doc_id, pinned, used_at)
-VALUES (:file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now)
+SELECT :file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now
+WHERE EXISTS (SELECT 1 FROM tl_view v
+              WHERE v.collection = :collection AND v.doc_id = :doc_id AND instr(v.doc, json_quote(:file_id)) > 0)
 ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
   collection = excluded.collection, doc_id = excluded.doc_id,
   pinned = max(tl_files.pinned, excluded.pinned), used_at = excluded.used_at;
@@ -391,3 +397,40 @@ SELECT state FROM tl_attachments WHERE local_id = :local_id;
 -- name: files_list
 -- The download cache, by file id (for the app, and the runners' expectFiles).
 SELECT file_id, collection, doc_id, size, sha256, pinned, used_at, path FROM tl_files ORDER BY file_id;
+
+-- name: download_get
+-- Partial downloads (docs/sdk-core.md "download"): the bytes a cut download kept.
+SELECT path, sha256 FROM tl_downloads WHERE file_id = :file_id;
+
+-- name: download_put
+-- A cut download keeps its bytes (its file is renamed to :path in the same transaction
+-- when this changed a row): only while the document is in the view and refers to the
+-- file, and the file is not cached; otherwise (access lost, a clear, another process
+-- finished it meanwhile) nothing is kept.
+INSERT INTO tl_downloads (file_id, path, sha256, collection, doc_id, updated_at)
+SELECT :file_id, :path, :sha256, :collection, :doc_id, :now
+WHERE EXISTS (SELECT 1 FROM tl_view v
+              WHERE v.collection = :collection AND v.doc_id = :doc_id AND instr(v.doc, json_quote(:file_id)) > 0)
+  AND NOT EXISTS (SELECT 1 FROM tl_files f WHERE f.file_id = :file_id)
+ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256,
+  collection = excluded.collection, doc_id = excluded.doc_id, updated_at = excluded.updated_at;
+
+-- name: download_delete
+DELETE FROM tl_downloads WHERE file_id = :file_id;
+
+-- name: downloads_unreachable
+-- Partial downloads whose document is no longer in the view, or no longer refers to the
+-- file: dropped with the cached files (files_unreachable).
+SELECT d.file_id, d.path FROM tl_downloads d
+WHERE NOT EXISTS (SELECT 1 FROM tl_view v
+                  WHERE v.collection = d.collection AND v.doc_id = d.doc_id AND instr(v.doc, json_quote(d.file_id)) > 0);
+
+-- name: downloads_expired
+-- Partial downloads not resumed since :before (at open: now - files.partialMaxAgeMs).
+SELECT file_id, path FROM tl_downloads WHERE updated_at < :before;
+
+-- name: downloads_all
+SELECT file_id, path FROM tl_downloads;
+
+-- name: clear_downloads
+DELETE FROM tl_downloads;

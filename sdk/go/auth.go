@@ -277,7 +277,7 @@ func (c *Client) clear(ctx context.Context) error {
 
 // clearTx is the procedure "clear", inside the caller's transaction.
 func (c *Client) clearTx(ctx context.Context, tx execer) error {
-	for _, s := range []string{"clear_outbox", "clear_server", "clear_view", "clear_meta", "clear_attachments", "clear_files"} {
+	for _, s := range []string{"clear_outbox", "clear_server", "clear_view", "clear_meta", "clear_attachments", "clear_files", "clear_downloads"} {
 		if _, err := tx.ExecContext(ctx, core.Statement(s)); err != nil {
 			return err
 		}

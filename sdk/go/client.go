@@ -203,6 +203,9 @@ func (c *Client) open(ctx context.Context, auth Auth) error {
 			return err
 		}
 	}
+	if err := c.expirePartials(ctx); err != nil {
+		return err
+	}
 	if err := c.sweepFiles(ctx); err != nil {
 		return err
 	}

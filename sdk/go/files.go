@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"net/url"
@@ -454,10 +456,16 @@ func (c *Client) completeUpload(ctx context.Context, a Attachment, fileID string
 				return err
 			}
 			changed = w.changed
-			if _, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", fileID), sql.Named("path", a.path),
+			res, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", fileID), sql.Named("path", a.path),
 				sql.Named("size", a.Size), sql.Named("sha256", a.SHA256), sql.Named("collection", a.Collection),
-				sql.Named("doc_id", a.DocID), sql.Named("pinned", 0), sql.Named("now", c.opts.Now().UnixMilli())); err != nil {
+				sql.Named("doc_id", a.DocID), sql.Named("pinned", 0), sql.Named("now", c.opts.Now().UnixMilli()))
+			if err != nil {
 				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 { // the patch just put the reference in the view: not expected
+				keep = false
 			}
 		}
 		_, err = tx.ExecContext(ctx, core.Statement("attachment_delete"), sql.Named("local_id", a.LocalID))
@@ -665,7 +673,9 @@ var fileIDForm = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
 // OpenFile returns the path of the file a reference of the document names, on this
 // device: the copy of a pending attachment, a cached file (now the most recently used),
 // or the file downloaded through the document (the server checks that the user may read
-// it and that it refers to the file) and kept in the download cache. A downloaded file
+// it and that it refers to the file) and kept in the download cache. A download cut midway
+// keeps the bytes that arrived, and the next OpenFile (also after a restart, or in another
+// process on the cache) asks only for the rest, with Range and If-Range. A downloaded file
 // whose SHA-256 is not the reference's is refused. The path stays valid until the file is
 // evicted (least recently used first, beyond Options.CacheBytes), unpinned, or dropped
 // when the document is no longer readable.
@@ -709,32 +719,91 @@ func (c *Client) OpenFile(ctx context.Context, collection, docID string, ref Fil
 	return c.download(ctx, collection, docID, ref, pinned)
 }
 
-// download fetches a file into the cache and records it, then evicts what no longer fits.
+// download fetches a file into the cache and records it, then evicts what no longer fits
+// (docs/sdk-core.md "download"). A download cut midway keeps its bytes (part/<file id>,
+// a row of tl_downloads); the next one, in this process or another, also after a restart,
+// takes them and asks for the rest with Range and If-Range (the reference's hash).
 func (c *Client) download(ctx context.Context, collection, docID string, ref FileRef, pinned int) (string, error) {
+	tmp, n, h, err := c.takePartial(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp) // renamed away when the file is complete, or its bytes kept
 	q := url.Values{"collection": {collection}, "doc": {docID}}
-	res, err := c.fileRequest(ctx, http.MethodGet, "/v1/files/"+url.PathEscape(ref.ID)+"?"+q.Encode(), nil, nil)
-	if err != nil {
-		return "", err
-	}
-	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	target := "/v1/files/" + url.PathEscape(ref.ID) + "?" + q.Encode()
+	for retried := false; ; {
+		var header http.Header
+		if n > 0 {
+			header = http.Header{"Range": {"bytes=" + strconv.FormatInt(n, 10) + "-"}, "If-Range": {`"` + ref.SHA256 + `"`}}
+		}
+		res, err := c.fileRequest(ctx, http.MethodGet, target, header, nil)
+		if err != nil {
+			return "", c.keepPartial(ctx, collection, docID, ref, tmp, n, err)
+		}
+		switch {
+		case res.StatusCode == http.StatusOK:
+			n = 0 // the whole file: no range asked, or the validator did not match
+			h.Reset()
+		case res.StatusCode == http.StatusPartialContent && rangeStart(res) == n:
+		case (res.StatusCode == http.StatusRequestedRangeNotSatisfiable || res.StatusCode == http.StatusPartialContent) && n > 0 && !retried:
+			// The kept bytes do not fit the file the server has: drop them, ask once more
+			// for the whole file.
+			io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+			res.Body.Close()
+			n, retried = 0, true
+			h.Reset()
+			continue
+		default:
+			b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+			res.Body.Close()
+			serr := serverError(res, b)
+			switch res.StatusCode {
+			case http.StatusNotFound, http.StatusForbidden, http.StatusGone, http.StatusRequestedRangeNotSatisfiable, http.StatusPartialContent:
+				return "", serr // the user may not read it (or the bytes do not fit): nothing kept
+			}
+			return "", c.keepPartial(ctx, collection, docID, ref, tmp, n, serr)
+		}
+		got, rerr, werr := writeFrom(tmp, n, h, res.Body)
 		res.Body.Close()
-		return "", serverError(res, b)
+		n = got
+		if werr != nil { // the device's side (a full disk): nothing kept
+			return "", werr
+		}
+		if rerr != nil { // the body broke off: keep what arrived
+			return "", c.keepPartial(ctx, collection, docID, ref, tmp, n, rerr)
+		}
+		break
 	}
-	tmp, size, sum, err := c.copyIn("cache", res.Body)
-	res.Body.Close()
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp)
+	sum := hex.EncodeToString(h.Sum(nil))
 	if ref.SHA256 != "" && !strings.EqualFold(sum, ref.SHA256) {
 		return "", fmt.Errorf("%w: file %s has SHA-256 %s, its reference says %s", ErrInvalid, ref.ID, sum, ref.SHA256)
 	}
 	rel := "cache/" + ref.ID
+	var stale []string
 	err = c.inTx(ctx, func(tx *stmtTx) error {
-		if _, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", ref.ID), sql.Named("path", rel),
-			sql.Named("size", size), sql.Named("sha256", sum), sql.Named("collection", collection), sql.Named("doc_id", docID),
-			sql.Named("pinned", pinned), sql.Named("now", c.opts.Now().UnixMilli())); err != nil {
+		res, err := tx.ExecContext(ctx, core.Statement("file_put"), sql.Named("file_id", ref.ID), sql.Named("path", rel),
+			sql.Named("size", n), sql.Named("sha256", sum), sql.Named("collection", collection), sql.Named("doc_id", docID),
+			sql.Named("pinned", pinned), sql.Named("now", c.opts.Now().UnixMilli()))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			// The document left the view, or stopped referring to the file, while the
+			// download ran (access lost, a clear): nothing is kept.
+			if err == nil {
+				err = ErrNoFile
+			}
+			return err
+		}
+		// A partial another process kept meanwhile is of no more use.
+		var p, s string
+		switch err := tx.QueryRowContext(ctx, core.Statement("download_get"), sql.Named("file_id", ref.ID)).Scan(&p, &s); {
+		case err == nil:
+			stale = append(stale, p)
+			if _, err := tx.ExecContext(ctx, core.Statement("download_delete"), sql.Named("file_id", ref.ID)); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 		return os.Rename(tmp, c.abs(rel))
@@ -742,7 +811,159 @@ func (c *Client) download(ctx context.Context, collection, docID string, ref Fil
 	if err != nil {
 		return "", err
 	}
+	removeAll(c, stale)
 	return c.abs(rel), c.evict(ctx, ref.ID)
+}
+
+// takePartial is step 1 of a download: in one transaction, the partial download's row is
+// deleted and its file renamed to a temporary file of this download's own, so that no
+// other process writes to it. It returns that file's path (not there yet when there were
+// no bytes to take), the bytes it holds and their hash so far.
+func (c *Client) takePartial(ctx context.Context, ref FileRef) (tmp string, n int64, h hash.Hash, err error) {
+	h = sha256.New()
+	d := filepath.Join(c.filesDir(), "cache")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", 0, nil, err
+	}
+	tmp = filepath.Join(d, "tmp-"+randomName())
+	taken := false
+	err = c.inTx(ctx, func(tx *stmtTx) error {
+		var rel, sum string
+		err := tx.QueryRowContext(ctx, core.Statement("download_get"), sql.Named("file_id", ref.ID)).Scan(&rel, &sum)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, core.Statement("download_delete"), sql.Named("file_id", ref.ID)); err != nil {
+			return err
+		}
+		if ref.SHA256 == "" || !strings.EqualFold(sum, ref.SHA256) {
+			os.Remove(c.abs(rel)) // kept for another hash: no partial of this reference's file
+			return nil
+		}
+		switch err := os.Rename(c.abs(rel), tmp); {
+		case err == nil:
+			taken = true
+		case !errors.Is(err, fs.ErrNotExist): // a row without its file is no partial
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		os.Remove(tmp)
+		return "", 0, nil, err
+	}
+	if taken {
+		f, err := os.Open(tmp)
+		if err == nil {
+			n, err = io.Copy(h, f)
+			f.Close()
+		}
+		if err != nil { // unreadable: start from byte 0
+			n = 0
+			h.Reset()
+		}
+	}
+	return tmp, n, h, nil
+}
+
+// writeFrom writes body into the file at path from byte n on (the bytes before it are
+// kept, the rest truncated), through h, then fsyncs the file. It returns the file's
+// length, and the body's read error apart from a write error of the file.
+func writeFrom(path string, n int64, h hash.Hash, body io.Reader) (size int64, readErr, writeErr error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return n, nil, err
+	}
+	if err := f.Truncate(n); err != nil {
+		f.Close()
+		return n, nil, err
+	}
+	if _, err := f.Seek(n, io.SeekStart); err != nil {
+		f.Close()
+		return n, nil, err
+	}
+	r := &errReader{r: body}
+	written, err := io.Copy(io.MultiWriter(f, h), r)
+	size = n + written
+	if err != nil && r.err == nil {
+		writeErr = err
+	}
+	if serr := f.Sync(); writeErr == nil && serr != nil {
+		writeErr = serr
+	}
+	if cerr := f.Close(); writeErr == nil && cerr != nil {
+		writeErr = cerr
+	}
+	return size, r.err, writeErr
+}
+
+// errReader remembers its reader's error (other than the end).
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// rangeStart is where a 206 answer's Content-Range begins ("bytes <start>-<end>/<size>");
+// -1 when it has none that can be read.
+func rangeStart(res *http.Response) int64 {
+	v, ok := strings.CutPrefix(res.Header.Get("Content-Range"), "bytes ")
+	if !ok {
+		return -1
+	}
+	start, _, ok := strings.Cut(v, "-")
+	n, err := strconv.ParseInt(start, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// keepPartial is step 5 of a download: the n bytes of tmp (fsynced) become the file's
+// partial download, unless another process kept more meanwhile, or the document no longer
+// refers to the file (access lost, a clear), or the file is cached already; then tmp is
+// left to be removed. It returns cause, the download's error.
+func (c *Client) keepPartial(ctx context.Context, collection, docID string, ref FileRef, tmp string, n int64, cause error) error {
+	if ref.SHA256 == "" || n <= 0 {
+		return cause
+	}
+	ctx = context.WithoutCancel(ctx) // an open the app canceled keeps its bytes too
+	rel := "part/" + ref.ID
+	if err := os.MkdirAll(filepath.Join(c.filesDir(), "part"), 0o700); err != nil {
+		return cause
+	}
+	c.inTx(ctx, func(tx *stmtTx) error {
+		var p, sum string
+		switch err := tx.QueryRowContext(ctx, core.Statement("download_get"), sql.Named("file_id", ref.ID)).Scan(&p, &sum); {
+		case err == nil:
+			if info, err := os.Stat(c.abs(p)); err == nil && info.Size() >= n {
+				return nil // another process kept at least as much
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		res, err := tx.ExecContext(ctx, core.Statement("download_put"), sql.Named("file_id", ref.ID), sql.Named("path", rel),
+			sql.Named("sha256", ref.SHA256), sql.Named("collection", collection), sql.Named("doc_id", docID),
+			sql.Named("now", c.opts.Now().UnixMilli()))
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err != nil || k == 0 {
+			return err // not kept
+		}
+		return os.Rename(tmp, c.abs(rel))
+	})
+	return cause
 }
 
 // Pin keeps the file on the device whatever the cache limit (downloading it now if it is
@@ -804,16 +1025,16 @@ func (c *Client) evict(ctx context.Context, keep string) error {
 	var paths []string
 	err := c.inTx(ctx, func(tx *stmtTx) error {
 		var err error
-		paths, err = dropFiles(ctx, tx, "files_to_evict", sql.Named("keep", keep), sql.Named("limit", c.opts.CacheBytes))
+		paths, err = dropFiles(ctx, tx, "files_to_evict", "file_delete", sql.Named("keep", keep), sql.Named("limit", c.opts.CacheBytes))
 		return err
 	})
 	removeAll(c, paths)
 	return err
 }
 
-// dropFiles deletes the cached files a query lists (file_id, path) and returns their
-// paths, to remove once the transaction commits.
-func dropFiles(ctx context.Context, tx execer, query string, args ...any) ([]string, error) {
+// dropFiles deletes the cached files (or partial downloads) a query lists (file_id, path)
+// with the statement del, and returns their paths, to remove once the transaction commits.
+func dropFiles(ctx context.Context, tx execer, query, del string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, core.Statement(query), args...)
 	if err != nil {
 		return nil, err
@@ -832,7 +1053,7 @@ func dropFiles(ctx context.Context, tx execer, query string, args ...any) ([]str
 		return nil, err
 	}
 	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, core.Statement("file_delete"), sql.Named("file_id", id)); err != nil {
+		if _, err := tx.ExecContext(ctx, core.Statement(del), sql.Named("file_id", id)); err != nil {
 			return nil, err
 		}
 	}
@@ -845,13 +1066,23 @@ func removeAll(c *Client, rels []string) {
 	}
 }
 
-// sweepFiles removes what the files directory holds that no row names: copies and
-// downloads a crash left between their write and their transaction, files whose rows a
-// transaction deleted before the crash could remove them. Temporary files younger than a
-// day are left (another process on the cache may be writing one).
+// expirePartials drops, at open, the partial downloads not resumed for
+// files.partialMaxAgeMs (the sweep then removes their files).
+func (c *Client) expirePartials(ctx context.Context) error {
+	before := c.opts.Now().UnixMilli() - core.Settings.Files.PartialMaxAgeMs
+	return c.inTx(ctx, func(tx *stmtTx) error {
+		_, err := dropFiles(ctx, tx, "downloads_expired", "download_delete", sql.Named("before", before))
+		return err
+	})
+}
+
+// sweepFiles removes what the files directory holds that no row names: copies, downloads
+// and partial downloads a crash left between their write and their transaction, files
+// whose rows a transaction deleted before the crash could remove them. Temporary files
+// younger than a day are left (another process on the cache may be writing one).
 func (c *Client) sweepFiles(ctx context.Context) error {
 	known := map[string]bool{}
-	for _, q := range []string{"attachments_all", "files_all"} {
+	for _, q := range []string{"attachments_all", "files_all", "downloads_all"} {
 		rows, err := c.db.QueryContext(ctx, core.Statement(q))
 		if err != nil {
 			return err
@@ -869,7 +1100,7 @@ func (c *Client) sweepFiles(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, dir := range []string{"up", "cache"} {
+	for _, dir := range []string{"up", "cache", "part"} {
 		entries, err := os.ReadDir(filepath.Join(c.filesDir(), dir))
 		if err != nil {
 			continue // not created yet

@@ -235,9 +235,14 @@ func (c *Client) applyPage(ctx context.Context, page pullPage, fromStream bool) 
 		}
 		if len(changed) > 0 { // cached files whose document is gone, or no longer refers to them
 			var err error
-			if dropped, err = dropFiles(ctx, tx, "files_unreachable"); err != nil {
+			if dropped, err = dropFiles(ctx, tx, "files_unreachable", "file_delete"); err != nil {
 				return err
 			}
+			parts, err := dropFiles(ctx, tx, "downloads_unreachable", "download_delete")
+			if err != nil {
+				return err
+			}
+			dropped = append(dropped, parts...)
 		}
 		return setMeta(ctx, tx, "cursor", page.Cursor)
 	})

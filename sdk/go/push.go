@@ -168,12 +168,13 @@ func (c *Client) applyReceipts(ctx context.Context, batch []outboxRow, receipts 
 	)
 	err := c.inTx(ctx, func(tx *stmtTx) error {
 		events, changed = nil, nil
+		chained := map[string]int64{} // documents whose copy an applied receipt of this answer wrote, at that seq
 		for _, rc := range receipts {
 			m, ok := byID[rc.Id]
 			if !ok {
 				return fmt.Errorf("tideline: a receipt for mutation %d, which was not sent", rc.Id)
 			}
-			ev, settled, err := c.settle(ctx, tx, m, rc)
+			ev, settled, err := c.settle(ctx, tx, m, rc, chained)
 			if err != nil {
 				return err
 			}
@@ -200,8 +201,9 @@ func (c *Client) applyReceipts(ctx context.Context, batch []outboxRow, receipts 
 }
 
 // settle applies one receipt; settled is false when another process on the cache had
-// settled the mutation already.
-func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireReceipt) (Receipt, bool, error) {
+// settled the mutation already. chained is the answer's: the documents whose server copy
+// an applied receipt of this answer wrote, with the seq it wrote.
+func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireReceipt, chained map[string]int64) (Receipt, bool, error) {
 	cn, dn := sql.Named("collection", m.collection), sql.Named("doc_id", m.docID)
 	ev := Receipt{MutationID: rc.Id, Collection: m.collection, DocID: m.docID, Status: string(rc.Status),
 		Code: deref(rc.Code), Message: deref(rc.Message), Field: deref(rc.Field), Deleted: deref(rc.Deleted),
@@ -235,11 +237,14 @@ func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireRec
 		if _, err := serverPut("server_put", doc); err != nil {
 			return ev, false, err
 		}
+		delete(chained, m.collection+"/"+m.docID)
 	case ev.Status == "applied" && !ev.Duplicate && rc.Seq != nil && rc.Version != nil:
 		// Applied as sent, now: the server copy is the old one with this mutation on top,
 		// and the view (that copy with the rest of the outbox) does not change. (Not for
 		// a duplicate: it was applied earlier, and the document may have changed since.)
-		// A copy already at this seq has the mutation (server_put_applied keeps it): a
+		// Mutations of one document in one batch share a seq: a copy an applied receipt
+		// of this answer wrote at this seq takes the next one on top (server_put). A copy
+		// at this seq from elsewhere already has it (server_put_applied keeps it): a
 		// merged or duplicate receipt before this one carried the document after the
 		// whole batch, or a pull came first; then the view is rebased on it.
 		old, err := serverDoc(ctx, tx, m.collection, m.docID)
@@ -250,11 +255,16 @@ func (c *Client) settle(ctx context.Context, tx *stmtTx, m outboxRow, rc wireRec
 		if err != nil {
 			return ev, false, err
 		}
-		n, err := serverPut("server_put_applied", nullable(doc))
+		key, statement := m.collection+"/"+m.docID, "server_put_applied"
+		if seq, ok := chained[key]; ok && seq == *rc.Seq {
+			statement = "server_put"
+		}
+		n, err := serverPut(statement, nullable(doc))
 		if err != nil {
 			return ev, false, err
 		}
 		if n == 1 {
+			chained[key] = *rc.Seq
 			_, err := tx.ExecContext(ctx, core.Statement("view_settled"), cn, dn)
 			return ev, true, err
 		}

@@ -74,7 +74,7 @@ func TestScenariosCover(t *testing.T) {
 		"error:410", "error:invalid_cursor", "error:413", "error:429", "error:5xx", "error:retry-after", "realtime",
 		"two-processes", "user-binding", "sign-out", "clear", "migration", "batching", "hlc", "numbers", "queries", "watch",
 		"attachment:upload", "attachment:resume", "attachment:cache", "attachment:pin", "attachment:cancel", "attachment:access-lost",
-		"attachment:refused"} {
+		"attachment:refused", "attachment:download-resume"} {
 		if !covered[want] {
 			t.Errorf("no scenario covers %s", want)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -273,11 +274,53 @@ func (r *runner) expectFiles(c *tideline.Client, s step) (string, error) {
 	if why, err := compare(s.Files, got, "files"); why != "" || err != nil {
 		return why, err
 	}
+	if s.Partials != nil {
+		parts, err := r.partials()
+		if err != nil {
+			return "", err
+		}
+		got := []map[string]any{}
+		for _, p := range parts {
+			got = append(got, map[string]any{"fileId": p.id, "collection": p.collection, "docId": p.docID, "size": p.size})
+		}
+		if why, err := compare(s.Partials, got, "partials"); why != "" || err != nil {
+			return why, err
+		}
+	}
 	return r.filesOnDisk(c)
 }
 
-// filesOnDisk: the files directory holds exactly the queue's copies and the cached files
-// (a dropped or evicted file is removed from disk, not only from the tables).
+// partial is a row of tl_downloads, with its file's size on disk (-1: missing).
+type partial struct {
+	id, collection, docID, path string
+	size                        int64
+}
+
+// partials reads the partial downloads (tl_downloads), by file id.
+func (r *runner) partials() ([]partial, error) {
+	rows, err := r.inspect.QueryContext(r.t.Context(), `SELECT file_id, collection, doc_id, path FROM tl_downloads ORDER BY file_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []partial
+	for rows.Next() {
+		p := partial{size: -1}
+		if err := rows.Scan(&p.id, &p.collection, &p.docID, &p.path); err != nil {
+			return nil, err
+		}
+		p.path = filepath.Join(r.path+".files", filepath.FromSlash(p.path))
+		if info, err := os.Stat(p.path); err == nil {
+			p.size = info.Size()
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// filesOnDisk: the files directory holds exactly the queue's copies, the cached files and
+// the partial downloads (a dropped or evicted file is removed from disk, not only from the
+// tables).
 func (r *runner) filesOnDisk(c *tideline.Client) (string, error) {
 	ctx := r.t.Context()
 	want := map[string]int64{}
@@ -303,6 +346,13 @@ func (r *runner) filesOnDisk(c *tideline.Client) (string, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return "", err
+	}
+	parts, err := r.partials()
+	if err != nil {
+		return "", err
+	}
+	for _, p := range parts {
+		want[p.path] = p.size // on disk, whatever its length
 	}
 	have := map[string]int64{}
 	filepath.WalkDir(r.path+".files", func(p string, d fs.DirEntry, err error) error {

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,7 @@ type step struct {
 	FileID         string          `json:"fileId"`
 	Attachments    json.RawMessage `json:"attachments"`
 	Files          json.RawMessage `json:"files"`
+	Partials       json.RawMessage `json:"partials"`
 }
 
 // fileSpec is a local file an attach step creates in the runner's own directory (the
@@ -179,6 +181,9 @@ type exchange struct {
 		Body    json.RawMessage   `json:"body"`
 		Bytes   *string           `json:"bytes"`
 		Drop    bool              `json:"drop"`
+		// CutAfter sends only the first n bytes of Bytes (with the Content-Length of all
+		// of them), then closes the connection: a download cut midway.
+		CutAfter *int `json:"cutAfter"`
 	} `json:"response"`
 }
 
@@ -301,6 +306,14 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for k, v := range ex.Response.Headers {
 		w.Header().Set(k, v)
+	}
+	if n := ex.Response.CutAfter; n != nil && ex.Response.Bytes != nil {
+		b := []byte(*ex.Response.Bytes)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(status)
+		w.Write(b[:min(max(*n, 0), len(b))])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the server closes the connection: the body ends short
 	}
 	w.WriteHeader(status)
 	if ex.Response.Bytes != nil {

@@ -133,6 +133,7 @@ final class Tideline {
       if (auth != null) {
         await t._bindSession(auth.userId, auth.accessToken, auth.refreshToken, clear: options.clearOtherUser);
       }
+      await t._expirePartials();
       await t._sweepFiles();
       await t._refreshStatus();
     } catch (_) {

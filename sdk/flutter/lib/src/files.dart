@@ -476,8 +476,11 @@ extension TidelineFiles on Tideline {
               ':now': _now().millisecondsSinceEpoch,
             });
           }
+          // The patch just put the reference in the view, so file_put keeps the copy;
+          // were it not so, the copy is not kept.
+          final kept = keep && _cache.changes == 1;
           _cache.exec('attachment_delete', {':local_id': a.localId});
-          return (keep, changed, false);
+          return (kept, changed, false);
         }));
     if (wait) return;
     if (!keep) {
@@ -596,6 +599,8 @@ extension TidelineFiles on Tideline {
   /// The path of the file a reference of the document names, on this device: the copy
   /// of a pending attachment, a cached file (now the most recently used), or the file
   /// downloaded through the document (the server checks access) and kept in the cache. A
+  /// download cut midway keeps the bytes that arrived, and the next open (also after a
+  /// restart, or in another process on the cache) asks only for the rest, with Range. A
   /// download whose SHA-256 is not the reference's is refused ([InvalidException]); a
   /// reference with no file to be had throws [NoFileException].
   Future<String> openFile(String collection, String docId, FileRef ref) async {
@@ -623,25 +628,61 @@ extension TidelineFiles on Tideline {
     return _download(collection, docId, ref, id, pinned);
   }
 
+  // _download fetches a file into the cache (docs/sdk-core.md, "download"). A download cut
+  // midway keeps its bytes (part/<file id>, a row of tl_downloads); the next one, in this
+  // isolate or another process, also after a restart, takes them and asks for the rest
+  // with Range and If-Range (the reference's hash).
   Future<String> _download(String collection, String docId, FileRef ref, String id, int pinned) async {
     final query = Uri(queryParameters: {'collection': collection, 'doc': docId}).query;
-    final res = await _fileRequest('GET', '/v1/files/${Uri.encodeComponent(id)}?$query');
-    if (res.statusCode != 200) {
-      throw TidelineException.fromResponse(await http.Response.fromStream(res), now: _now());
-    }
-    final (String, int, String) copied;
+    final target = '/v1/files/${Uri.encodeComponent(id)}?$query';
+    final (tmp, kept) = await _takePartial(ref, id);
+    var n = kept;
     try {
-      copied = await _copyIn('cache', res.stream);
-    } on http.ClientException catch (e) {
-      throw NetworkException(e);
-    }
-    final (tmp, size, sum) = copied;
-    try {
+      var retried = false;
+      late http.StreamedResponse res;
+      while (true) {
+        final headers = n > 0 ? {'Range': 'bytes=$n-', 'If-Range': '"${ref.sha256}"'} : const <String, String>{};
+        try {
+          res = await _fileRequest('GET', target, headers: headers);
+        } on Object {
+          // The network, signed out, the app gave up: the bytes are kept for the next open.
+          await _keepPartial(collection, docId, ref, id, tmp, n);
+          rethrow;
+        }
+        final status = res.statusCode;
+        if (status == 200) {
+          n = 0; // the whole file: no range asked, or the validator did not match
+          break;
+        }
+        if (status == 206 && _rangeStart(res.headers['content-range']) == n) break;
+        if ((status == 416 || status == 206) && n > 0 && !retried) {
+          // The kept bytes do not fit the file the server has: drop them, ask once more
+          // for the whole file.
+          await res.stream.listen(null).cancel();
+          n = 0;
+          retried = true;
+          continue;
+        }
+        final e = TidelineException.fromResponse(await http.Response.fromStream(res), now: _now());
+        // The user may not read it (or the bytes do not fit): nothing kept.
+        if (status != 404 && status != 403 && status != 410 && status != 416 && status != 206) {
+          await _keepPartial(collection, docId, ref, id, tmp, n);
+        }
+        throw e;
+      }
+      final (size, broken) = await _writeFrom(tmp, n, res.stream);
+      n = size;
+      if (broken != null) {
+        // The body broke off: keep what arrived.
+        await _keepPartial(collection, docId, ref, id, tmp, n);
+        throw NetworkException(broken);
+      }
+      final sum = (await sha256.bind(File(tmp).openRead()).first).toString();
       if (ref.sha256.isNotEmpty && sum != ref.sha256.toLowerCase()) {
         throw InvalidException('file $id has SHA-256 $sum, its reference says ${ref.sha256}');
       }
       final rel = 'cache/$id';
-      await _db.run(() => _cache.transaction(() {
+      final stale = await _db.run(() => _cache.transaction(() {
             _cache.exec('file_put', {
               ':file_id': id,
               ':path': rel,
@@ -652,14 +693,131 @@ extension TidelineFiles on Tideline {
               ':pinned': pinned,
               ':now': _now().millisecondsSinceEpoch,
             });
+            // The document left the view, or stopped referring to the file, while the
+            // download ran (access lost, a clear): nothing is kept.
+            if (_cache.changes == 0) return null;
+            // A partial another process kept meanwhile is of no more use.
+            final parts = [for (final r in _cache.select('download_get', {':file_id': id})) r['path'] as String];
+            if (parts.isNotEmpty) _cache.exec('download_delete', {':file_id': id});
             File(tmp).renameSync(_abs(rel));
+            return parts;
           }));
+      if (stale == null) throw const NoFileException();
+      _removeFiles(stale);
       await _evict(id);
       return _abs(rel);
     } finally {
+      // Renamed away when the file is complete, or its bytes kept.
       final f = File(tmp);
       if (f.existsSync()) f.deleteSync();
     }
+  }
+
+  // _takePartial is step 1 of a download: in one transaction, the partial download's row
+  // is deleted and its file renamed to a temporary file of this download's own, so that no
+  // other process writes to it. It returns that file's path (absent when there were no
+  // bytes to take) and the bytes it holds.
+  Future<(String, int)> _takePartial(FileRef ref, String id) async {
+    final dir = Directory(_abs('cache'))..createSync(recursive: true);
+    final tmp = '${dir.path}/tmp-${_randomName()}';
+    final taken = await _db.run(() => _cache.transaction(() {
+          final rows = _cache.select('download_get', {':file_id': id}).toList();
+          if (rows.isEmpty) return false;
+          _cache.exec('download_delete', {':file_id': id});
+          final part = File(_abs(rows.first['path'] as String));
+          if (ref.sha256.isEmpty || (rows.first['sha256'] as String).toLowerCase() != ref.sha256.toLowerCase()) {
+            // Kept for another hash: no partial of this reference's file.
+            if (part.existsSync()) part.deleteSync();
+            return false;
+          }
+          if (!part.existsSync()) return false; // a row without its file is no partial
+          part.renameSync(tmp);
+          return true;
+        }));
+    if (!taken) return (tmp, 0);
+    try {
+      return (tmp, File(tmp).lengthSync());
+    } on FileSystemException {
+      return (tmp, 0); // unreadable: start from byte 0
+    }
+  }
+
+  // _writeFrom writes [body] into the file at [path] from byte [n] on (the bytes before it
+  // are kept, the rest truncated), then flushes it to disk. It returns the file's length
+  // and the body's error (null: it arrived whole); an error of the file is thrown.
+  Future<(int, Object?)> _writeFrom(String path, int n, Stream<List<int>> body) async {
+    final raf = await File(path).open(mode: FileMode.append);
+    final chunks = StreamIterator(body);
+    try {
+      await raf.truncate(n);
+      await raf.setPosition(n);
+      var size = n;
+      Object? broken;
+      while (true) {
+        final bool more;
+        try {
+          more = await chunks.moveNext();
+        } on Object catch (e) {
+          broken = e;
+          break;
+        }
+        if (!more) break;
+        await raf.writeFrom(chunks.current);
+        size += chunks.current.length;
+      }
+      await raf.flush(); // fsync
+      return (size, broken);
+    } finally {
+      await chunks.cancel();
+      await raf.close();
+    }
+  }
+
+  // _keepPartial is step 5 of a download: the [n] bytes of [tmp] (flushed) become the
+  // file's partial download, unless another process kept more meanwhile, or the document
+  // no longer refers to the file (access lost, a clear), or the file is cached already;
+  // then [tmp] is left to be removed.
+  Future<void> _keepPartial(String collection, String docId, FileRef ref, String id, String tmp, int n) async {
+    if (ref.sha256.isEmpty || n <= 0) return;
+    final rel = 'part/$id';
+    try {
+      Directory(_abs('part')).createSync(recursive: true);
+      await _db.run(() => _cache.transaction(() {
+            final rows = _cache.select('download_get', {':file_id': id}).toList();
+            if (rows.isNotEmpty) {
+              final theirs = File(_abs(rows.first['path'] as String));
+              if (theirs.existsSync() && theirs.lengthSync() >= n) return; // another process kept at least as much
+            }
+            _cache.exec('download_put', {
+              ':file_id': id,
+              ':path': rel,
+              ':sha256': ref.sha256,
+              ':collection': collection,
+              ':doc_id': docId,
+              ':now': _now().millisecondsSinceEpoch,
+            });
+            if (_cache.changes == 0) return; // not kept
+            File(tmp).renameSync(_abs(rel));
+          }));
+    } on Object {
+      // Not kept: the next open downloads the whole file.
+    }
+  }
+
+  // _rangeStart is where a 206 answer's Content-Range begins ("bytes <start>-<end>/<size>");
+  // -1 when it has none that can be read.
+  static int _rangeStart(String? contentRange) {
+    if (contentRange == null || !contentRange.startsWith('bytes ')) return -1;
+    final dash = contentRange.indexOf('-', 6);
+    if (dash < 0) return -1;
+    return int.tryParse(contentRange.substring(6, dash)) ?? -1;
+  }
+
+  // _expirePartials drops, at open, the partial downloads not resumed for
+  // files.partialMaxAgeMs (the sweep then removes their files).
+  Future<void> _expirePartials() async {
+    final before = _now().millisecondsSinceEpoch - CoreSql.filesPartialMaxAgeMs;
+    await _db.run(() => _cache.transaction(() => _dropFiles('downloads_expired', {':before': before}, 'download_delete')));
   }
 
   /// Keeps the file on the device whatever the cache limit (downloading it now if it is
@@ -702,12 +860,13 @@ extension TidelineFiles on Tideline {
     _removeFiles(paths);
   }
 
-  // _dropFiles deletes the cached files a query lists and returns their paths, to remove
-  // once the transaction commits. Inside the caller's transaction.
-  List<String> _dropFiles(String query, [Map<String, Object?> params = const {}]) {
+  // _dropFiles deletes the cached files (or partial downloads) a query lists with the
+  // statement [delete], and returns their paths, to remove once the transaction commits.
+  // Inside the caller's transaction.
+  List<String> _dropFiles(String query, [Map<String, Object?> params = const {}, String delete = 'file_delete']) {
     final rows = _cache.select(query, params).toList();
     for (final r in rows) {
-      _cache.exec('file_delete', {':file_id': r['file_id']});
+      _cache.exec(delete, {':file_id': r['file_id']});
     }
     return [for (final r in rows) r['path'] as String];
   }
@@ -728,10 +887,10 @@ extension TidelineFiles on Tideline {
   // left (another process may be writing one).
   Future<void> _sweepFiles() async {
     final known = await _db.run(() => <String>{
-          for (final q in ['attachments_all', 'files_all'])
+          for (final q in ['attachments_all', 'files_all', 'downloads_all'])
             for (final r in _cache.select(q)) r['path'] as String,
         });
-    for (final dir in ['up', 'cache']) {
+    for (final dir in ['up', 'cache', 'part']) {
       final d = Directory(_abs(dir));
       if (!d.existsSync()) continue;
       for (final e in d.listSync()) {

@@ -141,8 +141,11 @@ extension on Tideline {
       _rebase(cache, k.substring(0, slash), k.substring(slash + 1), pending);
       cache.exec('attachments_cancel_unwanted', {':collection': k.substring(0, slash), ':doc_id': k.substring(slash + 1)});
     }
-    // Access lost: cached files whose document is gone, or no longer refers to them.
-    final dropped = changed.isEmpty ? const <String>[] : _dropFiles('files_unreachable');
+    // Access lost: cached files (and partial downloads) whose document is gone, or no
+    // longer refers to them.
+    final dropped = changed.isEmpty
+        ? const <String>[]
+        : [..._dropFiles('files_unreachable'), ..._dropFiles('downloads_unreachable', const {}, 'download_delete')];
     cache.setMeta('cursor', page['cursor'] is String ? page['cursor']! as String : null);
     return (changed, dropped);
   }

@@ -124,12 +124,15 @@ extension on Tideline {
     final byId = {for (final r in batch) r.id: r};
     final settled = await _db.run(() => _cache.transaction(() {
           final out = <Receipt>[];
+          // The documents whose server copy an applied receipt of this answer wrote, with
+          // the seq it wrote.
+          final chained = <String, int>{};
           for (final rc in receipts) {
             if (rc is! Map<String, Object?>) throw FormatException('a receipt that is not an object', answer);
             final id = _int(rc['id']);
             final m = byId[id];
             if (m == null) throw FormatException('a receipt for mutation $id, which was not sent', answer);
-            final r = _settle(m, rc);
+            final r = _settle(m, rc, chained);
             if (r != null) out.add(r);
           }
           return out;
@@ -145,7 +148,7 @@ extension on Tideline {
 
   // _settle applies one receipt inside the transaction; null when another process on the
   // cache had settled the mutation already.
-  Receipt? _settle(_Row m, Map<String, Object?> rc) {
+  Receipt? _settle(_Row m, Map<String, Object?> rc, Map<String, int> chained) {
     final key = {':collection': m.collection, ':doc_id': m.docId};
     _cache.exec('ack_mutation', {':id': m.id});
     if (_cache.changes == 0) return null;
@@ -182,15 +185,20 @@ extension on Tideline {
     if ((hasDoc || deleted) && seq != null && version != null) {
       // The server's document: it replaces the server copy.
       serverPut('server_put', docJson);
+      chained.remove('${m.collection}/${m.docId}');
     } else if (status == 'applied' && !duplicate && seq != null && version != null) {
       // Applied as sent, now: the server copy is the old one with this mutation on top,
       // and the view (that copy with the rest of the outbox) does not change. (Not for a
-      // duplicate: it was applied earlier, and the document may have changed since.) A
-      // copy already at this seq has the mutation (server_put_applied keeps it): a merged
-      // or duplicate receipt before this one carried the document after the whole batch,
-      // or a pull came first; then the view is rebased on it.
+      // duplicate: it was applied earlier, and the document may have changed since.)
+      // Mutations of one document in one batch share a seq: a copy an applied receipt of
+      // this answer wrote at this seq takes the next one on top (server_put). A copy at
+      // this seq from elsewhere already has it (server_put_applied keeps it): a merged or
+      // duplicate receipt before this one carried the document after the whole batch, or
+      // a pull came first; then the view is rebased on it.
+      final docKey = '${m.collection}/${m.docId}', receiptSeq = _int(seq);
       final applied = _applyMutation(_cache, _serverDoc(_cache, m.collection, m.docId), m.op, m.fields, m.ops);
-      if (serverPut('server_put_applied', applied) == 1) {
+      if (serverPut(chained[docKey] == receiptSeq ? 'server_put' : 'server_put_applied', applied) == 1) {
+        chained[docKey] = receiptSeq;
         _cache.exec('view_settled', key);
         return receipt;
       }

@@ -173,7 +173,7 @@ void _rebase(Cache cache, String collection, String id, [int? pending]) {
 
 // _clearTx is the procedure "clear", inside the caller's transaction.
 void _clearTx(Tideline t) {
-  for (final s in ['clear_outbox', 'clear_server', 'clear_view', 'clear_meta', 'clear_attachments', 'clear_files']) {
+  for (final s in ['clear_outbox', 'clear_server', 'clear_view', 'clear_meta', 'clear_attachments', 'clear_files', 'clear_downloads']) {
     t._cache.exec(s);
   }
   t._newClientId();

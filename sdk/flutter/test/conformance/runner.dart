@@ -424,6 +424,14 @@ final class Runner {
         ];
         final why = mismatch(s['files'], list, 'files');
         if (why != null) return '$why\n got ${show(list)}';
+        if (s.containsKey('partials')) {
+          final parts = [
+            for (final p in _partials())
+              {'fileId': p.fileId, 'collection': p.collection, 'docId': p.docId, 'size': tree(p.size)},
+          ];
+          final why = mismatch(s['partials'], parts, 'partials');
+          if (why != null) return '$why\n got ${show(parts)}';
+        }
         return _filesOnDisk(c);
     }
     return 'unknown step ${s['do']}';
@@ -431,12 +439,28 @@ final class Runner {
 }
 
 extension on Runner {
-  // _filesOnDisk: the files directory holds exactly the queue's copies and the cached
-  // files, with their sizes.
+  // _partials reads the partial downloads (tl_downloads), by file id, each with its
+  // file's size on disk (-1: missing).
+  List<({String fileId, String collection, String docId, String path, int size})> _partials() => [
+        for (final r in inspect.select('SELECT file_id, collection, doc_id, path FROM tl_downloads ORDER BY file_id'))
+          (
+            fileId: r['file_id'] as String,
+            collection: r['collection'] as String,
+            docId: r['doc_id'] as String,
+            path: '$path.files/${r['path']}',
+            size: File('$path.files/${r['path']}').existsSync() ? File('$path.files/${r['path']}').lengthSync() : -1,
+          ),
+      ];
+
+  // _filesOnDisk: the files directory holds exactly the queue's copies, the cached files
+  // and the partial downloads, with their sizes.
   Future<String?> _filesOnDisk(Tideline c) async {
     final want = <String, int>{for (final f in await c.cachedFiles()) f.path: f.size};
     for (final r in inspect.select('SELECT path, size FROM tl_attachments')) {
       want['$path.files/${r['path']}'] = r['size'] as int;
+    }
+    for (final p in _partials()) {
+      want[p.path] = p.size; // on disk, whatever its length
     }
     final have = <String, int>{};
     final root = Directory('$path.files');

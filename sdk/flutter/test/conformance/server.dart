@@ -1,7 +1,8 @@
 // The scripted server of the conformance runner: it answers the current step's exchanges
 // in order, and records every request it did not expect or that differs from the one
 // expected (path, bearer token, body; and when given the method, the query, headers,
-// and a raw body as text).
+// and a raw body as text). An answer may drop the connection, or cut its body short
+// (cutAfter).
 
 import 'dart:convert';
 import 'dart:io';
@@ -63,7 +64,7 @@ final class ScriptServer {
     }
     if (want['headers'] case final Map<String, Object?> headers) {
       for (final e in headers.entries) {
-        final got = req.headers.value(e.key);
+        final got = req.headers.value(e.key) ?? ''; // absent: "", as a header the request must not have
         if (got != e.value) _errors.add('request to ${req.uri.path} with ${e.key} "$got", want "${e.value}"');
       }
     }
@@ -86,6 +87,26 @@ final class ScriptServer {
       return;
     }
     final status = answer['status'] is JsonNumber ? (answer['status']! as JsonNumber).value.toInt() : 200;
+    if ((answer['cutAfter'], answer['bytes']) case (final JsonNumber cut, final String text)) {
+      // A download cut midway: the status, the headers with the Content-Length of the
+      // whole body, and only its first bytes; then the connection is closed.
+      final bytes = utf8.encode(text);
+      final head = StringBuffer('HTTP/1.1 $status Cut\r\n')
+        ..write('Content-Type: application/octet-stream\r\n')
+        ..write('Content-Length: ${bytes.length}\r\n');
+      if (answer['headers'] case final Map<String, Object?> headers) {
+        for (final e in headers.entries) {
+          head.write('${e.key}: ${e.value}\r\n');
+        }
+      }
+      head.write('\r\n');
+      final socket = await req.response.detachSocket(writeHeaders: false);
+      socket.add(utf8.encode(head.toString()));
+      socket.add(bytes.sublist(0, cut.value.toInt().clamp(0, bytes.length)));
+      await socket.flush();
+      socket.destroy();
+      return;
+    }
     req.response.statusCode = status;
     req.response.headers.contentType = status >= 400
         ? ContentType('application', 'problem+json')

@@ -1058,12 +1058,12 @@ final class Receipt {
   /// The offending field of a rejection, such as `fields.title`.
   final String? field;
 
-  /// The document after the push, for merged and conflict receipts.
+  /// The document after the push (after the whole batch), for merged and conflict receipts and duplicates.
   final Map<String, Object?>? doc;
 
   final bool? deleted;
 
-  /// The server had processed this mutation before; nothing was applied again.
+  /// The server had processed this mutation before; nothing was applied again. The receipt carries the document as it is now (doc, deleted, seq, version).
   final bool? duplicate;
 
   /// The mutation's HLC was too far ahead of the server's clock; the server's was used.

@@ -1083,10 +1083,10 @@ public struct Receipt: Codable, Sendable, Equatable {
     public let message: String?
     /// The offending field of a rejection, such as `fields.title`.
     public let field: String?
-    /// The document after the push, for merged and conflict receipts.
+    /// The document after the push (after the whole batch), for merged and conflict receipts and duplicates.
     public let doc: [String: JSONValue]?
     public let deleted: Bool?
-    /// The server had processed this mutation before; nothing was applied again.
+    /// The server had processed this mutation before; nothing was applied again. The receipt carries the document as it is now (doc, deleted, seq, version).
     public let duplicate: Bool?
     /// The mutation's HLC was too far ahead of the server's clock; the server's was used.
     public let hlcClamped: Bool?

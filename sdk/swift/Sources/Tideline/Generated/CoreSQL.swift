@@ -7,7 +7,7 @@
 /// The client core: its settings, its migrations and its named statements.
 public enum CoreSQL {
     /// The cache version: the number of migrations (PRAGMA user_version).
-    public static let cacheVersion = 3
+    public static let cacheVersion = 4
     /// The oldest SQLite the core runs on, checked at open.
     public static let sqliteMinimum = "3.32.0"
     /// The SQLite version the core is pinned to (the newest of its test matrix).
@@ -20,6 +20,8 @@ public enum CoreSQL {
     public static let pullLimit = 500
     /// The download cache's default limit in bytes (unpinned files).
     public static let filesCacheBytes = 268435456
+    /// How long a cut download's bytes are kept without being resumed (milliseconds).
+    public static let filesPartialMaxAgeMs = 604800000
 
     /// The migrations: migrations[i] brings a cache from version i to version i + 1.
     public static let migrations: [String] = [
@@ -119,6 +121,24 @@ CREATE TABLE IF NOT EXISTS tl_files (
     used_at    INTEGER NOT NULL             -- unix milliseconds of the last open: LRU
 );
 CREATE INDEX IF NOT EXISTS tl_files_lru ON tl_files (pinned, used_at, file_id);
+""",
+        """
+-- Cache version 4: partial downloads (docs/sdk-core.md "Attachments", "download").
+--   tl_downloads  the bytes a cut download kept, one file per file id (part/<file id>),
+--                 resumed with Range by a later open (this process or another, also after
+--                 a restart); dropped with access, by clear, and when older than
+--                 core.json files.partialMaxAgeMs.
+-- A row is deleted in the transaction that takes its file (renames it away): a process
+-- that finds the row owns the file, so two processes never write the same bytes.
+
+CREATE TABLE IF NOT EXISTS tl_downloads (
+    file_id    TEXT    PRIMARY KEY,         -- the server's file id ("_file")
+    path       TEXT    NOT NULL,            -- part/<file id>, relative to the files directory
+    sha256     TEXT    NOT NULL,            -- the reference's hash: the If-Range validator
+    collection TEXT    NOT NULL,            -- the document it was opened through: the
+    doc_id     TEXT    NOT NULL,            -- partial goes when the user loses it
+    updated_at INTEGER NOT NULL             -- unix milliseconds of the last bytes kept
+);
 """,
     ]
 
@@ -336,6 +356,11 @@ SELECT coalesce(sum(CASE WHEN pinned = 0 THEN size END), 0), coalesce(sum(CASE W
 DELETE FROM tl_attachments;
 """
 
+    /// The statement clear_downloads.
+    public static let clearDownloads = """
+DELETE FROM tl_downloads;
+"""
+
     /// The statement clear_files.
     public static let clearFiles = """
 DELETE FROM tl_files;
@@ -392,6 +417,52 @@ SELECT collection, doc_id FROM tl_server WHERE reset_mark = 1;
 SELECT collection, doc_id FROM tl_server WHERE collection NOT IN (SELECT value FROM json_each(:collections));
 """
 
+    /// The statement download_delete.
+    public static let downloadDelete = """
+DELETE FROM tl_downloads WHERE file_id = :file_id;
+"""
+
+    /// The statement download_get.
+    public static let downloadGet = """
+-- Partial downloads (docs/sdk-core.md "download"): the bytes a cut download kept.
+SELECT path, sha256 FROM tl_downloads WHERE file_id = :file_id;
+"""
+
+    /// The statement download_put.
+    public static let downloadPut = """
+-- A cut download keeps its bytes (its file is renamed to :path in the same transaction
+-- when this changed a row): only while the document is in the view and refers to the
+-- file, and the file is not cached; otherwise (access lost, a clear, another process
+-- finished it meanwhile) nothing is kept.
+INSERT INTO tl_downloads (file_id, path, sha256, collection, doc_id, updated_at)
+SELECT :file_id, :path, :sha256, :collection, :doc_id, :now
+WHERE EXISTS (SELECT 1 FROM tl_view v
+              WHERE v.collection = :collection AND v.doc_id = :doc_id AND instr(v.doc, json_quote(:file_id)) > 0)
+  AND NOT EXISTS (SELECT 1 FROM tl_files f WHERE f.file_id = :file_id)
+ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, sha256 = excluded.sha256,
+  collection = excluded.collection, doc_id = excluded.doc_id, updated_at = excluded.updated_at;
+"""
+
+    /// The statement downloads_all.
+    public static let downloadsAll = """
+SELECT file_id, path FROM tl_downloads;
+"""
+
+    /// The statement downloads_expired.
+    public static let downloadsExpired = """
+-- Partial downloads not resumed since :before (at open: now - files.partialMaxAgeMs).
+SELECT file_id, path FROM tl_downloads WHERE updated_at < :before;
+"""
+
+    /// The statement downloads_unreachable.
+    public static let downloadsUnreachable = """
+-- Partial downloads whose document is no longer in the view, or no longer refers to the
+-- file: dropped with the cached files (files_unreachable).
+SELECT d.file_id, d.path FROM tl_downloads d
+WHERE NOT EXISTS (SELECT 1 FROM tl_view v
+                  WHERE v.collection = d.collection AND v.doc_id = d.doc_id AND instr(v.doc, json_quote(d.file_id)) > 0);
+"""
+
     /// The statement file_delete.
     public static let fileDelete = """
 DELETE FROM tl_files WHERE file_id = :file_id;
@@ -410,9 +481,13 @@ UPDATE tl_files SET pinned = :pinned WHERE file_id = :file_id;
     /// The statement file_put.
     public static let filePut = """
 -- A file now on the device: downloaded, or uploaded from here (its copy kept). Pinned
--- stays as it was when the file was cached already.
+-- stays as it was when the file was cached already. Only while the document is in the
+-- view and refers to the file (changes() = 0 otherwise: access was lost, or the cache
+-- cleared, while the download ran; its file is then not kept).
 INSERT INTO tl_files (file_id, path, size, sha256, collection, doc_id, pinned, used_at)
-VALUES (:file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now)
+SELECT :file_id, :path, :size, :sha256, :collection, :doc_id, :pinned, :now
+WHERE EXISTS (SELECT 1 FROM tl_view v
+              WHERE v.collection = :collection AND v.doc_id = :doc_id AND instr(v.doc, json_quote(:file_id)) > 0)
 ON CONFLICT (file_id) DO UPDATE SET path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
   collection = excluded.collection, doc_id = excluded.doc_id,
   pinned = max(tl_files.pinned, excluded.pinned), used_at = excluded.used_at;
@@ -567,7 +642,9 @@ WHERE excluded.seq >= tl_server.seq;
 -- when the copy is older than the receipt (changes() = 0 otherwise). A copy at the
 -- receipt's seq already has the mutation (a merged or duplicate receipt earlier in the
 -- answer carried the document after the whole batch, or a pull came first): applying it
--- again would count an inc twice. The same parameters as server_put.
+-- again would count an inc twice. Not used when an applied receipt earlier in the same
+-- answer wrote the copy at that seq (the batch's mutations of a document share a seq and
+-- apply one on top of the other: server_put then). The same parameters as server_put.
 INSERT INTO tl_server (collection, doc_id, doc, version, seq, buckets, reset_mark)
 VALUES (:collection, :doc_id, :doc, :version, :seq, coalesce(:buckets, '[]'), 0)
 ON CONFLICT (collection, doc_id) DO UPDATE SET
@@ -650,6 +727,7 @@ WHERE collection = :collection AND doc_id = :doc_id;
         "attachments_queue": attachmentsQueue,
         "cache_bytes": cacheBytes,
         "clear_attachments": clearAttachments,
+        "clear_downloads": clearDownloads,
         "clear_files": clearFiles,
         "clear_meta": clearMeta,
         "clear_outbox": clearOutbox,
@@ -660,6 +738,12 @@ WHERE collection = :collection AND doc_id = :doc_id;
         "docs_marked": docsMarked,
         "docs_marked_all": docsMarkedAll,
         "docs_outside": docsOutside,
+        "download_delete": downloadDelete,
+        "download_get": downloadGet,
+        "download_put": downloadPut,
+        "downloads_all": downloadsAll,
+        "downloads_expired": downloadsExpired,
+        "downloads_unreachable": downloadsUnreachable,
         "file_delete": fileDelete,
         "file_get": fileGet,
         "file_pin": filePin,
