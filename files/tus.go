@@ -22,7 +22,9 @@ type ProblemFunc func(ctx context.Context, err error) (status int, body []byte)
 // basePath/<id> (the request's full path); the caller must be in the request's context (WithCaller). Uploads are
 // locked per id within this process (tusd's memory locker: a new request for an upload
 // asks the one holding it to stop); across nodes the store's conditional append keeps an
-// upload whole. Errors of this service are problem documents; the protocol's own
+// upload whole, and its claim (Store.ClaimUpload) lets one request at a time finish it. A
+// HEAD or a PATCH at the end of an upload that holds every byte but no file finishes it
+// (see GetUpload). Errors of this service are problem documents; the protocol's own
 // (a wrong Upload-Offset, a missing Tus-Resumable) are tusd's text/plain answers.
 func (s *Service) UploadHandler(basePath string, problem ProblemFunc) (http.Handler, error) {
 	composer := handler.NewStoreComposer()
