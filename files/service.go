@@ -263,6 +263,16 @@ func (s *Service) Finish(ctx context.Context, u Upload) (File, error) {
 			s.cfg.Logger.WarnContext(ctx, "release an upload's claim", "upload_id", u.ID, "error", err)
 		}
 	}()
+	// A commit that recorded the file and stopped before it deleted the upload (MongoDB has
+	// no transaction to make the two one step): the file is there, the upload goes.
+	if f, err := s.store.FindFile(ctx, u.ID); err == nil && f.Owner == u.Owner {
+		if err := s.store.DeleteUpload(ctx, u.ID); err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
+			return File{}, err
+		}
+		return f, nil
+	} else if err != nil && tideline.ErrorCode(err) != tideline.CodeNotFound {
+		return File{}, err
+	}
 	sum, n, err := s.store.HashUpload(ctx, u.ID)
 	if tideline.ErrorCode(err) == tideline.CodeNotFound {
 		return s.finished(ctx, u)

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"testing"
 
+	"github.com/tideline-dev/tideline"
+	"github.com/tideline-dev/tideline/files"
 	"github.com/tideline-dev/tideline/store/storetest"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -69,5 +72,55 @@ func TestHashUploadWithoutState(t *testing.T) {
 	}
 	if sum, n, err := fs.HashUpload(t.Context(), u.ID); err != nil || n != int64(len(data)) || sum != hexSum(data) {
 		t.Fatalf("HashUpload = %s, %d, %v; want %s", sum, n, err, hexSum(data))
+	}
+}
+
+// TestFinishAfterACrashBetweenRecordAndCleanup: a commit that recorded the file (usage
+// raised, content stored) and stopped before it deleted the upload leaves both; finishing
+// the upload then gives the file, deletes the upload and charges nothing more (it used to
+// be a duplicate record, refused as a conflict at every try until the upload expired).
+func TestFinishAfterACrashBetweenRecordAndCleanup(t *testing.T) {
+	t.Parallel()
+	db := newFilesDB(t)
+	fs := db.Files()
+	data := bytes.Repeat([]byte("recorded "), 50_000)
+	u := storetest.NewUpload("u1", data)
+	if err := fs.CreateUpload(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	// The commit's steps up to the file's record, as CommitUpload takes them.
+	f := files.File{ID: u.ID, Owner: u.Owner, Name: u.Name, ContentType: u.ContentType, Size: u.Size, SHA256: u.SHA256, CreatedAt: storetest.Epoch}
+	store := fs.(fileStore)
+	if err := store.reserve(t.Context(), f.Owner, f.Size, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.storeContent(t.Context(), f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Collection(filesCollection).InsertOne(t.Context(), fileDoc{ID: f.ID, Owner: f.Owner, Name: f.Name,
+		ContentType: f.ContentType, Size: f.Size, SHA256: f.SHA256, CreatedAt: f.CreatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	svc := files.New(fs, files.Config{Clock: tideline.NewManualClock(storetest.Epoch)})
+	got, err := svc.Finish(t.Context(), u)
+	if err != nil || got.ID != u.ID || got.SHA256 != u.SHA256 {
+		t.Fatalf("Finish = %+v, %v", got, err)
+	}
+	if _, err := fs.FindUpload(t.Context(), u.ID); tideline.ErrorCode(err) != tideline.CodeNotFound {
+		t.Fatalf("the upload after the finish: %v", err)
+	}
+	if used, err := fs.Usage(t.Context(), "u1"); err != nil || used != u.Size {
+		t.Fatalf("usage %d, %v; want %d (charged once)", used, err, u.Size)
+	}
+	r, err := fs.OpenFile(t.Context(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if b, err := io.ReadAll(r); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("read %d bytes, %v", len(b), err)
 	}
 }
