@@ -92,6 +92,11 @@ type uploadDoc struct {
 	HashState []byte `bson:"hashState,omitempty"`
 	// Claim is until when a request is finishing the upload (ClaimUpload).
 	Claim *time.Time `bson:"claim,omitempty"`
+	// Reserved says that a commit raised the owner's usage for this upload: set before the
+	// usage is raised, so that a commit that stops after that step (a crash) and is
+	// finished later does not count the file twice (the usage is lower than the files
+	// instead if it stopped between the two, until the sweeper reconciles it).
+	Reserved bool `bson:"reserved,omitempty"`
 }
 
 type fileDoc struct {
@@ -308,13 +313,24 @@ func (s fileStore) DeleteUpload(ctx context.Context, id string) error {
 const partsDeleteTimeout = 10 * time.Minute
 
 func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) error {
-	if _, err := s.findUpload(ctx, f.ID); err != nil {
+	d, err := s.findUpload(ctx, f.ID)
+	if err != nil {
 		return err
 	}
-	if err := s.reserve(ctx, f.Owner, f.Size, quota); err != nil {
-		return err
+	uploads := s.coll(uploadsCollection)
+	setReserved := func(ctx context.Context, on bool) error {
+		_, err := uploads.UpdateOne(ctx, bson.D{{Key: "_id", Value: f.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "reserved", Value: on}}}})
+		return mapError(err, "mark upload reserved")
 	}
-	err := s.storeContent(ctx, f)
+	if !d.Reserved { // else a commit that stopped raised the usage already
+		if err := setReserved(ctx, true); err != nil {
+			return err
+		}
+		if err := s.reserve(ctx, f.Owner, f.Size, quota); err != nil {
+			return errors.Join(err, setReserved(context.WithoutCancel(ctx), false))
+		}
+	}
+	err = s.storeContent(ctx, f)
 	if err == nil {
 		_, err = s.coll(filesCollection).InsertOne(ctx, fileDoc{ID: f.ID, Owner: f.Owner, Name: f.Name, ContentType: f.ContentType,
 			Size: f.Size, SHA256: f.SHA256, CreatedAt: f.CreatedAt.UTC()})
@@ -322,7 +338,7 @@ func (s fileStore) CommitUpload(ctx context.Context, f files.File, quota int64) 
 	}
 	if err != nil {
 		_, uerr := s.coll(fileUsageCollection).UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: f.Owner}}, s.usageChange(-f.Size))
-		return errors.Join(err, mapError(uerr, "release file usage"))
+		return errors.Join(err, mapError(uerr, "release file usage"), setReserved(context.WithoutCancel(ctx), false))
 	}
 	// The file is recorded: the upload's parts are no longer needed. A failure to delete
 	// them is not the commit's (the client would upload again for nothing): the sweeper

@@ -124,3 +124,54 @@ func TestFinishAfterACrashBetweenRecordAndCleanup(t *testing.T) {
 		t.Fatalf("read %d bytes, %v", len(b), err)
 	}
 }
+
+// TestFinishAfterACrashAfterTheReservation: a commit that raised the owner's usage and
+// stopped (before the content or the record) leaves the upload marked reserved; finishing
+// it later does not raise the usage again, so an owner whose quota has room for the file
+// once gets it (it used to be counted twice, refused as over the quota, and deleted).
+func TestFinishAfterACrashAfterTheReservation(t *testing.T) {
+	t.Parallel()
+	db := newFilesDB(t)
+	fs := db.Files()
+	data := bytes.Repeat([]byte("reserved "), 50_000)
+	u := storetest.NewUpload("u1", data)
+	if err := fs.CreateUpload(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.WriteUpload(t.Context(), u.ID, 0, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	// The commit's first steps, as CommitUpload takes them; then it stopped.
+	if _, err := db.db.Collection(uploadsCollection).UpdateOne(t.Context(), bson.D{{Key: "_id", Value: u.ID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "reserved", Value: true}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.(fileStore).reserve(t.Context(), u.Owner, u.Size, u.Size); err != nil {
+		t.Fatal(err)
+	}
+	svc := files.New(fs, files.Config{QuotaBytes: u.Size, Clock: tideline.NewManualClock(storetest.Epoch)})
+	if _, err := svc.Finish(t.Context(), u); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if used, err := fs.Usage(t.Context(), "u1"); err != nil || used != u.Size {
+		t.Fatalf("usage %d, %v; want %d (charged once)", used, err, u.Size)
+	}
+	if _, err := fs.FindFile(t.Context(), u.ID); err != nil {
+		t.Fatalf("FindFile: %v", err)
+	}
+	// A commit refused for the quota leaves no mark: the next try checks the quota again.
+	v := storetest.NewUpload("u1", []byte("one byte too many"))
+	if err := fs.CreateUpload(t.Context(), v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.WriteUpload(t.Context(), v.ID, 0, bytes.NewReader([]byte("one byte too many"))); err != nil {
+		t.Fatal(err)
+	}
+	f := files.File{ID: v.ID, Owner: v.Owner, Size: v.Size, SHA256: v.SHA256, CreatedAt: storetest.Epoch}
+	if err := fs.CommitUpload(t.Context(), f, u.Size); tideline.ErrorCode(err) != tideline.CodeTooLarge {
+		t.Fatalf("CommitUpload over the quota: %v", err)
+	}
+	if d, err := fs.(fileStore).findUpload(t.Context(), v.ID); err != nil || d.Reserved {
+		t.Fatalf("the refused upload: reserved %v, %v", d.Reserved, err)
+	}
+}
