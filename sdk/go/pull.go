@@ -37,8 +37,15 @@ func (c *Client) pull(ctx context.Context) error {
 			}
 			continue
 		}
-		if err != nil || !more {
+		if err != nil {
+			// The server may have handed the stream over at a page this client never
+			// applied (the answer was lost): its messages would skip what that page held.
+			// Not live, they are ignored until a pull hands it over anew.
+			c.setStream(c.streamName(), false)
 			return err
+		}
+		if !more {
+			return nil
 		}
 	}
 }

@@ -308,6 +308,11 @@ func (c *Client) applyStreamPage(ctx context.Context, msg []byte) error {
 	page.Cursor = m.Cursor
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
+	if !c.Live() {
+		// It continues from a hand-over this client has not applied (a pull that failed,
+		// or none yet): ignored; the next pull brings what it holds.
+		return nil
+	}
 	changed, err := c.applyPage(ctx, page, true)
 	if err != nil {
 		return err

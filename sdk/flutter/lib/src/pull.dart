@@ -23,6 +23,12 @@ extension on Tideline {
               _cache.setMeta('cursor', null);
             }));
         continue;
+      } catch (_) {
+        // The server may have handed the stream over at a page this client never applied
+        // (the answer was lost): its messages would skip what that page held. Not live,
+        // they are ignored until a pull hands it over anew.
+        _setStream(_streamId, live: false);
+        rethrow;
       }
       if (!more) return;
     }
@@ -58,8 +64,11 @@ extension on Tideline {
   // _applyStreamPage applies a changes message of the stream (protocol 2) as a "stream
   // page": its changes, the rebase of the documents touched and its cursor, in one
   // transaction, one at a time with syncs (so it comes after the pull it continues), and
-  // nothing during a full resync (its cursor would skip what the resync has not re-sent).
+  // nothing during a full resync (its cursor would skip what the resync has not re-sent)
+  // nor while the stream is not live (it continues from a hand-over this client has not
+  // applied: a pull that failed, or none yet).
   Future<void> _applyStreamPage(String message) => _syncLock.run(() async {
+        if (!_live) return;
         final m = decodeJsonText(message);
         if (m is! Map<String, Object?>) throw FormatException('a stream message that is not an object', message);
         final changes = m['changes'] is List<Object?> ? m['changes']! as List<Object?> : const <Object?>[];
