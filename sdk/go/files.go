@@ -310,7 +310,7 @@ func (c *Client) uploadOne(ctx context.Context, a Attachment) error {
 			resume = false
 			off, gone, err := c.uploadOffset(ctx, a.UploadURL)
 			if err != nil {
-				return err
+				return c.refused(ctx, a, err)
 			}
 			if gone {
 				// The upload is no more: finished (a crash came between its last byte and
@@ -559,6 +559,9 @@ func answer(res *http.Response) error {
 	if msg == "" {
 		msg = strings.TrimSpace(cmpOr(p.Title, string(b)))
 	}
+	if msg == "" { // a HEAD's answer has no body
+		msg = "HTTP " + strconv.Itoa(res.StatusCode)
+	}
 	switch res.StatusCode {
 	case http.StatusRequestEntityTooLarge:
 		return &permanent{code: cmpOr(se.Code, "too_large"), message: msg}
@@ -614,6 +617,10 @@ func (c *Client) uploadOffset(ctx context.Context, uploadPath string) (int64, bo
 		return off, false, nil
 	case http.StatusNotFound, http.StatusGone, http.StatusForbidden:
 		return 0, true, nil
+	case http.StatusRequestEntityTooLarge, http.StatusBadRequest:
+		// The server finished the upload at this HEAD (its last bytes had arrived) and
+		// refused the file (the quota, the hash): for good, as at any request of the run.
+		return 0, false, answer(res)
 	}
 	return 0, false, serverError(res, nil)
 }

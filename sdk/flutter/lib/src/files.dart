@@ -525,7 +525,8 @@ extension TidelineFiles on Tideline {
   Future<Exception> _answer(http.StreamedResponse res) async {
     final r = await http.Response.fromStream(res);
     final e = TidelineException.fromResponse(r, now: _now());
-    final message = e.detail ?? e.title ?? r.body;
+    final body = e.detail ?? e.title ?? r.body;
+    final message = body.isEmpty ? 'HTTP ${r.statusCode}' : body; // a HEAD's answer has no body
     return switch (r.statusCode) {
       413 => _Refused(e.code.isEmpty ? 'too_large' : e.code, message),
       400 => _Refused(e.code.isEmpty ? 'invalid' : e.code, message),
@@ -562,6 +563,12 @@ extension TidelineFiles on Tideline {
         return off;
       case 404 || 410 || 403:
         return null;
+      // The server finished the upload at this HEAD (its last bytes had arrived) and
+      // refused the file (the quota, the hash): for good, as at any request of the run.
+      case 413:
+        throw _Refused('too_large', 'HTTP 413');
+      case 400:
+        throw _Refused('invalid', 'HTTP 400');
     }
     throw TidelineException(status: res.statusCode, code: '');
   }
