@@ -139,11 +139,6 @@ func convergence(t *testing.T, engineEnv []string) {
 		}
 	}
 	t.Logf("seed %d (replay: TIDELINE_CONVERGENCE_SEED=%d go test ./cmd/api -run ConvergenceUnderFaults)", seed, seed)
-	// Attachments take part only with TIDELINE_CONVERGENCE_ATTACHMENTS=1, until the known
-	// defect below is fixed: about one run in 20 (1 of 24 counted, under load) ends with a
-	// reference left pending that no device will ever complete. Off, no device attaches
-	// and the "attachments" subtest says why it is skipped.
-	withFiles := os.Getenv("TIDELINE_CONVERGENCE_ATTACHMENTS") == "1"
 
 	// The server, on a port that survives its restarts.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -294,9 +289,6 @@ func convergence(t *testing.T, engineEnv []string) {
 				case 8:
 					online = !online // go offline or come back
 				case 9: // a photo, on an own or a shared document
-					if !withFiles {
-						break
-					}
 					b := make([]byte, 1000+r.IntN(15000))
 					for i := range b {
 						b[i] = byte(r.Uint32())
@@ -420,7 +412,7 @@ func convergence(t *testing.T, engineEnv []string) {
 					if !reflect.DeepEqual(got[k], truth[k]) {
 						a, _ := json.Marshal(got[k])
 						b, _ := json.Marshal(truth[k])
-						t.Errorf("user %d, %s: device %s, server %s", u, k, a, b)
+						t.Errorf("user %d, %s: device %s (client %s), server %s", u, k, a, dv.c.ClientID(), b)
 					}
 				}
 				t.FailNow()
@@ -439,14 +431,6 @@ func convergence(t *testing.T, engineEnv []string) {
 	}
 	if n := rejected.Load(); n > 0 {
 		t.Fatalf("%d writes were rejected", n)
-	}
-	if !withFiles {
-		t.Run("attachments", func(t *testing.T) {
-			t.Skip("known defect (issue 21): about one run in 20 leaves an attachment's pending reference that no device completes " +
-				"(seen: lists/shared0.photo1 pending at quiescence, the uploading device's attachment gone); " +
-				"run with TIDELINE_CONVERGENCE_ATTACHMENTS=1 to include attachments, the checks that every device opens every file, and the sweeps")
-		})
-		return
 	}
 
 	// Every device opens every file its documents refer to (downloaded through the
