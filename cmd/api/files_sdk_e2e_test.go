@@ -141,15 +141,7 @@ func TestSDKAttachments(t *testing.T) {
 		ada, bob := signUp(t, base, "ada@example.com"), signUp(t, base, "bob@example.com")
 		dir, src := t.TempDir(), t.TempDir()
 		cut := &cutTransport{base: http.DefaultTransport}
-		open := func(name, token string) *tideline.Client {
-			c, err := tideline.Open(ctx, filepath.Join(dir, name+".db"), base, tideline.Token(token),
-				tideline.Options{HTTPClient: &http.Client{Transport: cut}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		}
+		open := sdkOpener(t, dir, base, cut)
 		phone := open("phone", ada.token)
 		tasks := phone.Collection("tasks")
 		if err := tasks.Put(ctx, "t1", map[string]any{"title": "Broken valve", "_acl": map[string]any{"read": []string{bob.bucket}}}); err != nil {
@@ -310,15 +302,7 @@ func TestSDKDownloadResumed(t *testing.T) {
 			ada, bob := signUp(t, base, "ada@example.com"), signUp(t, base, "bob@example.com")
 			dir, src := t.TempDir(), t.TempDir()
 			cut := &cutTransport{base: http.DefaultTransport}
-			open := func(name, token string) *tideline.Client {
-				c, err := tideline.Open(ctx, filepath.Join(dir, name+".db"), base, tideline.Token(token),
-					tideline.Options{HTTPClient: &http.Client{Transport: cut}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { c.Close() })
-				return c
-			}
+			open := sdkOpener(t, dir, base, cut)
 			phone := open("phone", ada.token)
 			shared := map[string]any{"read": []string{bob.bucket}}
 			for _, id := range []string{"t1", "t2"} {
@@ -393,4 +377,18 @@ func TestSDKDownloadResumed(t *testing.T) {
 				t.Fatalf("the partial download of a document Bob lost is still on disk: %v", err)
 			}
 		})
+}
+
+// sdkOpener opens Go SDK clients on base, each with a cache of its own (name.db) in dir,
+// all through rt; they close when the test ends.
+func sdkOpener(t *testing.T, dir, base string, rt http.RoundTripper) func(name, token string) *tideline.Client {
+	return func(name, token string) *tideline.Client {
+		c, err := tideline.Open(t.Context(), filepath.Join(dir, name+".db"), base, tideline.Token(token),
+			tideline.Options{HTTPClient: &http.Client{Transport: rt}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
 }
