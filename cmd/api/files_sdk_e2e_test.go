@@ -268,15 +268,7 @@ func TestSDKAttachments(t *testing.T) {
 		}
 
 		// Ada unshares t1: Bob's next sync drops his pinned copy.
-		if err := phone.Collection("tasks").Patch(ctx, "t1", tideline.Set("_acl", map[string]any{"read": []string{}})); err != nil {
-			t.Fatal(err)
-		}
-		if err := phone.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := laptop.Sync(ctx); err != nil {
-			t.Fatal(err)
-		}
+		unshare(t, phone, laptop, "tasks", "t1")
 		if files, err := laptop.CachedFiles(ctx); err != nil || len(files) != 0 {
 			t.Fatalf("Bob's cache after losing the document: %+v, %v", files, err)
 		}
@@ -364,15 +356,7 @@ func TestSDKDownloadResumed(t *testing.T) {
 			if info, err := os.Stat(part); err != nil || info.Size() != 50_000 {
 				t.Fatalf("the partial download: %v, %v", info, err)
 			}
-			if err := phone.Collection("tasks").Patch(ctx, "t2", tideline.Set("_acl", map[string]any{"read": []string{}})); err != nil {
-				t.Fatal(err)
-			}
-			if err := phone.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := laptop.Sync(ctx); err != nil {
-				t.Fatal(err)
-			}
+			unshare(t, phone, laptop, "tasks", "t2")
 			if _, err := os.Stat(part); !os.IsNotExist(err) {
 				t.Fatalf("the partial download of a document Bob lost is still on disk: %v", err)
 			}
@@ -390,5 +374,20 @@ func sdkOpener(t *testing.T, dir, base string, rt http.RoundTripper) func(name, 
 		}
 		t.Cleanup(func() { c.Close() })
 		return c
+	}
+}
+
+// unshare has owner take every reader off doc's _acl and sync, then reader sync: reader
+// no longer may read doc.
+func unshare(t *testing.T, owner, reader *tideline.Client, collection, doc string) {
+	t.Helper()
+	if err := owner.Collection(collection).Patch(t.Context(), doc, tideline.Set("_acl", map[string]any{"read": []string{}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Sync(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }
